@@ -1,0 +1,10 @@
+"""Optimizers: ByzantinePGD, exact-oracle PGD, robust GD (one result object for all)."""
+
+from .byzantine_pgd import byzantine_pgd
+from .exact_pgd import exact_pgd
+from .perturbed_gd import PGDParams, perturbed_gd, uniform_ball
+from .result import OptimizeResult
+from .robust_gd import robust_gd
+
+__all__ = ["byzantine_pgd", "exact_pgd", "robust_gd", "perturbed_gd", "PGDParams",
+           "OptimizeResult", "uniform_ball"]

@@ -1,0 +1,1 @@
+"""Landscapes with certified constants and Δ-inexact gradient oracles."""

@@ -1,0 +1,103 @@
+"""Rotated cosine-saddle family (issue 2, a strict saddle with certified constants).
+
+In rotated coordinates y = Qᵀw, with N the first ``len(gamma)`` coordinates and P the rest,
+
+    F(w) = ½ Σ_{i∈P} a_i y_i² + Σ_{j∈N} γ_j s_j² (cos(y_j / s_j) − 1).
+
+The Hessian is Q diag(h) Qᵀ with h_i = a_i (i ∈ P) and h_j = −γ_j cos(y_j/s_j) (j ∈ N), so
+
+- L_F = max(a_i, γ_j) (attained),
+- ρ_F = max_j γ_j / s_j (|d/dy (γ cos(y/s))| <= γ/s, Hessian diagonal in the same basis),
+- F* = −2 Σ_j γ_j s_j² (at y_P = 0, y_j ∈ π s_j (2Z + 1)),
+- 0 is a strict saddle with λ_min = −max_j γ_j; y_P = 0, y_N ∈ π s·Z are all the critical points.
+
+cos(x) − 1 is evaluated as −2 sin²(x/2) to keep relative accuracy near the saddle.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import CriticalPoint, Landscape, as_point
+from .rotation import Rotation, random_rotation
+
+
+class CosineSaddle(Landscape):
+    name = "cosine_saddle"
+
+    def __init__(self, a, gamma, s, rotation: Rotation | None = None):
+        a = np.atleast_1d(np.asarray(a, dtype=np.float64))
+        gamma = np.atleast_1d(np.asarray(gamma, dtype=np.float64))
+        s = np.atleast_1d(np.asarray(s, dtype=np.float64))
+        if gamma.shape != s.shape or gamma.size == 0:
+            raise ValueError("gamma and s must be non-empty and of the same length")
+        for label, arr in (("a", a), ("gamma", gamma), ("s", s)):
+            if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
+                raise ValueError(f"{label} must be finite and > 0")
+        self.a, self.gamma, self.s = a, gamma, s
+        self.n_neg = gamma.size
+        self.dim = a.size + gamma.size
+        self.rotation = rotation if rotation is not None else Rotation(self.dim)
+        if self.rotation.dim != self.dim:
+            raise ValueError(f"rotation has dim {self.rotation.dim}, landscape has {self.dim}")
+        self.L = float(max(a.max(initial=0.0), gamma.max()))
+        self.rho = float(np.max(gamma / s))
+        self.f_star = float(-2.0 * np.sum(gamma * s**2))
+        self.f_star_exact = True
+
+    @classmethod
+    def random(cls, dim: int, rng: np.random.Generator, *, n_neg: int = 1, L: float = 1.0,
+               rho: float = 1.0, gamma_range=(0.6, 1.0), a_range=(0.3, 1.0),
+               rotation: str = "auto") -> CosineSaddle:
+        """A random instance: γ_j, a_i drawn uniformly in the given ranges times L, widths
+        s_j = γ_j/ρ (so ρ_F = ρ exactly), a random rotation of the given kind."""
+        if not 1 <= n_neg <= dim:
+            raise ValueError(f"n_neg must be in [1, dim], got {n_neg}")
+        gamma = L * rng.uniform(*gamma_range, size=n_neg)
+        gamma[0] = L * gamma_range[1]
+        a = L * rng.uniform(*a_range, size=dim - n_neg)
+        return cls(a, gamma, gamma / rho, random_rotation(dim, rng, rotation))
+
+    # rotated-coordinate pieces -------------------------------------------------------------
+    def _split(self, w):
+        y = self.rotation.apply_t(w)
+        return y[..., : self.n_neg], y[..., self.n_neg :]
+
+    def hess_diag(self, w) -> np.ndarray:
+        """The Hessian's eigenvalues (diag in the rotated basis), in coordinate order."""
+        yn, _ = self._split(as_point(w, self.dim))
+        return np.concatenate([-self.gamma * np.cos(yn / self.s), self.a])
+
+    # Landscape interface -------------------------------------------------------------------
+    def value(self, w):
+        yn, yp = self._split(as_point(w, self.dim))
+        cos_m1 = -2.0 * np.sin(yn / (2.0 * self.s)) ** 2
+        return float(0.5 * np.sum(self.a * yp**2) + np.sum(self.gamma * self.s**2 * cos_m1))
+
+    def grad(self, w):
+        yn, yp = self._split(w)
+        gy = np.concatenate([-self.gamma * self.s * np.sin(yn / self.s), self.a * yp], axis=-1)
+        return self.rotation.apply(gy)
+
+    def hvp(self, w, v):
+        h = self.hess_diag(w)
+        return self.rotation.apply(h * self.rotation.apply_t(v))
+
+    def hess(self, w):
+        h = self.hess_diag(w)
+        q = self.rotation.apply(np.eye(self.dim)).T  # columns q_k
+        return (q * h) @ q.T
+
+    def critical_points(self):
+        zero = np.zeros(self.dim)
+        y_min = np.concatenate([np.pi * self.s, np.zeros(self.dim - self.n_neg)])
+        w_min = self.rotation.apply(y_min)
+        lam_min = float(min(self.gamma.min(), self.a.min(initial=np.inf)))
+        return [
+            CriticalPoint(zero, "strict_saddle", 0.0, float(-self.gamma.max())),
+            CriticalPoint(w_min, "global_min", self.f_star, lam_min),
+        ]
+
+    def describe(self):
+        return {**super().describe(), "n_neg": self.n_neg, "rotation": self.rotation.describe(),
+                "gamma": self.gamma.tolist() if self.dim <= 64 else None}

@@ -1,0 +1,80 @@
+"""Random-phase cosine family of the optimization lower bound (paper-spec §7.1, OWN).
+
+With s = √(Δ/ρ) and a phase θ ∈ [0, 2πs),
+
+    F_θ(w) = Δ s cos((w_1 − θ)/s) + (L/2) Σ_{k>=2} w_k².
+
+∂_1F_θ = −Δ sin(φ), ∂²_11F_θ = −√(ρΔ) cos(φ), ∂³_111F_θ = ρ sin(φ) with φ = (w_1 − θ)/s, so
+F_θ is ρ-Hessian-Lipschitz, max(L, √(ρΔ))-smooth and F* = −Δs. The shared oracle
+ĝ(w) = (0, L w_2, ..., L w_d) is Δ-inexact for every θ and does not depend on θ.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import CriticalPoint, Landscape, as_point
+
+
+class RandomPhaseCosine(Landscape):
+    name = "random_phase_cosine"
+
+    def __init__(self, dim: int, delta: float, rho: float = 1.0, L: float = 1.0,
+                 theta: float = 0.0):
+        if dim < 1:
+            raise ValueError(f"dim must be >= 1, got {dim}")
+        for label, x in (("delta", delta), ("rho", rho), ("L", L)):
+            if not (np.isfinite(x) and x > 0):
+                raise ValueError(f"{label} must be finite and > 0, got {x}")
+        self.dim, self.delta, self.rho_param, self.L_quad = int(dim), float(delta), float(rho), float(L)
+        self.s = float(np.sqrt(delta / rho))
+        self.theta = float(theta)
+        self.L = float(max(L, np.sqrt(rho * delta)))
+        self.rho = float(rho)
+        self.f_star = -self.delta * self.s
+
+    @classmethod
+    def random(cls, dim, delta, rng: np.random.Generator, rho=1.0, L=1.0):
+        """θ uniform on [0, 2πs): the draw of the lower-bound argument."""
+        s = np.sqrt(delta / rho)
+        return cls(dim, delta, rho, L, theta=rng.uniform(0.0, 2.0 * np.pi * s))
+
+    def phase(self, w):
+        return (np.asarray(w)[..., 0] - self.theta) / self.s
+
+    def value(self, w):
+        w = as_point(w, self.dim)
+        return float(self.delta * self.s * np.cos(self.phase(w)) + 0.5 * self.L_quad * w[1:] @ w[1:])
+
+    def grad(self, w):
+        w = np.asarray(w, dtype=np.float64)
+        g = self.L_quad * w
+        g[..., 0] = -self.delta * np.sin(self.phase(w))
+        return g
+
+    def shared_oracle(self, w):
+        """ĝ(w) = (0, L w_2, ..., L w_d): Δ-inexact for every θ."""
+        g = self.L_quad * np.asarray(w, dtype=np.float64)
+        g[..., 0] = 0.0
+        return g
+
+    def hess_diag(self, w):
+        w = as_point(w, self.dim)
+        h = np.full(self.dim, self.L_quad)
+        h[0] = -np.sqrt(self.rho * self.delta) * np.cos(self.phase(w))
+        return h
+
+    def hvp(self, w, v):
+        return self.hess_diag(w) * np.asarray(v, dtype=np.float64)
+
+    def hess(self, w):
+        return np.diag(self.hess_diag(w))
+
+    def critical_points(self):
+        w_max = np.zeros(self.dim)
+        w_max[0] = self.theta
+        w_min = w_max.copy()
+        w_min[0] = self.theta + np.pi * self.s
+        curv = np.sqrt(self.rho * self.delta)
+        return [CriticalPoint(w_max, "strict_saddle", self.delta * self.s, -curv),
+                CriticalPoint(w_min, "global_min", self.f_star, min(curv, self.L_quad))]

@@ -1,0 +1,1 @@
+"""The paper's statements as data: claims, parameter formulas, certificates."""
