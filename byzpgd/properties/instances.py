@@ -1,0 +1,104 @@
+"""Instances of a claim check as small JSON-able specs, and how to build and run them.
+
+A spec fully determines a run (landscape, oracle, start point, seeds), so any violation can be
+replayed from its spec alone (``byzpgd replay CLAIM_ID 'SPEC'``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..algorithms import byzantine_pgd, exact_pgd
+from ..algorithms.perturbed_gd import uniform_ball
+from ..oracles.inexact import CertifiedOracle, ExactOracle, RandomDirectionOracle
+from ..oracles.landscapes import CosineSaddle, PhaseRetrieval
+from ..theory.certify import certify
+
+MAX_ORACLE_CALLS = 2_000_000
+FAILURE_PROBABILITY = 0.1  # δ passed to the algorithms
+
+
+def build_landscape(spec: dict):
+    rng = np.random.default_rng(spec["landscape_seed"])
+    if spec["landscape"] == "cosine_saddle":
+        return CosineSaddle.random(spec["dim"], rng, n_neg=spec.get("n_neg", 1), L=spec["L"],
+                                   rho=spec["rho"])
+    if spec["landscape"] == "phase_retrieval":
+        return PhaseRetrieval.random(spec["dim"], rng)
+    raise ValueError(f"unknown landscape {spec['landscape']!r}")
+
+
+def start_point(spec: dict, landscape) -> np.ndarray:
+    """'saddle': the known strict saddle plus an offset of norm ``start_scale`` in a random
+    direction; 'ball': uniform in the ball of radius ``start_scale`` around 0."""
+    rng = np.random.default_rng(spec["start_seed"])
+    if spec["start"] == "saddle":
+        u = rng.standard_normal(landscape.dim)
+        return landscape.saddle().point + spec["start_scale"] * u / np.linalg.norm(u)
+    if spec["start"] == "ball":
+        radius = spec["start_scale"]
+        if landscape.domain_radius is not None:
+            radius = min(radius, 0.95 * landscape.domain_radius)
+        return uniform_ball(rng, landscape.dim, radius)
+    if spec["start"] == "minimum":
+        mins = [cp for cp in landscape.critical_points() if cp.kind == "global_min"]
+        u = rng.standard_normal(landscape.dim)
+        return mins[0].point + spec["start_scale"] * u / np.linalg.norm(u)
+    raise ValueError(f"unknown start {spec['start']!r}")
+
+
+@dataclass
+class RunRecord:
+    """Everything a claim check needs from one run."""
+
+    spec: dict
+    values: dict           # symbol name -> value (Delta, L_F, rho_F, d, delta, F_gap, epsilon, Q, T_th)
+    grad_norm: float
+    lambda_min: float
+    lambda_min_error: float
+    oracle_calls: int
+    status: str
+    start_grad_norm: float
+    left_domain: bool
+    max_calls: int
+
+
+def default_algorithm(spec, oracle, w0, rng):
+    """The algorithm under test, as the theorem prescribes it."""
+    if spec["family"] == "byzantine_pgd":
+        return byzantine_pgd(oracle, w0, rng, delta=FAILURE_PROBABILITY,
+                             max_oracle_calls=MAX_ORACLE_CALLS)
+    return exact_pgd(oracle, w0, rng, epsilon=spec["epsilon"], delta=FAILURE_PROBABILITY,
+                     max_oracle_calls=MAX_ORACLE_CALLS)
+
+
+def make_oracle(spec, landscape):
+    if spec["family"] == "byzantine_pgd":
+        return CertifiedOracle(RandomDirectionOracle(landscape, spec["Delta"],
+                                                     np.random.default_rng(spec["oracle_seed"])))
+    return CertifiedOracle(ExactOracle(landscape))
+
+
+def run(spec: dict, algorithm=None) -> RunRecord:
+    """Build the instance, run ``algorithm`` (default: :func:`default_algorithm`), certify w̃."""
+    algorithm = algorithm or default_algorithm
+    land = build_landscape(spec)
+    w0 = start_point(spec, land)
+    oracle = make_oracle(spec, land)
+    res = algorithm(spec, oracle, w0, np.random.default_rng(spec["run_seed"]))
+    cert = certify(land, res.w)
+    gap = land.value(w0) - land.f_star
+    values = {"r": res.params["r"], "R": res.params["R"], "Delta": spec.get("Delta", 0.0), "epsilon": spec.get("epsilon", 0.0),
+              "L_F": land.L, "rho_F": land.rho, "d": land.dim, "delta": FAILURE_PROBABILITY,
+              "F_gap": gap, "Q": res.params["Q"], "T_th": res.params["T_th"]}
+    left = land.domain_radius is not None and oracle.max_query_norm > land.domain_radius
+    return RunRecord(spec, values, cert.grad_norm, cert.lambda_min, cert.lambda_min_error,
+                     res.grad_oracle_calls, res.status, float(np.linalg.norm(land.grad(w0))),
+                     bool(left), MAX_ORACLE_CALLS)
+
+
+def spec_json(spec: dict) -> str:
+    return json.dumps(spec, sort_keys=True, separators=(",", ":"))

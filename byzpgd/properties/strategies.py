@@ -1,0 +1,201 @@
+"""Instance distributions for the claim checks, written once and drawn two ways.
+
+An instance sampler is a function ``sampler(src) -> spec`` that draws from a *source* with four
+primitives (``uniform``, ``log_uniform``, ``integer``, ``seed``). Two sources implement them:
+
+- :class:`HypothesisSource` wraps Hypothesis' ``draw``: :func:`claim_strategy` turns a sampler
+  into a Hypothesis strategy, so the pytest suites get Hypothesis' edge-case bias, shrinking and
+  ``@example`` regressions;
+- :class:`NumpySource` wraps a ``numpy.random.Generator``: ``byzpgd verify`` draws independent
+  instances from exactly the same distribution (Hypothesis' generator deliberately repeats and
+  minimises values, which is right for bug hunting but not for counting instances).
+
+Each claim's sampler aims at the regime where its bound is *non-vacuous* (issue 2, "Vacuity"):
+
+- λ_min of Theorem 1 bites only when 1900(√ρ+L)Δ^{2/5}d^{1/5}log(10/Δ) < L_F: Δ ~ 1e-14. We
+  draw ρ = u·L² with u ∈ [1/4, 1] and d <= 6, which keeps the largest non-vacuous Δ above
+  3e-14, and Δ >= 5e-15 so that float64 rounding of ∇F (about 1e-15 near the minima) stays
+  well below Δ.
+- the iteration bounds bite only when they are below the run's oracle-call cap: the largest Δ
+  allowed by the hypothesis r <= R (about 1e-3/√d), or ε >= 3e-3, and mostly starts near a
+  minimum (small F_0 − F*, hence a small bound).
+- the gradient-norm bounds are exercised over the whole allowed range of Δ, mostly from starts
+  whose gradient exceeds the bound.
+Phase-retrieval starts stay inside the certified ball (radius 1.5): ‖w*‖ = 1, offsets around a
+minimum are <= 0.5 and balls are clipped to 0.95 of the radius (instances.start_point).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from hypothesis import strategies as st
+from scipy.optimize import brentq
+
+from ..theory.claims import get
+
+DELTA_FLOOR = 5e-15
+NONVACUOUS_MARGIN = 0.8  # draw Δ (or ε) so that the λ_min bound is <= 0.8 L_F
+SEED_MAX = 2**32 - 1
+
+
+class NumpySource:
+    """Independent draws from a numpy Generator."""
+
+    def __init__(self, rng: np.random.Generator):
+        self.rng = rng
+
+    def uniform(self, lo, hi):
+        return float(self.rng.uniform(lo, hi))
+
+    def log_uniform(self, lo, hi):
+        return float(10.0 ** self.rng.uniform(math.log10(lo), math.log10(hi)))
+
+    def integer(self, lo, hi):
+        return int(self.rng.integers(lo, hi + 1))
+
+    def seed(self):
+        return int(self.rng.integers(0, SEED_MAX + 1))
+
+
+class HypothesisSource:
+    """Draws through Hypothesis (inside ``st.composite``)."""
+
+    def __init__(self, draw):
+        self.draw = draw
+
+    def uniform(self, lo, hi):
+        return self.draw(st.floats(lo, hi))
+
+    def log_uniform(self, lo, hi):
+        return 10.0 ** self.draw(st.floats(math.log10(lo), math.log10(hi)))
+
+    def integer(self, lo, hi):
+        return self.draw(st.integers(lo, hi))
+
+    def seed(self):
+        return self.draw(st.integers(0, SEED_MAX))
+
+
+# --- small pieces ---------------------------------------------------------------------------
+START_MIXES = {  # probabilities of (near the saddle, uniform in a ball, near the global minimum)
+    "lambda": (0.7, 0.3, 0.0),
+    "iterations": (0.1, 0.1, 0.8),
+    "any": (0.2, 0.6, 0.2),
+}
+
+
+def start(src, regime: str) -> dict:
+    """Near the strict saddle (offset 0 or 10^-14..10^-3), uniform in a ball of radius 0.5..3,
+    or near the global minimum (offset 10^-3..0.1), mixed as START_MIXES[regime]."""
+    p_saddle, p_ball, _ = START_MIXES[regime]
+    u = src.uniform(0, 1)
+    if u < p_saddle:
+        scale = 0.0 if src.uniform(0, 1) < 0.2 else src.log_uniform(1e-14, 1e-3)
+        return {"start": "saddle", "start_scale": scale, "start_seed": src.seed()}
+    if u < p_saddle + p_ball:
+        return {"start": "ball", "start_scale": src.uniform(0.5, 3.0), "start_seed": src.seed()}
+    return {"start": "minimum", "start_scale": src.log_uniform(1e-3, 0.1), "start_seed": src.seed()}
+
+
+def cosine_saddle(src, dims=(2, 6)) -> dict:
+    """L ∈ [1/2, 2], ρ = u L² with u ∈ [1/4, 1], one or two negative-curvature directions."""
+    dim = src.integer(*dims)
+    L = src.uniform(0.5, 2.0)
+    return {"landscape": "cosine_saddle", "dim": dim, "L": L, "rho": src.uniform(0.25, 1.0) * L**2,
+            "n_neg": min(src.integer(1, 2), dim), "landscape_seed": src.seed()}
+
+
+def phase_retrieval(src, dims=(2, 6)) -> dict:
+    return {"landscape": "phase_retrieval", "dim": src.integer(*dims), "L": None, "rho": None,
+            "landscape_seed": src.seed()}
+
+
+def landscape(src, regime: str) -> dict:
+    if regime == "lambda" or src.uniform(0, 1) < 0.6:
+        return cosine_saddle(src)
+    return phase_retrieval(src)
+
+
+def largest_delta_r_le_R(dim: int) -> float:
+    """Largest Δ with Theorem 1's r <= R, i.e. 4 Δ^{1/5} d^{1/10} <= 1 (paper-spec §3)."""
+    return 4.0**-5 / math.sqrt(dim)
+
+
+def largest_nonvacuous(claim_id, values, var, lo, hi):
+    """Largest value of ``var`` in [lo, hi] at which the claim's bound is <= margin·L_F."""
+    claim = get(claim_id)
+
+    def excess(log_x):
+        return claim.bound({**values, var: 10.0**log_x}) - NONVACUOUS_MARGIN * values["L_F"]
+
+    if excess(math.log10(hi)) <= 0:
+        return hi
+    if excess(math.log10(lo)) > 0:
+        return lo
+    return 10.0 ** brentq(excess, math.log10(lo), math.log10(hi), xtol=1e-6)
+
+
+# --- instance samplers ----------------------------------------------------------------------
+def byzantine_instance(src, regime: str) -> dict:
+    """regime: 'lambda' (non-vacuous λ_min bound), 'iterations' or 'any' (see module doc)."""
+    land = landscape(src, regime)
+    st_ = start(src, regime)
+    r_le_R = 0.9 * largest_delta_r_le_R(land["dim"])
+    if regime == "lambda":
+        values = {"L_F": land["L"], "rho_F": land["rho"], "d": land["dim"]}
+        hi = largest_nonvacuous("byzantine_pgd.lambda_min", values, "Delta", DELTA_FLOOR, 1e-12)
+        Delta = src.log_uniform(DELTA_FLOOR, max(hi, DELTA_FLOOR))
+    elif regime == "iterations":
+        Delta = src.log_uniform(r_le_R / 3, r_le_R)
+    else:
+        Delta = src.log_uniform(DELTA_FLOOR, r_le_R)
+    return {"family": "byzantine_pgd", **land, **st_, "Delta": Delta,
+            "oracle_seed": src.seed(), "run_seed": src.seed()}
+
+
+def exact_instance(src, regime: str) -> dict:
+    """regime: 'lambda' (ε <= 2e-6, non-vacuous), 'iterations' (ε ∈ [3e-3, L²/(16ρ)]) or 'any'."""
+    land = landscape(src, regime)
+    st_ = start(src, regime)
+    if land["landscape"] == "phase_retrieval":
+        eps_max = 19.25 / (16 * 27.0)  # L²/(16ρ) for radius 1.5 and ‖w*‖ = 1 (PhaseRetrieval.random)
+    else:
+        eps_max = land["L"] ** 2 / (16 * land["rho"])
+    if regime == "lambda":
+        eps = src.log_uniform(1e-8, 2e-6)
+    elif regime == "iterations":
+        eps = src.log_uniform(3e-3, eps_max)
+    else:
+        eps = src.log_uniform(1e-8, eps_max)
+    return {"family": "exact_pgd", **land, **st_, "epsilon": eps, "run_seed": src.seed()}
+
+
+SAMPLERS = {
+    "byzantine_pgd.grad_norm": lambda src: byzantine_instance(src, "any"),
+    "byzantine_pgd.lambda_min": lambda src: byzantine_instance(src, "lambda"),
+    "byzantine_pgd.iterations": lambda src: byzantine_instance(src, "iterations"),
+    "exact_pgd.grad_norm": lambda src: exact_instance(src, "any"),
+    "exact_pgd.lambda_min": lambda src: exact_instance(src, "lambda"),
+    "exact_pgd.iterations": lambda src: exact_instance(src, "iterations"),
+}
+
+
+def _sampler(claim_id):
+    if claim_id not in SAMPLERS:
+        raise KeyError(f"no instance sampler for claim {claim_id!r}; known: {sorted(SAMPLERS)}")
+    return SAMPLERS[claim_id]
+
+
+def claim_strategy(claim_id: str):
+    """The Hypothesis strategy of a claim's instances."""
+    sampler = _sampler(claim_id)
+    return st.composite(lambda draw: sampler(HypothesisSource(draw)))()
+
+
+def sample_specs(claim_id: str, n: int, seed: int) -> list[dict]:
+    """``n`` independent instances; instance i depends only on (seed, claim_id, i)."""
+    sampler = _sampler(claim_id)
+    key = [int(b) for b in claim_id.encode()]
+    return [sampler(NumpySource(np.random.default_rng([seed, i, *key]))) for i in range(n)]
