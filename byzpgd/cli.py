@@ -1,0 +1,178 @@
+"""The ``byzpgd`` command line: verify, claims, replay.
+
+Exit codes of ``verify``: 0 every claim holds; 1 a claim is violated, errored or inconclusive;
+2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import shlex
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+from .properties.profiles import DEFAULT_PROFILE, PROFILES
+from .theory import claims as claims_mod
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+def _check_one(args):
+    from .properties.runner import check_claim
+    claim_id, profile, seed = args
+    return check_claim(claim_id, profile, seed)
+
+
+def _sanitize(x):
+    """Replace non-finite floats by strings so that report.json stays strict JSON."""
+    if isinstance(x, float) and not math.isfinite(x):
+        return str(x)
+    if isinstance(x, dict):
+        return {k: _sanitize(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_sanitize(v) for v in x]
+    return x
+
+
+def cmd_verify(ns) -> int:
+    from .reports.json_report import build_report, write_report
+
+    ids = list(claims_mod.REGISTRY) if not ns.claims else ns.claims.split(",")
+    unknown = [c for c in ids if c not in claims_mod.REGISTRY]
+    if unknown:
+        print(f"byzpgd verify: unknown claim id(s) {unknown}; see 'byzpgd claims'", file=sys.stderr)
+        return EXIT_USAGE
+    say = (lambda *a: None) if ns.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
+    say(f"byzpgd verify: {len(ids)} claims, profile {ns.profile}, seed {ns.seed}, "
+        f"{ns.jobs} process(es)")
+    t0 = time.perf_counter()
+    results = {}
+    tasks = [(cid, ns.profile, ns.seed) for cid in ids]
+    if ns.jobs == 1:
+        done = ((t, _check_one(t)) for t in tasks)
+        for k, (task, entry) in enumerate(done, 1):
+            results[task[0]] = entry
+            _progress(say, k, len(ids), entry)
+    else:
+        with ProcessPoolExecutor(max_workers=ns.jobs) as pool:
+            futures = {pool.submit(_check_one, t): t[0] for t in tasks}
+            for k, fut in enumerate(as_completed(futures), 1):
+                entry = fut.result()
+                results[futures[fut]] = entry
+                _progress(say, k, len(ids), entry)
+    entries = [_sanitize(results[cid]) for cid in ids]
+    command = "byzpgd " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    report = build_report(ns.profile, ns.seed, entries, command)
+    path = write_report(Path(ns.out), report)
+    say(f"wrote {path} in {time.perf_counter() - t0:.1f} s: {report['summary']}")
+    return EXIT_OK if all(e["status"] == "holds" for e in entries) else EXIT_FAIL
+
+
+def _progress(say, k, total, entry):
+    worst = entry.get("worst_ratio")
+    worst_s = f"{worst:.3g}" if isinstance(worst, float) else str(worst)
+    say(f"[{k}/{total}] {entry['id']}: {entry['status']} ({entry['instances']} instances, "
+        f"{entry['nonvacuous_instances']} non-vacuous, {entry['violations']} violations, "
+        f"worst ratio {worst_s}, {entry['seconds']:.1f} s)")
+    if entry.get("replay"):
+        say(f"    replay: {entry['replay']}")
+
+
+def cmd_claims(ns) -> int:
+    rows = [c.to_dict() for c in claims_mod.REGISTRY.values()]
+    if ns.json:
+        print(json.dumps(rows, indent=2))
+        return EXIT_OK
+    for r in rows:
+        print(f"{r['id']}  [{r['kind']}, {r['provenance']}]\n  {r['statement']}\n"
+              f"  bound: {r['formula']}\n  source: {r['source']}\n")
+    return EXIT_OK
+
+
+def cmd_replay(ns) -> int:
+    from .properties.runner import replay
+
+    if ns.claim not in claims_mod.REGISTRY:
+        print(f"byzpgd replay: unknown claim {ns.claim!r}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        spec = json.loads(ns.spec)
+    except json.JSONDecodeError as exc:
+        print(f"byzpgd replay: SPEC is not valid JSON: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if not isinstance(spec, dict):
+        print("byzpgd replay: SPEC must be a JSON object", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        out = replay(ns.claim, spec)
+    except (KeyError, ValueError, TypeError) as exc:
+        print(f"byzpgd replay: invalid SPEC: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(json.dumps(_sanitize(out), indent=2))
+    return EXIT_OK if out["holds"] else EXIT_FAIL
+
+
+def _nonneg_int(text):
+    v = int(text)
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {v}")
+    return v
+
+
+def _pos_int(text):
+    v = int(text)
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {v}")
+    return v
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="byzpgd",
+        description="Verification harness for Byzantine-robust non-convex optimization: checks "
+                    "the claims of Yin et al. (ICML 2019) on generated instances.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    v = sub.add_parser("verify", help="check every registered claim and write DIR/report.json",
+                       description="Run every registered claim check on instances drawn for the "
+                                   "profile and write DIR/report.json. Exit 0 if all claims "
+                                   "hold, 1 if any is violated, errored or inconclusive, 2 on a "
+                                   "usage error.")
+    v.add_argument("--profile", choices=sorted(PROFILES), default=DEFAULT_PROFILE,
+                   help=f"instances per claim: " + ", ".join(
+                       f"{k}={s['examples']}" for k, s in PROFILES.items())
+                   + f" (default {DEFAULT_PROFILE})")
+    v.add_argument("--seed", type=_nonneg_int, default=0, help="seed of every random choice (default 0)")
+    v.add_argument("--out", required=True, metavar="DIR", help="output folder (created if missing)")
+    v.add_argument("--claims", metavar="ID[,ID...]", help="only these claim ids (default: all)")
+    v.add_argument("--jobs", type=_pos_int, default=2, help="worker processes (default 2)")
+    v.add_argument("--quiet", action="store_true", help="no progress output")
+    v.set_defaults(func=cmd_verify)
+
+    c = sub.add_parser("claims", help="list the registered claims",
+                       description="List every registered claim: id, statement, bound, source, "
+                                   "provenance and kind.")
+    c.add_argument("--json", action="store_true", help="machine-readable output")
+    c.set_defaults(func=cmd_claims)
+
+    r = sub.add_parser("replay", help="re-run one instance of a claim check",
+                       description="Re-run the instance SPEC (a JSON object, as printed in a "
+                                   "report's 'replay' field) and print its observation. Exit 0 "
+                                   "if the claim holds on it, 1 if not.")
+    r.add_argument("claim", help="claim id, e.g. byzantine_pgd.grad_norm")
+    r.add_argument("spec", help="instance spec as JSON")
+    r.set_defaults(func=cmd_replay)
+    return p
+
+
+def main(argv=None) -> int:
+    ns = build_parser().parse_args(argv)
+    return ns.func(ns)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

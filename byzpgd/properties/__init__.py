@@ -1,0 +1,1 @@
+"""Claim checks: instance samplers/strategies, profiles, observations, verdicts, the runner."""

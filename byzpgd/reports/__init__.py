@@ -1,0 +1,1 @@
+"""Report output (JSON now; Markdown and HTML come with the reports issue)."""
