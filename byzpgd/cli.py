@@ -143,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "hold, 1 if any is violated, errored or inconclusive, 2 on a "
                                    "usage error.")
     v.add_argument("--profile", choices=sorted(PROFILES), default=DEFAULT_PROFILE,
-                   help=f"instances per claim: " + ", ".join(
+                   help="instances per claim: " + ", ".join(
                        f"{k}={s['examples']}" for k, s in PROFILES.items())
                    + f" (default {DEFAULT_PROFILE})")
     v.add_argument("--seed", type=_nonneg_int, default=0, help="seed of every random choice (default 0)")

@@ -1,8 +1,9 @@
 """Optimizers: ByzantinePGD, exact-oracle PGD, robust GD (one result object for all)."""
 
+from ..oracles.geometry import uniform_ball
 from .byzantine_pgd import byzantine_pgd
 from .exact_pgd import exact_pgd
-from .perturbed_gd import PGDParams, perturbed_gd, uniform_ball
+from .perturbed_gd import PGDParams, perturbed_gd
 from .result import OptimizeResult
 from .robust_gd import robust_gd
 

@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from ..oracles.geometry import uniform_ball
 from ..oracles.landscapes.base import as_point
 from .result import OptimizeResult
 
@@ -56,16 +57,6 @@ class PGDParams:
 
     def as_dict(self) -> dict:
         return asdict(self)
-
-
-def uniform_ball(rng: np.random.Generator, dim: int, radius: float, size: int | None = None):
-    """Uniform draw(s) from the d-dimensional ℓ2 ball of the given radius: shape (dim,), or
-    (size, dim) when ``size`` is given."""
-    n = 1 if size is None else size
-    u = rng.standard_normal((n, dim))
-    u /= np.linalg.norm(u, axis=1, keepdims=True)
-    x = radius * rng.random((n, 1)) ** (1.0 / dim) * u
-    return x[0] if size is None else x
 
 
 def _notify(oracle, event, **data):

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..algorithms import byzantine_pgd, exact_pgd
-from ..algorithms.perturbed_gd import uniform_ball
 from ..oracles.inexact import CertifiedOracle, ExactOracle, RandomDirectionOracle
 from ..oracles.landscapes import CosineSaddle, PhaseRetrieval
 from ..theory.certify import certify
@@ -32,22 +31,9 @@ def build_landscape(spec: dict):
 
 
 def start_point(spec: dict, landscape) -> np.ndarray:
-    """'saddle': the known strict saddle plus an offset of norm ``start_scale`` in a random
-    direction; 'ball': uniform in the ball of radius ``start_scale`` around 0."""
-    rng = np.random.default_rng(spec["start_seed"])
-    if spec["start"] == "saddle":
-        u = rng.standard_normal(landscape.dim)
-        return landscape.saddle().point + spec["start_scale"] * u / np.linalg.norm(u)
-    if spec["start"] == "ball":
-        radius = spec["start_scale"]
-        if landscape.domain_radius is not None:
-            radius = min(radius, 0.95 * landscape.domain_radius)
-        return uniform_ball(rng, landscape.dim, radius)
-    if spec["start"] == "minimum":
-        mins = [cp for cp in landscape.critical_points() if cp.kind == "global_min"]
-        u = rng.standard_normal(landscape.dim)
-        return mins[0].point + spec["start_scale"] * u / np.linalg.norm(u)
-    raise ValueError(f"unknown start {spec['start']!r}")
+    """The spec's start (see :meth:`Landscape.sample_start`), from its own seed."""
+    return landscape.sample_start(np.random.default_rng(spec["start_seed"]), spec["start"],
+                                  spec["start_scale"])
 
 
 @dataclass
@@ -91,8 +77,9 @@ def run(spec: dict, algorithm=None) -> RunRecord:
     res = algorithm(spec, oracle, w0, np.random.default_rng(spec["run_seed"]))
     cert = certify(land, res.w)
     gap = land.value(w0) - land.f_star
-    values = {"r": res.params["r"], "R": res.params["R"], "Delta": spec.get("Delta", 0.0), "epsilon": spec.get("epsilon", 0.0),
-              "L_F": land.L, "rho_F": land.rho, "d": land.dim, "delta": FAILURE_PROBABILITY,
+    values = {"Delta": spec.get("Delta", 0.0), "epsilon": spec.get("epsilon", 0.0),
+              "r": res.params["r"], "R": res.params["R"], "L_F": land.L, "rho_F": land.rho,
+              "d": land.dim, "delta": FAILURE_PROBABILITY,
               "F_gap": gap, "Q": res.params["Q"], "T_th": res.params["T_th"]}
     left = land.domain_radius is not None and oracle.max_query_norm > land.domain_radius
     return RunRecord(spec, values, cert.grad_norm, cert.lambda_min, cert.lambda_min_error,

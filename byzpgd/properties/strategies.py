@@ -80,19 +80,28 @@ class HypothesisSource:
 
 # --- small pieces ---------------------------------------------------------------------------
 START_MIXES = {  # probabilities of (near the saddle, uniform in a ball, near the global minimum)
-    "lambda": (0.7, 0.3, 0.0),
+    "lambda": (0.8, 0.2, 0.0),
     "iterations": (0.1, 0.1, 0.8),
     "any": (0.2, 0.6, 0.2),
 }
 
 
-def start(src, regime: str) -> dict:
-    """Near the strict saddle (offset 0 or 10^-14..10^-3), uniform in a ball of radius 0.5..3,
-    or near the global minimum (offset 10^-3..0.1), mixed as START_MIXES[regime]."""
+def start(src, regime: str, stuck_scale: float | None = None) -> dict:
+    """Near the strict saddle, uniform in a ball of radius 0.5..3, or near the global minimum
+    (offset 10^-3..0.1), mixed as START_MIXES[regime].
+
+    Saddle offsets are 0 or log-uniform in 10^-14..10^-3, or, when ``stuck_scale`` is given
+    (Δ/L_F or ε/L_F), in 10^-3..1 times it: there the first gradient is already below the
+    threshold, so only the perturbation rounds can leave the saddle (the λ_min instances)."""
     p_saddle, p_ball, _ = START_MIXES[regime]
     u = src.uniform(0, 1)
     if u < p_saddle:
-        scale = 0.0 if src.uniform(0, 1) < 0.2 else src.log_uniform(1e-14, 1e-3)
+        if src.uniform(0, 1) < 0.2:
+            scale = 0.0
+        elif stuck_scale is not None:
+            scale = stuck_scale * src.log_uniform(1e-3, 1.0)
+        else:
+            scale = src.log_uniform(1e-14, 1e-3)
         return {"start": "saddle", "start_scale": scale, "start_seed": src.seed()}
     if u < p_saddle + p_ball:
         return {"start": "ball", "start_scale": src.uniform(0.5, 3.0), "start_seed": src.seed()}
@@ -141,7 +150,6 @@ def largest_nonvacuous(claim_id, values, var, lo, hi):
 def byzantine_instance(src, regime: str) -> dict:
     """regime: 'lambda' (non-vacuous λ_min bound), 'iterations' or 'any' (see module doc)."""
     land = landscape(src, regime)
-    st_ = start(src, regime)
     r_le_R = 0.9 * largest_delta_r_le_R(land["dim"])
     if regime == "lambda":
         values = {"L_F": land["L"], "rho_F": land["rho"], "d": land["dim"]}
@@ -151,6 +159,7 @@ def byzantine_instance(src, regime: str) -> dict:
         Delta = src.log_uniform(r_le_R / 3, r_le_R)
     else:
         Delta = src.log_uniform(DELTA_FLOOR, r_le_R)
+    st_ = start(src, regime, Delta / land["L"] if regime == "lambda" else None)
     return {"family": "byzantine_pgd", **land, **st_, "Delta": Delta,
             "oracle_seed": src.seed(), "run_seed": src.seed()}
 
@@ -158,7 +167,6 @@ def byzantine_instance(src, regime: str) -> dict:
 def exact_instance(src, regime: str) -> dict:
     """regime: 'lambda' (ε <= 2e-6, non-vacuous), 'iterations' (ε ∈ [3e-3, L²/(16ρ)]) or 'any'."""
     land = landscape(src, regime)
-    st_ = start(src, regime)
     if land["landscape"] == "phase_retrieval":
         eps_max = 19.25 / (16 * 27.0)  # L²/(16ρ) for radius 1.5 and ‖w*‖ = 1 (PhaseRetrieval.random)
     else:
@@ -169,6 +177,7 @@ def exact_instance(src, regime: str) -> dict:
         eps = src.log_uniform(3e-3, eps_max)
     else:
         eps = src.log_uniform(1e-8, eps_max)
+    st_ = start(src, regime, eps / land["L"] if regime == "lambda" else None)
     return {"family": "exact_pgd", **land, **st_, "epsilon": eps, "run_seed": src.seed()}
 
 

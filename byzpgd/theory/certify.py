@@ -42,6 +42,8 @@ def lambda_min_dense(hess: np.ndarray) -> tuple[float, float]:
 def lambda_min_lanczos(landscape, w, tol: float = 1e-10, seed: int = 0) -> tuple[float, float]:
     """Smallest eigenvalue of ∇²F(w) by Lanczos on Hessian-vector products, with its residual."""
     dim = landscape.dim
+    if dim < 3:
+        raise ValueError(f"method 'lanczos' needs dim >= 3 (ARPACK), got dim {dim}; use 'eigvalsh'")
     op = LinearOperator((dim, dim), matvec=lambda v: landscape.hvp(w, np.ravel(v)), dtype=np.float64)
     v0 = np.random.default_rng(seed).standard_normal(dim)
     vals, vecs = eigsh(op, k=1, which="SA", tol=tol, v0=v0)

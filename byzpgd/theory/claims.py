@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from .symbols import Delta, L_F, Q, T, d, delta, eps, gap, rho_F
+from .symbols import L_F, Delta, Q, T, d, delta, eps, gap, rho_F
 
 KINDS = ("symbolic", "deterministic", "probabilistic", "rate", "construction")
 PROVENANCES = ("CONFIRMED", "CONFIRMED-INDIRECT", "POSTER", "RECONSTRUCTED", "OWN")

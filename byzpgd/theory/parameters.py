@@ -19,7 +19,7 @@ import math
 import numpy as np
 import sympy as sp
 
-from .symbols import Delta, L_F, d, delta, eps, gap, rho_F
+from .symbols import L_F, Delta, d, delta, eps, gap, rho_F
 
 BYZANTINE_PGD = {
     "eta": 1 / L_F,

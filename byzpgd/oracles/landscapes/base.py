@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..geometry import uniform_ball, unit_vector
+
 
 @dataclass(frozen=True)
 class CriticalPoint:
@@ -84,6 +86,25 @@ class Landscape(ABC):
             if cp.kind in ("strict_saddle", "local_max"):
                 return cp
         raise LookupError(f"{self.name} has no known strict saddle")
+
+    def sample_start(self, rng: np.random.Generator, near: str, scale: float) -> np.ndarray:
+        """A starting point: 'saddle' = the known strict saddle plus an offset of norm
+        ``scale`` in a uniformly random direction; 'minimum' = the same around a global
+        minimum; 'ball' = uniform in the ball of radius ``scale`` around 0 (clipped to 0.95 of
+        ``domain_radius`` when that is set)."""
+        if not (np.isfinite(scale) and scale >= 0):
+            raise ValueError(f"scale must be finite and >= 0, got {scale}")
+        if near == "ball":
+            if self.domain_radius is not None:
+                scale = min(scale, 0.95 * self.domain_radius)
+            return uniform_ball(rng, self.dim, scale)
+        if near == "saddle":
+            centre = self.saddle().point
+        elif near == "minimum":
+            centre = next(cp.point for cp in self.critical_points() if cp.kind == "global_min")
+        else:
+            raise ValueError(f"near must be 'saddle', 'minimum' or 'ball', got {near!r}")
+        return centre + scale * unit_vector(rng, self.dim)
 
     def describe(self) -> dict:
         """A JSON-able description (used in reports and replay commands)."""

@@ -53,6 +53,9 @@ class CosineSaddle(Landscape):
         s_j = γ_j/ρ (so ρ_F = ρ exactly), a random rotation of the given kind."""
         if not 1 <= n_neg <= dim:
             raise ValueError(f"n_neg must be in [1, dim], got {n_neg}")
+        for label, x in (("L", L), ("rho", rho)):
+            if not (np.isfinite(x) and x > 0):
+                raise ValueError(f"{label} must be finite and > 0, got {x}")
         gamma = L * rng.uniform(*gamma_range, size=n_neg)
         gamma[0] = L * gamma_range[1]
         a = L * rng.uniform(*a_range, size=dim - n_neg)
@@ -94,7 +97,8 @@ class CosineSaddle(Landscape):
         w_min = self.rotation.apply(y_min)
         lam_min = float(min(self.gamma.min(), self.a.min(initial=np.inf)))
         return [
-            CriticalPoint(zero, "strict_saddle", 0.0, float(-self.gamma.max())),
+            CriticalPoint(zero, "local_max" if self.n_neg == self.dim else "strict_saddle", 0.0,
+                          float(-self.gamma.max())),
             CriticalPoint(w_min, "global_min", self.f_star, lam_min),
         ]
 

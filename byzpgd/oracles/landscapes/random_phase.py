@@ -26,6 +26,8 @@ class RandomPhaseCosine(Landscape):
         for label, x in (("delta", delta), ("rho", rho), ("L", L)):
             if not (np.isfinite(x) and x > 0):
                 raise ValueError(f"{label} must be finite and > 0, got {x}")
+        if not np.isfinite(theta):
+            raise ValueError(f"theta must be finite, got {theta}")
         self.dim, self.delta, self.rho_param, self.L_quad = int(dim), float(delta), float(rho), float(L)
         self.s = float(np.sqrt(delta / rho))
         self.theta = float(theta)
@@ -76,5 +78,7 @@ class RandomPhaseCosine(Landscape):
         w_min = w_max.copy()
         w_min[0] = self.theta + np.pi * self.s
         curv = np.sqrt(self.rho * self.delta)
-        return [CriticalPoint(w_max, "strict_saddle", self.delta * self.s, -curv),
-                CriticalPoint(w_min, "global_min", self.f_star, min(curv, self.L_quad))]
+        top_kind = "local_max" if self.dim == 1 else "strict_saddle"
+        lam_at_min = curv if self.dim == 1 else min(curv, self.L_quad)
+        return [CriticalPoint(w_max, top_kind, self.delta * self.s, -curv),
+                CriticalPoint(w_min, "global_min", self.f_star, lam_at_min)]

@@ -1,0 +1,62 @@
+"""Deliberately broken algorithm variants for the able-to-fail tests: each must be caught."""
+
+from dataclasses import replace
+
+from byzpgd.algorithms import robust_gd
+from byzpgd.algorithms.byzantine_pgd import theorem_params as thm1
+from byzpgd.algorithms.exact_pgd import theorem_params as thm2
+from byzpgd.algorithms.perturbed_gd import perturbed_gd
+from byzpgd.properties.instances import FAILURE_PROBABILITY, MAX_ORACLE_CALLS
+
+
+def _thm1(spec, oracle, w0):
+    land = oracle.landscape
+    return thm1(oracle.delta, land.L, land.rho, land.dim, FAILURE_PROBABILITY,
+                land.value(w0) - land.f_star)
+
+
+def _thm2(spec, oracle, w0):
+    land = oracle.landscape
+    return thm2(spec["epsilon"], land.L, land.rho, land.dim, FAILURE_PROBABILITY,
+                land.value(w0) - land.f_star)
+
+
+def bpgd_epsilon_5delta(spec, oracle, w0, rng):
+    """ByzantinePGD that stops at ‖ĝ‖ <= 5Δ instead of 3Δ: breaks ‖∇F‖ <= 4Δ."""
+    p = replace(_thm1(spec, oracle, w0), epsilon=5 * oracle.delta)
+    return perturbed_gd(oracle, w0, p, rng, max_oracle_calls=MAX_ORACLE_CALLS)
+
+
+def bpgd_no_perturbation(spec, oracle, w0, rng):
+    """Robust GD (Q = 0): stays at a saddle, breaks the λ_min bound."""
+    return robust_gd(oracle, w0, max_oracle_calls=MAX_ORACLE_CALLS)
+
+
+SLOW_CAP = 50_000  # the slow variants need not run long to exceed the bounds
+
+
+def bpgd_slow_steps(spec, oracle, w0, rng):
+    """ByzantinePGD with η = 1/(1000 L_F): breaks the iteration bound."""
+    p = _thm1(spec, oracle, w0)
+    p = replace(p, eta=p.eta / 1000)
+    return perturbed_gd(oracle, w0, p, rng, max_oracle_calls=SLOW_CAP)
+
+
+def exact_threshold_2eps(spec, oracle, w0, rng):
+    """Exact PGD returning points with ‖∇F‖ <= 2ε: breaks ‖∇F‖ <= ε."""
+    p = replace(_thm2(spec, oracle, w0), epsilon=2 * spec["epsilon"])
+    return perturbed_gd(oracle, w0, p, rng, max_oracle_calls=MAX_ORACLE_CALLS)
+
+
+def exact_no_perturbation(spec, oracle, w0, rng):
+    """Exact PGD with Q = 0 (plain GD): stuck at the saddle, breaks the λ_min bound."""
+    p = replace(_thm2(spec, oracle, w0), Q=0)
+    return perturbed_gd(oracle, w0, p, rng, max_oracle_calls=MAX_ORACLE_CALLS)
+
+
+def exact_slow_steps(spec, oracle, w0, rng):
+    """Exact PGD with η = 1/(1000 L_F): breaks the iteration bound."""
+    p = _thm2(spec, oracle, w0)
+    p = replace(p, eta=p.eta / 1000)
+    return perturbed_gd(oracle, w0, p, rng, max_oracle_calls=SLOW_CAP)
+
