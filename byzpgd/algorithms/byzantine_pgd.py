@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..oracles.landscapes.base import as_point
 from ..theory.parameters import byzantine_pgd_parameters
 from .perturbed_gd import DEFAULT_MAX_ORACLE_CALLS, PGDParams, perturbed_gd
 from .result import OptimizeResult
@@ -29,6 +30,7 @@ def byzantine_pgd(oracle, w0, rng: np.random.Generator, *, params: PGDParams | N
     ``escape_test`` ('every_step', default | 'final') select the reading of the two uncertain
     details of the algorithm (paper-spec §3).
     """
+    w0 = as_point(w0, oracle.landscape.dim, "w0")
     if params is None:
         land = oracle.landscape
         if not (oracle.delta > 0):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..oracles.landscapes.base import as_point
 from ..theory.parameters import exact_pgd_parameters
 from .perturbed_gd import DEFAULT_MAX_ORACLE_CALLS, PGDParams, perturbed_gd
 from .result import OptimizeResult
@@ -25,6 +26,7 @@ def exact_pgd(oracle, w0, rng: np.random.Generator, *, epsilon: float | None = N
     Theorem 2 given the target accuracy ``epsilon`` and failure probability ``delta``."""
     if oracle.delta != 0:
         raise ValueError(f"exact_pgd needs an exact oracle (delta = 0), got delta = {oracle.delta}")
+    w0 = as_point(w0, oracle.landscape.dim, "w0")
     if params is None:
         if epsilon is None or delta is None:
             raise ValueError("pass either params or both epsilon and delta")
