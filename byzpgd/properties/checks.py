@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from scipy.stats import binom
 
 from ..theory.claims import Claim
+from ..theory.parameters import evaluate
 from .instances import RunRecord, spec_json
 from .profiles import MIN_NONVACUOUS
 
@@ -63,9 +64,10 @@ def _in_hypotheses(claim: Claim, rec: RunRecord) -> tuple[bool, str]:
         return False, "r > R: the perturbation alone passes the escape test (paper-spec §3)"
     if claim.id == "byzantine_pgd.iterations":
         v = rec.values
-        need = 3 * v["Delta"] ** 2 * (v["T_th"] + 1) / (2 * v["L_F"])
-        if v["F_gap"] < need:
-            return False, f"F_0 - F* = {v['F_gap']:.3g} < 3 Delta^2 (T_th+1)/(2 L_F) = {need:.3g}"
+        raw_q = evaluate("byzantine_pgd", Delta=v["Delta"], L=v["L_F"], rho=v["rho_F"], dim=v["d"],
+                         delta=v["delta"], f_gap=v["F_gap"])["Q"]
+        if not raw_q > 1:
+            return False, f"Q's formula gives {raw_q:.3g} <= 1 (clamped to Q = 1)"
     return True, ""
 
 

@@ -16,7 +16,7 @@ from ..oracles.inexact import CertifiedOracle, ExactOracle, RandomDirectionOracl
 from ..oracles.landscapes import CosineSaddle, PhaseRetrieval
 from ..theory.certify import certify
 
-MAX_ORACLE_CALLS = 2_000_000
+MAX_ORACLE_CALLS = 20_000_000  # a safety stop: runs inside the hypotheses use far fewer
 FAILURE_PROBABILITY = 0.1  # δ passed to the algorithms
 
 

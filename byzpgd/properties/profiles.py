@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, settings
 
 PROFILES = {
-    "quick": {"examples": 30},
+    "quick": {"examples": 50},
     "ci": {"examples": 120},
     "deep": {"examples": 3000},
 }
