@@ -23,8 +23,20 @@ EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
 def _check_one(args):
     from .properties.runner import check_claim
-    claim_id, profile, seed = args
-    return check_claim(claim_id, profile, seed)
+    claim_id, profile, seed, quiet = args
+    return check_claim(claim_id, profile, seed, progress=None if quiet else _InstanceProgress(claim_id))
+
+
+class _InstanceProgress:
+    """Prints 'claim: done/total instances' to stderr about every tenth of a claim's run."""
+
+    def __init__(self, claim_id):
+        self.claim_id = claim_id
+
+    def __call__(self, done, total):
+        step = max(1, total // 10)
+        if done % step == 0 and done < total:
+            print(f"    {self.claim_id}: {done}/{total} instances", file=sys.stderr, flush=True)
 
 
 def _sanitize(x):
@@ -51,7 +63,7 @@ def cmd_verify(ns) -> int:
         f"{ns.jobs} process(es)")
     t0 = time.perf_counter()
     results = {}
-    tasks = [(cid, ns.profile, ns.seed) for cid in ids]
+    tasks = [(cid, ns.profile, ns.seed, ns.quiet) for cid in ids]
     if ns.jobs == 1:
         done = ((t, _check_one(t)) for t in tasks)
         for k, (task, entry) in enumerate(done, 1):

@@ -48,8 +48,8 @@ def test_same_seed_same_report_apart_from_timing(tmp_path):
 def test_violation_gives_exit_code_1_and_a_replay(tmp_path, monkeypatch):
     real = runner.check_claim
 
-    def broken(claim_id, profile, seed):
-        return real(claim_id, profile, seed, constant=0.5)  # 4Δ → 0.5Δ: must be violated
+    def broken(claim_id, profile, seed, **kwargs):
+        return real(claim_id, profile, seed, constant=0.5, **kwargs)  # 4Δ → 0.5Δ: violated
 
     monkeypatch.setattr(runner, "check_claim", broken)
     rc = cli.main(["verify", "--profile", "quick", "--claims", "byzantine_pgd.grad_norm",
