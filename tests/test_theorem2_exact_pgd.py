@@ -3,13 +3,11 @@ generated instances, and for each a broken variant that the same check must catc
 
 import pytest
 import variants
-from hypothesis import assume, given
+from claim_asserts import assert_claim_holds, assert_holds_on_instance
+from hypothesis import given
 
-from byzpgd.properties.checks import observe
-from byzpgd.properties.instances import run
 from byzpgd.properties.runner import check_claim
 from byzpgd.properties.strategies import claim_strategy
-from byzpgd.theory.claims import get
 
 GRAD = "exact_pgd.grad_norm"
 LAMBDA = "exact_pgd.lambda_min"
@@ -18,24 +16,17 @@ ITERS = "exact_pgd.iterations"
 
 @given(claim_strategy(GRAD))
 def test_grad_norm_holds_on_every_instance(spec):
-    obs = observe(get(GRAD), run(spec))
-    assume(obs.in_hypotheses)
-    assert obs.holds, f"||grad F(w~)|| = {obs.observed:.6g} > epsilon = {obs.bound:.6g}"
+    assert_holds_on_instance(GRAD, spec)
 
 
 @given(claim_strategy(ITERS))
 def test_iteration_bound_holds_on_every_instance(spec):
-    obs = observe(get(ITERS), run(spec))
-    assume(obs.in_hypotheses)
-    assert obs.holds, f"{obs.observed:.0f} oracle calls > bound {obs.bound:.6g}"
+    assert_holds_on_instance(ITERS, spec)
 
 
 @pytest.mark.parametrize("claim_id", [GRAD, LAMBDA, ITERS])
 def test_claim_holds_with_enough_nonvacuous_instances(claim_id, profile):
-    entry = check_claim(claim_id, profile, seed=0)
-    assert entry["status"] == "holds", entry
-    assert entry["nonvacuous_instances"] >= 20
-    assert entry["worst_ratio"] <= 1 + 1e-9
+    assert_claim_holds(claim_id, profile)
 
 
 # --- able to fail ----------------------------------------------------------------------------
