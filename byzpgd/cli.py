@@ -1,4 +1,4 @@
-"""The ``byzpgd`` command line: verify, claims, replay.
+"""The ``byzpgd`` command line: verify, claims, replay, plus the commands of byzpgd.commands.
 
 Exit codes of ``verify``: 0 every claim holds; 1 a claim is violated, errored or inconclusive;
 2 usage error.
@@ -7,24 +7,28 @@ Exit codes of ``verify``: 0 every claim holds; 1 a claim is violated, errored or
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import math
+import pkgutil
 import shlex
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
+from . import commands
 from .properties.profiles import DEFAULT_PROFILE, PROFILES
+from .properties.registry import claim_ids
 from .theory import claims as claims_mod
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
 
 def _check_one(args):
-    from .properties.runner import check_claim
+    from .properties.registry import run_check
     claim_id, profile, seed, quiet = args
-    return check_claim(claim_id, profile, seed, progress=None if quiet else _InstanceProgress(claim_id))
+    return run_check(claim_id, profile, seed, progress=None if quiet else _InstanceProgress(claim_id))
 
 
 class _InstanceProgress:
@@ -53,8 +57,9 @@ def _sanitize(x):
 def cmd_verify(ns) -> int:
     from .reports.json_report import build_report, write_report
 
-    ids = list(claims_mod.REGISTRY) if not ns.claims else ns.claims.split(",")
-    unknown = [c for c in ids if c not in claims_mod.REGISTRY]
+    all_ids = claim_ids()
+    ids = all_ids if not ns.claims else ns.claims.split(",")
+    unknown = [c for c in ids if c not in all_ids]
     if unknown:
         print(f"byzpgd verify: unknown claim id(s) {unknown}; see 'byzpgd claims'", file=sys.stderr)
         return EXIT_USAGE
@@ -95,7 +100,7 @@ def _progress(say, k, total, entry):
 
 
 def cmd_claims(ns) -> int:
-    rows = [c.to_dict() for c in claims_mod.REGISTRY.values()]
+    rows = [claims_mod.get(cid).to_dict() for cid in claim_ids()]
     if ns.json:
         print(json.dumps(rows, indent=2))
         return EXIT_OK
@@ -106,10 +111,13 @@ def cmd_claims(ns) -> int:
 
 
 def cmd_replay(ns) -> int:
-    from .properties.runner import replay
+    from .properties.registry import REPLAYS
 
-    if ns.claim not in claims_mod.REGISTRY:
+    if ns.claim not in claim_ids():
         print(f"byzpgd replay: unknown claim {ns.claim!r}", file=sys.stderr)
+        return EXIT_USAGE
+    if ns.claim not in REPLAYS:
+        print(f"byzpgd replay: claim {ns.claim!r} has no instance replay", file=sys.stderr)
         return EXIT_USAGE
     try:
         spec = json.loads(ns.spec)
@@ -120,7 +128,7 @@ def cmd_replay(ns) -> int:
         print("byzpgd replay: SPEC must be a JSON object", file=sys.stderr)
         return EXIT_USAGE
     try:
-        out = replay(ns.claim, spec)
+        out = REPLAYS[ns.claim](spec)
     except (KeyError, ValueError, TypeError) as exc:
         print(f"byzpgd replay: invalid SPEC: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -178,6 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("claim", help="claim id, e.g. byzantine_pgd.grad_norm")
     r.add_argument("spec", help="instance spec as JSON")
     r.set_defaults(func=cmd_replay)
+
+    for mod in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        importlib.import_module(f"{commands.__name__}.{mod.name}").register(sub)
     return p
 
 

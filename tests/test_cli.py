@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from byzpgd import cli
-from byzpgd.properties import runner
+from byzpgd.properties import registry, runner
 
 REQUIRED = {"id", "statement", "source", "provenance", "kind", "status", "instances", "violations",
             "worst_ratio", "nonvacuous_instances", "empirical_constant"}
@@ -51,7 +51,9 @@ def test_violation_gives_exit_code_1_and_a_replay(tmp_path, monkeypatch):
     def broken(claim_id, profile, seed, **kwargs):
         return real(claim_id, profile, seed, constant=0.5, **kwargs)  # 4Δ → 0.5Δ: violated
 
-    monkeypatch.setattr(runner, "check_claim", broken)
+    registry.load_all()
+    monkeypatch.setitem(registry.CHECKS, "byzantine_pgd.grad_norm",
+                        lambda profile, seed, progress: broken("byzantine_pgd.grad_norm", profile, seed))
     rc = cli.main(["verify", "--profile", "quick", "--claims", "byzantine_pgd.grad_norm",
                    "--out", str(tmp_path), "--quiet", "--jobs", "1"])
     entry = json.loads((tmp_path / "report.json").read_text())["claims"][0]
@@ -87,3 +89,17 @@ def test_replay_reproduces_an_instance(capsys):
     rc = cli.main(["replay", "byzantine_pgd.grad_norm", spec_json(spec)])
     out = json.loads(capsys.readouterr().out)
     assert rc == 0 and out["holds"] and out["observed"] <= out["bound"]
+
+
+def test_a_crashing_check_is_an_error_entry_not_a_crash(tmp_path, monkeypatch):
+    registry.load_all()
+
+    def crash(profile, seed, progress):
+        raise RuntimeError("boom")
+
+    monkeypatch.setitem(registry.CHECKS, "exact_pgd.iterations", crash)
+    rc = cli.main(["verify", "--profile", "quick", "--claims", "exact_pgd.iterations",
+                   "--out", str(tmp_path), "--quiet", "--jobs", "1"])
+    entry = json.loads((tmp_path / "report.json").read_text())["claims"][0]
+    assert rc == 1 and entry["status"] == "error"
+    assert "RuntimeError: boom" in entry["error_examples"][0]["error"]

@@ -1,0 +1,1 @@
+"""One module per group of claims; each registers its claims' checks (see ..registry)."""
