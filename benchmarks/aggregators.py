@@ -1,0 +1,91 @@
+"""Aggregator benchmark (on demand, never a test). BLAS pinned to one thread (environment set
+before numpy is imported, and threadpoolctl). Prints ratios measured in this run:
+
+- median and trimmed mean vs ``np.median`` / a full ``np.sort`` trimmed mean / scipy's
+  ``trim_mean``, and vs one single-kth ``np.partition`` pass over the same array;
+- Krum vs a scipy ``cdist`` implementation; iterative filtering at (200, 100000) vs the median;
+- peak memory (tracemalloc) of each; byzfl's aggregators when importable.
+
+Run: python benchmarks/aggregators.py
+"""
+
+import os
+
+for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_v] = "1"
+
+import time  # noqa: E402
+import tracemalloc  # noqa: E402
+
+import numpy as np  # noqa: E402
+from scipy.spatial.distance import cdist  # noqa: E402
+from scipy.stats import trim_mean  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
+
+from byzpgd.algorithms.aggregators import coordinate_median, iterative_filtering, krum, trimmed_mean  # noqa: E402
+
+
+def best(fn, reps=5):
+    t = np.inf
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        t = min(t, time.perf_counter() - t0)
+    return t
+
+
+def peak(fn):
+    tracemalloc.start()
+    fn()
+    p = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return p / 2**20
+
+
+def krum_cdist(X, f):
+    D = cdist(X, X, "sqeuclidean")
+    np.fill_diagonal(D, np.inf)
+    k = X.shape[0] - f - 2
+    return X[np.argmin(np.sort(D, axis=1)[:, :k].sum(1))]
+
+
+def main():
+    rng = np.random.default_rng(0)
+    for m, d in ((50, 100_000), (200, 10_000)):
+        X = rng.standard_normal((m, d))
+        b = m // 10
+        t_part = best(lambda X=X, m=m: np.partition(X, m // 2, axis=0))
+        t_med = best(lambda X=X: coordinate_median(X))
+        t_npmed = best(lambda X=X: np.median(X, axis=0))
+        t_tm = best(lambda X=X, b=b: trimmed_mean(X, b))
+        t_sort = best(lambda X=X, b=b, m=m: np.sort(X, axis=0)[b:m - b].mean(0))
+        t_scipy = best(lambda X=X, b=b, m=m: trim_mean(X, b / m, axis=0))
+        print(f"(m, d) = ({m}, {d}), b = {b}")
+        print(f"  one np.partition pass   {t_part * 1e3:8.2f} ms")
+        print(f"  median                  {t_med * 1e3:8.2f} ms np.median/ours = {t_npmed / t_med:5.2f}x"
+              f" ours/partition = {t_med / t_part:5.2f}"
+              f" peak {peak(lambda X=X: coordinate_median(X)):.1f} MiB")
+        print(f"  trimmed mean            {t_tm * 1e3:8.2f} ms  full sort/ours = {t_sort / t_tm:5.2f}x"
+              f"  scipy trim_mean/ours = {t_scipy / t_tm:5.2f}x  ours/partition = {t_tm / t_part:5.2f}"
+              f"  peak {peak(lambda X=X, b=b: trimmed_mean(X, b)):.1f} MiB")
+        f = (m - 3) // 2
+        t_k = best(lambda X=X, f=f: krum(X, f), 3)
+        t_kc = best(lambda X=X, f=f: krum_cdist(X, f), 3)
+        assert np.array_equal(krum(X, f), krum_cdist(X, f))
+        print(f"  krum                    {t_k * 1e3:8.2f} ms  cdist/ours = {t_kc / t_k:5.2f}x"
+              f"  peak {peak(lambda X=X, f=f: krum(X, f)):.1f} MiB")
+    X = rng.standard_normal((200, 100_000))
+    X[:20] += 0.05
+    t_f = best(lambda: iterative_filtering(X, 20), 3)
+    t_m = best(lambda: coordinate_median(X), 3)
+    print(f"(m, d) = (200, 100000): iterative filtering {t_f * 1e3:.1f} ms, median {t_m * 1e3:.1f} ms, "
+          f"filter/median = {t_f / t_m:.2f}  peak {peak(lambda: iterative_filtering(X, 20)):.1f} MiB")
+    try:
+        import byzfl  # noqa: F401
+    except ImportError:
+        print("byzfl not importable: no comparison")
+
+
+if __name__ == "__main__":
+    with threadpool_limits(limits=1):
+        main()

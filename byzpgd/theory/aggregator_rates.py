@@ -1,0 +1,44 @@
+"""The Δ-rates of the three GradAGGs of paper-spec §6 as SymPy expressions (Õ, constants and
+log factors dropped), and the exponent of each swept variable in a regime.
+
+median:              α√d/√n + d/√(nm) + S·√d/n   (S = absolute skewness; 0 for symmetric data)
+trimmed mean:        αd/√n + d/√(nm)
+iterative filtering: √α/√n + √(d/(nm))
+lower bound:         α/√n + √(d/(nm))             (Gaussian location, paper-spec §7.2)
+
+The d/√(nm) terms of median and trimmed mean contain the √d of a union bound over a covering of
+W (paper-spec §6); an error measured at finitely many points can only show √(d/(nm)).
+(Defined here because byzpgd/theory/rates.py of issue 3 did not exist when this was written.)
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+n, m, alpha, d, S = sp.symbols("n m alpha d S", positive=True)
+
+RATES = {
+    "median": alpha * sp.sqrt(d) / sp.sqrt(n) + d / sp.sqrt(n * m) + S * sp.sqrt(d) / n,
+    "trimmed_mean": alpha * d / sp.sqrt(n) + d / sp.sqrt(n * m),
+    "iterative_filtering": sp.sqrt(alpha) / sp.sqrt(n) + sp.sqrt(d / (n * m)),
+}
+LOWER_BOUND = alpha / sp.sqrt(n) + sp.sqrt(d / (n * m))
+SYMBOLS = {"n": n, "m": m, "alpha": alpha, "d": d}
+
+
+def exponent(expr: sp.Expr, var: str, regime: dict | None = None) -> sp.Rational:
+    """The log-log slope of ``expr`` in ``var`` as var → ∞ (α: as the α term dominates), after
+    substituting ``regime`` (e.g. {'alpha': 0, 'S': 0}): the largest exponent among the terms
+    that contain var."""
+    v = SYMBOLS[var]
+    subs = {SYMBOLS.get(k, sp.Symbol(k, positive=True)): val for k, val in (regime or {}).items()}
+    e = sp.expand(expr.subs(subs))
+    exps = [sp.simplify(v * sp.diff(sp.log(t), v)) for t in sp.Add.make_args(e) if t.has(v)]
+    if not exps:
+        return sp.Integer(0)
+    return max(exps)
+
+
+def evaluate(expr: sp.Expr, **values) -> float:
+    subs = {SYMBOLS.get(k, sp.Symbol(k, positive=True)): v for k, v in values.items()}
+    return float(expr.subs(subs))
