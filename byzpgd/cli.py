@@ -55,7 +55,8 @@ def _sanitize(x):
 
 
 def cmd_verify(ns) -> int:
-    from .reports.json_report import build_report, write_report
+    from .reports import write_all
+    from .reports.json_report import build_report, sanitize
 
     all_ids = claim_ids()
     ids = all_ids if not ns.claims else ns.claims.split(",")
@@ -81,11 +82,16 @@ def cmd_verify(ns) -> int:
                 entry = fut.result()
                 results[futures[fut]] = entry
                 _progress(say, k, len(ids), entry)
-    entries = [_sanitize(results[cid]) for cid in ids]
-    command = "byzpgd " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    report = build_report(ns.profile, ns.seed, entries, command)
-    path = write_report(Path(ns.out), report)
-    say(f"wrote {path} in {time.perf_counter() - t0:.1f} s: {report['summary']}")
+    entries = [sanitize(results[cid]) for cid in ids]
+    # the command that reproduces this report (from the parsed options, not sys.argv: the same
+    # profile, seed and claims give the same command however verify was invoked)
+    command = shlex.join(["byzpgd", "verify", "--profile", ns.profile, "--seed", str(ns.seed),
+                          *(["--claims", ns.claims] if ns.claims else []), "--out", str(ns.out)])
+    report = build_report(ns.profile, ns.seed, entries, command, seconds=time.perf_counter() - t0)
+    say(f"writing {Path(ns.out) / 'report.json'}, report.md, report.html")
+    paths = write_all(Path(ns.out), report)
+    say(f"wrote {', '.join(str(p) for p in paths)} in {time.perf_counter() - t0:.1f} s: "
+        f"{report['summary']}")
     return EXIT_OK if all(e["status"] == "holds" for e in entries) else EXIT_FAIL
 
 

@@ -1,8 +1,14 @@
-"""report.json: the machine-readable verification report, written atomically."""
+"""report.json: the machine-readable verification report, written atomically.
+
+Writing is two-phase so that several files can be replaced as a set (:func:`stage` every file to
+a temporary sibling, then :func:`commit`); :func:`write_atomic` does both for one file.
+"""
 
 from __future__ import annotations
 
+import datetime
 import json
+import math
 import os
 import platform
 import sys
@@ -10,7 +16,10 @@ import tempfile
 from importlib import metadata
 from pathlib import Path
 
-PACKAGES = ("byzpgd", "numpy", "scipy", "sympy", "hypothesis")
+PACKAGES = ("byzpgd", "numpy", "scipy", "sympy", "hypothesis", "matplotlib", "jinja2")
+STATUSES = ("holds", "violated", "error", "inconclusive")
+# keys that hold run times or the machine: everything else is a function of profile and seed
+TIMING_KEYS = ("seconds", "environment")
 
 
 def environment() -> dict:
@@ -21,30 +30,105 @@ def environment() -> dict:
         except metadata.PackageNotFoundError:
             versions[name] = None
     return {"python": sys.version.split()[0], "platform": platform.platform(),
-            "machine": platform.machine(), "cpus": os.cpu_count(), "packages": versions}
+            "machine": platform.machine(), "cpus": os.cpu_count(), "packages": versions,
+            "generated_utc": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
 
 
-def build_report(profile: str, seed: int, claims: list[dict], command: str) -> dict:
-    statuses = [c["status"] for c in claims]
-    return {
+def sanitize(x):
+    """Plain-JSON copy of ``x``: numpy scalars/arrays to Python, tuples to lists, non-finite
+    floats to strings ('inf', '-inf', 'nan') so that report.json stays strict JSON."""
+    if hasattr(x, "tolist") and not isinstance(x, (str, bytes)):
+        x = x.tolist()
+    if isinstance(x, float) and not math.isfinite(x):
+        return str(x)
+    if isinstance(x, dict):
+        return {str(k): sanitize(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [sanitize(v) for v in x]
+    return x
+
+
+def build_report(profile: str, seed: int, claims: list[dict], command: str,
+                 seconds: float | None = None, **extra) -> dict:
+    """The report: run description, environment, summary (claims per status), the union of the
+    adversaries the claims were checked against, the claims, and the total run time."""
+    statuses = [c.get("status") for c in claims]
+    adversaries = sorted({str(a) for c in claims for a in _adversary_names(c.get("adversaries"))})
+    report = {
         "profile": profile,
         "seed": seed,
         "command": command,
         "environment": environment(),
-        "summary": {s: statuses.count(s) for s in ("holds", "violated", "error", "inconclusive")},
+        "summary": {s: statuses.count(s) for s in STATUSES},
+        "adversaries": adversaries,
+        **extra,
         "claims": claims,
     }
+    if seconds is not None:
+        report["seconds"] = round(float(seconds), 3)
+    return report
+
+
+def _adversary_names(adv) -> list:
+    """Names from an entry's ``adversaries``: a list of names (or of records with 'adversary' or
+    'name'), or a dict keyed by name."""
+    if isinstance(adv, dict):
+        return list(adv)
+    if isinstance(adv, list):
+        return [a.get("adversary", a.get("name")) if isinstance(a, dict) else a for a in adv]
+    return []
+
+
+def without_timings(report: dict) -> dict:
+    """A copy of ``report`` without run times and environment: two runs with the same profile
+    and seed must agree on it (the determinism contract)."""
+    def strip(x):
+        if isinstance(x, dict):
+            return {k: strip(v) for k, v in x.items() if k not in TIMING_KEYS}
+        if isinstance(x, list):
+            return [strip(v) for v in x]
+        return x
+    return strip(report)
+
+
+def report_json(report: dict) -> str:
+    return json.dumps(report, indent=2, allow_nan=False, default=_jsonable) + "\n"
+
+
+def stage(path: Path, text: str) -> Path:
+    """Write ``text`` to a temporary file next to ``path`` and return its path (phase 1)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; a report is an ordinary file
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return Path(tmp)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def commit(tmp: Path, path: Path) -> None:
+    """Move a staged file in place (phase 2; ``os.replace`` is atomic on POSIX)."""
+    os.replace(tmp, path)
 
 
 def write_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` via a temporary file and ``os.replace``: an interrupted run
     leaves either the old file or the new one, never half a report."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = stage(path, text)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
+        commit(tmp, Path(path))
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -52,7 +136,7 @@ def write_atomic(path: Path, text: str) -> None:
 
 def write_report(out_dir: Path, report: dict) -> Path:
     path = Path(out_dir) / "report.json"
-    write_atomic(path, json.dumps(report, indent=2, allow_nan=False, default=_jsonable) + "\n")
+    write_atomic(path, report_json(report))
     return path
 
 
