@@ -84,6 +84,12 @@ def register(name: str, max_f: Callable[[int], int] | None = None):
     return deco
 
 
+def unregister(name: str) -> None:
+    """Remove ``name`` from the registry (used for temporary registrations, e.g. by the audit)."""
+    AGGREGATORS.pop(name, None)
+    _MAX_F.pop(name, None)
+
+
 def max_byzantine(name: str, m: int) -> int:
     """The largest f for which ``make(name, m, f)`` is valid."""
     if name not in AGGREGATORS:
@@ -102,7 +108,7 @@ def make(name: str, m: int, f: int):
     return AGGREGATORS[name](m, f)
 
 
-__all__ = ["AGGREGATORS", "PAPER_AGGREGATORS", "make", "register", "max_byzantine", "mean",
+__all__ = ["AGGREGATORS", "PAPER_AGGREGATORS", "make", "register", "unregister", "max_byzantine", "mean",
            "coordinate_median", "trimmed_mean", "make_trimmed_mean", "iterative_filtering",
            "make_iterative_filtering", "geometric_median", "centered_clipping", "krum",
            "multi_krum", "bulyan", "nnm", "nnm_trimmed_mean"]

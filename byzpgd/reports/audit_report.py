@@ -1,0 +1,413 @@
+"""The audit report: DIR/audit.json (machine-readable), DIR/audit.md (summary) and DIR/audit.html
+(self-contained: inline CSS, plots as base64 PNG data URIs drawn with matplotlib's Agg canvas,
+Jinja2 template with autoescaping).
+
+The three texts are rendered first, then staged to temporary siblings and moved in place
+(:func:`byzpgd.reports.json_report.stage` / ``commit``): an interrupted write leaves whole
+files. A plot that cannot be drawn is replaced by the reason; the rest is still written.
+
+Plots: Δ against α (at n = n0) and Δ against n (at f = f_max), one panel per attack (and the
+worst over the attacks), the audited aggregator beside the references and the statistical lower
+bound; an infinite Δ is drawn as a red triangle at the top of the panel.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+from pathlib import Path
+
+from jinja2 import Environment
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter
+
+from .json_report import commit, environment, report_json, sanitize, stage
+
+FILES = ("audit.json", "audit.md", "audit.html")
+REF_COLORS = ("#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
+
+
+def fmt(x, digits: int = 4) -> str:
+    if x is None:
+        return "—"
+    if isinstance(x, str):
+        return x
+    if isinstance(x, bool):
+        return "yes" if x else "no"
+    if isinstance(x, int):
+        return str(x)
+    if isinstance(x, float):
+        if math.isnan(x):
+            return "nan"
+        if math.isinf(x):
+            return "inf" if x > 0 else "-inf"
+        return f"{x:.{digits}g}"
+    return str(x)
+
+
+def _num(x) -> float | None:
+    if isinstance(x, bool) or x is None:
+        return None
+    if isinstance(x, int | float):
+        return float(x)
+    if isinstance(x, str) and x in ("inf", "-inf", "nan"):
+        return float(x)
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# plots
+# ---------------------------------------------------------------------------------------------
+def _png(fig: Figure) -> str:
+    FigureCanvasAgg(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, metadata={"Software": None})
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def sweep_rows(report: dict, var: str) -> dict[str, list[dict]]:
+    """Rows of the sweep in ``var`` ('alpha' or 'n'), by attack, sorted by var."""
+    ids = {s["id"] for s in report.get("settings", []) if var in s.get("sweeps", [])}
+    out: dict[str, list[dict]] = {}
+    for r in report.get("results", []):
+        if r.get("setting") in ids:
+            out.setdefault(r["attack"], []).append(r)
+    for rows in out.values():
+        rows.sort(key=lambda r: r[var])
+    return out
+
+
+def sweep_plot(report: dict, var: str) -> str | None:
+    """Small multiples of Δ against ``var``: one panel per attack (module docstring)."""
+    by_attack = sweep_rows(report, var)
+    if not by_attack:
+        return None
+    attacks = [a for a in [*report.get("attacks", []), "worst"] if a in by_attack]
+    refs = report.get("references", [])
+    ncols = 4
+    nrows = math.ceil(len(attacks) / ncols)
+    fig = Figure(figsize=(3.4 * ncols, 2.7 * nrows), layout="constrained")
+    label = "alpha = f/m" if var == "alpha" else "n (samples per worker)"
+    for k, att in enumerate(attacks):
+        ax = fig.add_subplot(nrows, ncols, k + 1)
+        rows = by_attack[att]
+        xs = [r[var] for r in rows]
+        series = [("audited", [_num(r["delta_empirical"]) for r in rows], "black", "o", "-")]
+        for j, ref in enumerate(refs):
+            series.append((ref, [_num((r.get("delta_reference") or {}).get(ref)) for r in rows],
+                           REF_COLORS[j % len(REF_COLORS)], ".", "-"))
+        series.append(("lower bound", [_num(r["lower_bound"]) for r in rows], "gray", None, "--"))
+        finite = [y for _, ys, *_ in series for y in ys if y is not None and math.isfinite(y) and y > 0]
+        top = max(finite) * 3 if finite else 1.0
+        for name, ys, color, marker, ls in series:
+            pts = [(x, y) for x, y in zip(xs, ys, strict=True)
+                   if y is not None and math.isfinite(y) and y > 0]
+            if pts:
+                ax.plot([p[0] for p in pts], [p[1] for p in pts], color=color, marker=marker, ls=ls, lw=1.2,
+                        ms=4, label=name)
+            infs = [x for x, y in zip(xs, ys, strict=True) if y is not None and math.isinf(y)]
+            if infs:
+                ax.plot(infs, [top] * len(infs), ls="none", marker="^", color="#cf222e", ms=7,
+                        label=f"{name}: inf" if name == "audited" else None)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xticks(xs)
+        ax.set_xticklabels([fmt(x, 2) for x in xs])
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_title(att if att != "worst" else "worst over attacks", fontsize=9,
+                     fontweight="bold" if att == "worst" else "normal")
+        ax.tick_params(labelsize=7)
+        if k % ncols == 0:
+            ax.set_ylabel("empirical Delta", fontsize=8)
+        if k >= len(attacks) - ncols:
+            ax.set_xlabel(label, fontsize=8)
+        if k == 0:
+            ax.legend(fontsize=6, loc="best")
+    fig.suptitle(f"Delta against {'alpha' if var == 'alpha' else 'n'}: audited aggregator (black) vs "
+                 "references and the lower bound (dashed); red triangles: infinite Delta", fontsize=10)
+    return _png(fig)
+
+
+def plots(report: dict) -> list[dict]:
+    """[{'title', 'uri' or 'error'}] for the two sweeps."""
+    out = []
+    for var, title in (("alpha", "Delta against alpha (n = n0)"), ("n", "Delta against n (f = f_max)")):
+        try:
+            uri = sweep_plot(report, var)
+            out.append({"title": title, "uri": uri} if uri else
+                       {"title": title, "error": "no settings in this sweep"})
+        except Exception as exc:  # a figure must never cost the report
+            out.append({"title": title, "error": f"{type(exc).__name__}: {exc}"})
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# tables shared by Markdown and HTML
+# ---------------------------------------------------------------------------------------------
+def worst_table(report: dict) -> tuple[list[str], list[list[str]]]:
+    refs = report.get("references", [])
+    head = ["n", "f", "alpha", "Delta (audited)", "its worst attack", *[f"Delta {r}" for r in refs],
+            "best reference", "threshold", "lower bound", "within factor"]
+    rows = []
+    for r in report.get("results", []):
+        if r["attack"] != "worst":
+            continue
+        rows.append([fmt(r["n"]), fmt(r["f"]), fmt(r["alpha"], 3), fmt(_num(r["delta_empirical"])),
+                     r.get("worst_attack", ""), *[fmt(_num(r["delta_reference"].get(x))) for x in refs],
+                     fmt(r.get("best_reference")), fmt(_num(r.get("threshold"))),
+                     fmt(_num(r["lower_bound"])), fmt(r.get("within_factor"))])
+    return head, rows
+
+
+def attack_table(report: dict) -> tuple[list[str], list[list[str]]]:
+    """Attacks × settings: the audited Δ and, in brackets, its ratio to the best reference."""
+    sets = report.get("settings", [])
+    head = ["attack", *[f"n={s['n']}, f={s['f']}" for s in sets]]
+    cells: dict[str, dict[int, str]] = {}
+    for r in report.get("results", []):
+        ratio = _num(r.get("ratio_to_best_reference"))
+        txt = fmt(_num(r["delta_empirical"]), 3) + (f" ({fmt(ratio, 2)}x)" if ratio is not None else "")
+        if r.get("error"):
+            txt += f" [{r['error']}]"
+        cells.setdefault(r["attack"], {})[r["setting"]] = txt
+    order = [a for a in [*report.get("attacks", []), "worst"] if a in cells]
+    rows = [[a, *[cells[a].get(s["id"], "—") for s in sets]] for a in order]
+    return head, rows
+
+
+def e2e_table(report: dict) -> tuple[list[str], list[list[str]]]:
+    e2e = report.get("end_to_end") or {}
+    head = ["seed", "Delta", "|grad F(w~)|", "4 Delta", "calls", "call bound", "escapes", "status",
+            "in hypotheses", "holds", "note"]
+    rows = []
+    for r in e2e.get("records", []):
+        if "error" in r or "skipped" in r:
+            rows.append([fmt(r["seed"]), *["—"] * 9, r.get("error") or r.get("skipped")])
+            continue
+        rows.append([fmt(r["seed"]), fmt(_num(r["Delta"])), fmt(_num(r["grad_norm"]["observed"])),
+                     fmt(_num(r["grad_norm"]["bound"])), fmt(r["calls"]),
+                     fmt(_num(r["iterations"]["bound"])), fmt(r["escapes"]), r["status"],
+                     fmt(r["in_hypotheses"]), fmt(r["holds"]), ""])
+    return head, rows
+
+
+def constants_table(report: dict) -> tuple[list[str], list[list[str]]]:
+    rates = (report.get("rates") or {}).get("empirical_constants") or {}
+    names = sorted({k for v in rates.values() for k in v})
+    head = ["aggregator", *[f"max Delta / rate_{n}" for n in names]]
+    rows = [[("audited" if who == "user" else who), *[fmt(_num(v.get(n)), 3) for n in names]]
+            for who, v in rates.items()]
+    return head, rows
+
+
+def slopes_table(report: dict) -> tuple[list[str], list[list[str]]]:
+    slopes = (report.get("rates") or {}).get("slopes") or {}
+    head = ["sweep", "audited", *[str(k) for k in report.get("references", [])], "theory exponents"]
+    rows = []
+    for var, e in slopes.items():
+        fitted = e.get("fitted", {})
+        theory = ", ".join(f"{k} {fmt(_num(v), 3)}" for k, v in (e.get("theory") or {}).items())
+        rows.append([var, fmt(_num(fitted.get("user")), 3),
+                     *[fmt(_num(fitted.get(r)), 3) for r in report.get("references", [])], theory])
+    return head, rows
+
+
+def _md_table(head, rows) -> str:
+    def esc(c):
+        return str(c).replace("|", "\\|").replace("\n", " ")
+    lines = ["| " + " | ".join(esc(h) for h in head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(esc(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# Markdown
+# ---------------------------------------------------------------------------------------------
+def render_markdown(report: dict) -> str:
+    agg = report.get("aggregator", {})
+    crit = report.get("criterion", {})
+    e2e = report.get("end_to_end") or {}
+    out = [f"# byzpgd audit of `{agg.get('target')}`: **{str(report.get('verdict')).upper()}**", ""]
+    out += [f"- aggregator: `{agg.get('target')}` ({agg.get('description') or 'not loaded'}), "
+            f"input {agg.get('input_kind')}",
+            f"- profile `{report.get('profile')}`, seed {report.get('seed')}, f_max = {report.get('f_max')} "
+            f"(alpha_max = {fmt(_num(report.get('alpha_max')), 3)}), call time limit "
+            f"{fmt(_num(report.get('call_timeout')))} s, {fmt(_num(report.get('seconds')), 3)} s",
+            f"- criterion: {crit.get('statement', '')}",
+            f"- references: {', '.join(report.get('references', []))}; lower bound "
+            f"{(report.get('lower_bound') or {}).get('formula', '')}",
+            f"- model: {report.get('model', '')}", ""]
+    if report.get("command"):
+        out += [f"Reproduce: `{report['command']}`", ""]
+    out += ["## Reasons", ""]
+    reasons = report.get("reasons") or []
+    out += [f"- **{r['kind']}**: {r['message']}" for r in reasons] if reasons else ["None: the audit passed."]
+    out += ["", "## Findings", ""]
+    findings = report.get("findings") or []
+    if findings:
+        out.append(_md_table(["kind", "severity", "count", "first seen", "message"],
+                             [[f["kind"], f["severity"], f["count"], _context(f.get("context")), f["message"]]
+                              for f in findings]))
+    else:
+        out.append("None: no exception, timeout, input mutation, wrong shape/dtype or non-finite output.")
+    out += ["", "## Worst empirical Delta per setting", "", _md_table(*worst_table(report)), "",
+            "## Per attack (audited Delta, ratio to the best reference under the same attack)", "",
+            _md_table(*attack_table(report)), "", "## Against the paper's rates", "",
+            "Empirical constants (largest worst-Delta / O~-rate over the settings):", "",
+            _md_table(*constants_table(report)), "", "Log-log slopes of the worst Delta:", "",
+            _md_table(*slopes_table(report)), "",
+            f"_{(report.get('rates') or {}).get('note', '')}_", "",
+            "## ByzantinePGD end to end (saddle-point attack, Theorem 1 with the measured Delta)", ""]
+    if e2e:
+        st = e2e.get("setting", {})
+        out += [f"{e2e.get('instances')} instance(s) ({st.get('landscape')}, d = {st.get('d')}, "
+                f"m = {st.get('m')}, n = {st.get('n')}, f = {st.get('f')}; {st.get('attack')}): "
+                f"{e2e.get('inside_hypotheses')} inside the hypotheses, {e2e.get('violations')} "
+                f"violation(s), {e2e.get('errors')} error(s); "
+                f"guarantee {'holds' if e2e.get('holds') else 'NOT established'}.", "",
+                _md_table(*e2e_table(report))]
+    else:
+        out.append("Not run.")
+    out += ["", "Plots (Delta against alpha and against n, per attack) are in audit.html.", ""]
+    return "\n".join(out)
+
+
+def _context(ctx) -> str:
+    if not ctx:
+        return ""
+    keys = ("phase", "attack", "n", "f", "instance", "seed")
+    return ", ".join(f"{k} {ctx[k]}" for k in keys if k in ctx)
+
+
+# ---------------------------------------------------------------------------------------------
+# HTML
+# ---------------------------------------------------------------------------------------------
+TEMPLATE = r"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>byzpgd audit: {{ agg.target }} ({{ verdict }})</title>
+<style>
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0 auto;
+       max-width: 1300px; padding: 1em 2em; color: #1f2328; line-height: 1.45; }
+h1 { border-bottom: 2px solid #d0d7de; padding-bottom: .3em; }
+h2 { border-bottom: 1px solid #d0d7de; padding-bottom: .2em; margin-top: 2em; }
+table { border-collapse: collapse; margin: .5em 0 1em; font-size: 0.85em; }
+th, td { border: 1px solid #d0d7de; padding: 3px 7px; text-align: left; vertical-align: top; }
+th { background: #f6f8fa; }
+code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 0.9em; }
+.pass { color: #1a7f37; font-weight: 700; }
+.fail { color: #cf222e; font-weight: 700; }
+img { max-width: 100%; border: 1px solid #d0d7de; }
+</style>
+</head>
+<body>
+<h1>byzpgd audit of <code>{{ agg.target }}</code>:
+<span class="{{ verdict }}">{{ verdict | upper }}</span></h1>
+<table>
+<tr><th>aggregator</th><td><code>{{ agg.target }}</code> ({{ agg.description or "not loaded" }}),
+input {{ agg.input_kind }}</td></tr>
+<tr><th>profile / seed</th><td>{{ r.profile }} / {{ r.seed }}</td></tr>
+<tr><th>Byzantine workers</th><td>f_max = {{ r.f_max }} (alpha_max = {{ fmt(r.alpha_max) }})</td></tr>
+<tr><th>criterion</th><td>{{ r.criterion.statement if r.criterion else "" }}</td></tr>
+<tr><th>references</th><td>{{ r.references | join(", ") }}</td></tr>
+<tr><th>lower bound</th><td>{{ r.lower_bound.formula if r.lower_bound else "" }}</td></tr>
+<tr><th>model</th><td>{{ r.model }}</td></tr>
+<tr><th>call time limit</th><td>{{ fmt(r.call_timeout) }} s</td></tr>
+<tr><th>run time</th><td>{{ fmt(r.seconds) }} s</td></tr>
+{% if r.command %}<tr><th>reproduce</th><td><code>{{ r.command }}</code></td></tr>{% endif %}
+</table>
+
+<h2>Reasons</h2>
+{% if r.reasons %}<ul>{% for x in r.reasons %}<li><b>{{ x.kind }}</b>: {{ x.message }}</li>{% endfor %}</ul>
+{% else %}<p>None: the audit passed.</p>{% endif %}
+
+<h2>Findings</h2>
+{% if r.findings %}
+<table><tr><th>kind</th><th>severity</th><th>count</th><th>first seen</th><th>message</th></tr>
+{% for f in r.findings %}<tr><td>{{ f.kind }}</td><td>{{ f.severity }}</td><td>{{ f.count }}</td>
+<td>{{ context(f.context) }}</td><td>{{ f.message }}</td></tr>{% endfor %}
+</table>
+{% else %}<p>None: no exception, timeout, input mutation, wrong shape/dtype or non-finite output.</p>
+{% endif %}
+
+<h2>Plots</h2>
+{% for p in plots %}
+<figure><figcaption><b>{{ p.title }}</b></figcaption>
+{% if p.uri %}<img src="{{ p.uri }}" alt="{{ p.title }}">{% else %}<p>Not drawn: {{ p.error }}</p>{% endif %}
+</figure>
+{% endfor %}
+
+{% for t in tables %}
+<h2>{{ t.title }}</h2>
+{% if t.note %}<p>{{ t.note }}</p>{% endif %}
+<table><tr>{% for h in t.head %}<th>{{ h }}</th>{% endfor %}</tr>
+{% for row in t.rows %}<tr>{% for c in row %}<td>{{ c }}</td>{% endfor %}</tr>{% endfor %}
+</table>
+{% endfor %}
+</body>
+</html>
+"""
+
+
+def render_html(report: dict) -> str:
+    env = Environment(autoescape=True)
+    tmpl = env.from_string(TEMPLATE)
+    e2e = report.get("end_to_end") or {}
+    tables = [
+        {"title": "Worst empirical Delta per setting", "note": "", **_ht(worst_table(report))},
+        {"title": "Per attack", "note": "Audited Delta at each setting and, in brackets, its ratio to the "
+                                        "best reference under the same attack.", **_ht(attack_table(report))},
+        {"title": "Against the paper's rates: empirical constants",
+         "note": "Largest worst-Delta / O~-rate over the settings.", **_ht(constants_table(report))},
+        {"title": "Against the paper's rates: log-log slopes of the worst Delta",
+         "note": (report.get("rates") or {}).get("note", ""), **_ht(slopes_table(report))},
+        {"title": "ByzantinePGD end to end (saddle-point attack, Theorem 1 with the measured Delta)",
+         "note": (f"{e2e.get('inside_hypotheses')} of {e2e.get('instances')} instance(s) inside the "
+                  f"hypotheses; {e2e.get('violations')} violation(s), {e2e.get('errors')} error(s); "
+                  f"guarantee {'holds' if e2e.get('holds') else 'NOT established'}." if e2e else "Not run."),
+         **_ht(e2e_table(report))},
+    ]
+    return tmpl.render(r=report, agg=report.get("aggregator", {}), verdict=str(report.get("verdict")),
+                       plots=plots(report), tables=tables, fmt=lambda x: fmt(_num(x) if not isinstance(x, int)
+                                                                              else x),
+                       context=_context)
+
+
+def _ht(t):
+    return {"head": t[0], "rows": t[1]}
+
+
+# ---------------------------------------------------------------------------------------------
+# writing
+# ---------------------------------------------------------------------------------------------
+def finalize(report: dict) -> dict:
+    """Strict-JSON copy of the report with the environment (package versions) added."""
+    rep = sanitize(report)
+    rep.setdefault("environment", environment())
+    return rep
+
+
+def render_all(report: dict) -> dict[str, str]:
+    rep = finalize(report)
+    return {"audit.json": report_json(rep), "audit.md": render_markdown(rep), "audit.html": render_html(rep)}
+
+
+def write_audit(out_dir, report: dict) -> list[Path]:
+    """Write DIR/audit.json, audit.md and audit.html (module docstring); returns the paths."""
+    out = Path(out_dir)
+    texts = render_all(report)
+    out.mkdir(parents=True, exist_ok=True)
+    staged = {}
+    try:
+        for name, text in texts.items():
+            staged[name] = stage(out / name, text)
+        for name in texts:
+            commit(staged.pop(name), out / name)
+    finally:
+        for tmp in staged.values():
+            Path(tmp).unlink(missing_ok=True)
+    return [out / name for name in texts]
