@@ -18,7 +18,7 @@ from scipy.stats import binom
 
 from ..theory.claims import Claim
 from ..theory.parameters import evaluate
-from .instances import RunRecord, spec_json
+from .instances import RunRecord, adversary_name, spec_json
 from .profiles import MIN_NONVACUOUS
 
 ROUNDING_RTOL = 1e-9
@@ -98,6 +98,22 @@ def binomial_p_value(failures: int, trials: int, delta: float) -> float:
     return float(binom.sf(failures - 1, trials, delta))
 
 
+def per_adversary(observations: list[Observation]) -> dict:
+    """Per adversary (by name, in order of first appearance): instances inside the hypotheses,
+    non-vacuous ones, violations and the worst observed/bound."""
+    out: dict[str, dict] = {}
+    for o in observations:
+        row = out.setdefault(adversary_name(o.spec), {"instances": 0, "nonvacuous_instances": 0,
+                                                      "violations": 0, "worst_ratio": None})
+        if not o.in_hypotheses:
+            continue
+        row["instances"] += 1
+        row["nonvacuous_instances"] += not o.vacuous
+        row["violations"] += not o.holds
+        row["worst_ratio"] = o.ratio if row["worst_ratio"] is None else max(row["worst_ratio"], o.ratio)
+    return out
+
+
 def verdict(claim: Claim, observations: list[Observation], errors: list[dict],
             failure_probability: float) -> dict:
     """Aggregate the observations of one claim into its report entry (without timing)."""
@@ -114,6 +130,7 @@ def verdict(claim: Claim, observations: list[Observation], errors: list[dict],
         "empirical_constant": max((o.empirical_constant for o in checked), default=None),
         "paper_constant": claim.constant,
     }
+    entry["adversaries"] = per_adversary(observations)
     if claim.kind == "probabilistic":
         trials = len(nonvac)
         k = sum(not o.holds for o in nonvac)

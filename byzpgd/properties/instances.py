@@ -1,7 +1,11 @@
 """Instances of a claim check as small JSON-able specs, and how to build and run them.
 
 A spec fully determines a run (landscape, oracle, start point, seeds), so any violation can be
-replayed from its spec alone (``byzpgd replay CLAIM_ID 'SPEC'``).
+replayed from its spec alone (``byzpgd replay CLAIM_ID 'SPEC'``). The oracle is the adversary of
+the spec's 'adversary' key (``{"name": ..., "seed": ..., **params}``, see
+byzpgd.oracles.adversaries) with budget Δ (Δ = 0 for the exact-oracle family); a spec without
+that key gets the foundation's worst-norm random-direction oracle seeded by 'oracle_seed'. Every
+oracle is wrapped by the certifying layer.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..algorithms import byzantine_pgd, exact_pgd
+from ..oracles.adversaries import make_adversary
 from ..oracles.inexact import CertifiedOracle, ExactOracle, RandomDirectionOracle
 from ..oracles.landscapes import CosineSaddle, PhaseRetrieval
 from ..theory.certify import certify
@@ -61,7 +66,19 @@ def default_algorithm(spec, oracle, w0, rng):
                      max_oracle_calls=MAX_ORACLE_CALLS)
 
 
+def adversary_name(spec: dict) -> str:
+    """The name of the spec's adversary ('random_direction' for specs without one, 'exact' for
+    exact-family specs without one)."""
+    if "adversary" in spec:
+        return spec["adversary"]["name"]
+    return "random_direction" if spec.get("family") == "byzantine_pgd" else "exact"
+
+
 def make_oracle(spec, landscape):
+    """The spec's oracle, wrapped by :class:`CertifiedOracle`."""
+    if "adversary" in spec:
+        budget = 0.0 if spec["family"] == "exact_pgd" else spec["Delta"]
+        return CertifiedOracle(make_adversary(spec["adversary"], landscape, budget))
     if spec["family"] == "byzantine_pgd":
         return CertifiedOracle(RandomDirectionOracle(landscape, spec["Delta"],
                                                      np.random.default_rng(spec["oracle_seed"])))

@@ -33,6 +33,8 @@ import numpy as np
 from hypothesis import strategies as st
 from scipy.optimize import brentq
 
+from ..oracles.adversaries import NAMES as ADVERSARY_NAMES
+from ..oracles.adversaries import sample_adversary
 from ..theory.claims import get
 
 DELTA_FLOOR = 5e-15
@@ -153,8 +155,9 @@ def largest_nonvacuous(claim_id, values, var, lo, hi):
 
 
 # --- instance samplers ----------------------------------------------------------------------
-def byzantine_instance(src, regime: str) -> dict:
-    """regime: 'lambda' (non-vacuous λ_min bound), 'iterations' or 'any' (see module doc)."""
+def byzantine_instance(src, regime: str, adversary: str | None = None) -> dict:
+    """regime: 'lambda' (non-vacuous λ_min bound), 'iterations' or 'any' (see module doc);
+    ``adversary``: the adversary's name (default: drawn uniformly among every adversary)."""
     land = landscape(src, regime)
     r_le_R = 0.9 * largest_delta_r_le_R(land["dim"])
     if regime == "lambda":
@@ -167,11 +170,14 @@ def byzantine_instance(src, regime: str) -> dict:
         Delta = src.log_uniform(DELTA_FLOOR, r_le_R)
     st_ = start(src, regime, Delta / land["L"] if regime == "lambda" else None)
     return {"family": "byzantine_pgd", **land, **st_, "Delta": Delta,
-            "oracle_seed": src.seed(), "run_seed": src.seed()}
+            "oracle_seed": src.seed(), "run_seed": src.seed(),
+            "adversary": sample_adversary(src, adversary)}
 
 
-def exact_instance(src, regime: str) -> dict:
-    """regime: 'lambda' (ε <= 2e-6, non-vacuous), 'iterations' (ε ∈ [3e-3, L²/(16ρ)]) or 'any'."""
+def exact_instance(src, regime: str, adversary: str | None = None) -> dict:
+    """regime: 'lambda' (ε <= 2e-6, non-vacuous), 'iterations' (ε ∈ [3e-3, L²/(16ρ)]) or 'any'.
+    Theorem 2 is a statement about the exact oracle, so the adversary gets the budget Δ = 0
+    (every adversary then answers ∇F exactly, which the certifying layer confirms)."""
     land = landscape(src, regime)
     if land["landscape"] == "phase_retrieval":
         eps_max = 19.25 / (16 * 27.0)  # L²/(16ρ) for radius 1.5 and ‖w*‖ = 1 (PhaseRetrieval.random)
@@ -184,17 +190,27 @@ def exact_instance(src, regime: str) -> dict:
     else:
         eps = src.log_uniform(1e-8, eps_max)
     st_ = start(src, regime, eps / land["L"] if regime == "lambda" else None)
-    return {"family": "exact_pgd", **land, **st_, "epsilon": eps, "run_seed": src.seed()}
+    return {"family": "exact_pgd", **land, **st_, "epsilon": eps, "run_seed": src.seed(),
+            "adversary": sample_adversary(src, adversary)}
 
 
 SAMPLERS = {
-    "byzantine_pgd.grad_norm": lambda src: byzantine_instance(src, "any"),
-    "byzantine_pgd.lambda_min": lambda src: byzantine_instance(src, "lambda"),
-    "byzantine_pgd.iterations": lambda src: byzantine_instance(src, "iterations"),
-    "exact_pgd.grad_norm": lambda src: exact_instance(src, "any"),
-    "exact_pgd.lambda_min": lambda src: exact_instance(src, "lambda"),
-    "exact_pgd.iterations": lambda src: exact_instance(src, "iterations"),
+    "byzantine_pgd.grad_norm": lambda src, adv=None: byzantine_instance(src, "any", adv),
+    "byzantine_pgd.lambda_min": lambda src, adv=None: byzantine_instance(src, "lambda", adv),
+    "byzantine_pgd.iterations": lambda src, adv=None: byzantine_instance(src, "iterations", adv),
+    "exact_pgd.grad_norm": lambda src, adv=None: exact_instance(src, "any", adv),
+    "exact_pgd.lambda_min": lambda src, adv=None: exact_instance(src, "lambda", adv),
+    "exact_pgd.iterations": lambda src, adv=None: exact_instance(src, "iterations", adv),
 }
+
+# Which adversary attacks instance i of ``sample_specs``: ADVERSARY_SCHEDULES[claim][i % len], so
+# that every adversary of the library is met by every claim. The white-box adaptive adversary
+# forces the sequential loop (tens of thousands of Python-level oracle calls per run at the tiny
+# Δ of the λ_min regime), so where runs are long it appears half as often as the others.
+_CHEAP = ADVERSARY_NAMES
+_LONG = tuple(n for n in ADVERSARY_NAMES if n != "adaptive") * 2 + ("adaptive",)
+ADVERSARY_SCHEDULES = {cid: (_LONG if cid in ("byzantine_pgd.grad_norm", "byzantine_pgd.lambda_min")
+                             else _CHEAP) for cid in SAMPLERS}
 
 
 def _sampler(claim_id):
@@ -203,14 +219,18 @@ def _sampler(claim_id):
     return SAMPLERS[claim_id]
 
 
-def claim_strategy(claim_id: str):
-    """The Hypothesis strategy of a claim's instances."""
+def claim_strategy(claim_id: str, adversary: str | None = None):
+    """The Hypothesis strategy of a claim's instances (the adversary and its parameters are
+    drawn too, unless ``adversary`` names one)."""
     sampler = _sampler(claim_id)
-    return st.composite(lambda draw: sampler(HypothesisSource(draw)))()
+    return st.composite(lambda draw: sampler(HypothesisSource(draw), adversary))()
 
 
-def sample_specs(claim_id: str, n: int, seed: int) -> list[dict]:
-    """``n`` independent instances; instance i depends only on (seed, claim_id, i)."""
+def sample_specs(claim_id: str, n: int, seed: int, adversary: str | None = None) -> list[dict]:
+    """``n`` independent instances; instance i depends only on (seed, claim_id, i). The adversary
+    of instance i is ``adversary`` if given, else ADVERSARY_SCHEDULES[claim_id][i % len]."""
     sampler = _sampler(claim_id)
     key = [int(b) for b in claim_id.encode()]
-    return [sampler(NumpySource(np.random.default_rng([seed, i, *key]))) for i in range(n)]
+    sched = ADVERSARY_SCHEDULES.get(claim_id, ADVERSARY_NAMES)
+    return [sampler(NumpySource(np.random.default_rng([seed, i, *key])),
+                    adversary or sched[i % len(sched)]) for i in range(n)]

@@ -1,0 +1,34 @@
+"""The pull-back adversary: the error drags every step toward the trap centre c (a strict
+saddle, paper-spec §2):
+
+    e(w) = f·Δ·(w − c)/‖w − c‖,  f ∈ (0, 1],
+
+so that the gradient step −ηĝ = −η∇F(w) − ηe contains a displacement of length ηfΔ from the
+iterate toward c. (Read as "the error's step points from the iterate toward the trap centre";
+an error e pointing toward c would push the step away from it.)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Adversary, clip_to_budget, trap_centre, unit
+
+
+class PullBack(Adversary):
+    name = "pull_back"
+
+    def __init__(self, landscape, delta, rng, fraction: float = 1.0):
+        if not 0 < fraction <= 1:
+            raise ValueError(f"fraction must be in (0, 1], got {fraction}")
+        super().__init__(landscape, delta, rng, fraction=float(fraction))
+        self.fraction = float(fraction)
+        self.centre = trap_centre(landscape)
+
+    @classmethod
+    def sample_params(cls, src):
+        return {"fraction": 1.0 if src.uniform(0, 1) < 0.7 else src.uniform(0.5, 1.0)}
+
+    def error(self, w, grad):
+        return clip_to_budget(self.fraction * self.delta * unit(np.asarray(w) - self.centre),
+                              self.delta)
