@@ -163,11 +163,11 @@ def build_parser() -> argparse.ArgumentParser:
                     "the claims of Yin et al. (ICML 2019) on generated instances.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    v = sub.add_parser("verify", help="check every registered claim and write DIR/report.json",
+    v = sub.add_parser("verify", help="check every registered claim; write DIR/report.{json,md,html}",
                        description="Run every registered claim check on instances drawn for the "
-                                   "profile and write DIR/report.json. Exit 0 if all claims "
-                                   "hold, 1 if any is violated, errored or inconclusive, 2 on a "
-                                   "usage error.")
+                                   "profile and write DIR/report.json, report.md and report.html. "
+                                   "Exit 0 if all claims hold, 1 if any is violated, errored or "
+                                   "inconclusive, 2 on a usage error.")
     v.add_argument("--profile", choices=sorted(PROFILES), default=DEFAULT_PROFILE,
                    help="instances per claim: " + ", ".join(
                        f"{k}={s['examples']}" for k, s in PROFILES.items())
