@@ -7,11 +7,11 @@ import math
 
 import numpy as np
 import pytest
+import sympy as sp
 from scipy.stats import ks_2samp
 
 from byzpgd.algorithms import OptimizeResult
 from byzpgd.algorithms.aggregators import AGGREGATORS
-from byzpgd.oracles.landscapes import RandomPhaseCosine
 from byzpgd.properties.suites import lower_bounds as suite
 from byzpgd.theory import lower_bounds as lb
 
@@ -30,15 +30,28 @@ def test_wrong_members_are_caught_symbolically(family, wrong):
     assert wrong in bad
 
 
-def test_member_matches_the_project_landscape():
+@pytest.mark.parametrize("a, b", [(1.0, 1.0), (1.01, 1.0), (1.0, 0.5), (1.3, 0.7)])
+def test_members_match_the_family_formula(a, b):
+    """family.member (a RandomPhaseCosine with amplitude a and scale b) has the value, first and
+    second derivative along w_1 of the SymPy expression of the family, and its stated ρ_F is
+    sup |∂³_111 F| = (a/b²)ρ."""
+    family = lb.CosineFamily(amplitude=a, scale=b)
+    Delta, rho, L, theta = 1e-3, 2.0, 0.7, 0.01
+    land = family.member(3, Delta, rho, L, theta)
+    expr = family.sympy_first_coordinate()
+    w1 = lb._w1
+    subs = {lb._D: Delta, lb._rho: rho, lb._th: theta}
     rng = np.random.default_rng(0)
-    land = RandomPhaseCosine(3, 1e-3, 2.0, 0.7, theta=0.01)
-    mine = lb._ScaledCosine(3, 1e-3, 2.0, 0.7, 0.01, 1.0, 1.0)
     for _ in range(5):
         w = rng.standard_normal(3) * 0.1
-        assert np.allclose(land.grad(w), mine.grad(w), rtol=1e-12, atol=1e-18)
-        assert np.allclose(land.hess_diag(w), mine.hess_diag(w), rtol=1e-12, atol=1e-18)
-        assert math.isclose(land.value(w), mine.value(w), rel_tol=1e-12)
+        at = {**subs, w1: w[0]}
+        quad = 0.5 * L * (w[1:] @ w[1:])
+        assert math.isclose(land.value(w), float(expr.subs(at)) + quad, rel_tol=1e-10, abs_tol=1e-18)
+        assert math.isclose(land.grad(w)[0], float(sp.diff(expr, w1).subs(at)), rel_tol=1e-10,
+                            abs_tol=1e-18)
+        assert math.isclose(land.hess_diag(w)[0], float(sp.diff(expr, w1, 2).subs(at)), rel_tol=1e-10,
+                            abs_tol=1e-15)
+    assert math.isclose(land.rho, a / b**2 * rho, rel_tol=1e-12)
 
 
 @pytest.mark.parametrize("claim_id, order", [("lower_bound.first_order", "first"),

@@ -36,7 +36,7 @@ from scipy.special import ndtr, ndtri
 from scipy.stats import chi2
 
 from ..algorithms import byzantine_pgd, exact_pgd, robust_gd
-from ..oracles.landscapes.base import Landscape, as_point
+from ..oracles.landscapes.base import Landscape
 from ..oracles.landscapes.random_phase import RandomPhaseCosine
 from .parameter_checks import SubCheck, prove_identity, prove_nonneg
 
@@ -73,51 +73,7 @@ class CosineFamily:
         return 2 * math.pi * self.scale * math.sqrt(Delta / rho)
 
     def member(self, dim, Delta, rho, L, theta) -> Landscape:
-        if self.is_paper_family:
-            return RandomPhaseCosine(dim, Delta, rho, L, theta)
-        return _ScaledCosine(dim, Delta, rho, L, theta, self.amplitude, self.scale)
-
-
-class _ScaledCosine(Landscape):
-    """A (possibly wrong) member aΔ·bs·cos((w_1 − θ)/(bs)) + (L/2)Σ w_k² (for the able-to-fail
-    checks; the paper's member is :class:`RandomPhaseCosine`)."""
-
-    name = "scaled_phase_cosine"
-
-    def __init__(self, dim, delta, rho, L, theta, a, b):
-        self.dim, self.delta, self.theta, self.a = int(dim), float(delta), float(theta), float(a)
-        self.s = float(b * np.sqrt(delta / rho))
-        self.L_quad = float(L)
-        self.rho = float(a / b**2 * rho)
-        self.L = float(max(L, a / b * np.sqrt(rho * delta)))
-        self.f_star = -self.a * self.delta * self.s
-
-    def phase(self, w):
-        return (np.asarray(w)[..., 0] - self.theta) / self.s
-
-    def value(self, w):
-        w = as_point(w, self.dim)
-        return float(self.a * self.delta * self.s * np.cos(self.phase(w)) + 0.5 * self.L_quad * w[1:] @ w[1:])
-
-    def grad(self, w):
-        w = np.asarray(w, dtype=np.float64)
-        gr = self.L_quad * w
-        gr[..., 0] = -self.a * self.delta * np.sin(self.phase(w))
-        return gr
-
-    def hess_diag(self, w):
-        h = np.full(self.dim, self.L_quad)
-        h[0] = -self.a * self.delta / self.s * np.cos(self.phase(as_point(w, self.dim)))
-        return h
-
-    def hvp(self, w, v):
-        return self.hess_diag(w) * np.asarray(v, dtype=np.float64)
-
-    def hess(self, w):
-        return np.diag(self.hess_diag(w))
-
-    def critical_points(self):
-        return []
+        return RandomPhaseCosine(dim, Delta, rho, L, theta, amplitude=self.amplitude, scale=self.scale)
 
 
 def family_symbolic_checks(family: CosineFamily = CosineFamily()) -> list[SubCheck]:
