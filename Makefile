@@ -27,6 +27,7 @@ lint: $(STAMP)
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/lambda_min_certificate.py
+	$(BIN)/python benchmarks/aggregators.py
 
 clean:
 	rm -rf $(VENV) $(REPORT) .pytest_cache .hypothesis .ruff_cache

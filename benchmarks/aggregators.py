@@ -80,12 +80,39 @@ def main():
     t_m = best(lambda: coordinate_median(X), 3)
     print(f"(m, d) = (200, 100000): iterative filtering {t_f * 1e3:.1f} ms, median {t_m * 1e3:.1f} ms, "
           f"filter/median = {t_f / t_m:.2f}  peak {peak(lambda: iterative_filtering(X, 20)):.1f} MiB")
+    compare_byzfl(rng)
+
+
+def compare_byzfl(rng):
+    """Ratios against ByzFL's aggregators (``byzfl.Median()``, ``byzfl.TrMean(f=b)``,
+    ``byzfl.Krum(f=f)``: callables on an (m, d) array) when the package is importable. Untested
+    here (byzfl is not installed on the development machine): any failure is printed, never
+    hidden."""
     try:
-        import byzfl  # noqa: F401
+        import byzfl
     except ImportError:
         print("byzfl not importable: no comparison")
+        return
+    for m, d in ((50, 100_000), (200, 10_000)):
+        X = rng.standard_normal((m, d))
+        b, f = m // 10, (m - 3) // 2
+        pairs = (("median", lambda: byzfl.Median(), lambda X: coordinate_median(X)),
+                 ("trimmed mean", lambda b=b: byzfl.TrMean(f=b), lambda X, b=b: trimmed_mean(X, b)),
+                 ("krum", lambda f=f: byzfl.Krum(f=f), lambda X, f=f: krum(X, f)))
+        for name, make_theirs, ours in pairs:
+            try:
+                theirs = make_theirs()
+                t_theirs = best(lambda theirs=theirs, X=X: np.asarray(theirs(X)), 3)
+            except Exception as exc:  # report, do not hide
+                print(f"  byzfl {name} at ({m}, {d}): failed: {type(exc).__name__}: {exc}")
+                continue
+            t_ours = best(lambda ours=ours, X=X: ours(X), 3)
+            print(f"  byzfl {name} at ({m}, {d}): byzfl/ours = {t_theirs / t_ours:5.2f}x")
 
 
 if __name__ == "__main__":
+    import argparse
+
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()
     with threadpool_limits(limits=1):
         main()
