@@ -87,6 +87,21 @@ class Adversary(InexactOracle):
     def sample_params(cls, src) -> dict:
         return {}
 
+
+class BudgetFraction(Adversary):
+    """An adversary that spends ``fraction`` ∈ (0, 1] of its Δ budget (1 in 70% of draws)."""
+
+    def __init__(self, landscape: Landscape, delta: float, rng: np.random.Generator,
+                 fraction: float = 1.0):
+        if not 0 < fraction <= 1:
+            raise ValueError(f"fraction must be in (0, 1], got {fraction}")
+        super().__init__(landscape, delta, rng, fraction=float(fraction))
+        self.fraction = float(fraction)
+
+    @classmethod
+    def sample_params(cls, src):
+        return {"fraction": 1.0 if src.uniform(0, 1) < 0.7 else src.uniform(0.5, 1.0)}
+
     def describe(self) -> dict:
         return {"name": self.name, **self.params}
 

@@ -12,22 +12,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Adversary, clip_to_budget, trap_centre, unit
+from .base import BudgetFraction, clip_to_budget, trap_centre, unit
 
 
-class PullBack(Adversary):
+class PullBack(BudgetFraction):
     name = "pull_back"
 
     def __init__(self, landscape, delta, rng, fraction: float = 1.0):
-        if not 0 < fraction <= 1:
-            raise ValueError(f"fraction must be in (0, 1], got {fraction}")
-        super().__init__(landscape, delta, rng, fraction=float(fraction))
-        self.fraction = float(fraction)
+        super().__init__(landscape, delta, rng, fraction)
         self.centre = trap_centre(landscape)
-
-    @classmethod
-    def sample_params(cls, src):
-        return {"fraction": 1.0 if src.uniform(0, 1) < 0.7 else src.uniform(0.5, 1.0)}
 
     def error(self, w, grad):
         return clip_to_budget(self.fraction * self.delta * unit(np.asarray(w) - self.centre),
