@@ -12,7 +12,8 @@ Byzantine rows may contain NaN, ±Inf or values like 1e308; they are data, never
   order statistics are finite and lie between honest values.
 * Vector rules (geometric median, Krum, Bulyan's selection, centered clipping, nearest-neighbour
   mixing, iterative filtering) call a row *far* when it has a non-finite entry or when its
-  squared distance to the coordinate-wise median overflows float64 (e.g. a row of 1e308). A far
+  squared distance to the centre overflows float64 (e.g. a row of 1e308); the centre is the
+  coordinate-wise median (Krum for d > 2048: see ``pairwise_sq_distances``). A far
   row is a point at infinite distance: Krum/NNM give it distance +Inf to every other row, in
   Weiszfeld and centered clipping its weight (1/‖x − z‖, resp. its clipped contribution) is 0,
   and the filter gives it weight 0 at the start (the limit of its first down-weighting step).
@@ -93,7 +94,10 @@ def sq_distances(Xc: np.ndarray, far: np.ndarray) -> np.ndarray:
     """Pairwise squared distances (m, m) from the Gram matrix of centred rows:
     D_ij = ‖x_i‖² + ‖x_j‖² − 2⟨x_i, x_j⟩, clipped at 0 (rounding), +Inf to and from far rows
     (0 on the diagonal). O(m²d) in one BLAS call, never an (m, m, d) array."""
-    G = Xc @ Xc.T
+    return _distances_from_gram(Xc @ Xc.T, far)
+
+
+def _distances_from_gram(G: np.ndarray, far: np.ndarray) -> np.ndarray:
     sq = np.diag(G).copy()
     with np.errstate(over="ignore", invalid="ignore"):
         D = sq[:, None] + sq[None, :] - 2.0 * G
@@ -104,3 +108,106 @@ def sq_distances(Xc: np.ndarray, far: np.ndarray) -> np.ndarray:
         D[:, far] = np.inf
     np.fill_diagonal(D, 0.0)
     return D
+
+
+SKETCH_COORDS = 2048
+"""Coordinates of the sketch that picks the centre row of ``pairwise_sq_distances``."""
+GRAM_CHUNK = 16384
+"""Columns per chunk of the fused centring + Gram accumulation."""
+OFFSET_KAPPA = 16.0
+"""Largest ratio max ‖x_i‖² / median ‖x_i − x_r‖² for which ``pairwise_sq_distances`` skips
+centring (at most log2(16) = 4 bits lost against a Gram matrix centred at the data)."""
+
+
+def pairwise_sq_distances(X) -> tuple[np.ndarray, np.ndarray]:
+    """(D, far): the (m, m) squared distances of ``sq_distances`` and the far-row mask, in one
+    pass over X and without forming a centred copy of it.
+
+    For d <= ``SKETCH_COORDS`` the rows are centred at the coordinate-wise median (``centred``).
+    Above, a sketch of ``SKETCH_COORDS`` evenly spaced coordinates picks a centre row x_r
+    (``sketch_centre_row``) and tells whether the rows share a large common offset:
+
+    * no large offset (max ‖x_i‖² <= ``OFFSET_KAPPA`` · median ‖x_i − x_r‖², checked on the
+      sketch and again on the full Gram matrix): D from the uncentred Gram matrix X Xᵀ, whose
+      rounding error (≈ γ_d(‖x_i‖² + ‖x_j‖²)) is then within a factor ``OFFSET_KAPPA`` of the
+      centred one;
+    * otherwise: the rows are centred at x_r (one of the data points, so the offset cancels
+      exactly as with the median), the centring fused with the Gram accumulation
+      ``GRAM_CHUNK`` columns at a time (G += Y Yᵀ, Y = X[:, chunk] − x_r[chunk]).
+
+    A far row is one whose squared norm in the Gram matrix used is not finite (a non-finite entry
+    spoils only its own row and column of G). If no row qualifies as centre, or more than
+    ⌊(m − 1)/2⌋ rows come out far, the median-centred computation is used instead.
+    """
+    X = _as_workers(X)
+    m, d = X.shape
+    if d > SKETCH_COORDS:
+        r, small_offset = _sketch(X)
+        if r is not None and small_offset:
+            with np.errstate(over="ignore", invalid="ignore"):
+                G = X @ X.T
+            far = ~np.isfinite(np.diag(G))
+            D = _distances_from_gram(G, far)
+            if _few_far(far) and _offset_is_small(np.diag(G), D[:, r], r):
+                return D, far
+        if r is not None:
+            G = _gram_centred_at(X, X[r])
+            far = ~np.isfinite(np.diag(G))
+            if _few_far(far):
+                return _distances_from_gram(G, far), far
+    _, Xc, far = centred(X)
+    return sq_distances(Xc, far), far
+
+
+def _few_far(far: np.ndarray) -> bool:
+    return np.count_nonzero(far) <= (far.size - 1) // 2
+
+
+def _sketch(X: np.ndarray) -> tuple[int | None, bool]:
+    """(r, small_offset) from the coordinate sketch: the centre row (``sketch_centre_row``)
+    and whether the offset test of ``pairwise_sq_distances`` passes on the sketch."""
+    m, d = X.shape
+    S = X[:, np.unique(np.linspace(0, d - 1, min(d, SKETCH_COORDS)).astype(np.intp))]
+    _, Sc, far = centred(S)
+    Ds = sq_distances(Sc, far)
+    r = sketch_centre_row(X, Ds)
+    if r is None:
+        return None, False
+    with np.errstate(over="ignore", invalid="ignore"):
+        sq_norms = np.einsum("ij,ij->i", S, S)
+    return r, _offset_is_small(sq_norms, Ds[:, r], r)
+
+
+def sketch_centre_row(X: np.ndarray, Ds: np.ndarray) -> int | None:
+    """Index of an all-finite row of X near the bulk, or None if there is none: the row with
+    the smallest sum of squared sketch distances ``Ds`` to its ⌈m/2⌉ nearest rows, skipping rows
+    with a non-finite entry anywhere. With fewer than half of the rows Byzantine its sketch
+    neighbourhood contains an honest row."""
+    m = Ds.shape[0]
+    k = min(m - 1, (m + 1) // 2)
+    with np.errstate(invalid="ignore"):
+        score = np.partition(Ds, k, axis=1)[:, :k + 1].sum(axis=1)
+    for r in np.argsort(score, kind="stable"):
+        if np.isfinite(score[r]) and np.isfinite(X[r]).all():
+            return int(r)
+    return None
+
+
+def _offset_is_small(sq_norms: np.ndarray, sq_dist_to_r: np.ndarray, r: int) -> bool:
+    ok = np.isfinite(sq_norms) & np.isfinite(sq_dist_to_r)
+    ok[r] = False
+    if not ok.any():
+        return False
+    return bool(sq_norms[ok].max() <= OFFSET_KAPPA * np.median(sq_dist_to_r[ok]))
+
+
+def _gram_centred_at(X: np.ndarray, c: np.ndarray) -> np.ndarray:
+    m, d = X.shape
+    G = np.zeros((m, m))
+    buf = np.empty((m, min(d, GRAM_CHUNK)))
+    with np.errstate(over="ignore", invalid="ignore"):
+        for j in range(0, d, GRAM_CHUNK):
+            Y = buf[:, :min(GRAM_CHUNK, d - j)]
+            np.subtract(X[:, j:j + Y.shape[1]], c[j:j + Y.shape[1]], out=Y)
+            G += Y @ Y.T
+    return G

@@ -12,6 +12,9 @@
 
 Distances come from the Gram matrix of rows centred at the coordinate-wise median
 (``basic.sq_distances``): a common offset loses no precision, no (m, m, d) array is formed.
+Krum itself uses ``basic.pairwise_sq_distances`` (one pass over X, no centred copy; for
+d > 2048 centred at a data row picked on a coordinate sketch, or not centred at all when the
+rows share no large offset), with the same far-row semantics.
 Far rows (``basic``) are at distance +Inf from every other row: never among anyone's nearest
 neighbours, score +Inf, never selected while enough finite rows exist; under NNM a far row stays
 far (its output row is NaN) and so does any row whose neighbourhood had to include a far row.
@@ -21,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .basic import _as_workers, centred, sq_distances
+from .basic import _as_workers, centred, pairwise_sq_distances, sq_distances
 from .trimmed_mean import trimmed_mean
 
 
@@ -55,8 +58,8 @@ def krum(X, f: int) -> np.ndarray:
     """The Krum row (a copy of one input row)."""
     X = _as_workers(X)
     _check_krum(X.shape[0], f)
-    *_, s = _scores(X, f)
-    return X[int(np.argmin(s))].copy()
+    D, _ = pairwise_sq_distances(X)
+    return X[int(np.argmin(krum_scores(D, f)))].copy()
 
 
 def multi_krum(X, f: int, q: int | None = None) -> np.ndarray:
