@@ -10,15 +10,22 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import trim_kernel
 from .basic import _as_workers
+
+KERNEL_MIN_ENTRIES = 2**18
+"""Smallest m·d for which ``trimmed_mean`` uses the compiled kernel (below, numpy's partition
+is as fast and no compilation is worth it)."""
 
 
 def trimmed_mean(X, b: int) -> np.ndarray:
     """Trim ``b`` values per side and per coordinate, average the rest.
 
-    Two in-place single-kth ``np.partition`` passes on one copy (the first puts the b smallest
-    in rows [0, b), the second the m − 2b smallest of the remaining rows first); the mean of
-    the kept rows is a contiguous row reduction.
+    For 1 <= b <= ``trim_kernel.MAX_TRIM`` and at least ``KERNEL_MIN_ENTRIES`` entries, the
+    compiled one-pass kernel of ``trim_kernel`` (2b compare-exchanges per entry, SIMD over
+    coordinates; compiled on the first call with that b). Otherwise two in-place single-kth
+    ``np.partition`` passes on one copy (the first puts the b smallest in rows [0, b), the second
+    the m − 2b smallest of the remaining rows first), then the mean of the kept rows.
     """
     X = _as_workers(X)
     m = X.shape[0]
@@ -27,6 +34,13 @@ def trimmed_mean(X, b: int) -> np.ndarray:
                          f"for m = {m}, got {b!r}")
     if b == 0:
         return X.mean(axis=0)
+    if b <= trim_kernel.MAX_TRIM and X.size >= KERNEL_MIN_ENTRIES and trim_kernel.available():
+        return trim_kernel.trimmed_mean_kernel(X, int(b))
+    return _trimmed_mean_partition(X, b)
+
+
+def _trimmed_mean_partition(X: np.ndarray, b: int) -> np.ndarray:
+    m = X.shape[0]
     Y = X.copy()
     Y.partition(b, axis=0)          # rows [0, b) are the b smallest of each column
     Z = Y[b:]
