@@ -35,6 +35,25 @@ def best(fn, reps=5):
     return t
 
 
+def best_interleaved(*fns, reps=7):
+    """Best time of each function, the calls alternating (fn0, fn1, ..., fn0, ...) so that a
+    drift in machine speed during the run affects all of them alike (a shared VM drifts)."""
+    for fn in fns:   # warm-up (and JIT compilation) outside the timing
+        fn()
+    ts = [np.inf] * len(fns)
+    for _ in range(reps):
+        for k, fn in enumerate(fns):
+            t0 = time.perf_counter()
+            fn()
+            ts[k] = min(ts[k], time.perf_counter() - t0)
+    return ts
+
+
+def verdict(ratio, target, better="higher"):
+    ok = ratio >= target if better == "higher" else ratio <= target
+    return f"(target {'>=' if better == 'higher' else '<='} {target:g}: {'met' if ok else 'MISSED'})"
+
+
 def peak(fn):
     tracemalloc.start()
     fn()
@@ -55,36 +74,39 @@ def main():
     for m, d in ((50, 100_000), (200, 10_000)):
         X = rng.standard_normal((m, d))
         b = m // 10
-        t_part = best(lambda X=X, m=m: np.partition(X, m // 2, axis=0))
-        t_med = best(lambda X=X: coordinate_median(X))
-        t_npmed = best(lambda X=X: np.median(X, axis=0))
-        t_tm = best(lambda X=X, b=b: trimmed_mean(X, b))
-        t_sort = best(lambda X=X, b=b, m=m: np.sort(X, axis=0)[b:m - b].mean(0))
-        t_scipy = best(lambda X=X, b=b, m=m: trim_mean(X, b / m, axis=0))
+        t_part, t_med, t_npmed, t_tm, t_sort, t_scipy = best_interleaved(
+            lambda X=X, m=m: np.partition(X, m // 2, axis=0),
+            lambda X=X: coordinate_median(X),
+            lambda X=X: np.median(X, axis=0),
+            lambda X=X, b=b: trimmed_mean(X, b),
+            lambda X=X, b=b, m=m: np.sort(X, axis=0)[b:m - b].mean(0),
+            lambda X=X, b=b, m=m: trim_mean(X, b / m, axis=0), reps=11)
         print(f"(m, d) = ({m}, {d}), b = {b}")
         print(f"  one np.partition pass   {t_part * 1e3:8.2f} ms")
-        print(f"  median                  {t_med * 1e3:8.2f} ms np.median/ours = {t_npmed / t_med:5.2f}x"
-              f" ours/partition = {t_med / t_part:5.2f}"
-              f" peak {peak(lambda X=X: coordinate_median(X)):.1f} MiB")
-        print(f"  trimmed mean            {t_tm * 1e3:8.2f} ms  full sort/ours = {t_sort / t_tm:5.2f}x"
-              f"  scipy trim_mean/ours = {t_scipy / t_tm:5.2f}x  ours/partition = {t_tm / t_part:5.2f}"
+        print(f"  median                  {t_med * 1e3:8.2f} ms"
+              f"  np.median/ours = {t_npmed / t_med:5.2f}x {verdict(t_npmed / t_med, 3)}"
+              f"  ours/partition = {t_med / t_part:5.2f} {verdict(t_med / t_part, 1.5, 'lower')}"
+              f"  peak {peak(lambda X=X: coordinate_median(X)):.1f} MiB")
+        print(f"  trimmed mean            {t_tm * 1e3:8.2f} ms"
+              f"  full sort/ours = {t_sort / t_tm:5.2f}x {verdict(t_sort / t_tm, 3)}"
+              f"  ours/partition = {t_tm / t_part:5.2f} {verdict(t_tm / t_part, 1.5, 'lower')}"
+              f"  scipy trim_mean/ours = {t_scipy / t_tm:5.2f}x"
               f"  peak {peak(lambda X=X, b=b: trimmed_mean(X, b)):.1f} MiB")
         f = (m - 3) // 2
-        t_k = best(lambda X=X, f=f: krum(X, f), 3)
-        t_kc = best(lambda X=X, f=f: krum_cdist(X, f), 3)
         assert np.array_equal(krum(X, f), krum_cdist(X, f))
-        print(f"  krum                    {t_k * 1e3:8.2f} ms  cdist/ours = {t_kc / t_k:5.2f}x"
-              f"  peak {peak(lambda X=X, f=f: krum(X, f)):.1f} MiB")
         Xo = X + 1e3   # a common offset: the centred one-pass path
-        t_ko = best(lambda Xo=Xo, f=f: krum(Xo, f), 3)
+        t_k, t_ko, t_kc = best_interleaved(lambda X=X, f=f: krum(X, f), lambda Xo=Xo, f=f: krum(Xo, f),
+                                           lambda X=X, f=f: krum_cdist(X, f), reps=3)
+        print(f"  krum                    {t_k * 1e3:8.2f} ms  cdist/ours = {t_kc / t_k:5.2f}x"
+              f" {verdict(t_kc / t_k, 5)}  peak {peak(lambda X=X, f=f: krum(X, f)):.1f} MiB")
         print(f"  krum, rows offset 1e3   {t_ko * 1e3:8.2f} ms  cdist/ours = {t_kc / t_ko:5.2f}x"
               f"  peak {peak(lambda Xo=Xo, f=f: krum(Xo, f)):.1f} MiB")
     X = rng.standard_normal((200, 100_000))
     X[:20] += 0.05
-    t_f = best(lambda: iterative_filtering(X, 20), 3)
-    t_m = best(lambda: coordinate_median(X), 3)
+    t_f, t_m = best_interleaved(lambda: iterative_filtering(X, 20), lambda: coordinate_median(X), reps=3)
     print(f"(m, d) = (200, 100000): iterative filtering {t_f * 1e3:.1f} ms, median {t_m * 1e3:.1f} ms, "
-          f"filter/median = {t_f / t_m:.2f}  peak {peak(lambda: iterative_filtering(X, 20)):.1f} MiB")
+          f"filter/median = {t_f / t_m:.2f} {verdict(t_f / t_m, 10, 'lower')}"
+          f"  peak {peak(lambda: iterative_filtering(X, 20)):.1f} MiB")
     compare_byzfl(rng)
 
 
