@@ -112,3 +112,17 @@ def test_trimmed_mean_dispatches_by_size_and_falls_back_without_numba(monkeypatc
     assert calls == [5]
     assert_same(fast, slow)
     assert_same(small, sort_definition(X[:, :100], 5))
+
+
+def test_a_kernel_that_does_not_compile_warns_and_falls_back(monkeypatch):
+    from numba.core.errors import NumbaError
+
+    def broken(b):
+        def kernel(X, out):
+            raise NumbaError("simulated LLVM failure")
+        return kernel
+    monkeypatch.setattr(trim_kernel, "_compiled", broken)
+    X = np.random.default_rng(4).standard_normal((64, tm_module.KERNEL_MIN_ENTRIES // 64))
+    with pytest.warns(RuntimeWarning, match="did not compile.*np.partition"):
+        got = trimmed_mean(X, 3)
+    assert_same(got, sort_definition(X, 3))

@@ -50,8 +50,17 @@ def trimmed_mean_kernel(X: np.ndarray, b: int) -> np.ndarray:
     if not (1 <= b <= MAX_TRIM and m > 2 * b):
         raise ValueError(f"the kernel needs 1 <= b <= {MAX_TRIM} and m > 2b, got b = {b}, m = {m}")
     out = np.empty(X.shape[1])
-    _compiled(int(b))(np.ascontiguousarray(X, dtype=np.float64), out)
+    from numba.core.errors import NumbaError
+
+    try:
+        _compiled(int(b))(np.ascontiguousarray(X, dtype=np.float64), out)
+    except NumbaError as exc:   # compilation failed (numba/LLVM problem): never a wrong result
+        raise KernelUnavailable(f"the trimmed-mean kernel for b = {b} did not compile: {exc}") from exc
     return out
+
+
+class KernelUnavailable(RuntimeError):
+    """The kernel could not be compiled; ``trimmed_mean`` then warns and uses numpy."""
 
 
 @functools.cache

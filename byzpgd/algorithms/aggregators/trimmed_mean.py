@@ -8,6 +8,8 @@ extreme entries per column the kept values lie between honest values and the res
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from . import trim_kernel
@@ -35,7 +37,10 @@ def trimmed_mean(X, b: int) -> np.ndarray:
     if b == 0:
         return X.mean(axis=0)
     if b <= trim_kernel.MAX_TRIM and X.size >= KERNEL_MIN_ENTRIES and trim_kernel.available():
-        return trim_kernel.trimmed_mean_kernel(X, int(b))
+        try:
+            return trim_kernel.trimmed_mean_kernel(X, int(b))
+        except trim_kernel.KernelUnavailable as exc:
+            warnings.warn(f"{exc}; using np.partition instead", RuntimeWarning, stacklevel=2)
     return _trimmed_mean_partition(X, b)
 
 
