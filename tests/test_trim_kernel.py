@@ -3,6 +3,7 @@ non-finite entries, and the dispatch of ``trimmed_mean`` to it. Every b used her
 per process (about a second each), so the b values are few."""
 
 import importlib
+import warnings
 
 import numpy as np
 import pytest
@@ -123,6 +124,10 @@ def test_a_kernel_that_does_not_compile_warns_and_falls_back(monkeypatch):
         return kernel
     monkeypatch.setattr(trim_kernel, "_compiled", broken)
     X = np.random.default_rng(4).standard_normal((64, tm_module.KERNEL_MIN_ENTRIES // 64))
+    monkeypatch.setattr(tm_module, "_FAILED_KERNELS", set())
     with pytest.warns(RuntimeWarning, match="did not compile.*np.partition"):
         got = trimmed_mean(X, 3)
     assert_same(got, sort_definition(X, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")           # warned once: the second call is silent
+        assert_same(trimmed_mean(X, 3), got)

@@ -16,8 +16,12 @@ from . import trim_kernel
 from .basic import _as_workers
 
 KERNEL_MIN_ENTRIES = 2**18
-"""Smallest m·d for which ``trimmed_mean`` uses the compiled kernel (below, numpy's partition
-is as fast and no compilation is worth it)."""
+"""Smallest m·d for which ``trimmed_mean`` uses the compiled kernel: below it a call costs
+about a millisecond either way, and the kernel's one-time compilation (1–2 s per b) would
+dominate short runs and the test suite."""
+
+
+_FAILED_KERNELS: set[int] = set()
 
 
 def trimmed_mean(X, b: int) -> np.ndarray:
@@ -36,10 +40,12 @@ def trimmed_mean(X, b: int) -> np.ndarray:
                          f"for m = {m}, got {b!r}")
     if b == 0:
         return X.mean(axis=0)
-    if b <= trim_kernel.MAX_TRIM and X.size >= KERNEL_MIN_ENTRIES and trim_kernel.available():
+    if (b <= trim_kernel.MAX_TRIM and X.size >= KERNEL_MIN_ENTRIES and trim_kernel.available()
+            and int(b) not in _FAILED_KERNELS):
         try:
             return trim_kernel.trimmed_mean_kernel(X, int(b))
         except trim_kernel.KernelUnavailable as exc:
+            _FAILED_KERNELS.add(int(b))   # warn once per b, then use numpy
             warnings.warn(f"{exc}; using np.partition instead", RuntimeWarning, stacklevel=2)
     return _trimmed_mean_partition(X, b)
 
