@@ -23,7 +23,7 @@ verify: $(STAMP)
 	$(BIN)/byzpgd verify --out $(REPORT)
 
 lint: $(STAMP)
-	$(BIN)/ruff check byzpgd tests benchmarks
+	$(BIN)/ruff check byzpgd theory algorithms oracles properties reports experiments audit tests benchmarks
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/lambda_min_certificate.py

@@ -49,7 +49,7 @@ def test_numeric_evaluators_agree_with_sympy(D, L, rho, dim, dlt, g, q):
 
 def test_iteration_bound_is_Q_times_the_inexact_descent_count():
     """2(F0−F*)L Q/(3Δ²) = Q · (F0−F*)/(3Δ²/(2L)): one robust GD step with ‖ĝ‖ > 3Δ decreases F
-    by at least (‖ĝ‖/L)(‖ĝ‖/2 − Δ) >= 3Δ²/(2L) (paper-spec §8.1)."""
+    by at least (‖ĝ‖/L)(‖ĝ‖/2 − Δ) >= 3Δ²/(2L) (docs/paper.md §8.1)."""
     c = claims.get("byzantine_pgd.iterations")
     g = sp.Symbol("g", positive=True)
     decrease = (g / L_F) * (g / 2 - Delta)
@@ -64,7 +64,7 @@ def test_grad_norm_bound_is_epsilon_plus_delta():
 
 
 def test_lambda_min_bound_has_the_confirmed_exponents():
-    """Δ^{2/5} d^{1/5} (CONFIRMED-INDIRECT, paper-spec §4) up to the log factor."""
+    """Δ^{2/5} d^{1/5} (CONFIRMED-INDIRECT, docs/paper.md §4) up to the log factor."""
     shape = claims.get("byzantine_pgd.lambda_min").shape / sp.log(10 / Delta)
     assert sp.simplify(Delta * sp.diff(sp.log(shape), Delta)) == sp.Rational(2, 5)
     assert sp.simplify(d * sp.diff(sp.log(shape), d)) == sp.Rational(1, 5)

@@ -14,7 +14,7 @@ RandomPhaseCosine, PhaseRetrieval) this module checks
   and on an analytically tight pair; for PhaseRetrieval only inside ``domain_radius``),
   ``f_star`` (attained at the global minimum, a lower bound on random points), the known critical
   points (zero gradient, stated value and λ_min, kind consistent with the spectrum);
-- the Δ-inexact shared oracle of RandomPhaseCosine (paper-spec §7.1);
+- the Δ-inexact shared oracle of RandomPhaseCosine (docs/paper.md §7.1);
 - rotations (orthogonal, batched) and batched gradients;
 - input validation (ValueError naming the parameter).
 
@@ -478,7 +478,7 @@ def test_pair_helper_reports_the_violating_ratio():
 
 
 # --------------------------------------------------------------------------------------------
-# RandomPhaseCosine: the shared Δ-inexact oracle (paper-spec §7.1)
+# RandomPhaseCosine: the shared Δ-inexact oracle (docs/paper.md §7.1)
 # --------------------------------------------------------------------------------------------
 @FAST
 @given(dim=st.integers(1, 9), seed=SEEDS,

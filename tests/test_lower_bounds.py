@@ -1,4 +1,4 @@
-"""Lower-bound constructions (claims lower_bound.*, paper-spec §7): the random-phase family and
+"""Lower-bound constructions (claims lower_bound.*, docs/paper.md §7): the random-phase family and
 F_± against every registered algorithm, the Huber shift coupling of the Gaussian location model
 against every registered aggregator; each check shown able to fail."""
 

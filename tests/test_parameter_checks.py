@@ -1,4 +1,4 @@
-"""SymPy checks of the parameter formulas (claims parameters.*, paper-spec §4–§6, §8, §9): every
+"""SymPy checks of the parameter formulas (claims parameters.*, docs/paper.md §4–§6, §8, §9): every
 check holds with the project's formulas, and each reports a wrong variant (a wrong exponent or
 constant, an oracle with error 1.01Δ, a wrong regime boundary)."""
 

@@ -1,4 +1,4 @@
-"""Aggregator rates of paper-spec §6 and the statistical lower bound as SymPy expressions:
+"""Aggregator rates of docs/paper.md §6 and the statistical lower bound as SymPy expressions:
 symbolic exponents, numeric values, and the able-to-fail variants of parameters.aggregator_rates."""
 
 import math

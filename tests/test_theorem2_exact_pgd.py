@@ -1,4 +1,4 @@
-"""Theorem 2 (exact oracle, the proved variant of paper-spec §7.3): the three claims on
+"""Theorem 2 (exact oracle, the proved variant of docs/paper.md §7.3): the three claims on
 generated instances, and for each a broken variant that the same check must catch."""
 
 import pytest

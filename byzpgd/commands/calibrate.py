@@ -2,7 +2,7 @@
 the theorem checks).
 
 1. With the paper's constants (r = 4Δ^{3/5}d^{3/10}ρ^{-1/2}, R = Δ^{2/5}d^{1/5}ρ^{-1/2},
-   T_th = L/(384(√ρ+L)Δ^{2/5}d^{1/5}), Q = 2 log(·); paper-spec §4) it reports the largest Δ at
+   T_th = L/(384(√ρ+L)Δ^{2/5}d^{1/5}), Q = 2 log(·); docs/paper.md §4) it reports the largest Δ at
    which the λ_min bound 1900(√ρ+L)Δ^{2/5}d^{1/5}log(10/Δ) is below L_F (non-vacuous), and r, R,
    T_th at Δ = 1e-3.
 2. It searches constant factors (c_r, c_R, c_T, c_Q), same exponents of Δ, d, L_F, ρ_F

@@ -1,0 +1,95 @@
+"""The white-box adaptive adversary: it sees the algorithm's phase and its perturbation ξ
+through ``notify`` (byzpgd.algorithms.perturbed_gd announces 'candidate', 'perturbation' with
+ξ, and 'escape') and spends its whole budget against the escape.
+
+- Descent phase (before a candidate, and after an escape): the saddle trap of
+  :mod:`.trap` around the landscape's known strict saddle (fake local minimum, docs/paper.md §2).
+- Candidate w̃ announced: it computes the negative eigenspace V of ∇²F(w̃) (white box: it knows F).
+- Perturbation round from w̃ with perturbation ξ (u_0 = w̃ + ξ): at every query u,
+  mode 'curvature': e = −Δ·P_V∇F(u)/‖P_V∇F(u)‖, the whole budget against the escape component
+  of the gradient (the best a Δ-bounded error can do along the unstable direction: along
+  curvature −γ the round is stuck iff γ|y_0| < Δ, docs/paper.md §8.3); when P_V∇F(u) = 0 or w̃ has
+  no negative curvature it pulls u − w̃ back instead (e = Δ·(u − w̃)/‖u − w̃‖);
+  mode 'distance': e = Δ·(u − w̃)/‖u − w̃‖, delaying the moving-distance test ‖u − w̃‖ >= R.
+
+Adaptive: ``batchable = False`` (its answer depends on the call history), so the algorithm runs
+the perturbation rounds one by one and announces each ξ.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .base import BUDGET_FACTOR, Adversary, clip_to_budget, negative_eigenspace, trap_centre, unit
+
+
+class WhiteBoxAdaptive(Adversary):
+    name = "adaptive"
+    batchable = False
+
+    def __init__(self, landscape, delta, rng, mode: str = "curvature", kappa: float = 2.0):
+        if mode not in ("curvature", "distance"):
+            raise ValueError(f"mode must be 'curvature' or 'distance', got {mode!r}")
+        if not 1.0 < kappa < 3.0:
+            raise ValueError(f"kappa must be in (1, 3), got {kappa}")
+        super().__init__(landscape, delta, rng, mode=mode, kappa=float(kappa))
+        self.mode, self.kappa = mode, float(kappa)
+        self.trap_V = negative_eigenspace(landscape, trap_centre(landscape))[0]
+        self.phase = "descent"
+        self.candidate = None
+        self.cand_V = None
+        self.xi = None
+        self.events = {"candidate": 0, "perturbation": 0, "escape": 0}
+
+    @classmethod
+    def sample_params(cls, src):
+        return {"mode": "curvature" if src.uniform(0, 1) < 0.75 else "distance",
+                "kappa": src.uniform(1.5, 2.5)}
+
+    def notify(self, event, **data):
+        if event in self.events:
+            self.events[event] += 1
+        if event == "candidate":
+            self.candidate = np.array(data["w"], dtype=np.float64)
+            V, gam = negative_eigenspace(self.landscape, self.candidate)
+            self.cand_V = V[:, gam > 0] if np.any(gam > 0) else None
+            self.phase = "candidate"
+        elif event == "perturbation":
+            self.candidate = np.array(data["candidate"], dtype=np.float64)
+            self.xi = np.array(data["xi"], dtype=np.float64)
+            self.phase = "round"
+        elif event == "escape":
+            self.phase, self.candidate, self.cand_V, self.xi = "descent", None, None, None
+
+    def _error_1d(self, w, grad):
+        """The same map for one query, with scalar arithmetic (the sequential loop's hot path)."""
+        cap = self.delta * BUDGET_FACTOR
+        if self.phase != "round":
+            ev = (-self.kappa) * (self.trap_V @ (grad @ self.trap_V))
+        else:
+            ev = w - self.candidate
+            if self.mode == "curvature" and self.cand_V is not None:
+                gv = self.cand_V @ (grad @ self.cand_V)
+                if gv @ gv > 0:
+                    ev = -gv
+        n = math.sqrt(float(ev @ ev))
+        if n == 0.0:
+            return ev * 0.0
+        if self.phase != "round" and n <= cap:
+            return ev
+        return ev * (cap / n)
+
+    def error(self, w, grad):
+        if np.ndim(w) == 1:
+            return self._error_1d(np.asarray(w, dtype=np.float64), grad)
+        if self.phase != "round":
+            g_v = grad @ self.trap_V
+            return clip_to_budget(-self.kappa * (g_v @ self.trap_V.T), self.delta)
+        x = np.asarray(w) - self.candidate
+        if self.mode == "curvature" and self.cand_V is not None:
+            gv = -(grad @ self.cand_V) @ self.cand_V.T
+            use_v = np.linalg.norm(gv, axis=-1, keepdims=True) > 0
+            x = np.where(use_v, gv, x)
+        return clip_to_budget(self.delta * unit(x), self.delta)

@@ -1,0 +1,21 @@
+"""The shrink adversary: e(w) = −f·min(Δ, ‖∇F(w)‖)·∇F/‖∇F‖, f ∈ (0, 1] (default 1).
+
+ĝ = ∇F·(1 − fΔ/‖∇F‖): the reported gradient is shorter by fΔ, so the stopping test
+‖ĝ‖ <= ε = 3Δ of Algorithm 1 (docs/paper.md §3) fires as early as possible, at ‖∇F‖ = 3Δ + fΔ.
+With f = 1 the output of ByzantinePGD approaches ‖∇F(w̃)‖ = 4Δ: the bound of Theorem 1 is tight
+(docs/paper.md §4, internal check: ‖∇F‖ <= ε + Δ).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import BudgetFraction, clip_to_budget, unit
+
+
+class Shrink(BudgetFraction):
+    name = "shrink"
+
+    def error(self, w, grad):
+        size = np.minimum(self.fraction * self.delta, np.linalg.norm(grad, axis=-1, keepdims=True))
+        return clip_to_budget(-size * unit(grad), self.delta)

@@ -1,0 +1,111 @@
+"""Δ-inexact gradient oracles (Definition 1 of docs/paper.md §1) and the certifying layer.
+
+An oracle is a callable ``oracle(w) -> g`` with attribute ``delta`` and ``landscape``; it owns
+its random generator. Algorithms announce their phase through :meth:`InexactOracle.notify`, so
+adaptive adversaries (a later issue) can see iterates and, if white-box, perturbations.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .landscapes.base import Landscape
+
+EPS = np.finfo(np.float64).eps
+
+
+class OracleBudgetExceeded(RuntimeError):
+    """An oracle returned ĝ with ‖ĝ − ∇F(w)‖ > Δ beyond rounding: the run is invalid."""
+
+
+class InexactOracle:
+    """Base class: the exact gradient (Δ = 0)."""
+
+    batchable = True  # answers depend only on w (and fresh randomness), not on the history
+
+    def __init__(self, landscape: Landscape, delta: float = 0.0):
+        if not (np.isfinite(delta) and delta >= 0):
+            raise ValueError(f"delta must be finite and >= 0, got {delta}")
+        self.landscape = landscape
+        self.delta = float(delta)
+
+    def error(self, w: np.ndarray, grad: np.ndarray) -> np.ndarray:
+        return np.zeros_like(grad)
+
+    def __call__(self, w: np.ndarray) -> np.ndarray:
+        grad = self.landscape.grad(w)
+        return grad + self.error(w, grad)
+
+    def notify(self, event: str, **data) -> None:
+        """Hook for adaptive adversaries; events: 'candidate', 'perturbation', 'escape'."""
+
+
+ExactOracle = InexactOracle
+
+
+class RandomDirectionOracle(InexactOracle):
+    """Error of norm exactly Δ in a uniformly random direction, drawn afresh at each call."""
+
+    def __init__(self, landscape: Landscape, delta: float, rng: np.random.Generator):
+        super().__init__(landscape, delta)
+        self.rng = rng
+
+    def error(self, w, grad):
+        u = self.rng.standard_normal(grad.shape)
+        return self.delta * u / np.linalg.norm(u, axis=-1, keepdims=True)
+
+
+class ScaledGradientOracle(InexactOracle):
+    """ĝ = c ∇F(w) clipped to the Δ budget: with c < 1 it under-reports the gradient (the
+    error −(1−c)∇F is shortened to norm Δ when it would exceed it)."""
+
+    def __init__(self, landscape: Landscape, delta: float, scale: float):
+        super().__init__(landscape, delta)
+        self.scale = float(scale)
+
+    def error(self, w, grad):
+        e = (self.scale - 1.0) * grad
+        n = np.linalg.norm(e, axis=-1, keepdims=True)
+        return e * np.minimum(1.0, self.delta / np.maximum(n, 1e-300))
+
+
+class CertifiedOracle:
+    """Wraps an oracle; on every call measures ‖ĝ − ∇F(w)‖ and raises
+    :class:`OracleBudgetExceeded` if it exceeds Δ + rounding, where the rounding allowance is
+    4·eps·(‖ĝ‖ + ‖∇F(w)‖) (two roundings per coordinate of ĝ = ∇F + e and of ĝ − ∇F).
+
+    Also records ``calls``, ``max_error`` and ``max_query_norm`` (for domain checks), and
+    rejects non-finite or mis-shaped answers."""
+
+    def __init__(self, oracle: InexactOracle, slack: float = 0.0):
+        self.oracle = oracle
+        self.landscape = oracle.landscape
+        self.delta = oracle.delta
+        self.slack = float(slack)
+        self.calls = 0
+        self.max_error = 0.0
+        self.max_query_norm = 0.0
+        self.batchable = getattr(oracle, "batchable", False)
+
+    def __call__(self, w):
+        """Query the wrapped oracle at w (shape (d,), or (k, d) for a batch of k queries)."""
+        g = np.asarray(self.oracle(w), dtype=np.float64)
+        self.calls += 1 if np.ndim(w) == 1 else np.shape(w)[0]
+        if g.shape != np.shape(w):
+            raise OracleBudgetExceeded(f"oracle returned shape {g.shape}, expected {np.shape(w)}")
+        if not np.all(np.isfinite(g)):
+            raise OracleBudgetExceeded(f"oracle returned a non-finite gradient at call {self.calls}")
+        true = self.landscape.grad(w)
+        err = np.linalg.norm(g - true, axis=-1)
+        allowed = self.delta * (1.0 + self.slack) + 4 * EPS * (
+            np.linalg.norm(g, axis=-1) + np.linalg.norm(true, axis=-1))
+        if np.any(err > allowed):
+            worst = float(np.max(err - allowed))
+            raise OracleBudgetExceeded(
+                f"oracle error exceeds Δ = {self.delta:.6g} by {worst:.3g} (call {self.calls})")
+        self.max_error = max(self.max_error, float(np.max(err)))
+        self.max_query_norm = max(self.max_query_norm, float(np.max(np.linalg.norm(w, axis=-1))))
+        return g
+
+    def notify(self, event, **data):
+        self.oracle.notify(event, **data)

@@ -1,0 +1,159 @@
+"""Turning runs into verdicts: one :class:`Observation` per (claim, run), and the aggregate
+verdict of a claim over many runs (DESIGN, "Checking claims honestly").
+
+- Deterministic claims: every instance must satisfy observed <= bound·(1 + ROUNDING_RTOL).
+- Probabilistic claims ("with probability >= 1 − δ"): k failures among the N non-vacuous runs
+  (each with its own seed, so independent given the instances) are rejected only when
+  P[Binomial(N, δ) >= k] < ALPHA_BINOMIAL = 1e-6, the per-claim false-alarm rate.
+- Vacuity: an instance whose bound could not have been violated is counted apart.
+- A claim holds only with at least MIN_NONVACUOUS non-vacuous instances ('inconclusive' else).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+from scipy.stats import binom
+
+from ..theory.claims import Claim
+from ..theory.parameters import evaluate
+from .instances import RunRecord, adversary_name, spec_json
+from .profiles import MIN_NONVACUOUS
+
+ROUNDING_RTOL = 1e-9
+ALPHA_BINOMIAL = 1e-6
+
+
+@dataclass
+class Observation:
+    observed: float
+    bound: float
+    ratio: float
+    holds: bool
+    vacuous: bool
+    in_hypotheses: bool
+    empirical_constant: float
+    spec: dict
+    note: str = ""
+
+
+def _observed(claim: Claim, rec: RunRecord) -> float:
+    if claim.observed == "grad_norm":
+        return rec.grad_norm
+    if claim.observed == "neg_lambda_min":
+        return -rec.lambda_min
+    if claim.observed == "oracle_calls":
+        return float(rec.oracle_calls)
+    raise ValueError(f"unknown observed quantity {claim.observed!r}")
+
+
+def _vacuous(claim: Claim, rec: RunRecord, bound: float) -> bool:
+    """Could the run have violated the bound at all?"""
+    if claim.observed == "grad_norm":
+        return rec.start_grad_norm <= bound   # returning the start point would satisfy it
+    if claim.observed == "neg_lambda_min":
+        return bound >= rec.values["L_F"]     # every L_F-smooth function satisfies it
+    return bound >= rec.max_calls             # the run is capped below the bound
+
+
+def _in_hypotheses(claim: Claim, rec: RunRecord) -> tuple[bool, str]:
+    if rec.left_domain:
+        return False, "the run left the ball on which L_F and rho_F are certified"
+    if claim.id.startswith("byzantine_pgd.") and rec.values["r"] > rec.values["R"]:
+        return False, "r > R: the perturbation alone passes the escape test (docs/paper.md §3)"
+    if claim.id == "byzantine_pgd.iterations":
+        v = rec.values
+        raw_q = evaluate("byzantine_pgd", Delta=v["Delta"], L=v["L_F"], rho=v["rho_F"], dim=v["d"],
+                         delta=v["delta"], f_gap=v["F_gap"])["Q"]
+        if not raw_q > 1:
+            return False, f"Q's formula gives {raw_q:.3g} <= 1 (clamped to Q = 1)"
+    return True, ""
+
+
+def observe(claim: Claim, rec: RunRecord, constant: float | None = None) -> Observation:
+    """The observation of ``claim`` on one run; ``constant`` overrides the paper's constant
+    (used by the able-to-fail tests)."""
+    bound = claim.bound(rec.values, constant)
+    obs = _observed(claim, rec)
+    if claim.observed == "neg_lambda_min":
+        obs_tol = rec.lambda_min_error       # the certificate's stated accuracy
+    else:
+        obs_tol = 0.0
+    # a run stopped by the oracle-call cap has no output: it fails every claim except an
+    # iteration bound at or above the cap (which is then vacuous)
+    finished = rec.status == "converged" or claim.observed == "oracle_calls"
+    holds = finished and obs - obs_tol <= bound * (1 + ROUNDING_RTOL)
+    inside, note = _in_hypotheses(claim, rec)
+    return Observation(obs, bound, obs / bound if bound > 0 else math.inf, bool(holds),
+                       _vacuous(claim, rec, bound), inside,
+                       claim.empirical_constant(obs, rec.values), rec.spec,
+                       note or ("" if rec.status == "converged" else f"run status {rec.status}"))
+
+
+def binomial_p_value(failures: int, trials: int, delta: float) -> float:
+    """P[Binomial(trials, delta) >= failures] (exact)."""
+    if failures <= 0:
+        return 1.0
+    return float(binom.sf(failures - 1, trials, delta))
+
+
+def per_adversary(observations: list[Observation]) -> dict:
+    """Per adversary (by name, in order of first appearance): instances inside the hypotheses,
+    non-vacuous ones, violations and the worst observed/bound."""
+    out: dict[str, dict] = {}
+    for o in observations:
+        row = out.setdefault(adversary_name(o.spec), {"instances": 0, "nonvacuous_instances": 0,
+                                                      "violations": 0, "worst_ratio": None})
+        if not o.in_hypotheses:
+            continue
+        row["instances"] += 1
+        row["nonvacuous_instances"] += not o.vacuous
+        row["violations"] += not o.holds
+        row["worst_ratio"] = o.ratio if row["worst_ratio"] is None else max(row["worst_ratio"], o.ratio)
+    return out
+
+
+def verdict(claim: Claim, observations: list[Observation], errors: list[dict],
+            failure_probability: float) -> dict:
+    """Aggregate the observations of one claim into its report entry (without timing)."""
+    checked = [o for o in observations if o.in_hypotheses]
+    nonvac = [o for o in checked if not o.vacuous]
+    bad = [o for o in checked if not o.holds]
+    entry = {
+        "instances": len(checked),
+        "nonvacuous_instances": len(nonvac),
+        "outside_hypotheses": len(observations) - len(checked),
+        "violations": len(bad),
+        "errors": len(errors),
+        "worst_ratio": max((o.ratio for o in checked), default=None),
+        "empirical_constant": max((o.empirical_constant for o in checked), default=None),
+        "paper_constant": claim.constant,
+    }
+    entry["adversaries"] = per_adversary(observations)
+    if claim.kind == "probabilistic":
+        trials = len(nonvac)
+        k = sum(not o.holds for o in nonvac)
+        p = binomial_p_value(k, trials, failure_probability)
+        entry["binomial"] = {"failures": k, "trials": trials, "delta": failure_probability,
+                             "p_value": p, "reject_below": ALPHA_BINOMIAL}
+        violated = p < ALPHA_BINOMIAL
+    else:
+        violated = bool(bad)
+    if errors:
+        status = "error"
+    elif violated:
+        status = "violated"
+    elif len(nonvac) < MIN_NONVACUOUS:
+        status = "inconclusive"
+    else:
+        status = "holds"
+    entry["status"] = status
+    if bad:
+        worst = max(bad, key=lambda o: o.ratio)
+        entry["worst_violation"] = {**{k: v for k, v in asdict(worst).items() if k != "spec"},
+                                    "replay": f"byzpgd replay {claim.id} '{spec_json(worst.spec)}'"}
+        entry["replay"] = entry["worst_violation"]["replay"]
+    if errors:
+        entry["error_examples"] = errors[:3]
+    return entry
