@@ -1,6 +1,7 @@
 """Optimizers: ByzantinePGD, exact-oracle PGD, robust GD (one result object for all)."""
 
-from ..oracles.geometry import uniform_ball
+from byzpgd.geometry import uniform_ball
+
 from .byzantine_pgd import byzantine_pgd
 from .exact_pgd import exact_pgd
 from .perturbed_gd import PGDParams, perturbed_gd

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..oracles.landscapes.base import as_point
+from byzpgd.geometry import as_point
+
 from ..theory.parameters import exact_pgd_parameters
 from .perturbed_gd import DEFAULT_MAX_ORACLE_CALLS, PGDParams, perturbed_gd
 from .result import OptimizeResult

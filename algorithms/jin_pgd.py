@@ -26,8 +26,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..oracles.geometry import uniform_ball
-from ..oracles.landscapes.base import as_point
+from byzpgd.geometry import as_point, uniform_ball
+
 from .perturbed_gd import DEFAULT_MAX_ORACLE_CALLS
 from .result import OptimizeResult
 

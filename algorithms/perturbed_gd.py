@@ -24,8 +24,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..oracles.geometry import uniform_ball
-from ..oracles.landscapes.base import as_point
+from byzpgd.geometry import as_point, uniform_ball
+
+from .oracle import GradientOracle
 from .result import OptimizeResult
 
 DEFAULT_MAX_ORACLE_CALLS = 10**6
@@ -130,7 +131,7 @@ def _batched_rounds(run, w_tilde, p: PGDParams, rng, reference, test):
     return u[k] if first.size else None
 
 
-def perturbed_gd(oracle, w0, params: PGDParams, rng: np.random.Generator, *,
+def perturbed_gd(oracle: GradientOracle, w0, params: PGDParams, rng: np.random.Generator, *,
                  escape_reference: str = "candidate", escape_test: str = "every_step",
                  max_oracle_calls: int = DEFAULT_MAX_ORACLE_CALLS, batch_rounds: bool | None = None,
                  trace: bool = False) -> OptimizeResult:

@@ -36,6 +36,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize
 
+from byzpgd.geometry import unit_vector
+
 from ..algorithms.aggregators import (
     AGGREGATORS,
     PAPER_AGGREGATORS,
@@ -44,7 +46,6 @@ from ..algorithms.aggregators import (
     max_byzantine,
 )
 from ..oracles.attacks import ATTACKS, Attack, RealiseTarget, make_attack
-from ..oracles.geometry import unit_vector
 from ..oracles.pipeline import ByzantineOracle
 from ..oracles.statistical import GaussianLocation
 from ..oracles.workers import WorkerPool

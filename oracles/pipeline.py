@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from byzpgd.geometry import uniform_ball
+
 from ..algorithms.aggregators import make
 from .attacks import Attack, AttackContext, make_attack
-from .geometry import uniform_ball
 from .workers import WorkerPool
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..geometry import uniform_ball, unit_vector
+from byzpgd.geometry import uniform_ball, unit_vector
 
 
 @dataclass(frozen=True)
@@ -24,16 +24,6 @@ class CriticalPoint:
     kind: str
     value: float
     lambda_min: float
-
-
-def as_point(w, dim: int, name: str = "w") -> np.ndarray:
-    """Validate ``w`` as a finite float64 vector of length ``dim`` (a copy is returned)."""
-    arr = np.array(w, dtype=np.float64)
-    if arr.shape != (dim,):
-        raise ValueError(f"{name} must have shape ({dim},), got {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite, got non-finite entries")
-    return arr
 
 
 class Landscape(ABC):

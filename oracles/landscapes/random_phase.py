@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import CriticalPoint, Landscape, as_point
+from byzpgd.geometry import as_point
+
+from .base import CriticalPoint, Landscape
 
 
 class RandomPhaseCosine(Landscape):
