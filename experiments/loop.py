@@ -1,0 +1,105 @@
+"""The one instance loop: ``run_instances(specs, fn, executor)``.
+
+Every claim check, the calibration, the fault campaign and the audit's end-to-end part run their
+instances through it. An instance is a JSON-able spec; ``fn(spec)`` runs it and returns an
+observation. A crash of one instance is captured as an :class:`InstanceError` (never hidden, never
+fatal to the loop); results come back in the order of ``specs`` whatever the executor.
+
+Executors (the seam a distributed backend plugs into): anything with
+``map(fn, items) -> iterable`` yielding results in order, e.g. :class:`SerialExecutor` (default),
+:class:`ProcessExecutor` (local processes; ``fn`` and specs must pickle), or a Dask client's
+wrapper.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import time
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class InstanceError:
+    """An instance whose run raised: the spec, the error text and a short traceback."""
+
+    spec: Any
+    error: str
+    traceback: str
+
+    def as_example(self, spec_text: str | None = None) -> dict:
+        return {"spec": spec_text if spec_text is not None else self.spec, "error": self.error,
+                "traceback": self.traceback}
+
+
+@dataclass(frozen=True)
+class Timed:
+    """The value ``fn(spec)`` returned, with its wall-clock time."""
+
+    value: Any
+    seconds: float
+
+
+class Executor(Protocol):
+    def map(self, fn: Callable, items: Iterable) -> Iterable: ...
+
+
+class SerialExecutor:
+    """Runs the instances one after another in this process."""
+
+    def map(self, fn, items):
+        return map(fn, items)
+
+
+class ProcessExecutor:
+    """Runs the instances in ``jobs`` local processes (results in order)."""
+
+    def __init__(self, jobs: int, chunksize: int = 1):
+        if int(jobs) < 1:
+            raise ValueError(f"jobs must be an integer >= 1, got {jobs!r}")
+        self.jobs, self.chunksize = int(jobs), int(chunksize)
+
+    def map(self, fn, items):
+        with cf.ProcessPoolExecutor(self.jobs) as pool:
+            yield from pool.map(fn, items, chunksize=self.chunksize)
+
+
+class _Guarded:
+    """``fn`` wrapped so that an exception becomes an InstanceError (picklable when fn is)."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __call__(self, spec):
+        t0 = time.perf_counter()
+        try:
+            return Timed(self.fn(spec), time.perf_counter() - t0)
+        except Exception as exc:  # an instance that crashes is reported, never hidden
+            return InstanceError(spec, f"{type(exc).__name__}: {exc}", traceback.format_exc(limit=4))
+
+
+def run_instances(specs: Sequence, fn: Callable, executor: Executor | None = None,
+                  progress: Callable[[int, int], None] | None = None) -> list[Timed | InstanceError]:
+    """Run ``fn`` on every spec; one :class:`Timed` or :class:`InstanceError` per spec, in order.
+
+    ``progress(done, total)`` is called after each instance.
+    """
+    specs = list(specs)
+    executor = executor or SerialExecutor()
+    out: list[Timed | InstanceError] = []
+    for i, result in enumerate(executor.map(_Guarded(fn), specs)):
+        out.append(result)
+        if progress is not None:
+            progress(i + 1, len(specs))
+    return out
+
+
+def split(results: Iterable[Timed | InstanceError]) -> tuple[list, list[InstanceError]]:
+    """(values of the instances that ran, the errors)."""
+    values, errors = [], []
+    for r in results:
+        (errors if isinstance(r, InstanceError) else values).append(
+            r if isinstance(r, InstanceError) else r.value)
+    return values, errors

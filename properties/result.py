@@ -1,0 +1,249 @@
+"""One result type for every claim check: :class:`ClaimResult` (as SciPy's ``OptimizeResult`` is
+for every optimizer), with one status rule (:func:`decide_status`).
+
+Every check in :mod:`byzpgd.properties.suites` returns a ``ClaimResult``; ``byzpgd verify``,
+the pytest plugin and the report writers read its fields, never keys guessed at. Its JSON form
+(:meth:`ClaimResult.to_json`) is one entry of report.json's ``claims`` list.
+
+Fields
+------
+id, statement, source, provenance, kind, formula
+    The claim (from :mod:`byzpgd.theory.claims`).
+status : {'holds', 'violated', 'error', 'inconclusive'}
+    From :func:`decide_status`: 'error' if any instance errored; else 'violated' if the
+    claim's test rejects (any violation for deterministic and construction claims, the exact
+    binomial test for probabilistic ones); else 'inconclusive' with fewer than
+    ``min_nonvacuous`` non-vacuous instances; else 'holds'.
+instances, nonvacuous_instances, outside_hypotheses, violations, errors : int
+    Instances inside the claim's hypotheses; of them, those that could have violated the bound;
+    instances outside the hypotheses (never counted as holding); violations; crashed instances.
+worst_ratio, empirical_constant, paper_constant : float or None
+    Largest observed/bound; the smallest constant in place of the paper's that would still hold
+    on every instance; the paper's constant.
+binomial : BinomialTest or None
+    The exact binomial test of a probabilistic claim.
+adversaries : dict[str, GroupRow]
+    Per adversary (or per algorithm / aggregator / landscape family, as ``details`` says).
+fits : dict[str, Fit]
+    Log-log slope fits of rate claims, by name.
+worst_violation : Violation or None; replay : str or None
+    The worst violating instance and the command that re-runs it.
+error_examples : list[dict]
+    Up to three crashed instances (error text, traceback, spec).
+details : dict
+    Claim-specific extras (JSON-able), documented by the check that fills them.
+seconds : float
+    Wall-clock time of the check.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+from scipy.stats import binom
+
+from byzpgd.jsonsafe import sanitize
+
+STATUSES = ("holds", "violated", "error", "inconclusive")
+ROUNDING_RTOL = 1e-9          # deterministic bounds: observed <= bound·(1 + ROUNDING_RTOL)
+ALPHA_BINOMIAL = 1e-6         # per-claim false-alarm rate of the exact binomial test
+MIN_NONVACUOUS = 20           # a claim holds only with at least this many non-vacuous instances
+
+
+def decide_status(*, errors: int, violated: bool, nonvacuous: int,
+                  min_nonvacuous: int = MIN_NONVACUOUS) -> str:
+    """The one status rule (see the module docstring)."""
+    if errors:
+        return "error"
+    if violated:
+        return "violated"
+    if nonvacuous < min_nonvacuous:
+        return "inconclusive"
+    return "holds"
+
+
+def binomial_p_value(failures: int, trials: int, delta: float) -> float:
+    """P[Binomial(trials, delta) >= failures] (exact)."""
+    if failures <= 0:
+        return 1.0
+    return float(binom.sf(failures - 1, trials, delta))
+
+
+@dataclass(frozen=True)
+class BinomialTest:
+    """k failures among N independently seeded non-vacuous runs; rejected when
+    P[Binomial(N, δ) >= k] < reject_below."""
+
+    failures: int
+    trials: int
+    delta: float
+    p_value: float
+    reject_below: float = ALPHA_BINOMIAL
+
+    @classmethod
+    def of(cls, failures: int, trials: int, delta: float,
+           reject_below: float = ALPHA_BINOMIAL) -> BinomialTest:
+        return cls(int(failures), int(trials), float(delta),
+                   binomial_p_value(failures, trials, delta), reject_below)
+
+    @property
+    def rejects(self) -> bool:
+        return self.p_value < self.reject_below
+
+
+@dataclass(frozen=True)
+class GroupRow:
+    """One row of a per-adversary (or per-group) breakdown."""
+
+    instances: int = 0
+    nonvacuous_instances: int = 0
+    violations: int = 0
+    worst_ratio: float | None = None
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Fit:
+    """A log-log slope fit: fitted ``slope`` against the theory's ``expected`` exponent, within
+    ``tolerance``; ``constant`` is the fitted prefactor; ``ci`` a confidence interval if any."""
+
+    slope: float
+    expected: float | None = None
+    tolerance: float | None = None
+    constant: float | None = None
+    ci: tuple[float, float] | None = None
+    points: dict = field(default_factory=dict)   # {"x": [...], "y": [...]} for plots
+
+
+@dataclass(frozen=True)
+class Violation:
+    observed: float
+    bound: float
+    ratio: float
+    note: str = ""
+    replay: str | None = None
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ClaimHeader:
+    id: str
+    statement: str
+    source: str
+    provenance: str
+    kind: str
+    formula: str
+
+    @classmethod
+    def of(cls, claim) -> ClaimHeader:
+        return cls(claim.id, claim.statement, claim.source, claim.provenance, claim.kind,
+                   claim.formula())
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    """The result of one claim check; fields documented in the module docstring."""
+
+    id: str
+    statement: str
+    source: str
+    provenance: str
+    kind: str
+    formula: str
+    status: str
+    instances: int = 0
+    nonvacuous_instances: int = 0
+    outside_hypotheses: int = 0
+    violations: int = 0
+    errors: int = 0
+    worst_ratio: float | None = None
+    empirical_constant: float | None = None
+    paper_constant: float | None = None
+    binomial: BinomialTest | None = None
+    adversaries: dict[str, GroupRow] = field(default_factory=dict)
+    fits: dict[str, Fit] = field(default_factory=dict)
+    worst_violation: Violation | None = None
+    replay: str | None = None
+    error_examples: tuple[dict, ...] = ()
+    details: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def __post_init__(self):
+        if self.status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}, got {self.status!r}")
+
+    @classmethod
+    def build(cls, claim, *, violated: bool, min_nonvacuous: int = MIN_NONVACUOUS,
+              **kw) -> ClaimResult:
+        """A result for ``claim`` whose status follows :func:`decide_status` from the counts."""
+        status = decide_status(errors=kw.get("errors", 0), violated=violated,
+                               nonvacuous=kw.get("nonvacuous_instances", 0),
+                               min_nonvacuous=min_nonvacuous)
+        return cls(**asdict(ClaimHeader.of(claim)), status=status, **kw)
+
+    @classmethod
+    def crashed(cls, claim, message: str, traceback_text: str = "") -> ClaimResult:
+        """The result of a check that raised instead of returning (never hidden)."""
+        example = {"error": message, **({"traceback": traceback_text} if traceback_text else {})}
+        return cls(**asdict(ClaimHeader.of(claim)), status="error", errors=1,
+                   error_examples=(example,))
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "holds"
+
+    def with_seconds(self, seconds: float) -> ClaimResult:
+        return replace(self, seconds=round(float(seconds), 3))
+
+    def to_json(self) -> dict:
+        """The report.json entry: plain JSON (non-finite floats as strings); empty optional
+        fields are left out."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if f.name in ("binomial", "worst_violation", "replay") and v is None:
+                continue
+            if f.name in ("fits", "details", "error_examples") and not v:
+                continue
+            if f.name == "adversaries":
+                v = {k: _row_json(r) for k, r in v.items()}
+            elif f.name == "fits":
+                v = {k: asdict(fit) for k, fit in v.items()}
+            elif f.name in ("binomial", "worst_violation"):
+                v = asdict(v)
+            elif f.name == "error_examples":
+                v = list(v)
+            out[f.name] = v
+        return sanitize(out)
+
+    @classmethod
+    def from_json(cls, d: dict) -> ClaimResult:
+        """Inverse of :meth:`to_json` (used to reuse cached entries; strings 'inf'/'nan' stay
+        as JSON gave them)."""
+        kw = {f.name: d[f.name] for f in fields(cls) if f.name in d}
+        if kw.get("binomial") is not None:
+            kw["binomial"] = BinomialTest(**d["binomial"])
+        if kw.get("worst_violation") is not None:
+            kw["worst_violation"] = Violation(**d["worst_violation"])
+        kw["adversaries"] = {k: GroupRow(**{**r, "extra": r.get("extra", {})})
+                             for k, r in d.get("adversaries", {}).items()}
+        kw["fits"] = {k: Fit(**{**f, "ci": tuple(f["ci"]) if f.get("ci") else None})
+                      for k, f in d.get("fits", {}).items()}
+        kw["error_examples"] = tuple(d.get("error_examples", ()))
+        return cls(**kw)
+
+
+def _row_json(row: GroupRow) -> dict:
+    d = asdict(row)
+    if not d["extra"]:
+        del d["extra"]
+    return d
+
+
+def worst(values) -> float | None:
+    """The largest of ``values`` (None entries skipped, NaN counted as +inf: the worst), or None
+    when there is none."""
+    vals = [math.inf if v != v else float(v) for v in values if v is not None]
+    return max(vals) if vals else None
