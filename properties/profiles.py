@@ -5,18 +5,30 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, settings
 
+from .result import MIN_NONVACUOUS  # noqa: F401  (re-exported: the status rule owns it)
+
 PROFILES = {
     "quick": {"examples": 50},
     "ci": {"examples": 120},
     "deep": {"examples": 3000},
 }
 DEFAULT_PROFILE = "ci"
-MIN_NONVACUOUS = 20  # a claim is reported as holding only with at least this many
+# instances per claim where a check's cost differs from the default's (per profile)
+COUNTS = {
+    "ablation": {"quick": 40, "ci": 100, "deep": 2000},
+    "saddle_attack.robust_gd_trapped": {"quick": 30, "ci": 60, "deep": 2000},
+    "saddle_attack.jin_pgd_trapped": {"quick": 24, "ci": 36, "deep": 1000},
+    "saddle_attack.byzantine_pgd_escapes": {"quick": 24, "ci": 40, "deep": 2000},
+}
 
 
-def examples(profile: str) -> int:
+def examples(profile: str, check: str | None = None) -> int:
+    """Instances per claim on ``profile``; ``check`` names an entry of COUNTS (a claim id, or
+    a group such as 'ablation'), else the profile's default."""
     if profile not in PROFILES:
         raise ValueError(f"profile must be one of {sorted(PROFILES)}, got {profile!r}")
+    if check is not None and check in COUNTS:
+        return COUNTS[check][profile]
     return PROFILES[profile]["examples"]
 
 
