@@ -12,17 +12,21 @@ verdict of a claim over many runs (DESIGN, "Checking claims honestly").
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
-from scipy.stats import binom
-
+from ..experiments.loop import InstanceError
 from ..theory.claims import Claim
 from ..theory.parameters import evaluate
 from .instances import RunRecord, adversary_name, spec_json
-from .profiles import MIN_NONVACUOUS
-
-ROUNDING_RTOL = 1e-9
-ALPHA_BINOMIAL = 1e-6
+from .result import (  # noqa: F401  (ALPHA_BINOMIAL, binomial_p_value re-exported)
+    ALPHA_BINOMIAL,
+    ROUNDING_RTOL,
+    BinomialTest,
+    ClaimResult,
+    GroupRow,
+    Violation,
+    binomial_p_value,
+)
 
 
 @dataclass
@@ -91,69 +95,64 @@ def observe(claim: Claim, rec: RunRecord, constant: float | None = None) -> Obse
                        note or ("" if rec.status == "converged" else f"run status {rec.status}"))
 
 
-def binomial_p_value(failures: int, trials: int, delta: float) -> float:
-    """P[Binomial(trials, delta) >= failures] (exact)."""
-    if failures <= 0:
-        return 1.0
-    return float(binom.sf(failures - 1, trials, delta))
-
-
-def per_adversary(observations: list[Observation]) -> dict:
-    """Per adversary (by name, in order of first appearance): instances inside the hypotheses,
-    non-vacuous ones, violations and the worst observed/bound."""
-    out: dict[str, dict] = {}
+def per_adversary(observations: list[Observation], group_of=None) -> dict[str, GroupRow]:
+    """Per adversary (by name, in order of first appearance; ``group_of(spec)`` for another
+    grouping): instances inside the hypotheses, non-vacuous ones, violations and the worst
+    observed/bound."""
+    group_of = group_of or adversary_name
+    rows: dict[str, dict] = {}
     for o in observations:
-        row = out.setdefault(adversary_name(o.spec), {"instances": 0, "nonvacuous_instances": 0,
-                                                      "violations": 0, "worst_ratio": None})
+        row = rows.setdefault(group_of(o.spec), {"instances": 0, "nonvacuous_instances": 0,
+                                                 "violations": 0, "worst_ratio": None})
         if not o.in_hypotheses:
             continue
         row["instances"] += 1
         row["nonvacuous_instances"] += not o.vacuous
         row["violations"] += not o.holds
         row["worst_ratio"] = o.ratio if row["worst_ratio"] is None else max(row["worst_ratio"], o.ratio)
-    return out
+    return {k: GroupRow(**r) for k, r in rows.items()}
 
 
-def verdict(claim: Claim, observations: list[Observation], errors: list[dict],
-            failure_probability: float) -> dict:
-    """Aggregate the observations of one claim into its report entry (without timing)."""
+def verdict(claim: Claim, observations: list[Observation], errors: list,
+            failure_probability: float, *, details: dict | None = None,
+            group_of=None) -> ClaimResult:
+    """Aggregate the observations of one claim into its :class:`ClaimResult` (without timing).
+
+    ``errors`` are the crashed instances (:class:`InstanceError` or dicts with 'error');
+    probabilistic claims are judged by the exact binomial test at ``failure_probability``."""
     checked = [o for o in observations if o.in_hypotheses]
     nonvac = [o for o in checked if not o.vacuous]
     bad = [o for o in checked if not o.holds]
-    entry = {
-        "instances": len(checked),
-        "nonvacuous_instances": len(nonvac),
-        "outside_hypotheses": len(observations) - len(checked),
-        "violations": len(bad),
-        "errors": len(errors),
-        "worst_ratio": max((o.ratio for o in checked), default=None),
-        "empirical_constant": max((o.empirical_constant for o in checked), default=None),
-        "paper_constant": claim.constant,
-    }
-    entry["adversaries"] = per_adversary(observations)
+    binomial = None
     if claim.kind == "probabilistic":
-        trials = len(nonvac)
-        k = sum(not o.holds for o in nonvac)
-        p = binomial_p_value(k, trials, failure_probability)
-        entry["binomial"] = {"failures": k, "trials": trials, "delta": failure_probability,
-                             "p_value": p, "reject_below": ALPHA_BINOMIAL}
-        violated = p < ALPHA_BINOMIAL
+        binomial = BinomialTest.of(sum(not o.holds for o in nonvac), len(nonvac), failure_probability)
+        violated = binomial.rejects
     else:
         violated = bool(bad)
-    if errors:
-        status = "error"
-    elif violated:
-        status = "violated"
-    elif len(nonvac) < MIN_NONVACUOUS:
-        status = "inconclusive"
-    else:
-        status = "holds"
-    entry["status"] = status
+    worst_violation = None
     if bad:
-        worst = max(bad, key=lambda o: o.ratio)
-        entry["worst_violation"] = {**{k: v for k, v in asdict(worst).items() if k != "spec"},
-                                    "replay": f"byzpgd replay {claim.id} '{spec_json(worst.spec)}'"}
-        entry["replay"] = entry["worst_violation"]["replay"]
-    if errors:
-        entry["error_examples"] = errors[:3]
-    return entry
+        w = max(bad, key=lambda o: o.ratio)
+        worst_violation = Violation(w.observed, w.bound, w.ratio, w.note,
+                                    f"byzpgd replay {claim.id} '{spec_json(w.spec)}'",
+                                    {"vacuous": w.vacuous, "in_hypotheses": w.in_hypotheses,
+                                     "empirical_constant": w.empirical_constant})
+    return ClaimResult.build(
+        claim, violated=violated,
+        instances=len(checked), nonvacuous_instances=len(nonvac),
+        outside_hypotheses=len(observations) - len(checked), violations=len(bad),
+        errors=len(errors),
+        worst_ratio=max((o.ratio for o in checked), default=None),
+        empirical_constant=max((o.empirical_constant for o in checked), default=None),
+        paper_constant=claim.constant, binomial=binomial,
+        adversaries=per_adversary(observations, group_of),
+        worst_violation=worst_violation,
+        replay=worst_violation.replay if worst_violation else None,
+        error_examples=tuple(_example(e) for e in errors[:3]),
+        details=details or {})
+
+
+def _example(e) -> dict:
+    if isinstance(e, InstanceError):
+        spec = spec_json(e.spec) if isinstance(e.spec, dict) else e.spec
+        return e.as_example(spec)
+    return dict(e)

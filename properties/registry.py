@@ -19,8 +19,10 @@ import pkgutil
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import asdict, fields
 
 from ..theory.claims import REGISTRY, get
+from .result import ClaimHeader, ClaimResult
 
 CHECKS: dict[str, Callable] = {}
 REPLAYS: dict[str, Callable] = {}
@@ -60,25 +62,33 @@ def claim_ids() -> list[str]:
     return list(REGISTRY)
 
 
-def header(claim_id: str) -> dict:
-    c = get(claim_id)
-    return {"id": c.id, "statement": c.statement, "source": c.source, "provenance": c.provenance,
-            "kind": c.kind, "formula": c.formula()}
+def _from_legacy_dict(claim_id: str, body: dict) -> ClaimResult:
+    """TRANSITIONAL: a check that still returns a dict (being ported to ClaimResult)."""
+    known = {f.name for f in fields(ClaimResult)}
+    d = {k: v for k, v in body.items() if k in known}
+    extra = {k: v for k, v in body.items() if k not in known}
+    d["details"] = {**d.get("details", {}), **extra}
+    d.setdefault("errors", 0)
+    if isinstance(d["errors"], list):
+        d["error_examples"], d["errors"] = d["errors"][:3], len(d["errors"])
+    res = ClaimResult.from_json({**asdict(ClaimHeader.of(get(claim_id))), **d})
+    return res
 
 
-def run_check(claim_id: str, profile: str, seed: int, progress=None) -> dict:
+def run_check(claim_id: str, profile: str, seed: int, progress=None) -> ClaimResult:
+    """Run the registered check of ``claim_id``; a check that raises becomes an 'error' result
+    (the harness reports a crashed check, it never crashes)."""
     load_all()
     t0 = time.perf_counter()
+    claim = get(claim_id)
     if claim_id not in CHECKS:
-        body = {"status": "error", "instances": 0, "nonvacuous_instances": 0, "violations": 0,
-                "worst_ratio": None, "empirical_constant": None,
-                "error_examples": [{"error": "no check is registered for this claim"}]}
+        result = ClaimResult.crashed(claim, "no check is registered for this claim")
     else:
         try:
-            body = CHECKS[claim_id](profile, seed, progress)
-        except Exception as exc:  # the harness reports a crashed check, it never crashes
-            body = {"status": "error", "instances": 0, "nonvacuous_instances": 0,
-                    "violations": 0, "worst_ratio": None, "empirical_constant": None,
-                    "error_examples": [{"error": f"{type(exc).__name__}: {exc}",
-                                        "traceback": traceback.format_exc(limit=5)}]}
-    return {**header(claim_id), **body, "seconds": round(time.perf_counter() - t0, 3)}
+            result = CHECKS[claim_id](profile, seed, progress)
+            if isinstance(result, dict):
+                result = _from_legacy_dict(claim_id, result)
+        except Exception as exc:
+            result = ClaimResult.crashed(claim, f"{type(exc).__name__}: {exc}",
+                                         traceback.format_exc(limit=5))
+    return result.with_seconds(time.perf_counter() - t0)

@@ -13,16 +13,17 @@ from ..theory.claims import get
 from .checks import observe, verdict
 from .instances import FAILURE_PROBABILITY, run, spec_json
 from .profiles import examples
+from .result import ClaimResult
 from .strategies import sample_specs
 
 
 def check_claim(claim_id: str, profile: str = "ci", seed: int = 0, *, algorithm=None,
-                constant: float | None = None, n: int | None = None, progress=None) -> dict:
+                constant: float | None = None, n: int | None = None, progress=None) -> ClaimResult:
     """Check one claim on ``n`` instances (default: the profile's count).
 
     ``algorithm`` replaces the algorithm under test and ``constant`` the paper's constant (both
     for the able-to-fail tests). ``progress(done, total)`` is called after each instance.
-    Returns the claim's report entry.
+    Returns the claim's :class:`ClaimResult`.
     """
     claim = get(claim_id)
     t0 = time.perf_counter()
@@ -36,11 +37,8 @@ def check_claim(claim_id: str, profile: str = "ci", seed: int = 0, *, algorithm=
                            "traceback": traceback.format_exc(limit=3)})
         if progress is not None:
             progress(i + 1, len(specs))
-    entry = {"id": claim.id, "statement": claim.statement, "source": claim.source,
-             "provenance": claim.provenance, "kind": claim.kind, "formula": claim.formula(),
-             **verdict(claim, observations, errors, FAILURE_PROBABILITY),
-             "seconds": round(time.perf_counter() - t0, 3)}
-    return entry
+    result = verdict(claim, observations, errors, FAILURE_PROBABILITY)
+    return result.with_seconds(time.perf_counter() - t0)
 
 
 def replay(claim_id: str, spec: dict) -> dict:
