@@ -27,3 +27,9 @@ def sanitize(x):
 def dumps(x, *, indent: int | None = 2) -> str:
     """``json.dumps`` of :func:`sanitize` (x), strict (no NaN/Infinity tokens)."""
     return json.dumps(sanitize(x), indent=indent, allow_nan=False)
+
+
+def spec_json(spec: dict) -> str:
+    """The canonical one-line JSON of an instance spec (sorted keys, no spaces): what replay
+    commands carry."""
+    return json.dumps(sanitize(spec), sort_keys=True, separators=(",", ":"))

@@ -14,10 +14,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from ..experiments.instances import RunRecord, adversary_name
 from ..experiments.loop import InstanceError
+from ..jsonsafe import spec_json
 from ..theory.claims import Claim
 from ..theory.parameters import evaluate
-from .instances import RunRecord, adversary_name, spec_json
 from .result import (  # noqa: F401  (ALPHA_BINOMIAL, binomial_p_value re-exported)
     ALPHA_BINOMIAL,
     ROUNDING_RTOL,

@@ -9,9 +9,11 @@ from __future__ import annotations
 import time
 import traceback
 
+from ..experiments.budget import FAILURE_PROBABILITY
+from ..experiments.instances import run
+from ..jsonsafe import spec_json
 from ..theory.claims import get
 from .checks import observe, verdict
-from .instances import FAILURE_PROBABILITY, run, spec_json
 from .profiles import examples
 from .result import ClaimResult
 from .strategies import sample_specs

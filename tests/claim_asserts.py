@@ -2,8 +2,8 @@
 
 from hypothesis import assume
 
+from byzpgd.experiments.instances import run
 from byzpgd.properties.checks import observe
-from byzpgd.properties.instances import run
 from byzpgd.properties.profiles import MIN_NONVACUOUS
 from byzpgd.properties.runner import check_claim
 from byzpgd.theory.claims import get

@@ -11,11 +11,11 @@ from hypothesis import given, settings, target
 
 from byzpgd.algorithms import byzantine_pgd, robust_gd
 from byzpgd.algorithms.perturbed_gd import perturbed_gd
+from byzpgd.experiments.instances import MAX_ORACLE_CALLS, run
 from byzpgd.oracles.adversaries import ADVERSARIES, NAMES, make_adversary, negative_eigenspace
 from byzpgd.oracles.inexact import CertifiedOracle, OracleBudgetExceeded
 from byzpgd.oracles.landscapes import CosineSaddle, PhaseRetrieval
 from byzpgd.properties.checks import observe
-from byzpgd.properties.instances import MAX_ORACLE_CALLS, run
 from byzpgd.properties.runner import check_claim
 from byzpgd.properties.strategies import claim_strategy, sample_specs
 from byzpgd.theory.certify import certify

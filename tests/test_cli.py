@@ -82,7 +82,7 @@ def test_claims_lists_every_registered_claim():
 
 
 def test_replay_reproduces_an_instance(capsys):
-    from byzpgd.properties.instances import spec_json
+    from byzpgd.jsonsafe import spec_json
     from byzpgd.properties.strategies import sample_specs
 
     spec = sample_specs("byzantine_pgd.grad_norm", 1, 0)[0]

@@ -6,8 +6,8 @@ import variants
 from claim_asserts import assert_claim_holds, assert_holds_on_instance
 from hypothesis import given
 
+from byzpgd.experiments.instances import run
 from byzpgd.properties.checks import observe
-from byzpgd.properties.instances import run
 from byzpgd.properties.runner import check_claim
 from byzpgd.properties.strategies import claim_strategy
 from byzpgd.theory.claims import get

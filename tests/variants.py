@@ -8,7 +8,8 @@ from byzpgd.algorithms import robust_gd
 from byzpgd.algorithms.byzantine_pgd import theorem_params as thm1
 from byzpgd.algorithms.exact_pgd import theorem_params as thm2
 from byzpgd.algorithms.perturbed_gd import perturbed_gd
-from byzpgd.properties.instances import FAILURE_PROBABILITY, MAX_ORACLE_CALLS
+from byzpgd.experiments.budget import FAILURE_PROBABILITY
+from byzpgd.experiments.instances import MAX_ORACLE_CALLS
 
 
 def _thm1(spec, oracle, w0):

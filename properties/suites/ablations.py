@@ -36,6 +36,8 @@ import numpy as np
 import sympy as sp
 
 from ...algorithms.perturbed_gd import PGDParams, perturbed_gd
+from ...experiments.budget import FAILURE_PROBABILITY
+from ...jsonsafe import spec_json
 from ...oracles.adversaries import make_adversary, negative_eigenspace, sample_adversary
 from ...oracles.inexact import CertifiedOracle
 from ...oracles.landscapes import CosineSaddle
@@ -43,7 +45,6 @@ from ...oracles.landscapes.rotation import random_rotation
 from ...theory.certify import certify
 from ...theory.claims import Claim, get, register
 from ..checks import ALPHA_BINOMIAL, binomial_p_value
-from ..instances import FAILURE_PROBABILITY, spec_json
 from ..registry import register_check, register_replay
 from ..strategies import NumpySource
 

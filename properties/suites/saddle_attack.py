@@ -35,12 +35,14 @@ import sympy as sp
 
 from ...algorithms import byzantine_pgd, robust_gd
 from ...algorithms.jin_pgd import jin_pgd
+from ...experiments.budget import FAILURE_PROBABILITY
+from ...experiments.instances import build_landscape, make_oracle
+from ...jsonsafe import spec_json
 from ...oracles.adversaries import negative_eigenspace, sample_adversary
 from ...oracles.inexact import CertifiedOracle, ExactOracle
 from ...theory.certify import certify
 from ...theory.claims import LAMBDA_SHAPE_BPGD, THM1_HYP, Claim, get, register
 from ..checks import Observation, verdict
-from ..instances import FAILURE_PROBABILITY, build_landscape, make_oracle, spec_json
 from ..registry import register_check, register_replay
 from ..strategies import (
     DELTA_FLOOR,

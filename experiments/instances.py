@@ -10,7 +10,6 @@ oracle is wrapped by the certifying layer.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,9 +19,9 @@ from ..oracles.adversaries import make_adversary
 from ..oracles.inexact import CertifiedOracle, ExactOracle, RandomDirectionOracle
 from ..oracles.landscapes import CosineSaddle, PhaseRetrieval
 from ..theory.certify import certify
+from .budget import CALL_CAPS, FAILURE_PROBABILITY
 
-MAX_ORACLE_CALLS = 20_000_000  # a safety stop: runs inside the hypotheses use far fewer
-FAILURE_PROBABILITY = 0.1  # δ passed to the algorithms
+MAX_ORACLE_CALLS = CALL_CAPS["theorems"]
 
 
 def build_landscape(spec: dict):
@@ -102,7 +101,3 @@ def run(spec: dict, algorithm=None) -> RunRecord:
     return RunRecord(spec, values, cert.grad_norm, cert.lambda_min, cert.lambda_min_error,
                      res.grad_oracle_calls, res.status, float(np.linalg.norm(land.grad(w0))),
                      bool(left), MAX_ORACLE_CALLS)
-
-
-def spec_json(spec: dict) -> str:
-    return json.dumps(spec, sort_keys=True, separators=(",", ":"))
