@@ -20,6 +20,7 @@ Robust GD is the case Q = 0. The two uncertain details of the reconstruction (do
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -67,26 +68,43 @@ def _notify(oracle, event, **data):
 
 
 class _Run:
-    """Mutable bookkeeping of one run (oracle-call budget, counters, optional trace)."""
+    """Mutable bookkeeping of one run (oracle-call and wall-clock budgets, counters, optional
+    trace). Every answer is checked: a non-finite gradient, or a non-finite point to query,
+    ends the run at once (status 'nonfinite'), so no divergence can make a run hang."""
 
-    def __init__(self, oracle, max_calls, trace):
+    def __init__(self, oracle, max_calls, trace, max_seconds=None):
         self.oracle, self.max_calls = oracle, max_calls
+        self.deadline = None if max_seconds is None else time.monotonic() + float(max_seconds)
         self.calls = self.gd_steps = self.rounds = self.escapes = 0
         self.points: list | None = [] if trace else None
         self.phases: list | None = [] if trace else None
 
     def query(self, w, phase):
         if self.calls >= self.max_calls:
-            raise _BudgetExhausted
+            raise _Stop("max_oracle_calls")
+        if self.deadline is not None and self.calls % 256 == 0 and time.monotonic() > self.deadline:
+            raise _Stop("max_seconds")
+        if not np.all(np.isfinite(w)):
+            raise _Stop("nonfinite")
         self.calls += 1
         if self.points is not None:
             self.points.append(w.copy())
             self.phases.append(phase)
-        return self.oracle(w)
+        return self.answer(w)
+
+    def answer(self, w):
+        g = self.oracle(w)
+        if not np.all(np.isfinite(g)):
+            raise _Stop("nonfinite")
+        return g
 
 
-class _BudgetExhausted(Exception):
-    pass
+class _Stop(Exception):
+    """A budget ran out or a value became non-finite: ``status`` says which."""
+
+    def __init__(self, status: str):
+        super().__init__(status)
+        self.status = status
 
 
 def _perturbation_round(run, w_tilde, p: PGDParams, rng, reference, test):
@@ -114,7 +132,9 @@ def _batched_rounds(run, w_tilde, p: PGDParams, rng, reference, test):
     escaped_at = np.zeros(p.Q, dtype=np.int64)
     active = np.ones(p.Q, dtype=bool)
     for t in range(1, p.T_th + 1):
-        u[active] -= p.eta * run.oracle(u[active])
+        if not np.all(np.isfinite(u[active])):
+            raise _Stop("nonfinite")
+        u[active] -= p.eta * run.answer(u[active])
         if test == "every_step" or t == p.T_th:
             newly = active & (np.linalg.norm(u - ref, axis=1) >= p.R)
             escaped_at[newly] = t
@@ -134,12 +154,17 @@ def _batched_rounds(run, w_tilde, p: PGDParams, rng, reference, test):
 def perturbed_gd(oracle: GradientOracle, w0, params: PGDParams, rng: np.random.Generator, *,
                  escape_reference: str = "candidate", escape_test: str = "every_step",
                  max_oracle_calls: int = DEFAULT_MAX_ORACLE_CALLS, batch_rounds: bool | None = None,
-                 trace: bool = False) -> OptimizeResult:
+                 trace: bool = False, max_seconds: float | None = None) -> OptimizeResult:
     """Run the shared loop; see the module docstring. Deterministic given ``rng`` and oracle.
 
     ``batch_rounds`` runs the Q perturbation rounds of a candidate as one (Q, d) batch (the
     same law of the output, far fewer Python steps). Default: on when the oracle declares
     ``batchable = True`` (its answers do not depend on the call history) and ``trace`` is off.
+
+    Budgets: at most ``max_oracle_calls`` oracle calls (status 'max_oracle_calls') and, if
+    given, ``max_seconds`` of wall-clock time (status 'max_seconds'); a non-finite oracle answer
+    or iterate ends the run at once (status 'nonfinite'). In each of these cases ``w`` is the
+    last iterate and the run has no output in the sense of the theorems.
     """
     if escape_reference not in ("candidate", "perturbed"):
         raise ValueError(f"escape_reference must be 'candidate' or 'perturbed', got {escape_reference!r}")
@@ -152,7 +177,7 @@ def perturbed_gd(oracle: GradientOracle, w0, params: PGDParams, rng: np.random.G
     if batch_rounds is None:
         batch_rounds = bool(getattr(oracle, "batchable", False)) and not trace
     batch = batch_rounds
-    run = _Run(oracle, int(max_oracle_calls), trace)
+    run = _Run(oracle, int(max_oracle_calls), trace, max_seconds)
     status = "converged"
     try:
         while True:
@@ -176,8 +201,8 @@ def perturbed_gd(oracle: GradientOracle, w0, params: PGDParams, rng: np.random.G
             run.escapes += 1
             _notify(oracle, "escape", w=escaped)
             w = escaped
-    except _BudgetExhausted:
-        status = "max_oracle_calls"
+    except _Stop as stop:
+        status = stop.status
     options = {"escape_reference": escape_reference, "escape_test": escape_test}
     tr = None if not trace else {"points": np.array(run.points), "phase": run.phases}
     return OptimizeResult(w=w, grad_oracle_calls=run.calls, gd_steps=run.gd_steps,

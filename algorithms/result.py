@@ -24,8 +24,9 @@ class OptimizeResult:
     escapes : int
         Rounds that moved at least R (the candidate was declared a saddle and left).
     status : str
-        'converged' (returned a candidate) or 'max_oracle_calls' (budget exhausted; ``w`` is
-        then the current iterate).
+        'converged' (returned a candidate); otherwise the run was stopped and ``w`` is the
+        current iterate: 'max_oracle_calls' or 'max_seconds' (a budget ran out), 'nonfinite'
+        (an oracle answer or an iterate was NaN or infinite).
     params : dict
         The parameters used (η, ε, r, Q, R, T_th, options).
     trace : dict or None
