@@ -22,7 +22,7 @@ def theorem_params(epsilon, L, rho, dim, delta, f_gap, variant: str = "proved") 
 def exact_pgd(oracle, w0, rng: np.random.Generator, *, epsilon: float | None = None,
               delta: float | None = None, f_gap: float | None = None, variant: str = "proved",
               params: PGDParams | None = None, max_oracle_calls: int = DEFAULT_MAX_ORACLE_CALLS,
-              trace: bool = False) -> OptimizeResult:
+              trace: bool = False, max_seconds: float | None = None) -> OptimizeResult:
     """Run PGD with an exact oracle (``oracle.delta`` must be 0); parameters explicit or from
     Theorem 2 given the target accuracy ``epsilon`` and failure probability ``delta``."""
     if oracle.delta != 0:
@@ -35,4 +35,5 @@ def exact_pgd(oracle, w0, rng: np.random.Generator, *, epsilon: float | None = N
         if f_gap is None:
             f_gap = land.value(w0) - land.f_star
         params = theorem_params(epsilon, land.L, land.rho, land.dim, delta, f_gap, variant)
-    return perturbed_gd(oracle, w0, params, rng, max_oracle_calls=max_oracle_calls, trace=trace)
+    return perturbed_gd(oracle, w0, params, rng, max_oracle_calls=max_oracle_calls, trace=trace,
+                        max_seconds=max_seconds)
