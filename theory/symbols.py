@@ -11,5 +11,3 @@ gap = sp.Symbol("F_gap", positive=True)          # F_0 − F*
 eps = sp.Symbol("epsilon", positive=True)        # target accuracy ε (exact oracle)
 Q = sp.Symbol("Q", positive=True)                # number of perturbation rounds
 T = sp.Symbol("T_th", positive=True)             # steps per perturbation round
-
-ALL = (Delta, L_F, rho_F, d, delta, gap, eps, Q, T)

@@ -15,6 +15,8 @@ THM1_HYP = ("F is L_F-smooth and rho_F-Hessian-Lipschitz, F* > -inf (Assumption 
             "r <= R, i.e. Delta <= 4^-5 d^-1/2 (RECONSTRUCTED, docs/paper.md §3: otherwise the "
             "perturbation alone passes the escape test and the algorithm can cycle forever)")
 
+# the constant of Theorem 1's λ_min bound (on the poster; docs/paper.md §4): its one source
+LAMBDA_CONSTANT_BPGD = 1900
 LAMBDA_SHAPE_BPGD = (sp.sqrt(rho_F) + L_F) * Delta ** sp.Rational(2, 5) * d ** sp.Rational(1, 5) \
     * sp.log(10 / Delta)
 
@@ -31,7 +33,7 @@ register(Claim(
               "-1900 (sqrt(rho_F) + L_F) Delta^(2/5) d^(1/5) log(10/Delta)",
     source="Theorem 1 (docs/paper.md §4); poster shows '-1900 rho_F [cut]'",
     provenance="RECONSTRUCTED", kind="probabilistic", observed="neg_lambda_min",
-    constant=1900.0, shape=LAMBDA_SHAPE_BPGD, hypotheses=THM1_HYP + ("Delta <= 1",),
+    constant=float(LAMBDA_CONSTANT_BPGD), shape=LAMBDA_SHAPE_BPGD, hypotheses=THM1_HYP + ("Delta <= 1",),
     failure_probability=delta,
     notes="1900 is on the poster; (sqrt(rho_F)+L_F) and log(10/Delta) are reconstructed. "
           "Non-vacuous only when the bound is < L_F (tiny Delta)."))
