@@ -17,6 +17,13 @@ iterative filtering T = α/Δ⁴ + d/(Δ⁴m).
 The aggregation issue's rate tests use :func:`rate`, :func:`term_exponents` and
 :func:`dominant_exponents`; :mod:`byzpgd.theory.parameter_checks` proves, term by term, that
 every rate here is at least the lower bound order-wise and that it inverts S5's counts.
+
+The median's bias term √d/n comes from the skewness of the gradient noise: :func:`skewed_rate`
+writes it S·√d/n (S = absolute skewness) so that a symmetric-noise model can set S = 0
+(:func:`symmetric_rate`); :func:`exponent` gives the log-log slope of a rate in one variable in
+a regime, the exponent the aggregator rate claims compare fitted slopes with (docs/paper.md §6).
+The d/√(nm) terms of median and trimmed mean contain the √d of a union bound over a covering of
+W (docs/paper.md §6): an error measured at finitely many points can only show √(d/(nm)).
 """
 
 from __future__ import annotations
@@ -29,7 +36,9 @@ n = sp.Symbol("n", positive=True)          # samples per worker
 m = sp.Symbol("m", positive=True)          # workers
 alpha = sp.Symbol("alpha", positive=True)  # Byzantine fraction
 sigma = sp.Symbol("sigma", positive=True)  # per-sample gradient scale (Gaussian location: std)
+S = sp.Symbol("S", positive=True)          # absolute skewness of the gradient noise (median's bias)
 VARS = (n, m, alpha, d)
+SYMBOLS = {v.name: v for v in VARS}
 
 RATES: dict[str, sp.Expr] = {
     "median": alpha * sp.sqrt(d) / sp.sqrt(n) + d / sp.sqrt(n * m) + sp.sqrt(d) / n,
@@ -115,3 +124,38 @@ def rate_value(name: str, *, n: float, m: float, alpha: float, d: float, sigma: 
     expr = rate(name)
     f = sp.lambdify(VARS, expr, "math")
     return float(sigma * f(n, m, alpha, d))
+
+
+def skewed_rate(name: str) -> sp.Expr:
+    """:func:`rate` with the median's bias term √d/n written S·√d/n, S the absolute skewness of
+    the gradient noise (docs/paper.md §6); the other rates have no skewness term."""
+    expr = rate(name)
+    if name == "median":
+        expr = expr - sp.sqrt(d) / n + S * sp.sqrt(d) / n
+    return expr
+
+
+def symmetric_rate(name: str) -> sp.Expr:
+    """The rate for symmetric gradient noise (S = 0), e.g. the Gaussian location model:
+    median α√d/√n + d/√(nm), trimmed mean αd/√n + d/√(nm), filtering √α/√n + √(d/(nm))."""
+    return skewed_rate(name).subs(S, 0)
+
+
+def exponent(expr: sp.Expr, var: str, regime: dict | None = None) -> sp.Expr:
+    """The log-log slope of ``expr`` in ``var`` ('n', 'm', 'alpha', 'd') as var grows, after
+    substituting ``regime`` (e.g. {'alpha': 0, 'S': 0}): the largest exponent of var among the
+    terms that contain it (0 if none does). For α: the exponent of the α term."""
+    v = SYMBOLS[var]
+    e = sp.expand(expr.subs(_substitutions(regime or {})))
+    exps = [sp.simplify(v * sp.diff(sp.log(t), v)) for t in sp.Add.make_args(e) if t.has(v)]
+    return max(exps) if exps else sp.Integer(0)
+
+
+def evaluate(expr: sp.Expr, **values: float) -> float:
+    """``expr`` at ``values`` (keys: 'n', 'm', 'alpha', 'd', 'S', 'sigma')."""
+    return float(expr.subs(_substitutions(values)))
+
+
+def _substitutions(values: dict) -> dict:
+    known = {**SYMBOLS, "S": S, "sigma": sigma}
+    return {known.get(k, sp.Symbol(k, positive=True)): v for k, v in values.items()}
