@@ -1,0 +1,72 @@
+"""``byzpgd faults``: the seeded-fault campaign (byzpgd.properties.campaign) and its kill
+matrix, written to DIR/faults.{json,md,html}."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+
+def cmd_faults(ns) -> int:
+    from ..experiments.faults import BY_ID, CATALOGUE
+    from ..properties.campaign import run_campaign
+    from ..reports.faults import write_faults
+
+    if ns.list:
+        for f in CATALOGUE:
+            print(f"{f.id:42s} {f.kind:10s} {'ci ' if f.ci else '   '}{f.description}")
+        return 0
+    if ns.out is None:
+        print("byzpgd faults: --out DIR is required (or --list)", file=sys.stderr)
+        return 2
+    out = Path(ns.out)
+    if out.exists() and not out.is_dir():
+        print(f"byzpgd faults: --out {out} exists and is not a folder", file=sys.stderr)
+        return 2
+    if ns.faults:
+        ids = ns.faults.split(",")
+        unknown = [f for f in ids if f not in BY_ID]
+        if unknown:
+            print(f"byzpgd faults: unknown fault id(s) {unknown}; see 'byzpgd faults --list'",
+                  file=sys.stderr)
+            return 2
+    else:
+        ids = [f.id for f in CATALOGUE if f.ci or not ns.subset]
+    command = shlex.join(["byzpgd", "faults", "--profile", ns.profile, "--seed", str(ns.seed),
+                          *(["--faults", ns.faults] if ns.faults else []),
+                          *(["--subset"] if ns.subset else []),
+                          *(["--all-claims"] if ns.all_claims else []), "--out", str(out)])
+    say = (lambda msg: None) if ns.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
+    say(f"byzpgd faults: {len(ids)} fault(s), profile {ns.profile}, seed {ns.seed}")
+    campaign = run_campaign(ids, ns.profile, ns.seed, all_claims=ns.all_claims, command=command,
+                            progress=say)
+    paths = write_faults(out, campaign)
+    say(f"wrote {', '.join(str(p) for p in paths)}: {campaign.summary}, kill rate "
+        f"{campaign.kill_rate:.1%}")
+    return 0 if all(f.status in ("killed", "equivalent") for f in campaign.faults) else 1
+
+
+def register(subparsers) -> None:
+    from ..properties.profiles import PROFILES
+
+    p = subparsers.add_parser(
+        "faults", help="seeded-fault campaign: which faults do the claims catch?",
+        description="Inject each fault of the catalogue (parameters of ByzantinePGD and exact "
+                    "PGD, logic of the loop, aggregators, theory) into a copy of the code under "
+                    "test (by a wrapper, in a child process), run the claims that should notice "
+                    "it, and write the kill matrix to DIR/faults.json, faults.md and faults.html. "
+                    "Exit 0 if every fault is killed or argued equivalent, 1 if any survives or "
+                    "errors, 2 on a usage error.")
+    p.add_argument("--profile", choices=sorted(PROFILES), default="ci",
+                   help="profile of the claim checks (default ci)")
+    p.add_argument("--seed", type=int, default=0, help="seed of every claim check (default 0)")
+    p.add_argument("--out", metavar="DIR", help="output folder (created if missing)")
+    p.add_argument("--faults", metavar="ID[,ID...]", help="only these faults (default: all)")
+    p.add_argument("--subset", action="store_true",
+                   help="only the small subset marked 'ci' in the catalogue")
+    p.add_argument("--all-claims", action="store_true",
+                   help="run every relevant claim (default: stop at a fault's first kill)")
+    p.add_argument("--list", action="store_true", help="list the catalogue and exit")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=cmd_faults)

@@ -1,0 +1,244 @@
+"""The seeded-fault campaign (``byzpgd faults``): run the claims against every fault of
+:mod:`byzpgd.experiments.faults` and write the kill matrix.
+
+For each fault, in a fresh child process: inject the fault, run its claims (cheapest first) and
+send back each :class:`ClaimResult`. A fault is
+
+- **killed** when some claim that holds on the unfaulted code (the baseline, run first in the
+  same campaign) does not hold under the fault ('violated' or 'error'), or when a claim exceeds
+  its wall-clock budget (a hang is a kill, with that reason);
+- **survived** when every claim still holds (a missing or blunt claim: sharpen the claims, or
+  argue the fault equivalent in the catalogue);
+- **equivalent** when it survives and the catalogue argues why no claim can tell it apart;
+- **error** when the fault cannot be injected (its injection point does not exist) or the
+  campaign itself failed: never counted as a kill or a survivor.
+
+Claims that do not hold on the baseline are reported and never count as killers.
+By default a fault stops at its first killing claim (``all_claims=True`` runs them all).
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import queue as queue_mod
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from ..experiments import faults as fault_mod
+from .registry import claim_ids, run_check
+from .result import ClaimResult
+
+FAULT_STATUSES = ("killed", "survived", "equivalent", "error")
+MIN_BUDGET_SECONDS = 60.0     # per claim under a fault: max(this, BUDGET_FACTOR × baseline time)
+BUDGET_FACTOR = 10.0
+
+
+@dataclass(frozen=True)
+class ClaimOutcome:
+    """One claim's verdict under one fault."""
+
+    claim: str
+    status: str                   # a ClaimResult status, or 'timeout'
+    seconds: float
+    replay: str | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class FaultOutcome:
+    id: str
+    kind: str
+    description: str
+    status: str                   # one of FAULT_STATUSES
+    killed: bool
+    killed_by: tuple[str, ...]
+    outcomes: tuple[ClaimOutcome, ...] = ()
+    error: str | None = None
+    equivalent: str = ""
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Campaign:
+    profile: str
+    seed: int
+    command: str
+    baseline: dict[str, ClaimOutcome]
+    faults: tuple[FaultOutcome, ...]
+    seconds: float = 0.0
+    environment: dict = field(default_factory=dict)
+
+    @property
+    def summary(self) -> dict[str, int]:
+        statuses = [f.status for f in self.faults]
+        return {s: statuses.count(s) for s in FAULT_STATUSES}
+
+    @property
+    def kill_rate(self) -> float:
+        """Killed among the faults that are neither errors nor argued equivalent."""
+        judged = [f for f in self.faults if f.status in ("killed", "survived")]
+        return sum(f.killed for f in judged) / len(judged) if judged else 0.0
+
+
+def expand_claims(patterns: Sequence[str], known: Sequence[str]) -> list[str]:
+    """Claim ids named by ``patterns`` (an id, or a prefix ending in '.'), in pattern order."""
+    out: list[str] = []
+    for pat in patterns:
+        hits = [c for c in known if c.startswith(pat)] if pat.endswith(".") else \
+            ([pat] if pat in known else [])
+        out += [c for c in hits if c not in out]
+    return out
+
+
+def _outcome(claim_id: str, res: ClaimResult) -> ClaimOutcome:
+    reason = ""
+    if res.status == "violated" and res.worst_violation is not None:
+        w = res.worst_violation
+        reason = f"observed {w.observed:.4g} > bound {w.bound:.4g} ({w.note})" if w.note else \
+            f"observed {w.observed:.4g} > bound {w.bound:.4g}"
+    elif res.status == "violated" and res.binomial is not None:
+        b = res.binomial
+        reason = f"{b.failures}/{b.trials} failures, p = {b.p_value:.3g} < {b.reject_below:g}"
+    elif res.status == "error" and res.error_examples:
+        reason = str(res.error_examples[0].get("error", ""))[:300]
+    elif res.status == "inconclusive":
+        reason = f"{res.nonvacuous_instances} non-vacuous instances"
+    return ClaimOutcome(claim_id, res.status, res.seconds, res.replay, reason)
+
+
+def _child(fault_id: str | None, claims: list[str], profile: str, seed: int, out) -> None:
+    """Child process: inject the fault (None: baseline) and run the claims, one message each."""
+    try:
+        fault = None if fault_id is None else fault_mod.get_fault(fault_id)
+        claim_ids()   # load every suite first, so every binding of a patched object is seen
+        ctx = fault_mod.inject(fault) if fault is not None else _null()
+        with ctx:
+            out.put(("injected", None))
+            for cid in claims:
+                out.put(("claim", _outcome(cid, run_check(cid, profile, seed))))
+    except fault_mod.InjectionError as exc:
+        out.put(("injection_error", str(exc)))
+    except Exception as exc:  # the campaign reports a broken run, it never crashes
+        out.put(("campaign_error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"))
+    out.put(("done", None))
+
+
+class _null:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _run_in_child(fault_id, claims, profile, seed, budgets: dict[str, float],
+                  stop_when: Callable[[ClaimOutcome], bool]):
+    """Run in a child; returns (outcomes, error). A claim over its budget ends the child and
+    is reported as a 'timeout' outcome."""
+    ctx = mp.get_context("fork")
+    q = ctx.Queue()
+    proc = ctx.Process(target=_child, args=(fault_id, claims, profile, seed, q), daemon=True)
+    proc.start()
+    outcomes: list[ClaimOutcome] = []
+    error = None
+    pending = list(claims)
+    started = time.monotonic()
+    try:
+        while True:
+            limit = budgets.get(pending[0], MIN_BUDGET_SECONDS) if pending else 30.0
+            try:
+                kind, payload = q.get(timeout=max(0.1, started + limit - time.monotonic()))
+            except queue_mod.Empty:
+                if pending:
+                    outcomes.append(ClaimOutcome(pending[0], "timeout", limit, None,
+                                                 f"exceeded the wall-clock budget of {limit:.0f} s "
+                                                 "(a hang or a run far slower than the baseline)"))
+                else:
+                    error = "the campaign's child did not finish"
+                break
+            if kind == "claim":
+                outcomes.append(payload)
+                pending.pop(0)
+                started = time.monotonic()
+                if stop_when(payload) or not pending:
+                    break
+            elif kind == "injected":
+                started = time.monotonic()
+            elif kind in ("injection_error", "campaign_error"):
+                error = f"{kind.replace('_', ' ')}: {payload}"
+                break
+            elif kind == "done":
+                break
+    finally:
+        if proc.is_alive():
+            proc.terminate()
+        proc.join(5)
+        if proc.is_alive():
+            proc.kill()
+    return outcomes, error
+
+
+def run_baseline(claims: Sequence[str], profile: str, seed: int) -> dict[str, ClaimOutcome]:
+    """The claims on the unfaulted code (no budget beyond a generous fixed one)."""
+    outcomes, error = _run_in_child(None, list(claims), profile, seed,
+                                    {c: 3600.0 for c in claims}, lambda o: False)
+    if error:
+        raise RuntimeError(f"the baseline run failed: {error}")
+    return {o.claim: o for o in outcomes}
+
+
+def judge(fault: fault_mod.Fault, outcomes: list[ClaimOutcome], error: str | None,
+          baseline: dict[str, ClaimOutcome], seconds: float) -> FaultOutcome:
+    holds = {c for c, o in baseline.items() if o.status == "holds"}
+    killers = tuple(o.claim for o in outcomes
+                    if o.claim in holds and o.status in ("violated", "error", "timeout"))
+    if error and not killers:
+        status = "error"
+    elif killers:
+        status = "killed"
+    elif fault.equivalent:
+        status = "equivalent"
+    else:
+        status = "survived"
+    return FaultOutcome(fault.id, fault.kind, fault.description, status, bool(killers), killers,
+                        tuple(outcomes), error, fault.equivalent, round(seconds, 3))
+
+
+def run_campaign(fault_ids: Sequence[str], profile: str = "ci", seed: int = 0, *,
+                 all_claims: bool = False, command: str = "",
+                 progress: Callable[[str], None] | None = None) -> Campaign:
+    """Run the campaign over ``fault_ids`` (see the module docstring)."""
+    say = progress or (lambda msg: None)
+    t0 = time.perf_counter()
+    known = claim_ids()
+    faults = [fault_mod.get_fault(f) for f in fault_ids]
+    per_fault = {f.id: expand_claims(f.claims, known) for f in faults}
+    union = [c for c in known if any(c in cl for cl in per_fault.values())]
+    say(f"baseline: {len(union)} claims without any fault")
+    baseline = run_baseline(union, profile, seed)
+    bad = [c for c, o in baseline.items() if o.status != "holds"]
+    if bad:
+        say(f"baseline: {bad} do not hold without a fault; they never count as killers")
+    budgets = {c: max(MIN_BUDGET_SECONDS, BUDGET_FACTOR * o.seconds) for c, o in baseline.items()}
+    results = []
+    for k, fault in enumerate(faults, 1):
+        claims = [c for c in per_fault[fault.id] if baseline.get(c) and baseline[c].status == "holds"]
+        claims.sort(key=lambda c: baseline[c].seconds)
+        t1 = time.perf_counter()
+        if not per_fault[fault.id]:
+            outcomes, error = [], "no registered claim matches the fault's claims"
+        else:
+            outcomes, error = _run_in_child(
+                fault.id, claims, profile, seed, budgets,
+                (lambda o: False) if all_claims else
+                (lambda o: o.status in ("violated", "error", "timeout")))
+        res = judge(fault, outcomes, error, baseline, time.perf_counter() - t1)
+        results.append(res)
+        say(f"[{k}/{len(faults)}] {fault.id}: {res.status}"
+            + (f" by {', '.join(res.killed_by)}" if res.killed_by else "")
+            + (f" ({res.error})" if res.error and not res.killed else "")
+            + f" ({res.seconds:.1f} s)")
+    return Campaign(profile, seed, command, baseline, tuple(results),
+                    round(time.perf_counter() - t0, 3))
