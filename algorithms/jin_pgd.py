@@ -45,6 +45,17 @@ class JinParams:
         return asdict(self)
 
 
+def jin_chi(epsilon, L, dim, delta, f_gap, c: float = 1.0) -> float:
+    """Jin et al.'s χ = 3·max{log(d ℓ Δ_f / (c ε² δ)), 4} (docs/paper.md §9)."""
+    return 3.0 * max(math.log(dim * L * f_gap / (c * epsilon**2 * delta)), 4.0)
+
+
+def jin_radius(epsilon, L, dim, delta, f_gap, c: float = 1.0) -> float:
+    """Jin et al.'s perturbation radius r = (√c/χ²)·(ε/ℓ) (docs/paper.md §9): the one place it
+    is computed (the jin_radius ablation and the saddle-attack comparison use it)."""
+    return math.sqrt(c) / jin_chi(epsilon, L, dim, delta, f_gap, c) ** 2 * epsilon / L
+
+
 def jin_parameters(epsilon, L, rho, dim, delta, f_gap, c: float = 1.0) -> JinParams:
     """Algorithm 2's parameters (docs/paper.md §9). Jin et al.'s theorem needs ε <= ℓ²/ρ and
     c <= c_max (an unstated absolute constant); c = 1 gives the largest radius among c <= 1."""
@@ -54,8 +65,8 @@ def jin_parameters(epsilon, L, rho, dim, delta, f_gap, c: float = 1.0) -> JinPar
             raise ValueError(f"{name} must be finite and > 0, got {v}")
     if epsilon > L**2 / rho:
         raise ValueError(f"epsilon must be <= L²/ρ = {L**2 / rho:.6g}, got {epsilon}")
-    chi = 3.0 * max(math.log(dim * L * f_gap / (c * epsilon**2 * delta)), 4.0)
-    return JinParams(eta=c / L, r=math.sqrt(c) / chi**2 * epsilon / L,
+    chi = jin_chi(epsilon, L, dim, delta, f_gap, c)
+    return JinParams(eta=c / L, r=jin_radius(epsilon, L, dim, delta, f_gap, c),
                      g_thres=math.sqrt(c) / chi**2 * epsilon,
                      f_thres=c / chi**3 * math.sqrt(epsilon**3 / rho),
                      t_thres=max(1, math.ceil(chi / c**2 * L / math.sqrt(rho * epsilon) - 1e-12)),

@@ -6,69 +6,84 @@ the theorem checks).
    which the λ_min bound 1900(√ρ+L)Δ^{2/5}d^{1/5}log(10/Δ) is below L_F (non-vacuous), and r, R,
    T_th at Δ = 1e-3.
 2. It searches constant factors (c_r, c_R, c_T, c_Q), same exponents of Δ, d, L_F, ρ_F
-   (byzpgd.properties.suites.ablations.scaled_parameters), with which ByzantinePGD escapes the
-   attacked saddle (λ_min(w̃) > −γ/2) on every run, against every adversary of
+   (theory.parameters.byzantine_pgd_parameters with ``factors``), with which ByzantinePGD escapes
+   the attacked saddle (λ_min(w̃) > −γ/2) on every run, against every adversary of
    byzpgd.oracles.adversaries, at Δ ∈ {1e-4, 1e-3, 1e-2, 1e-1}, on the instance family of the
-   ablations (cosine saddles, L_F = 1, γ ∈ [0.5, 1], ρ_F = γ/s with s ∈ [1, 4], d ∈ [2, 6],
-   starts inside the trap's fake basin). Staged search from a generous start: each factor in
+   ablations (properties.suites.ablations.calibration_instance: cosine saddles, L_F = 1,
+   γ ∈ [0.5, 1], ρ_F = γ/s with s ∈ [1, 4], d ∈ [2, 6], starts inside the trap's fake basin; runs
+   by experiments.ablations.run_calibration). Staged search from a generous start: each factor in
    turn is lowered to the smallest grid value that keeps every run escaping.
 3. For the chosen factors it runs a larger verification and reports the smallest C with
    λ_min(w̃) >= −C(√ρ_F + L_F)Δ^{2/5}d^{1/5} on all runs, and the oracle calls used.
-Writes DIR/calibration.json.
+Writes DIR/calibration.json. The factors the ablations and the demo use are
+theory.parameters.CALIBRATED_FACTORS (docs/calibration.md); this command reports a finding, it
+does not change them.
+
+Seeds: run k of cell (i_Δ, i_adversary) is drawn from
+``instance_rng(seed, CALIBRATION_KEY, i_Δ, i_adversary, k)`` = default_rng([seed, i_Δ,
+i_adversary, k]) (the empty key keeps the draws docs/calibration.md reports).
 """
 
 from __future__ import annotations
 
-import json
-import math
 import sys
 import time
+from functools import partial
 from pathlib import Path
-
-import numpy as np
 
 DELTAS = (1e-4, 1e-3, 1e-2, 1e-1)
 GRIDS = {"c_T": (1.0, 2.0, 4.0, 8.0, 16.0), "c_Q": (1.0, 2.0, 4.0, 8.0, 16.0),
          "c_r": (0.25, 0.5, 1.0, 2.0, 4.0), "c_R": (0.25, 0.5, 1.0, 2.0)}
 START = {"c_r": 1.0, "c_R": 1.0, "c_T": 16.0, "c_Q": 16.0}
+CALIBRATION_KEY = ""
 
 
 def _specs(per_cell: int, seed: int) -> list[dict]:
     from ..oracles.adversaries import NAMES
     from ..properties.strategies import NumpySource
     from ..properties.suites.ablations import calibration_instance
+    from ..seeding import instance_rng
 
     out = []
     for i, D in enumerate(DELTAS):
         for j, name in enumerate(NAMES):
             for k in range(per_cell):
-                src = NumpySource(np.random.default_rng([seed, i, j, k]))
+                src = NumpySource(instance_rng(seed, CALIBRATION_KEY, i, j, k))
                 out.append(calibration_instance(src, D, D, adversary=name, names=NAMES))
     return out
 
 
-def evaluate(constants: dict, specs: list[dict]) -> dict:
-    """Run every spec with ``constants``; trapped count, worst C, calls, per-Δ summaries."""
-    from ..properties.suites.ablations import run_calibration
+def evaluate(factors: dict, specs: list[dict], executor=None) -> dict:
+    """Run every spec with the constant ``factors``; trapped count, worst C, calls, per-Δ
+    summaries. A run that crashed counts as trapped (and is listed under 'errors')."""
+    from ..experiments.ablations import run_calibration
+    from ..experiments.loop import InstanceError, run_instances
 
-    trapped, worst_C, calls, rows = [], 0.0, 0, {}
-    for spec in specs:
-        out = run_calibration(spec, constants)
-        calls += out["calls"]
-        worst_C = max(worst_C, out["C"])
+    results = run_instances(specs, partial(run_calibration, factors=factors), executor)
+    trapped, errors, worst_C, calls, rows = [], [], 0.0, 0, {}
+    for spec, res in zip(specs, results, strict=True):
         row = rows.setdefault(f"{spec['Delta']:g}", {"runs": 0, "trapped": 0, "worst_C": 0.0,
-                                                      "params": out["params"]})
+                                                      "params": None})
         row["runs"] += 1
-        row["worst_C"] = max(row["worst_C"], out["C"])
-        if out["trapped"]:
+        if isinstance(res, InstanceError):
+            errors.append(res.as_example())
+            run_trapped = True
+        else:
+            run = res.value
+            calls += run.calls
+            worst_C = max(worst_C, run.C)
+            row["worst_C"] = max(row["worst_C"], run.C)
+            row["params"] = row["params"] or run.params
+            run_trapped = run.trapped
+        if run_trapped:
             row["trapped"] += 1
             trapped.append(spec)
     return {"trapped": len(trapped), "runs": len(specs), "worst_C": worst_C, "oracle_calls": calls,
-            "per_Delta": rows, "trapped_examples": trapped[:3]}
+            "per_Delta": rows, "trapped_examples": trapped[:3], "errors": errors[:3]}
 
 
 def paper_constant_findings() -> dict:
-    from ..properties.strategies import largest_nonvacuous
+    from ..properties.strategies import NONVACUOUS_MARGIN, largest_nonvacuous
     from ..theory.parameters import byzantine_pgd_parameters
 
     rows = {}
@@ -77,42 +92,51 @@ def paper_constant_findings() -> dict:
         hi = largest_nonvacuous("byzantine_pgd.lambda_min", values, "Delta", 1e-30, 1.0)
         p = byzantine_pgd_parameters(1e-3, 1.0, 1.0, d, 0.1, 1.0)
         rows[str(d)] = {"largest_nonvacuous_Delta": hi, "at_Delta_1e-3": p}
-    return {"L_F": 1.0, "rho_F": 1.0, "nonvacuous_margin": 0.8, "by_dim": rows}
+    return {"L_F": 1.0, "rho_F": 1.0, "nonvacuous_margin": NONVACUOUS_MARGIN, "by_dim": rows}
+
+
+def search(specs: list[dict], say=print) -> tuple[dict, list[dict]]:
+    """Staged search (module docstring): from START, lower c_T, c_Q, c_r, c_R in turn to the
+    smallest grid value with no trapped run; (chosen factors, history of the candidates)."""
+    factors = dict(START)
+    first = evaluate(factors, specs)
+    say(f"start {factors}: trapped {first['trapped']}/{first['runs']}")
+    history = [{"constants": dict(factors), "trapped": first["trapped"]}]
+    if first["trapped"]:
+        return factors, history
+    for name in ("c_T", "c_Q", "c_r", "c_R"):
+        for value in GRIDS[name]:
+            if value >= factors[name]:
+                break
+            trial = {**factors, name: value}
+            ev = evaluate(trial, specs)
+            history.append({"constants": trial, "trapped": ev["trapped"]})
+            say(f"  {trial}: trapped {ev['trapped']}/{ev['runs']}")
+            if ev["trapped"] == 0:
+                factors = trial
+                break
+    return factors, history
 
 
 def calibrate(per_cell: int = 2, verify_per_cell: int = 6, seed: int = 0, say=print) -> dict:
+    """The whole calibration (module docstring): the paper-constant findings, the search on
+    ``per_cell`` runs per (Δ, adversary) and the verification on ``verify_per_cell`` fresh ones."""
     t0 = time.perf_counter()
-    search_specs = _specs(per_cell, seed)
-    consts = dict(START)
-    start_eval = evaluate(consts, search_specs)
-    say(f"start {consts}: trapped {start_eval['trapped']}/{start_eval['runs']}")
-    history = [{"constants": dict(consts), "trapped": start_eval["trapped"]}]
-    if start_eval["trapped"] == 0:
-        for name in ("c_T", "c_Q", "c_r", "c_R"):
-            for value in GRIDS[name]:
-                if value >= consts[name]:
-                    break
-                trial = {**consts, name: value}
-                ev = evaluate(trial, search_specs)
-                history.append({"constants": trial, "trapped": ev["trapped"]})
-                say(f"  {trial}: trapped {ev['trapped']}/{ev['runs']}")
-                if ev["trapped"] == 0:
-                    consts = trial
-                    break
-    verify_specs = _specs(verify_per_cell, seed + 1)
-    final = evaluate(consts, verify_specs)
-    say(f"chosen {consts}: verification trapped {final['trapped']}/{final['runs']}, "
+    factors, history = search(_specs(per_cell, seed), say)
+    final = evaluate(factors, _specs(verify_per_cell, seed + 1))
+    say(f"chosen {factors}: verification trapped {final['trapped']}/{final['runs']}, "
         f"worst C = {final['worst_C']:.4g}")
     return {"paper_constants": paper_constant_findings(), "deltas": list(DELTAS),
             "instances": "cosine saddles L_F=1, gamma in [0.5,1], s in [1,4], d in [2,6], "
                          "starts in the fake basin; every adversary; seeds "
                          f"[{seed}, i_Delta, i_adversary, k] (search), [{seed + 1}, ...] (verification)",
             "search": {"per_cell": per_cell, "history": history},
-            "chosen": consts, "verification": final,
+            "chosen": factors, "verification": final,
             "seconds": round(time.perf_counter() - t0, 1)}
 
 
 def cmd_calibrate(ns) -> int:
+    from ..jsonsafe import dumps
     from ..reports.json_report import write_atomic
 
     if ns.per_cell < 1 or ns.verify_per_cell < 1:
@@ -121,19 +145,11 @@ def cmd_calibrate(ns) -> int:
     say = (lambda *a: None) if ns.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
     out = calibrate(ns.per_cell, ns.verify_per_cell, ns.seed, say)
     path = Path(ns.out) / "calibration.json"
-    write_atomic(path, json.dumps(out, indent=2, default=_default) + "\n")
+    write_atomic(path, dumps(out) + "\n")
     v = out["verification"]
-    print(json.dumps({"chosen": out["chosen"], "trapped": v["trapped"], "runs": v["runs"],
-                      "worst_C": v["worst_C"], "file": str(path)}))
+    print(dumps({"chosen": out["chosen"], "trapped": v["trapped"], "runs": v["runs"],
+                 "worst_C": v["worst_C"], "file": str(path)}, indent=None))
     return 0 if v["trapped"] == 0 else 1
-
-
-def _default(x):
-    if isinstance(x, float) and not math.isfinite(x):
-        return str(x)
-    if hasattr(x, "item"):
-        return x.item()
-    raise TypeError(type(x).__name__)
 
 
 def register(subparsers) -> None:

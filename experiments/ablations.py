@@ -1,0 +1,134 @@
+"""Running ByzantinePGD with given constant factors on the ablation / calibration family
+(docs/paper.md §2, §4, §9), and the three ablated variants (docs/paper.md §9, "Differences in
+ByzantinePGD").
+
+A spec (drawn by :func:`byzpgd.properties.suites.ablations.calibration_instance`) holds d, γ, the
+half-width s, Δ, the start offset ``start_v`` ∈ [−1/2, 1/2], the seeds and the adversary. The
+landscape is a rotated cosine saddle with L_F = 1, one negative direction of curvature γ and
+ρ_F = γ/s; the start is w_0 = c + β (Δ/γ) v with v the negative eigenvector at the saddle c and
+β = ``start_v``: inside the trap's fake basin |y| < Δ/γ (docs/paper.md §2).
+
+The algorithm is ByzantinePGD with Theorem 1's exponents and the constant factors ``factors``
+(algorithms.byzantine_pgd.theorem_params: theory.parameters.byzantine_pgd_parameters), at
+δ = FAILURE_PROBABILITY and F_0 − F* = F(w_0) − F*; a *variant*
+``variant(params, Delta, landscape, f_gap) -> params`` changes them (the ablations below).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from ..algorithms.byzantine_pgd import theorem_params
+from ..algorithms.jin_pgd import jin_radius
+from ..algorithms.perturbed_gd import PGDParams, perturbed_gd
+from ..oracles.adversaries import make_adversary, negative_eigenspace
+from ..oracles.inexact import CertifiedOracle
+from ..oracles.landscapes import CosineSaddle
+from ..oracles.landscapes.rotation import random_rotation
+from ..theory.certify import certify
+from ..theory.claims import get
+from .budget import CALL_CAPS, FAILURE_PROBABILITY
+
+MAX_CALLS = CALL_CAPS["saddle_attack"]
+LARGE_R_FACTOR = 100.0   # ablation.large_R: R beyond the saddle-to-minimum distance π γ/ρ_F
+
+Variant = Callable[[PGDParams, float, CosineSaddle, float], PGDParams]
+
+
+# --- the ablated variants (docs/paper.md §9) ------------------------------------------------------
+def single_round(p: PGDParams, Delta: float, land, f_gap: float) -> PGDParams:
+    """Q = 1: one perturbation round instead of Q."""
+    return replace(p, Q=1)
+
+
+def jin_scale_radius(p: PGDParams, Delta: float, land, f_gap: float) -> PGDParams:
+    """r = Jin et al.'s radius √c ε/(χ² L_F) with ε = 4Δ, c = 1 (docs/paper.md §9) instead of
+    r ∝ √d Δ/γ' (the perturbation that beats the adversary)."""
+    return replace(p, r=jin_radius(4.0 * Delta, land.L, land.dim, FAILURE_PROBABILITY, f_gap))
+
+
+def large_R(p: PGDParams, Delta: float, land, f_gap: float) -> PGDParams:
+    """R = LARGE_R_FACTOR × R: the moving-distance escape test never fires."""
+    return replace(p, R=LARGE_R_FACTOR * p.R)
+
+
+def lambda_shape_without_log(Delta: float, L: float, rho: float, dim: int) -> float:
+    """(√ρ_F + L_F) Δ^{2/5} d^{1/5}: Theorem 1's λ_min shape (theory.claims.LAMBDA_SHAPE_BPGD,
+    docs/paper.md §4) divided by its log(10/Δ)."""
+    values = {"Delta": Delta, "L_F": L, "rho_F": rho, "d": dim}
+    return get("byzantine_pgd.lambda_min").shape_value(values) / math.log(10.0 / Delta)
+
+
+# --- one run ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CalibrationRun:
+    """One run on the ablation family.
+
+    ``trapped``: λ_min(∇²F(w̃)) <= −γ/2 or the run did not converge; ``C``: the smallest C with
+    λ_min(w̃) >= −C (√ρ_F + L_F) Δ^{2/5} d^{1/5} (Theorem 1's λ_min shape without the log,
+    docs/paper.md §4); ``params``: the parameters the run used; ``max_error``: the largest oracle
+    error the certifying layer measured."""
+
+    trapped: bool
+    lambda_min: float
+    gamma: float
+    grad_norm: float
+    C: float
+    calls: int
+    status: str
+    params: dict
+    max_error: float
+
+    @property
+    def lambda_min_plus_gamma(self) -> float:
+        return self.lambda_min + self.gamma
+
+
+@dataclass(frozen=True)
+class AblationPair:
+    """The ablated and the full algorithm on the same instance, start and seed."""
+
+    ablated: CalibrationRun
+    full: CalibrationRun
+
+
+def calibration_landscape(spec: dict) -> CosineSaddle:
+    """L_F = 1 (a_1 = 1), γ, s from the spec, other a_i ∈ [0.3, 1] and a random rotation."""
+    rng = np.random.default_rng(spec["landscape_seed"])
+    d = spec["dim"]
+    a = rng.uniform(0.3, 1.0, size=d - 1)
+    a[0] = 1.0
+    return CosineSaddle(a, [spec["gamma"]], [spec["s"]], random_rotation(d, rng))
+
+
+def run_calibration(spec: dict, factors: dict, variant: Variant | None = None) -> CalibrationRun:
+    """Run ByzantinePGD with the constant factors ``factors`` (and ``variant``) on the spec."""
+    land = calibration_landscape(spec)
+    c = land.saddle().point
+    V, gammas = negative_eigenspace(land, c)
+    gam = float(gammas.max())
+    D = spec["Delta"]
+    w0 = c + V[:, 0] * spec["start_v"] * D / gam
+    oracle = CertifiedOracle(make_adversary(spec["adversary"], land, D))
+    gap = land.value(w0) - land.f_star
+    p = theorem_params(D, land.L, land.rho, land.dim, FAILURE_PROBABILITY, gap, factors)
+    if variant is not None:
+        p = variant(p, D, land, gap)
+    res = perturbed_gd(oracle, w0, p, np.random.default_rng(spec["run_seed"]),
+                       max_oracle_calls=MAX_CALLS)
+    cert = certify(land, res.w)
+    scale = lambda_shape_without_log(D, land.L, land.rho, land.dim)
+    return CalibrationRun(
+        trapped=bool(cert.lambda_min <= -gam / 2 or res.status != "converged"),
+        lambda_min=cert.lambda_min, gamma=gam, grad_norm=cert.grad_norm,
+        C=max(0.0, -cert.lambda_min) / scale, calls=res.grad_oracle_calls, status=res.status,
+        params=p.as_dict(), max_error=oracle.max_error)
+
+
+def run_ablation(spec: dict, factors: dict, variant: Variant) -> AblationPair:
+    """The ablated variant and the full algorithm (both with ``factors``) on the spec."""
+    return AblationPair(run_calibration(spec, factors, variant), run_calibration(spec, factors))

@@ -1,0 +1,119 @@
+"""Running one saddle-attack instance (docs/paper.md §2): the landscape, the start inside the
+trap's fake basin, the attacked algorithm, the certificate of its output, and optionally the
+control run with the exact oracle from the same start and seed.
+
+A spec (drawn by :mod:`byzpgd.properties.suites.saddle_attack`) names the landscape, Δ, the
+adversary, the start offsets ``start_p``, ``start_v`` and the seeds ``start_seed``, ``run_seed``;
+``algorithm`` is 'robust_gd', 'jin_pgd' or 'byzantine_pgd'.
+
+Start (OWN): w_0 = c + a·u_P + b·u_V with c the landscape's strict saddle, u_P a random unit
+vector orthogonal to the negative eigenspace V of ∇²F(c) (0 when V is the whole space),
+a = ``start_p``, u_V a random unit vector of V and b = β·Δ/(2γ), β = ``start_v``: inside the fake
+basin |y| < Δ/γ of the trap adversary (docs/paper.md §2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..algorithms import byzantine_pgd, robust_gd
+from ..algorithms.jin_pgd import jin_pgd
+from ..oracles.adversaries import negative_eigenspace
+from ..oracles.inexact import CertifiedOracle, ExactOracle
+from ..theory.certify import certify
+from .budget import CALL_CAPS, FAILURE_PROBABILITY
+from .instances import build_landscape, make_oracle
+
+MAX_CALLS = CALL_CAPS["saddle_attack"]
+ALGORITHMS = ("robust_gd", "jin_pgd", "byzantine_pgd")
+
+
+@dataclass(frozen=True)
+class AttackRun:
+    """What a saddle-attack check needs from one run.
+
+    ``values``: Delta, L_F, rho_F, d, delta (the failure probability handed to the algorithm) and
+    gamma = −λ_min(∇²F(c)); ``control_lambda_min``: λ_min at the output of the same algorithm
+    with the exact oracle from the same start and seed (None when no control was run)."""
+
+    lambda_min: float
+    lambda_min_error: float
+    grad_norm: float
+    gamma: float
+    status: str
+    oracle_calls: int
+    escapes: int
+    values: dict
+    left_domain: bool
+    control_lambda_min: float | None = None
+
+    @property
+    def left_saddle(self) -> bool:
+        """The output is not at the attacked saddle: λ_min(w̃) > −γ/2."""
+        return self.lambda_min > -self.gamma / 2
+
+    @property
+    def control_left_saddle(self) -> bool | None:
+        if self.control_lambda_min is None:
+            return None
+        return self.control_lambda_min > -self.gamma / 2
+
+
+def attack_start(spec: dict, land) -> tuple[np.ndarray, float]:
+    """w_0 = c + a u_P + β Δ/(2γ) u_V (module docstring) and γ = −λ_min(∇²F(c))."""
+    c = land.saddle().point
+    V, gammas = negative_eigenspace(land, c)
+    gam = float(gammas.max())
+    rng = np.random.default_rng(spec["start_seed"])
+    u = rng.standard_normal(land.dim)
+    u -= V @ (V.T @ u)
+    # no positive directions (c is a local maximum): the start is c + b u_V
+    u_p = u / np.linalg.norm(u) if V.shape[1] < land.dim else np.zeros(land.dim)
+    v = V @ rng.standard_normal(V.shape[1])
+    u_v = v / np.linalg.norm(v)
+    return c + spec["start_p"] * u_p + spec["start_v"] * spec["Delta"] / (2 * gam) * u_v, gam
+
+
+def run_algorithm(name: str, oracle, w0: np.ndarray, spec: dict):
+    """The attacked algorithm ``name`` as the claims prescribe it: robust GD (ε = 3Δ), Jin et
+    al.'s PGD (ε = 4Δ, c = 1) or ByzantinePGD (Theorem 1's parameters), δ = FAILURE_PROBABILITY."""
+    rng = np.random.default_rng(spec["run_seed"])
+    D = spec["Delta"]
+    if name == "robust_gd":
+        return robust_gd(oracle, w0, epsilon=3 * D, max_oracle_calls=MAX_CALLS)
+    if name == "jin_pgd":
+        return jin_pgd(oracle, w0, rng, epsilon=4 * D, delta=FAILURE_PROBABILITY,
+                       max_oracle_calls=MAX_CALLS)
+    if name == "byzantine_pgd":
+        return byzantine_pgd(oracle, w0, rng, delta=FAILURE_PROBABILITY, max_oracle_calls=MAX_CALLS)
+    raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {name!r}")
+
+
+def run_attack(spec: dict, algorithm: Callable | None = None, control: bool = True) -> AttackRun:
+    """Run the spec's algorithm (or ``algorithm(spec, oracle, w0, rng)``) under the spec's
+    adversary and certify its output; with ``control``, also run the spec's algorithm with the
+    exact oracle from the same start and seed."""
+    land = build_landscape(spec)
+    w0, gam = attack_start(spec, land)
+    oracle = make_oracle({**spec, "family": "byzantine_pgd"}, land)
+    if algorithm is None:
+        res = run_algorithm(spec["algorithm"], oracle, w0, spec)
+    else:
+        res = algorithm(spec, oracle, w0, np.random.default_rng(spec["run_seed"]))
+    cert = certify(land, res.w)
+    control_lambda_min = None
+    if control:
+        exact = CertifiedOracle(ExactOracle(land))
+        control_lambda_min = certify(land, run_algorithm(spec["algorithm"], exact, w0, spec).w).lambda_min
+    return AttackRun(
+        lambda_min=cert.lambda_min, lambda_min_error=cert.lambda_min_error,
+        grad_norm=cert.grad_norm, gamma=gam, status=res.status,
+        oracle_calls=res.grad_oracle_calls, escapes=res.escapes,
+        values={"Delta": spec["Delta"], "L_F": land.L, "rho_F": land.rho, "d": land.dim,
+                "delta": FAILURE_PROBABILITY, "gamma": gam},
+        left_domain=bool(land.domain_radius is not None
+                         and oracle.max_query_norm > land.domain_radius),
+        control_lambda_min=control_lambda_min)
