@@ -23,7 +23,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter
 
-from .json_report import commit, environment, report_json, sanitize, stage
+from ..jsonsafe import dumps, sanitize
+from .json_report import commit, environment, stage
 
 FILES = ("audit.json", "audit.md", "audit.html")
 REF_COLORS = ("#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
@@ -393,7 +394,7 @@ def finalize(report: dict) -> dict:
 
 def render_all(report: dict) -> dict[str, str]:
     rep = finalize(report)
-    return {"audit.json": report_json(rep), "audit.md": render_markdown(rep), "audit.html": render_html(rep)}
+    return {"audit.json": dumps(rep) + "\n", "audit.md": render_markdown(rep), "audit.html": render_html(rep)}
 
 
 def write_audit(out_dir, report: dict) -> list[Path]:

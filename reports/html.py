@@ -1,11 +1,14 @@
 """report.html: a self-contained page (inline CSS, figures as data: URIs; nothing is fetched
-when it is viewed) with the summary table, three figures and every claim in full.
+when it is viewed) with the summary table, three figures and every claim in full, rendered from a
+:class:`~byzpgd.reports.model.Report` and its :class:`~byzpgd.properties.result.ClaimResult`
+fields.
 
-Figures: (a) tightness per claim (and per adversary where entries break it down), (b) the
-Δ-rate fits the rate-kind entries carry (the section says so plainly when there are none),
-(c) an escape illustration computed at report time (ByzantinePGD against robust GD from the
-strict saddle of a 2-D CosineSaddle; parameters printed next to it). A figure that cannot be
-drawn is replaced by the reason; the rest of the report is still written.
+Figures: (a) tightness per claim and per adversary (``worst_ratio``, ``adversaries``), (b) the
+rate fits (``fits``; the section says so plainly when there are none), (c) the escape
+illustration ``Report.illustration`` when the report carries one (computed by
+:func:`byzpgd.experiments.figures.escape_illustration`; drawn by
+:func:`byzpgd.reports.plots.escape_plot`). A figure that cannot be drawn is replaced by the
+reason; the rest of the report is still written.
 
 The template is an inline Jinja2 string rendered with autoescaping: every value from the report
 is escaped.
@@ -13,26 +16,26 @@ is escaped.
 
 from __future__ import annotations
 
-import functools
 import json
-import traceback
+from dataclasses import dataclass
 
 from jinja2 import Environment
 from markupsafe import Markup, escape
 
+from ..properties.result import ClaimResult
 from . import plots
 from .markdown import (
     DASH,
-    KNOWN_KEYS,
-    STATUS_MARK,
-    adversary_table,
-    as_records,
+    FIT_COLUMNS,
+    RATIO_NOTE,
+    as_report,
     constants,
-    errors_of,
+    fit_rows,
     fmt,
-    rate_table,
+    needs_attention,
     replays,
 )
+from .model import Report
 
 TEMPLATE = r"""<!DOCTYPE html>
 <html lang="en">
@@ -75,138 +78,134 @@ Byzantine-Robust Distributed Learning</em> (ICML 2019), checked on generated ins
 <tr><th>command</th><td><code>{{ report.command }}</code></td></tr>
 {% endif %}
 <tr><th>summary</th><td>{{ claims|length }} claim(s):
-{% for k, v in summary.items() %}
+{% for k, v in report.summary.items() %}
   <span class="status-{{ k }}">{{ v }} {{ k }}</span>{{ "," if not loop.last }}
 {% endfor %}
 </td></tr>
 {% if report.adversaries %}
-<tr><th>adversaries</th><td>{{ show(report.adversaries) }}</td></tr>
+<tr><th>adversaries</th><td>{{ report.adversaries|join(", ") }}</td></tr>
 {% endif %}
 {% if report.seconds is not none %}
 <tr><th>total time</th><td>{{ fmt(report.seconds) }} s</td></tr>
 {% endif %}
-{% for k, v in top_extra %}
-<tr><th>{{ k }}</th><td>{{ show(v) }}</td></tr>
+{% for k, v in report.extra.items() %}
+<tr><th>{{ k }}</th><td>{{ value(v, k) }}</td></tr>
 {% endfor %}
 </table>
 
 <h2 id="summary">Summary</h2>
 <table>
 <tr><th>claim</th><th>kind</th><th>provenance</th><th>status</th><th>instances</th>
-<th>non-vacuous</th><th>violations</th><th>worst ratio</th><th>constant (empirical / paper)</th>
-<th>seconds</th></tr>
+<th>non-vacuous</th><th>outside hypotheses</th><th>violations</th><th>worst ratio</th>
+<th>constant (empirical / paper)</th><th>seconds</th></tr>
 {% for c in claims %}
-<tr><td><a href="#claim-{{ loop.index }}"><code>{{ c.get('id', '?') }}</code></a></td>
-<td>{{ fmt(c.get('kind')) }}</td>
-<td>{{ fmt(c.get('provenance')) }}</td>
-<td class="status-{{ c.get('status') }}">{{ fmt(c.get('status')) }}</td>
-<td class="num">{{ fmt(c.get('instances')) }}</td>
-<td class="num">{{ fmt(c.get('nonvacuous_instances')) }}</td>
-<td class="num">{{ fmt(c.get('violations')) }}</td>
-<td class="num">{{ fmt(c.get('worst_ratio')) }}</td>
+<tr><td><a href="#claim-{{ loop.index }}"><code>{{ c.id }}</code></a></td>
+<td>{{ c.kind }}</td>
+<td>{{ c.provenance }}</td>
+<td class="status-{{ c.status }}">{{ c.status }}</td>
+<td class="num">{{ c.instances }}</td>
+<td class="num">{{ c.nonvacuous_instances }}</td>
+<td class="num">{{ c.outside_hypotheses }}</td>
+<td class="num">{{ c.violations }}</td>
+<td class="num">{{ fmt(c.worst_ratio) }}</td>
 <td class="num">{{ constants(c) }}</td>
-<td class="num">{{ fmt(c.get('seconds')) }}</td></tr>
+<td class="num">{{ fmt(c.seconds) }}</td></tr>
 {% endfor %}
 </table>
-<p class="note">worst ratio = largest observed/bound over the checked instances (&le; 1: the bound
-held on every instance; &le; 0: it held with a sign margin). The empirical constant is the smallest
-constant in place of the paper's that would still hold on every instance.</p>
+<p class="note">{{ ratio_note }}</p>
 
 <h2 id="tightness">Tightness per claim</h2>
 {% if figures.tightness.uri %}
 <figure><img alt="worst observed/bound per claim" src="{{ figures.tightness.uri }}">
-<figcaption>Worst observed/bound per claim{% if adv_rows %} and, marked &#8627;, per adversary{% endif %};
-the dashed line is the bound (ratio 1). Colours: claim status. Ratios &le; 0 are drawn at the left
-edge (&#9664;), infinite ones at the right edge (&#9654;); the printed value is exact.</figcaption>
+<figcaption>Worst observed/bound per claim and, small markers, per adversary; the dashed line is
+the bound (ratio 1). Colours: claim status. Ratios &le; 0 are drawn at the left edge (&#9664;),
+infinite ones at the right edge (&#9654;); the printed value is exact.</figcaption>
 </figure>
 {% else %}
 <p class="missing">No tightness plot: {{ figures.tightness.why }}</p>
 {% endif %}
-{% if adv_rows %}
+{% if adversary_rows %}
 <h3>Per adversary</h3>
-{{ table(adv_cols, adv_rows) }}
+{{ table(adversary_cols, adversary_rows) }}
 {% endif %}
 
 <h2 id="rates">&Delta;-rate fits</h2>
 {% if figures.rates.uri %}
 <figure><img alt="log-log rate fits" src="{{ figures.rates.uri }}">
-<figcaption>Points of the rate-kind entries on log-log axes with the fitted line (its origin is
-stated in the legend: the entry's own slope/constant, or a least-squares fit computed by the
-report) and, dotted, the theory's slope where the entry states it.</figcaption></figure>
+<figcaption>The points of each fit on log-log axes, the fitted line y = C&middot;x<sup>s</sup>
+(slope and constant as the check fitted them) and, dotted, a line of the theory's slope through
+the fitted line's middle.</figcaption></figure>
 {% else %}
 <p class="missing">{{ figures.rates.why }}</p>
 {% endif %}
-{% if rate_rows %}
-{{ table(rate_cols, rate_rows) }}
+{% if fit_rows %}
+{{ table(fit_cols, fit_rows) }}
 {% endif %}
 
 <h2 id="escape">Escape trajectories (illustration)</h2>
 {% if figures.escape.uri %}
 <figure><img alt="ByzantinePGD and robust GD from a strict saddle" src="{{ figures.escape.uri }}">
-<figcaption>Not part of the verification: a small deterministic run computed when this report was
-written. {{ escape_caption }}</figcaption></figure>
-{% if escape_rows %}
+<figcaption>Not part of the verification: a small deterministic run. {{ escape.description }}
+Left: queried points on contour lines of F. Right: distance of each query from the
+saddle.</figcaption></figure>
 <table><tr><th>run</th><th>status</th><th>oracle calls</th><th>escapes</th>
 <th>&#8214;&nabla;F(w&#771;)&#8214;</th><th>&lambda;<sub>min</sub>(&nabla;&sup2;F(w&#771;))</th>
 <th>parameters</th></tr>
-{% for r in escape_rows %}
+{% for r in [escape.byzantine_pgd, escape.robust_gd] %}
 <tr><td>{{ r.name }}</td><td>{{ r.status }}</td><td class="num">{{ r.calls }}</td>
 <td class="num">{{ r.escapes }}</td><td class="num">{{ fmt(r.grad_norm) }}</td>
-<td class="num">{{ fmt(r.lambda_min) }}</td><td><code>{{ r.params }}</code></td></tr>
+<td class="num">{{ fmt(r.lambda_min) }}</td>
+<td><code>{{ params_text(r.params) }}</code></td></tr>
 {% endfor %}
 </table>
-{% endif %}
 {% else %}
 <p class="missing">No escape illustration: {{ figures.escape.why }}</p>
 {% endif %}
 
 <h2 id="claims">Claims</h2>
 {% for c in claims %}
-{% set i = loop.index0 %}
-<section class="claim{{ ' bad' if c.get('status') != 'holds' }}" id="claim-{{ loop.index }}">
-<h3><code>{{ c.get('id', '?') }}</code> &mdash;
-<span class="status-{{ c.get('status') }}">{{ fmt(c.get('status')) }}</span></h3>
+<section class="claim{{ ' bad' if attention(c) }}" id="claim-{{ loop.index }}">
+<h3><code>{{ c.id }}</code> &mdash; <span class="status-{{ c.status }}">{{ c.status }}</span></h3>
 <table class="kv">
-<tr><th>statement</th><td>{{ fmt(c.get('statement')) }}</td></tr>
-<tr><th>bound (formula)</th><td><code>{{ fmt(c.get('formula')) }}</code></td></tr>
-<tr><th>source</th><td>{{ fmt(c.get('source')) }}</td></tr>
-<tr><th>provenance</th><td>{{ fmt(c.get('provenance')) }}</td></tr>
-<tr><th>kind</th><td>{{ fmt(c.get('kind')) }}</td></tr>
-<tr><th>instances</th><td>{{ fmt(c.get('instances')) }} checked,
-  {{ fmt(c.get('nonvacuous_instances')) }} non-vacuous
-  {%- if 'outside_hypotheses' in c %}, {{ fmt(c.get('outside_hypotheses')) }} outside the hypotheses
-  {%- endif %}</td></tr>
-<tr><th>violations / errors</th>
-<td>{{ fmt(c.get('violations')) }} / {{ fmt(c.get('errors', errs[i]|length)) }}</td></tr>
-<tr><th>worst ratio</th><td>{{ fmt(c.get('worst_ratio'), 6) }}</td></tr>
+<tr><th>statement</th><td>{{ c.statement }}</td></tr>
+<tr><th>bound (formula)</th><td><code>{{ c.formula }}</code></td></tr>
+<tr><th>source</th><td>{{ c.source }}</td></tr>
+<tr><th>provenance</th><td>{{ c.provenance }}</td></tr>
+<tr><th>kind</th><td>{{ c.kind }}</td></tr>
+<tr><th>instances</th><td>{{ c.instances }} checked, {{ c.nonvacuous_instances }} non-vacuous,
+{{ c.outside_hypotheses }} outside the hypotheses</td></tr>
+<tr><th>violations / errors</th><td>{{ c.violations }} / {{ c.errors }}</td></tr>
+<tr><th>worst ratio</th><td>{{ fmt(c.worst_ratio, 6) }}</td></tr>
 <tr><th>empirical / paper constant</th><td>{{ constants(c) }}</td></tr>
-<tr><th>seconds</th><td>{{ fmt(c.get('seconds')) }}</td></tr>
-{% if c.get('binomial') is mapping %}
-{% set b = c.get('binomial') %}
-<tr><th>binomial test</th><td>{{ fmt(b.get('failures')) }} failures / {{ fmt(b.get('trials')) }}
-trials, &delta; = {{ fmt(b.get('delta')) }}, p = {{ fmt(b.get('p_value')) }}
-(rejected below {{ fmt(b.get('reject_below')) }})</td></tr>
+<tr><th>seconds</th><td>{{ fmt(c.seconds) }}</td></tr>
+{% if c.binomial %}
+{% set b = c.binomial %}
+<tr><th>binomial test</th><td>{{ b.failures }} failures / {{ b.trials }} trials,
+&delta; = {{ fmt(b.delta) }}, p = {{ fmt(b.p_value) }} (rejected below {{ fmt(b.reject_below) }})</td></tr>
 {% endif %}
-{% if c.get('adversaries') %}
-<tr><th>adversaries</th><td>{{ value(c.get('adversaries'), 'adversary') }}</td></tr>
+{% if c.adversaries %}
+<tr><th>adversaries</th><td>{{ table(*group_table(c)) }}</td></tr>
 {% endif %}
-{% if c.get('worst_violation') is mapping %}
-<tr><th>worst violation</th><td><pre>{{ pretty(c.get('worst_violation')) }}</pre></td></tr>
+{% if c.fits %}
+<tr><th>fits</th><td>{{ table(fit_cols[1:], fit_table(c)) }}</td></tr>
 {% endif %}
-{% if c.get('notes') %}
-<tr><th>notes</th><td>{{ fmt(c.get('notes')) }}</td></tr>
+{% if c.worst_violation %}
+{% set wv = c.worst_violation %}
+<tr><th>worst violation</th><td>observed {{ fmt(wv.observed, 6) }} &gt; bound {{ fmt(wv.bound, 6) }}
+(ratio {{ fmt(wv.ratio, 6) }}){{ "; " ~ wv.note if wv.note }}
+{% if wv.extra %}<br>{{ value(wv.extra, "field") }}{% endif %}</td></tr>
 {% endif %}
 <tr><th>replay</th><td>
-{% for cmd in reps[i] %}
+{% for cmd in replays(c) %}
 <pre>{{ cmd }}</pre>
 {% else %}
 {{ dash }}
 {% endfor %}
 </td></tr>
 <tr><th>errors</th><td>
-{% for e in errs[i] %}
+{% for e in c.error_examples %}
 <p><code>{{ e.get('error', '') }}</code></p>
-{% if e.get('spec') %}<p>spec: <code>{{ show(e.get('spec')) }}</code></p>{% endif %}
+{% if e.get('spec') %}<p>spec: <code>{{ fmt(e.get('spec')) }}</code></p>{% endif %}
 {% if e.get('traceback') %}
 <details><summary>traceback</summary><pre>{{ e.get('traceback') }}</pre></details>
 {% endif %}
@@ -214,7 +213,7 @@ trials, &delta; = {{ fmt(b.get('delta')) }}, p = {{ fmt(b.get('p_value')) }}
 {{ dash }}
 {% endfor %}
 </td></tr>
-{% for k, v in extras[i] %}
+{% for k, v in c.details.items() %}
 <tr><th>{{ k }}</th><td>{{ value(v, k) }}</td></tr>
 {% endfor %}
 </table>
@@ -223,7 +222,7 @@ trials, &delta; = {{ fmt(b.get('delta')) }}, p = {{ fmt(b.get('p_value')) }}
 
 <h2 id="environment">Environment</h2>
 <table class="kv">
-{% for k, v in env.items() %}
+{% for k, v in report.environment.items() %}
 <tr><th>{{ k }}</th><td>{{ show_env(v) }}</td></tr>
 {% endfor %}
 </table>
@@ -233,20 +232,6 @@ trials, &delta; = {{ fmt(b.get('delta')) }}, p = {{ fmt(b.get('p_value')) }}
 
 _ENV = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
 _TEMPLATE = _ENV.from_string(TEMPLATE)
-TOP_KEYS = ("profile", "seed", "command", "environment", "summary", "adversaries", "claims", "seconds")
-
-
-def pretty(x) -> str:
-    return json.dumps(x, indent=2, ensure_ascii=False, default=str)
-
-
-def show(x) -> str:
-    """One-line text of any value (lists of names joined by commas)."""
-    if isinstance(x, list) and all(isinstance(v, (str, int, float)) for v in x):
-        return ", ".join(fmt(v) for v in x)
-    return fmt(x)
-
-
 _CELL = _ENV.from_string(
     "<table>{% if cols %}<tr>{% for c in cols %}<th>{{ c }}</th>{% endfor %}</tr>{% endif %}"
     "{% for r in rows %}<tr>{% for x in r %}<td{{ ' class=num' if num(x) }}>{{ fmt(x) }}</td>{% endfor %}"
@@ -254,99 +239,135 @@ _CELL = _ENV.from_string(
 _VALUE = _ENV.from_string(
     "{% if scalar %}{{ fmt(v) }}{% else %}<details{{ ' open' if text|length < 400 }}><summary>"
     "{{ summary }}</summary><pre>{{ text }}</pre></details>{% endif %}")
+GROUP_COLUMNS = ["instances", "non-vacuous", "violations", "worst ratio"]
+
+
+@dataclass(frozen=True)
+class FigureSlot:
+    """A drawn figure (``uri``) or the reason there is none (``why``)."""
+
+    uri: str | None = None
+    why: str | None = None
 
 
 def table(cols, rows) -> Markup:
-    """An HTML table (escaped) of rows of JSON values."""
+    """An HTML table (escaped) of rows of plain values."""
     return Markup(_CELL.render(cols=cols, rows=rows, fmt=fmt,
                                num=lambda x: isinstance(x, (int, float)) and not isinstance(x, bool)))
 
 
-def value(v, name: str = "name") -> Markup:
-    """Any JSON value as HTML: a table when it is a dict/list of flat records, a short list of
-    names inline, a scalar as text, anything else as pretty JSON (escaped, collapsible)."""
-    rec = as_records(v, name)
+def _scalar(v) -> bool:
+    return v is None or isinstance(v, (str, int, float, bool))
+
+
+def records(value, key_name: str) -> tuple[list[str], list[list]] | None:
+    """(columns, rows) when ``value`` is a table: a dict of flat dicts (the key becomes the first
+    column) or a list of flat dicts; None otherwise."""
+    if isinstance(value, dict) and value and all(isinstance(v, dict) for v in value.values()):
+        items = [({key_name: k}, v) for k, v in value.items()]
+    elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        items = [({}, v) for v in value]
+    else:
+        return None
+    if not all(_scalar(x) for _, v in items for x in v.values()):
+        return None
+    keys = list(dict.fromkeys(k for _, v in items for k in v))
+    cols = ([key_name] if items[0][0] else []) + keys
+    return cols, [[*first.values(), *(v.get(k) for k in keys)] for first, v in items]
+
+
+def value(v, name: str) -> Markup:
+    """A JSON value of ``details`` as HTML: a table when it is a dict/list of flat records, a
+    list of scalars inline, a scalar as text, anything else as pretty JSON (escaped,
+    collapsible)."""
+    rec = records(v, name)
     if rec is not None:
         return table(*rec)
-    if isinstance(v, list) and all(isinstance(x, (str, int, float)) for x in v):
-        return Markup(escape(show(v)))
+    if isinstance(v, list) and all(_scalar(x) for x in v):
+        return Markup(escape(", ".join(fmt(x) for x in v)))
     scalar = not isinstance(v, (dict, list))
-    return Markup(_VALUE.render(v=v, scalar=scalar, text="" if scalar else pretty(v),
-                                summary=f"{len(v)} item(s)" if not scalar else "", fmt=fmt))
+    text = "" if scalar else json.dumps(v, indent=2, ensure_ascii=False, default=str)
+    return Markup(_VALUE.render(v=v, scalar=scalar, text=text,
+                                summary="" if scalar else f"{len(v)} item(s)", fmt=fmt))
+
+
+def params_text(params: dict) -> str:
+    return ", ".join(f"{k}={fmt(v)}" for k, v in params.items())
 
 
 def show_env(v) -> str:
     if isinstance(v, dict):
         return ", ".join(f"{k} {fmt(x)}" for k, x in v.items())
-    return show(v)
+    return fmt(v)
 
 
-def _figure(fn, *args) -> dict:
+def _extra_keys(c: ClaimResult) -> list[str]:
+    return list(dict.fromkeys(k for row in c.adversaries.values() for k, v in row.extra.items()
+                              if _scalar(v)))
+
+
+def group_table(c: ClaimResult) -> tuple[list[str], list[list]]:
+    """The claim's ``adversaries`` rows (GroupRow fields, then the scalar ``extra`` fields)."""
+    extra = _extra_keys(c)
+    rows = [[name, row.instances, row.nonvacuous_instances, row.violations, row.worst_ratio,
+             *(row.extra.get(k) for k in extra)] for name, row in c.adversaries.items()]
+    return ["adversary", *GROUP_COLUMNS, *extra], rows
+
+
+def adversary_table(claims: list[ClaimResult]) -> tuple[list[str], list[list]]:
+    """One row per (claim, adversary): the GroupRow fields (extras are in the claim sections)."""
+    rows = [[c.id, name, row.instances, row.nonvacuous_instances, row.violations, row.worst_ratio]
+            for c in claims for name, row in c.adversaries.items()]
+    return ["claim", "adversary", *GROUP_COLUMNS], rows
+
+
+def fit_table(c: ClaimResult) -> list[list]:
+    """The claim's fits as rows of :data:`FIT_COLUMNS` without the claim column."""
+    return [row[1:] for row in fit_rows([c])]
+
+
+def _figure(fn, *args) -> FigureSlot:
     try:
         uri = fn(*args)
     except Exception as exc:  # a figure that fails must not cost the whole report
-        return {"uri": None, "why": f"the figure could not be drawn ({type(exc).__name__}: {exc})",
-                "trace": traceback.format_exc(limit=3)}
-    return {"uri": uri, "why": None}
+        return FigureSlot(why=f"the figure could not be drawn ({type(exc).__name__}: {exc})")
+    return FigureSlot(uri=uri)
 
 
-@functools.lru_cache(maxsize=1)
-def _escape_section() -> tuple[dict, str, list[dict]]:
-    """The escape figure, caption and table (deterministic: computed once per process)."""
-    try:
-        ill = plots.escape_illustration()
-    except Exception as exc:
-        return ({"uri": None, "why": f"the run failed ({type(exc).__name__}: {exc})"}, "", [])
-    p = ill["params"]
-    lam = next((c[2] for c in ill["critical_points"] if "saddle" in c[1]), None)
-    caption = (f"Landscape: CosineSaddle.random({p['dim']}, numpy.random.default_rng({p['landscape_seed']})) "
-               f"(L_F = {fmt(ill['L_F'])}, ρ_F = {fmt(ill['rho_F'])}, strict saddle at 0 with λ_min = "
-               f"{fmt(lam)}). Both runs start at "
-               f"the saddle w = 0 with CertifiedOracle(RandomDirectionOracle(land, Δ = {p['Delta']:g}, "
-               f"default_rng({p['oracle_seed']}))), an error of norm exactly Δ in a random direction. "
-               f"ByzantinePGD: Theorem 1's parameters for δ = {p['delta']}, perturbations from "
-               f"default_rng({p['run_seed']}). Robust GD: η = 1/L_F, ε = 3Δ, no perturbation: its first "
-               f"aggregated gradient has norm Δ < ε, so it stops at the saddle. Left: queried points on "
-               f"contour lines of F. Right: distance of each query from the saddle.")
-    rows = [{"name": name, "status": r["status"], "calls": r["calls"], "escapes": r["escapes"],
-             "grad_norm": r["grad_norm"], "lambda_min": r["lambda_min"],
-             "params": ", ".join(f"{k}={fmt(v)}" for k, v in r["params"].items())}
-            for name, r in ill["runs"].items()]
-    return _figure(plots.escape_plot, ill), caption, rows
+def _rates_figure(claims: list[ClaimResult]) -> FigureSlot:
+    slot = _figure(plots.rate_fit_plot, claims)
+    if slot.uri is not None or slot.why is not None:
+        return slot
+    if any(c.kind == "rate" for c in claims):
+        return FigureSlot(why="The rate-kind claims in this report carry no fit with points, so "
+                              "there is nothing to plot.")
+    return FigureSlot(why="This report contains no rate-kind claim with fitted points: no "
+                          "Δ-rate fit to plot.")
 
 
-def render_html(report: dict, *, escape_illustration: bool = True) -> str:
-    """The HTML report. ``escape_illustration=False`` skips the run-time illustration (the
-    section then says so)."""
-    claims = [c for c in report.get("claims", []) if isinstance(c, dict)]
-    fits = plots.rate_fits(claims)
-    rate_cols, rate_rows = rate_table(claims)
-    if fits:
-        rates_fig = _figure(plots.rate_fit_plot, fits)
-    elif any(c.get("kind") == "rate" for c in claims):
-        rates_fig = {"uri": None, "why": "The rate-kind claims in this report carry no fitted points "
-                                         "(x/y sweep data), so there is nothing to plot."}
-    else:
-        rates_fig = {"uri": None, "why": "This report contains no rate-kind claim with fitted points: "
-                                         "no Δ-rate fit to plot."}
-    if escape_illustration:
-        escape_fig, escape_caption, escape_rows = _escape_section()
-    else:
-        escape_fig, escape_caption, escape_rows = ({"uri": None, "why": "skipped for this report."}, "", [])
-    figures = {"tightness": _figure(plots.tightness_plot, claims) if claims
-               else {"uri": None, "why": "the report has no claims."},
-               "rates": rates_fig, "escape": escape_fig}
-    if figures["tightness"]["uri"] is None and claims and figures["tightness"]["why"] is None:
-        figures["tightness"]["why"] = "no claim has a ratio."
-    adv_cols, adv_rows = adversary_table(claims)
-    env = report.get("environment") if isinstance(report.get("environment"), dict) else {}
+def _escape_figure(report: Report, wanted: bool) -> FigureSlot:
+    if not wanted:
+        return FigureSlot(why="skipped for this report.")
+    if report.illustration is None:
+        return FigureSlot(why="this report carries no illustration data.")
+    return _figure(plots.escape_plot, report.illustration)
+
+
+def render_html(report: Report, *, escape_illustration: bool = True) -> str:
+    """The HTML report. ``escape_illustration=False`` leaves out the escape illustration even
+    when the report carries one (the section then says so)."""
+    report = as_report(report)
+    claims = list(report.claims)
+    tightness = (_figure(plots.tightness_plot, claims) if claims
+                 else FigureSlot(why="the report has no claims."))
+    figures = {"tightness": tightness, "rates": _rates_figure(claims),
+               "escape": _escape_figure(report, escape_illustration)}
+    adversary_cols, adversary_rows = adversary_table(claims)
     return _TEMPLATE.render(
-        report=report, claims=claims, summary=report.get("summary") or {}, figures=figures,
-        adv_cols=adv_cols, adv_rows=adv_rows, table=table, value=value,
-        rate_cols=rate_cols, rate_rows=rate_rows,
-        escape_caption=escape_caption, escape_rows=escape_rows,
-        reps=[replays(c) for c in claims], errs=[errors_of(c) for c in claims],
-        extras=[[(k, v) for k, v in c.items() if k not in KNOWN_KEYS] for c in claims],
-        top_extra=[(k, v) for k, v in report.items() if k not in TOP_KEYS], env=env,
-        fmt=fmt, constants=constants, show_env=show_env, pretty=pretty, show=show, dash=DASH,
-        status_mark=STATUS_MARK)
+        report=report, claims=claims, figures=figures, escape=report.illustration,
+        adversary_cols=adversary_cols, adversary_rows=adversary_rows,
+        fit_cols=FIT_COLUMNS, fit_rows=fit_rows(claims), fit_table=fit_table,
+        group_table=group_table, table=table, value=value, fmt=fmt, constants=constants,
+        replays=replays, attention=needs_attention, show_env=show_env, params_text=params_text,
+        dash=DASH,
+        ratio_note=RATIO_NOTE)

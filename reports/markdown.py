@@ -1,12 +1,14 @@
-"""report.md: a summary a person can read in a terminal or a pull request.
+"""report.md: a summary a person can read in a terminal or a pull request, rendered from a
+:class:`~byzpgd.reports.model.Report` and its :class:`~byzpgd.properties.result.ClaimResult`
+fields.
 
 A table (one row per claim), the violations and errors with their replay commands, the
-per-adversary worst ratios and rate fits when entries carry them, and the environment. Entries
-are read defensively: only ``id`` and ``status`` are really needed; anything missing shows as '—'
-and keys this module does not know are listed by the HTML report (here: their names).
+per-adversary worst cases (``ClaimResult.adversaries``), the rate fits (``ClaimResult.fits``),
+the names of the claim-specific ``details`` (their values are in report.html and report.json)
+and the environment.
 
-The formatting helpers (:func:`fmt`, :func:`replays`, :func:`errors_of`, ...) are shared with
-the HTML report.
+The formatting helpers (:func:`fmt`, :func:`constants`, :func:`replays`, :func:`worst_adversary`,
+:func:`fit_rows`) are shared with the HTML report.
 """
 
 from __future__ import annotations
@@ -14,20 +16,22 @@ from __future__ import annotations
 import json
 from numbers import Real
 
-from .plots import as_number, per_adversary_records, rate_fits, rate_summaries
+from ..properties.result import ClaimResult
+from .model import Report
+from .plots import fits_of, number, within_tolerance
 
 DASH = "—"
-# keys rendered explicitly by both reports; the HTML shows every other key under "other fields"
-KNOWN_KEYS = ("id", "statement", "source", "provenance", "kind", "formula", "status", "instances",
-              "nonvacuous_instances", "outside_hypotheses", "violations", "errors", "worst_ratio",
-              "empirical_constant", "paper_constant", "seconds", "binomial", "replay",
-              "worst_violation", "error_examples", "adversaries", "notes")
 STATUS_MARK = {"holds": "holds", "violated": "**VIOLATED**", "error": "**ERROR**",
                "inconclusive": "*inconclusive*"}
+RATIO_NOTE = ("worst ratio = largest observed/bound over the checked instances (<= 1: the bound "
+              "held on every instance; <= 0: it held with a sign margin). The empirical constant "
+              "is the smallest constant in place of the paper's that would still hold.")
+FIT_COLUMNS = ["claim", "fit", "points", "fitted slope", "theory slope", "tolerance",
+               "within tolerance", "fitted constant"]
 
 
 def fmt(x, digits: int = 3) -> str:
-    """Short text for any JSON value: numbers to ``digits`` significant digits, None to '—'."""
+    """Short text for a value: numbers to ``digits`` significant digits, None to '—'."""
     if x is None:
         return DASH
     if isinstance(x, bool):
@@ -47,104 +51,42 @@ def fmt(x, digits: int = 3) -> str:
     return json.dumps(x, default=str)
 
 
-def constants(entry: dict) -> str:
+def constants(c: ClaimResult) -> str:
     """'empirical / paper' constant."""
-    emp, paper = entry.get("empirical_constant"), entry.get("paper_constant")
-    if emp is None and paper is None:
+    if c.empirical_constant is None and c.paper_constant is None:
         return DASH
-    return f"{fmt(emp)} / {fmt(paper)}"
+    return f"{fmt(c.empirical_constant)} / {fmt(c.paper_constant)}"
 
 
-def replays(entry) -> list[str]:
-    """Every replay command in an entry, wherever it is (``replay``, ``worst_violation.replay``,
-    per-adversary records, lists of commands...), without duplicates, in order of appearance."""
-    found: list[str] = []
-
-    def walk(x, under_replay=False):
-        if isinstance(x, dict):
-            for k, v in x.items():
-                walk(v, under_replay or "replay" in str(k).lower())
-        elif isinstance(x, list):
-            for v in x:
-                walk(v, under_replay)
-        elif under_replay and isinstance(x, str) and x.strip() and x not in found:
-            found.append(x)
-    walk(entry)
-    return found
+def replays(c: ClaimResult) -> list[str]:
+    """The claim's replay command and its worst violation's, without duplicates."""
+    found = [c.replay, c.worst_violation.replay if c.worst_violation else None]
+    return list(dict.fromkeys(r for r in found if r))
 
 
-def errors_of(entry: dict) -> list[dict]:
-    """The error records of an entry as dicts with at least 'error' (strings are wrapped)."""
-    ex = entry.get("error_examples")
-    if not isinstance(ex, list):
-        return []
-    return [e if isinstance(e, dict) else {"error": str(e)} for e in ex]
+def needs_attention(c: ClaimResult) -> bool:
+    return c.status != "holds" or c.violations > 0
 
 
-PREFERRED_COLUMNS = ("instances", "nonvacuous_instances", "violations", "worst_ratio")
+def worst_adversary(c: ClaimResult) -> tuple[str | None, float | None]:
+    """The adversary with the largest worst ratio (NaN rows skipped) and that ratio."""
+    ranked = [(number(row.worst_ratio), name) for name, row in c.adversaries.items()
+              if row.worst_ratio is not None and not _isnan(number(row.worst_ratio))]
+    ratio, name = max(ranked, default=(None, None))
+    return name, ratio
 
 
-def _scalar(v) -> bool:
-    return v is None or isinstance(v, (str, int, float, bool))
+def _isnan(x: float) -> bool:
+    return x != x
 
 
-def as_records(value, key_name: str = "name") -> tuple[list[str], list[list]] | None:
-    """(columns, rows) when ``value`` is a table in disguise: a dict of flat dicts (the key
-    becomes the first column) or a list of flat dicts; None otherwise."""
-    if isinstance(value, dict) and value and all(isinstance(v, dict) for v in value.values()):
-        items = [({key_name: k}, v) for k, v in value.items()]
-    elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-        items = [({}, v) for v in value]
-    else:
-        return None
-    if not all(_scalar(x) for _, v in items for x in v.values()):
-        return None
-    keys = list(dict.fromkeys(k for _, v in items for k in v))
-    keys = [k for k in PREFERRED_COLUMNS if k in keys] + [k for k in keys if k not in PREFERRED_COLUMNS]
-    cols = ([key_name] if items[0][0] else []) + keys
-    rows = [[*first.values(), *(v.get(k) for k in keys)] for first, v in items]
-    return cols, rows
-
-
-def adversary_table(claims: list[dict]) -> tuple[list[str], list[list]]:
-    """One row per (claim, adversary) with every per-adversary field the entries carry."""
-    recs = [(c.get("id", "?"), a, r) for c in claims for a, r in per_adversary_records(c).items()]
-    keys = list(dict.fromkeys(k for _, _, r in recs for k, v in r.items() if _scalar(v)))
-    keys = [k for k in PREFERRED_COLUMNS if k in keys] + [k for k in keys if k not in PREFERRED_COLUMNS]
-    return ["claim", "adversary", *keys], [[cid, a, *(r.get(k) for k in keys)] for cid, a, r in recs]
-
-
-def rate_table(claims: list[dict]) -> tuple[list[str], list[list]]:
-    """One row per fit found in the entries (plus rate-kind claims without fit points)."""
-    fits = rate_fits(claims)
-    rows = [[f["claim"], f["label"], len(f["x"]), f["slope"], f["expected_slope"], f["tolerance"],
-             f["matches"], f["constant"]] for f in fits]
-    listed = {f["claim"] for f in fits}
-    rows += [[r["claim"], "(no points in the entry)", 0, r["slope"], r["expected_slope"], None, None,
-              r["constant"]] for r in rate_summaries(claims) if r["claim"] not in listed]
-    return ["claim", "fit", "points", "fitted slope", "theory slope", "tolerance", "matches",
-            "fitted constant"], rows
-
-
-def adversary_summary(claims: list[dict]) -> list[list]:
-    """Per claim with a per-adversary breakdown: [id, number of adversaries, the adversary with
-    the largest worst ratio, that ratio, adversaries with violations]."""
-    rows = []
-    for c in claims:
-        recs = per_adversary_records(c)
-        if not recs:
-            continue
-        ranked = [(r["worst_ratio"], a) for a, r in recs.items() if r["worst_ratio"] is not None
-                  and r["worst_ratio"] == r["worst_ratio"]]
-        worst = max(ranked, default=(None, None))
-        bad = [a for a, r in recs.items() if (as_number(r.get("violations")) or 0) > 0]
-        rows.append([c.get("id", "?"), len(recs), worst[1], worst[0], bad])
+def fit_rows(claims: list[ClaimResult]) -> list[list]:
+    """One row per fit (:data:`FIT_COLUMNS`), plus one per rate-kind claim without fits."""
+    rows = [[c.id, name, len(fit.points.get("x", [])), fit.slope, fit.expected, fit.tolerance,
+             within_tolerance(fit), fit.constant] for c, name, fit in fits_of(claims)]
+    rows += [[c.id, "(no fit in the result)", 0, None, None, None, None, None]
+             for c in claims if c.kind == "rate" and not c.fits]
     return rows
-
-
-def count_text(entry: dict, key: str) -> str:
-    v = entry.get(key)
-    return fmt(v) if v is not None else DASH
 
 
 def _cell(text) -> str:
@@ -163,81 +105,109 @@ def _table(header: list[str], rows: list[list]) -> list[str]:
     return [line(cells[0]), rule] + [line(r) for r in cells[1:]]
 
 
-def render_markdown(report: dict) -> str:
-    claims = [c for c in report.get("claims", []) if isinstance(c, dict)]
-    summary = report.get("summary") or {}
-    lines = ["# byzpgd verification report", ""]
-    lines.append(f"Profile **{fmt(report.get('profile'))}**, seed **{fmt(report.get('seed'))}**, "
-                 f"{len(claims)} claim(s): " + ", ".join(f"{v} {k}" for k, v in summary.items()) + ".")
-    if report.get("command"):
-        lines += ["", f"Command: `{report['command']}`"]
-    if report.get("adversaries"):
-        lines += ["", "Adversaries: " + ", ".join(f"`{a}`" for a in report["adversaries"])]
-    if report.get("seconds") is not None:
-        lines += ["", f"Total time: {fmt(report['seconds'])} s"]
-    lines += ["", "## Claims", ""]
-    header = ["claim", "kind", "provenance", "status", "instances", "non-vacuous", "violations",
-              "worst ratio", "constant (empirical / paper)", "seconds"]
-    rows = [[f"`{c.get('id', '?')}`", fmt(c.get("kind")), fmt(c.get("provenance")),
-             STATUS_MARK.get(c.get("status"), fmt(c.get("status"))), count_text(c, "instances"),
-             count_text(c, "nonvacuous_instances"), count_text(c, "violations"),
-             fmt(c.get("worst_ratio")), constants(c), fmt(c.get("seconds"))] for c in claims]
-    lines += _table(header, rows)
-    lines += ["", "worst ratio = largest observed/bound over the checked instances (<= 1: the bound "
-              "held on every instance; <= 0: it held with a sign margin). The empirical constant "
-              "is the smallest constant in place of the paper's that would still hold."]
+def _header(report: Report) -> list[str]:
+    lines = ["# byzpgd verification report", "",
+             f"Profile **{report.profile}**, seed **{report.seed}**, {len(report.claims)} "
+             f"claim(s): " + ", ".join(f"{v} {k}" for k, v in report.summary.items()) + "."]
+    if report.command:
+        lines += ["", f"Command: `{report.command}`"]
+    if report.adversaries:
+        lines += ["", "Adversaries: " + ", ".join(f"`{a}`" for a in report.adversaries)]
+    if report.seconds is not None:
+        lines += ["", f"Total time: {fmt(report.seconds)} s"]
+    return lines
 
-    bad = [c for c in claims if c.get("status") != "holds" or (as_number(c.get("violations")) or 0) > 0]
-    lines += ["", "## Violations and errors", ""]
+
+def _summary(claims: list[ClaimResult]) -> list[str]:
+    header = ["claim", "kind", "provenance", "status", "instances", "non-vacuous",
+              "outside hypotheses", "violations", "worst ratio", "constant (empirical / paper)",
+              "seconds"]
+    rows = [[f"`{c.id}`", c.kind, c.provenance, STATUS_MARK[c.status], c.instances,
+             c.nonvacuous_instances, c.outside_hypotheses, c.violations, fmt(c.worst_ratio),
+             constants(c), fmt(c.seconds)] for c in claims]
+    return ["", "## Claims", "", *_table(header, rows), "", RATIO_NOTE]
+
+
+def _problem(c: ClaimResult) -> list[str]:
+    lines = [f"### `{c.id}`: {c.status}", "",
+             f"{c.violations} violation(s) among {c.instances} instances, {c.errors} error(s)."]
+    if c.binomial is not None:
+        b = c.binomial
+        lines.append(f"Binomial test: {b.failures}/{b.trials} failures, δ = {fmt(b.delta)}, "
+                     f"p = {fmt(b.p_value)} (rejected below {fmt(b.reject_below)}).")
+    if c.worst_violation is not None:
+        wv = c.worst_violation
+        lines.append(f"Worst violation: observed {fmt(wv.observed)} > bound {fmt(wv.bound)} "
+                     f"(ratio {fmt(wv.ratio)})" + (f"; {wv.note}" if wv.note else "") + ".")
+    if c.status == "inconclusive":
+        lines.append("Too few non-vacuous instances to conclude.")
+    for cmd in replays(c):
+        lines += ["", "```sh", cmd, "```"]
+    for e in c.error_examples:
+        lines += ["", f"- error: `{_cell(e.get('error', ''))}`"]
+    return [*lines, ""]
+
+
+def _problems(claims: list[ClaimResult]) -> list[str]:
+    bad = [c for c in claims if needs_attention(c)]
+    lines = ["", "## Violations and errors", ""]
     if not bad:
-        lines.append("None: every claim holds.")
-    for c in bad:
-        lines.append(f"### `{c.get('id', '?')}`: {fmt(c.get('status'))}")
-        lines.append("")
-        lines.append(f"{fmt(c.get('violations'))} violation(s) among {fmt(c.get('instances'))} "
-                     f"instances, {fmt(c.get('errors', len(errors_of(c))))} error(s).")
-        b = c.get("binomial")
-        if isinstance(b, dict):
-            lines.append(f"Binomial test: {fmt(b.get('failures'))}/{fmt(b.get('trials'))} failures, "
-                         f"δ = {fmt(b.get('delta'))}, p = {fmt(b.get('p_value'))} "
-                         f"(rejected below {fmt(b.get('reject_below'))}).")
-        wv = c.get("worst_violation")
-        if isinstance(wv, dict):
-            lines.append(f"Worst violation: observed {fmt(wv.get('observed'))} > bound "
-                         f"{fmt(wv.get('bound'))} (ratio {fmt(wv.get('ratio'))})"
-                         + (f"; {wv['note']}" if wv.get("note") else "") + ".")
-        if c.get("status") == "inconclusive":
-            lines.append("Too few non-vacuous instances to conclude.")
-        for cmd in replays(c):
-            lines += ["", "```sh", cmd, "```"]
-        for e in errors_of(c):
-            lines += ["", f"- error: `{_cell(e.get('error', ''))}`"]
-        lines.append("")
+        return [*lines, "None: every claim holds."]
+    return lines + [line for c in bad for line in _problem(c)]
 
-    adv_rows = adversary_summary(claims)
-    if adv_rows:
-        lines += ["", "## Per adversary (worst case; the full breakdown is in report.html)", ""]
-        lines += _table(["claim", "adversaries", "worst adversary", "its worst ratio",
-                         "adversaries with violations"],
-                        [[f"`{r[0]}`", r[1], f"`{r[2]}`" if r[2] else DASH, fmt(r[3]),
-                          ", ".join(f"`{a}`" for a in r[4]) or "none"] for r in adv_rows])
 
-    cols, rows = rate_table(claims)
-    if rows:
-        lines += ["", "## Rate fits (log-log slopes)", ""]
-        lines += _table(cols, [[f"`{r[0]}`", *(fmt(x) for x in r[1:])] for r in rows])
+def _adversaries(claims: list[ClaimResult]) -> list[str]:
+    rows = []
+    for c in claims:
+        if not c.adversaries:
+            continue
+        name, ratio = worst_adversary(c)
+        bad = [a for a, row in c.adversaries.items() if row.violations > 0]
+        rows.append([f"`{c.id}`", len(c.adversaries), f"`{name}`" if name else DASH, fmt(ratio),
+                     ", ".join(f"`{a}`" for a in bad) or "none"])
+    if not rows:
+        return []
+    return ["", "## Per adversary (worst case; the full breakdown is in report.html)", "",
+            *_table(["claim", "adversaries", "worst adversary", "its worst ratio",
+                     "adversaries with violations"], rows)]
 
-    extra = sorted({k for c in claims for k in c if k not in KNOWN_KEYS})
-    if extra:
-        lines += ["", f"Other fields in the entries (see report.html / report.json): "
-                      f"{', '.join(f'`{k}`' for k in extra)}."]
 
-    env = report.get("environment") or {}
-    lines += ["", "## Environment", ""]
-    pk = env.get("packages") if isinstance(env.get("packages"), dict) else {}
+def _fits(claims: list[ClaimResult]) -> list[str]:
+    rows = fit_rows(claims)
+    if not rows:
+        return []
+    return ["", "## Rate fits (log-log slopes)", "",
+            *_table(FIT_COLUMNS, [[f"`{r[0]}`", *(fmt(x) for x in r[1:])] for r in rows])]
+
+
+def _details(claims: list[ClaimResult]) -> list[str]:
+    rows = [[f"`{c.id}`", ", ".join(f"`{k}`" for k in c.details)] for c in claims if c.details]
+    if not rows:
+        return []
+    return ["", "## Claim-specific details (values in report.html and report.json)", "",
+            *_table(["claim", "details"], rows)]
+
+
+def _environment(env: dict) -> list[str]:
+    lines = ["", "## Environment", ""]
     for k, v in env.items():
-        if k != "packages":
+        if isinstance(v, dict):
+            lines.append(f"- {k}: " + ", ".join(f"{name} {fmt(x)}" for name, x in v.items()))
+        else:
             lines.append(f"- {k}: {fmt(v)}")
-    if pk:
-        lines.append("- packages: " + ", ".join(f"{k} {fmt(v)}" for k, v in pk.items()))
+    return lines
+
+
+def render_markdown(report: Report) -> str:
+    """report.md (module docstring)."""
+    report = as_report(report)
+    claims = list(report.claims)
+    lines = [*_header(report), *_summary(claims), *_problems(claims), *_adversaries(claims),
+             *_fits(claims), *_details(claims), *_environment(report.environment)]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def as_report(report: Report | dict) -> Report:
+    """TRANSITIONAL (until reports.render_all passes the Report itself): a report.json document
+    (:meth:`Report.to_json`) read back as a :class:`Report`."""
+    return report if isinstance(report, Report) else Report.from_json(report)

@@ -1,12 +1,19 @@
-"""Figures of the HTML report, rendered with matplotlib's Agg canvas (no pyplot, no global
-backend state, no network) and returned as ``data:image/png;base64,...`` URIs.
+"""Figures of the HTML report, drawn with matplotlib's Agg canvas (no pyplot, no global backend
+state, no network) and returned as ``data:image/png;base64,...`` URIs. They draw given data and
+compute nothing but positions on the page.
 
-- :func:`tightness_plot`: worst observed/bound per claim (and per adversary where the entry has a
-  per-adversary breakdown), with the bound at 1.
-- :func:`rate_fits` / :func:`rate_fit_plot`: log-log points and fitted line of rate-kind claims,
-  taken from whatever fit data the entries carry (nothing is invented when there is none).
-- :func:`escape_illustration` / :func:`escape_plot`: a small deterministic run computed at
-  report time, ByzantinePGD against robust GD from the strict saddle of a 2-D CosineSaddle.
+- :func:`tightness_plot`: :attr:`ClaimResult.worst_ratio` per claim and
+  :attr:`GroupRow.worst_ratio` per adversary (``ClaimResult.adversaries``), the bound at 1.
+- :func:`rate_fit_plot`: every :class:`~byzpgd.properties.result.Fit` of ``ClaimResult.fits``:
+  its points on log-log axes, the fitted line y = constant·x^slope and a line of the theory's
+  slope (``Fit.expected``) through the fitted line's middle.
+- :func:`escape_plot`: an :class:`EscapeFigure` (computed by
+  :func:`byzpgd.experiments.figures.escape_illustration`): the runs on contour lines of F, and
+  their distance from the saddle per oracle query.
+
+:class:`EscapeFigure` and :class:`EscapeRun` state the fields the drawings read (as
+``algorithms.oracle.GradientOracle`` states the oracle contract); the data classes that have
+them live in :mod:`byzpgd.experiments.figures`, which reports do not import.
 """
 
 from __future__ import annotations
@@ -14,84 +21,89 @@ from __future__ import annotations
 import base64
 import io
 import math
-from numbers import Real
+from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter
 
+from ..properties.result import ClaimResult, Fit
+
 STATUS_COLORS = {"holds": "#1a7f37", "violated": "#cf222e", "error": "#9a6700",
                  "inconclusive": "#6e7781"}
+RUN_COLORS = ("#0969da", "#cf222e")      # ByzantinePGD, the control (robust GD)
 
 
-def _png(fig: Figure) -> str:
+class SliceValues(Protocol):
+    """F on a grid of a plane (:class:`byzpgd.experiments.figures.SliceGrid`)."""
+
+    x: np.ndarray                  # (nx,)
+    y: np.ndarray                  # (ny,)
+    values: np.ndarray             # (ny, nx)
+    x_label: str
+    y_label: str
+
+
+class CriticalMark(Protocol):
+    """A known critical point in the slice (:class:`byzpgd.experiments.figures.Mark`)."""
+
+    xy: np.ndarray                 # (2,)
+    kind: str
+    lambda_min: float
+
+
+class EscapeRun(Protocol):
+    """One traced run (:class:`byzpgd.experiments.figures.TracedRun`)."""
+
+    name: str
+    xy: np.ndarray                 # (k, 2) the oracle queries in the slice's coordinates
+    w_xy: np.ndarray               # (2,) the output w̃ there
+    grad_norms: np.ndarray         # (k,) ‖∇F‖ at each query
+    lambda_mins: np.ndarray        # (k,) λ_min(∇²F) at each query
+    saddle_distances: np.ndarray   # (k,) ‖w − saddle‖ at each query
+    status: str
+    calls: int
+    escapes: int
+    grad_norm: float               # ‖∇F(w̃)‖
+    lambda_min: float              # λ_min(∇²F(w̃))
+    params: dict
+
+
+class EscapeFigure(Protocol):
+    """ByzantinePGD and its control from a strict saddle
+    (:class:`byzpgd.experiments.figures.EscapeData`)."""
+
+    title: str
+    description: str
+    Delta: float
+    byzantine_pgd: EscapeRun
+    robust_gd: EscapeRun
+    grid: SliceValues
+    critical_points: Sequence[CriticalMark]
+    grad_bound: float
+    trapped_below: float
+    r: float
+    R: float
+
+
+def png(fig: Figure) -> str:
+    """The figure as a PNG data URI (no timestamp in the metadata: same data, same bytes)."""
     FigureCanvasAgg(fig)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def as_number(x) -> float | None:
-    """A float for numbers and for the strings that stand for non-finite floats ('inf', ...);
-    None otherwise (None, booleans, other strings, containers)."""
-    if isinstance(x, bool):
-        return None
-    if isinstance(x, Real):
-        return float(x)
-    if isinstance(x, str) and x.strip().lower() in ("inf", "+inf", "-inf", "nan", "infinity",
-                                                     "-infinity"):
-        return float(x.strip().lower().replace("infinity", "inf"))
-    return None
+def number(x) -> float | None:
+    """A ratio or a fit value as a float: ClaimResult fields read back from report.json carry
+    non-finite floats as the strings 'inf', '-inf', 'nan' (``float`` reads them)."""
+    return None if x is None else float(x)
 
 
 # --- (a) tightness ---------------------------------------------------------------------------
-def adversary_names(entry: dict) -> list[str]:
-    """The adversaries a claim was checked against: ``adversaries`` as a list of names or as a
-    dict keyed by name."""
-    adv = entry.get("adversaries")
-    if isinstance(adv, dict):
-        return [str(k) for k in adv]
-    if isinstance(adv, list):
-        return [str(a.get("adversary", a.get("name"))) if isinstance(a, dict) else str(a) for a in adv]
-    return []
-
-
-def _record(v) -> dict | None:
-    """A per-adversary record with 'worst_ratio' from a number or a dict; None if neither."""
-    if isinstance(v, dict):
-        return {**v, "worst_ratio": as_number(v.get("worst_ratio", v.get("ratio")))}
-    if v is None or as_number(v) is not None:
-        return {"worst_ratio": as_number(v)}
-    return None
-
-
-def per_adversary_records(entry: dict) -> dict[str, dict]:
-    """Per-adversary results, each a dict with at least 'worst_ratio' (None when unknown), from
-    whichever shape the entry uses: ``adversaries`` as a dict ``{name: {worst_ratio, ...}}`` or
-    ``{name: ratio}``, or a list of ``{"adversary"|"name": ..., "worst_ratio": ...}`` records;
-    another key naming adversaries holding such a dict or list; or any dict keyed by exactly the
-    listed adversary names. Empty if the entry has no per-adversary breakdown."""
-    names = set(adversary_names(entry))
-    candidates = [("adversaries", entry.get("adversaries"))] + [
-        (k, v) for k, v in entry.items() if k != "adversaries"]
-    for key, val in candidates:
-        if isinstance(val, dict) and val and ("adversar" in key or (names and set(map(str, val)) <= names)):
-            recs = {str(k): _record(v) for k, v in val.items()}
-            if all(r is not None for r in recs.values()) and (
-                    key != "adversaries" or any(r["worst_ratio"] is not None for r in recs.values())):
-                return recs
-        if isinstance(val, list) and val and "adversar" in key and all(
-                isinstance(r, dict) and ("adversary" in r or "name" in r) for r in val):
-            return {str(r.get("adversary", r.get("name"))): _record(r) for r in val}
-    return {}
-
-
-def per_adversary_ratios(entry: dict) -> dict[str, float | None]:
-    """The worst observed/bound per adversary (see :func:`per_adversary_records`)."""
-    return {k: r["worst_ratio"] for k, r in per_adversary_records(entry).items()}
-
-
 def _place(ratio: float, lo: float, hi: float) -> tuple[float, str]:
     """x position and marker on the log axis: ratios <= 0 at the left edge (◀), inf at the right
     edge (▶)."""
@@ -102,319 +114,195 @@ def _place(ratio: float, lo: float, hi: float) -> tuple[float, str]:
     return ratio, "o"
 
 
-def tightness_plot(claims: list[dict]) -> str | None:
+def _ratio_range(claims: Sequence[ClaimResult]) -> tuple[float, float]:
+    every = [number(c.worst_ratio) for c in claims]
+    every += [number(row.worst_ratio) for c in claims for row in c.adversaries.values()]
+    finite_pos = [r for r in every if r is not None and 0 < r < math.inf]
+    return min([*finite_pos, 1e-2]) / 10, max([*finite_pos, 1.0]) * 10
+
+
+def _adversary_styles(claims: Sequence[ClaimResult]) -> dict[str, tuple[str, str]]:
+    names = list(dict.fromkeys(a for c in claims for a in c.adversaries))
+    shapes = ["o", "s", "^", "D", "v", "P", "X", "h"]
+    return {a: (f"C{i % 10}", shapes[(i // 10) % len(shapes)]) for i, a in enumerate(names)}
+
+
+def tightness_plot(claims: Sequence[ClaimResult]) -> str | None:
     """Dot plot of the worst observed/bound per claim (log scale), one row per claim: a large
-    marker (colour = status, value printed) for the claim, and small markers (one colour per
-    adversary) for the per-adversary worst ratios when the entry has that breakdown. Ratios <= 0
-    (a bound that holds with a sign margin, e.g. λ_min >= 0 against a negative bound) are drawn
-    at the left edge with ◀; infinite ratios at the right edge with ▶."""
-    claims = [c for c in claims if isinstance(c, dict)]
+    marker (colour = status, value printed) for ``worst_ratio`` and small markers (one colour
+    per adversary) for the rows of ``adversaries``. Ratios <= 0 (a bound that holds with a sign
+    margin, e.g. λ_min >= 0 against a negative bound) are drawn at the left edge with ◀,
+    infinite ratios at the right edge with ▶. None without claims."""
     if not claims:
         return None
-    per_adv = [per_adversary_ratios(c) for c in claims]
-    mains = [as_number(c.get("worst_ratio")) for c in claims]
-    every = [r for r in mains if r is not None] + [r for d in per_adv for r in d.values() if r is not None]
-    finite_pos = [r for r in every if 0 < r < math.inf]
-    lo = min([*finite_pos, 1e-2]) / 10
-    hi = max([*finite_pos, 1.0]) * 10
-    adv_names = list(dict.fromkeys(a for d in per_adv for a in d))
-    palette = [f"C{i}" for i in range(10)]
-    shapes = ["o", "s", "^", "D", "v", "P", "X", "h"]
-    style = {a: (palette[i % 10], shapes[(i // 10) % len(shapes)]) for i, a in enumerate(adv_names)}
+    lo, hi = _ratio_range(claims)
+    style = _adversary_styles(claims)
     fig = Figure(figsize=(8.5, 1.4 + 0.5 * len(claims)))
     ax = fig.add_subplot()
     ax.set_xscale("log")
-    for y, (c, ratio, advs) in enumerate(zip(claims, mains, per_adv, strict=True)):
-        n = len(advs)
-        for j, (a, r) in enumerate(advs.items()):
-            if r is None or math.isnan(r):
-                continue
-            x, marker = _place(r, lo, hi)
-            color, shape = style[a]
-            ax.scatter([x], [y + 0.32 * (j - (n - 1) / 2) / max(n, 1)], s=14,
-                       marker=shape if marker == "o" else marker, color=color, alpha=0.85, zorder=2)
+    for y, c in enumerate(claims):
+        _adversary_markers(ax, y, c, style, lo, hi)
+        ratio = number(c.worst_ratio)
         if ratio is None or math.isnan(ratio):
             ax.text(lo * 1.3, y, "no ratio", va="center", fontsize=8, color="#6e7781")
             continue
         x, marker = _place(ratio, lo, hi)
-        ax.scatter([x], [y], s=90, marker=marker, color=STATUS_COLORS.get(c.get("status"), "#6e7781"),
+        ax.scatter([x], [y], s=90, marker=marker, color=STATUS_COLORS[c.status],
                    edgecolor="black", linewidth=0.8, zorder=3)
         ax.annotate(f"{ratio:.3g}", (x, y), xytext=(7, 5), textcoords="offset points", fontsize=8)
     line = ax.axvline(1.0, color="#cf222e", linestyle="--", linewidth=1.2, label="bound (ratio = 1)")
     ax.set_xlim(lo / 2, hi * 2)
-    ax.set_yticks(range(len(claims)), [str(c.get("id", "?")) for c in claims], fontsize=8)
+    ax.set_yticks(range(len(claims)), [c.id for c in claims], fontsize=8)
     ax.set_ylim(len(claims) - 0.5, -0.5)
     ax.set_xlabel("worst observed / bound (log scale; ◀ = ratio <= 0, drawn at the left edge)")
     ax.set_title("Tightness per claim (worst instance)", fontsize=11)
     ax.grid(axis="x", which="major", alpha=0.3)
     handles = [ax.scatter([], [], s=60, color=col, edgecolor="black", label=f"claim: {s}")
                for s, col in STATUS_COLORS.items()]
-    handles += [ax.scatter([], [], s=14, color=style[a][0], marker=style[a][1], label=a) for a in adv_names]
+    handles += [ax.scatter([], [], s=14, color=col, marker=shape, label=a)
+                for a, (col, shape) in style.items()]
     ax.legend(handles=[*handles, line], fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0),
-              title="adversaries: small markers" if adv_names else None, title_fontsize=7)
+              title="adversaries: small markers" if style else None, title_fontsize=7)
     fig.tight_layout()
-    return _png(fig)
+    return png(fig)
+
+
+def _adversary_markers(ax: Axes, y: int, c: ClaimResult, style, lo: float, hi: float) -> None:
+    n = len(c.adversaries)
+    for j, (name, row) in enumerate(c.adversaries.items()):
+        r = number(row.worst_ratio)
+        if r is None or math.isnan(r):
+            continue
+        x, marker = _place(r, lo, hi)
+        color, shape = style[name]
+        ax.scatter([x], [y + 0.32 * (j - (n - 1) / 2) / n], s=14,
+                   marker=shape if marker == "o" else marker, color=color, alpha=0.85, zorder=2)
 
 
 # --- (b) rate fits ---------------------------------------------------------------------------
-X_KEYS = ("x", "xs", "n", "ns", "m", "ms", "alpha", "alphas", "d", "ds", "dims", "values",
-          "sweep_values", "param_values", "parameter_values")
-Y_KEYS = ("y", "ys", "observed", "observations", "delta", "deltas", "Delta", "errors", "measured",
-          "values_observed", "empirical_delta")
-SLOPE_KEYS = ("fitted", "slope", "fitted_slope", "fit_slope", "exponent", "fitted_exponent", "observed_slope")
-EXPECTED_KEYS = ("theory", "expected_slope", "theory_slope", "theory_exponent", "expected_exponent",
-                 "paper_exponent", "paper_slope", "predicted_slope")
-CONST_KEYS = ("fitted_constant", "constant", "fit_constant", "prefactor", "coefficient")
-INTERCEPT_KEYS = ("intercept", "log_intercept", "fitted_intercept")
-LABEL_KEYS = ("label", "name", "parameter", "param", "variable", "over", "sweep", "x_name")
+def fits_of(claims: Sequence[ClaimResult]) -> list[tuple[ClaimResult, str, Fit]]:
+    """Every (claim, fit name, fit) of the claims' ``fits``, in order."""
+    return [(c, name, fit) for c in claims for name, fit in c.fits.items()]
 
 
-def _numeric_list(v) -> list[float] | None:
-    if isinstance(v, list) and len(v) >= 2:
-        xs = [as_number(u) for u in v]
-        if all(x is not None for x in xs):
-            return xs
-    return None
-
-
-def _points_of(d: dict):
-    """(x, y, x_name, y_name) from a dict with parallel lists, or from a list of [x, y] pairs /
-    {"x":..,"y":..} records under 'points'/'data'; None if the dict has no such data."""
-    for key in ("points", "data", "sweep"):
-        v = d.get(key)
-        if isinstance(v, list) and len(v) >= 2:
-            if all(isinstance(p, (list, tuple)) and len(p) == 2 for p in v):
-                xs, ys = [as_number(p[0]) for p in v], [as_number(p[1]) for p in v]
-                if None not in xs and None not in ys:
-                    return xs, ys, "x", "y"
-            if all(isinstance(p, dict) for p in v):
-                xk = next((k for k in X_KEYS if all(k in p for p in v)), None)
-                yk = next((k for k in Y_KEYS if k != xk and all(k in p for p in v)), None)
-                if xk and yk:
-                    xs = [as_number(p[xk]) for p in v]
-                    ys = [as_number(p[yk]) for p in v]
-                    if None not in xs and None not in ys:
-                        return xs, ys, xk, yk
-    for xk in X_KEYS:
-        xs = _numeric_list(d.get(xk))
-        if xs is None:
-            continue
-        for yk in Y_KEYS:
-            ys = _numeric_list(d.get(yk)) if yk != xk else None
-            if ys is not None and len(ys) == len(xs):
-                return xs, ys, xk, yk
-    return None
-
-
-def _first_number(d: dict, keys) -> float | None:
-    for k in keys:
-        v = as_number(d.get(k))
-        if v is not None and math.isfinite(v):
-            return v
-    return None
-
-
-def rate_fits(claims: list[dict]) -> list[dict]:
-    """Every fit found in the claims: a dict with points (x, y) of at least two positive pairs
-    and, where the entry states them, the fitted slope, the theory's exponent and the constant
-    (y = C·x^slope) or intercept (of log y against log x, natural log unless stated).
-    Searched in each entry and in its nested dicts/lists (e.g. ``fits: [{...}, ...]``)."""
-    fits = []
-
-    def walk(d, claim, path, inherited):
-        if not isinstance(d, dict):
-            return
-        ctx = {**inherited, **{k: d[k] for k in (*SLOPE_KEYS, *EXPECTED_KEYS, *CONST_KEYS,
-                                                  *INTERCEPT_KEYS, "tolerance") if k in d}}
-        pts = _points_of(d)
-        if pts is not None:
-            xs, ys, xk, yk = pts
-            keep = [(x, y) for x, y in zip(xs, ys, strict=True) if x > 0 and y > 0
-                    and math.isfinite(x) and math.isfinite(y)]
-            if len(keep) >= 2:
-                label = next((str(d[k]) for k in LABEL_KEYS if isinstance(d.get(k), str)), None)
-                const = _first_number(ctx, CONST_KEYS)
-                if const is None and path:  # e.g. slopes.n with fitted_constants.n beside it
-                    for key in ("fitted_constants", "constants"):
-                        if isinstance(claim.get(key), dict):
-                            const = as_number(claim[key].get(path[-1]))
-                            break
-                fits.append({
-                    "claim": claim.get("id", "?"), "status": claim.get("status"),
-                    "label": label or ".".join(path) or xk, "x_name": xk, "y_name": yk,
-                    "x": [p[0] for p in keep], "y": [p[1] for p in keep],
-                    "dropped": len(xs) - len(keep),
-                    "slope": _first_number(ctx, SLOPE_KEYS),
-                    "expected_slope": _first_number(ctx, EXPECTED_KEYS),
-                    "constant": const, "intercept": _first_number(ctx, INTERCEPT_KEYS),
-                    "tolerance": _first_number(ctx, ("tolerance",)),
-                    "matches": d.get("matches") if isinstance(d.get("matches"), bool) else None})
-                return
-        for k, v in d.items():
-            if isinstance(v, dict):
-                walk(v, claim, [*path, str(k)], ctx)
-            elif isinstance(v, list):
-                for i, u in enumerate(v):
-                    walk(u, claim, [*path, f"{k}[{i}]"], ctx)
-
-    for c in claims:
-        if isinstance(c, dict):
-            walk(c, c, [], {})
-    return fits
-
-
-def rate_summaries(claims: list[dict]) -> list[dict]:
-    """Rate-kind claims with whatever slope information they state (for a table; also those
-    without points)."""
-    out = []
-    for c in claims:
-        if c.get("kind") != "rate":
-            continue
-        out.append({"claim": c.get("id", "?"), "status": c.get("status"),
-                    "slope": _first_number(c, SLOPE_KEYS),
-                    "expected_slope": _first_number(c, EXPECTED_KEYS),
-                    "constant": _first_number(c, CONST_KEYS)})
-    return out
-
-
-def fitted_line(fit: dict) -> tuple[float, float, str]:
-    """(slope, log-intercept, how) of the line drawn through a fit's points: the entry's slope
-    with its stated intercept (of log y against log x) or a least-squares intercept, else a
-    least-squares fit computed here (and labelled so). A stated 'constant' is shown in the
-    tables but never used for the line: it may refer to the claim's formula, not to y = C·x^s."""
-    lx, ly = np.log(fit["x"]), np.log(fit["y"])
-    if fit["slope"] is not None:
-        s = fit["slope"]
-        if fit["intercept"] is not None:
-            return s, fit["intercept"], "reported slope and intercept"
-        return s, float(np.mean(ly - s * lx)), "reported slope"
-    s, b = np.polyfit(lx, ly, 1)
-    return float(s), float(b), "least-squares fit by the report"
-
-
-def rate_fit_plot(fits: list[dict]) -> str | None:
-    if not fits:
+def within_tolerance(fit: Fit) -> bool | None:
+    """|slope − expected| <= tolerance, or None when the fit states no expected slope or no
+    tolerance."""
+    if fit.expected is None or fit.tolerance is None:
         return None
-    ncol = min(3, len(fits))
-    nrow = math.ceil(len(fits) / ncol)
+    return abs(number(fit.slope) - number(fit.expected)) <= number(fit.tolerance)
+
+
+def fit_points(fit: Fit) -> tuple[np.ndarray, np.ndarray]:
+    """The fit's points with x > 0 and y > 0 finite (those a log-log axis can show)."""
+    x = np.array([number(v) for v in fit.points.get("x", [])], dtype=float)
+    y = np.array([number(v) for v in fit.points.get("y", [])], dtype=float)
+    keep = np.isfinite(x) & np.isfinite(y) & (x > 0) & (y > 0)
+    return x[keep], y[keep]
+
+
+def rate_fit_plot(claims: Sequence[ClaimResult]) -> str | None:
+    """One log-log panel per fit with at least one drawable point (None if there is none)."""
+    panels = [(c, name, fit) for c, name, fit in fits_of(claims) if fit_points(fit)[0].size]
+    if not panels:
+        return None
+    ncol = min(3, len(panels))
+    nrow = math.ceil(len(panels) / ncol)
     fig = Figure(figsize=(4.2 * ncol, 3.4 * nrow))
-    for i, fit in enumerate(fits):
-        ax = fig.add_subplot(nrow, ncol, i + 1)
-        x, y = np.asarray(fit["x"]), np.asarray(fit["y"])
-        ax.loglog(x, y, "o", color="#0969da", label="points")
-        s, b, how = fitted_line(fit)
-        xx = np.geomspace(x.min(), x.max(), 50)
-        ax.loglog(xx, np.exp(b) * xx**s, "-", color="#cf222e", label=f"fit: slope {s:.3g} ({how})")
-        if fit["expected_slope"] is not None:
-            e = fit["expected_slope"]
-            be = float(np.mean(np.log(y) - e * np.log(x)))
-            ax.loglog(xx, np.exp(be) * xx**e, ":", color="#6e7781", label=f"theory slope {e:.3g}")
-        xname = fit["x_name"]
-        if xname in ("x", "xs", "values", "sweep_values", "param_values", "parameter_values"):
-            xname = str(fit["label"]).split(".")[-1]
-        ax.set_xlabel(xname)
-        ax.xaxis.set_minor_formatter(NullFormatter())
-        ax.yaxis.set_minor_formatter(NullFormatter())
-        ax.set_ylabel(fit["y_name"])
-        verdict = {True: "matches: yes", False: "matches: NO"}.get(fit.get("matches"), "")
-        tol = f" (tolerance {fit['tolerance']:.3g})" if fit.get("tolerance") is not None else ""
-        ax.set_title(f"{fit['claim']}\n{fit['label']}" + (f", {verdict}{tol}" if verdict else ""),
-                     fontsize=8, color="#cf222e" if fit.get("matches") is False else "black")
-        ax.legend(fontsize=6)
-        ax.grid(alpha=0.3, which="both")
+    for i, (c, name, fit) in enumerate(panels):
+        _fit_panel(fig.add_subplot(nrow, ncol, i + 1), c.id, name, fit)
     fig.tight_layout()
-    return _png(fig)
+    return png(fig)
+
+
+def _fit_panel(ax: Axes, claim_id: str, name: str, fit: Fit) -> None:
+    x, y = fit_points(fit)
+    ax.loglog(x, y, "o", color="#0969da", label="points")
+    xx = np.geomspace(x.min(), x.max(), 50) if x.size > 1 else x
+    slope = number(fit.slope)
+    if fit.constant is not None:
+        const = number(fit.constant)
+        ax.loglog(xx, const * xx**slope, "-", color="#cf222e",
+                  label=f"fit: {const:.3g}·x^{slope:.3g}")
+        if fit.expected is not None:   # the theory's slope, through the fitted line's middle
+            mid = math.sqrt(x.min() * x.max())
+            e = number(fit.expected)
+            ax.loglog(xx, const * mid**slope * (xx / mid) ** e, ":", color="#6e7781",
+                      label=f"theory slope {e:.3g}")
+    else:
+        ax.plot([], [], " ", label=f"fitted slope {slope:.3g} (no constant: no line)")
+    ax.set_xlabel(name)
+    ax.set_ylabel("observed")
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    ok = within_tolerance(fit)
+    verdict = {True: ", within tolerance", False: ", OUTSIDE tolerance", None: ""}[ok]
+    tol = f" {number(fit.tolerance):.3g}" if ok is not None else ""
+    ax.set_title(f"{claim_id}\n{name}{verdict}{tol}", fontsize=8,
+                 color="#cf222e" if ok is False else "black")
+    ax.legend(fontsize=6)
+    ax.grid(alpha=0.3, which="both")
 
 
 # --- (c) escape trajectories -----------------------------------------------------------------
-ESCAPE_PARAMS = {"dim": 2, "landscape_seed": 0, "Delta": 1e-10, "oracle_seed": 1, "run_seed": 2,
-                 "delta": 0.1}
+def draw_slice(ax: Axes, data: EscapeFigure) -> None:
+    """The runs' queries and outputs on contour lines of F over the slice, with the known
+    critical points."""
+    g = data.grid
+    cs = ax.contour(g.x, g.y, g.values, levels=18, cmap="viridis", linewidths=0.8)
+    ax.clabel(cs, fontsize=6, fmt="%.2g")
+    for run, color, width, out in zip(data_runs(data), RUN_COLORS, (0.9, 2.0), ("*", "X"),
+                                      strict=True):
+        ax.plot(run.xy[:, 0], run.xy[:, 1], ".-", color=color, markersize=3, linewidth=width,
+                label=f"{run.name}: {run.calls} oracle calls, {run.escapes} escape(s)")
+        ax.plot(*run.w_xy, marker=out, markersize=13, color=color, markeredgecolor="black",
+                linestyle="none", label=f"{run.name} output: λ_min = {run.lambda_min:.3g}")
+    for m in data.critical_points:
+        ax.plot(*m.xy, marker="s" if "saddle" in m.kind else "D", color="white",
+                markeredgecolor="black", markersize=6, linestyle="none")
+        ax.annotate(m.kind.replace("_", " "), m.xy, xytext=(6, -10), textcoords="offset points",
+                    fontsize=7)
+    ax.set_xlim(g.x[0], g.x[-1])
+    ax.set_ylim(g.y[0], g.y[-1])
+    ax.set_xlabel(g.x_label)
+    ax.set_ylabel(g.y_label)
+    ax.legend(fontsize=6.5, loc="lower left", framealpha=0.9)
 
 
-def escape_illustration(params: dict | None = None) -> dict:
-    """ByzantinePGD (Theorem 1's parameters) and robust GD (η = 1/L_F, ε = 3Δ, no perturbation)
-    from the strict saddle w = 0 of ``CosineSaddle.random(2, default_rng(landscape_seed))``, each
-    with ``CertifiedOracle(RandomDirectionOracle(land, Delta, default_rng(oracle_seed)))``;
-    ByzantinePGD's perturbations use ``default_rng(run_seed)``. Deterministic in the params."""
-    from ..algorithms import byzantine_pgd, robust_gd
-    from ..oracles.inexact import CertifiedOracle, RandomDirectionOracle
-    from ..oracles.landscapes import CosineSaddle
-    from ..theory.certify import certify
-
-    p = {**ESCAPE_PARAMS, **(params or {})}
-    land = CosineSaddle.random(p["dim"], np.random.default_rng(p["landscape_seed"]))
-    w0 = np.zeros(p["dim"])
-
-    def oracle():
-        return CertifiedOracle(RandomDirectionOracle(land, p["Delta"],
-                                                     np.random.default_rng(p["oracle_seed"])))
-
-    bpgd = byzantine_pgd(oracle(), w0, np.random.default_rng(p["run_seed"]), delta=p["delta"],
-                         trace=True)
-    rgd = robust_gd(oracle(), w0, trace=True)
-    runs = {}
-    for name, res in (("ByzantinePGD", bpgd), ("robust GD", rgd)):
-        cert = certify(land, res.w)
-        runs[name] = {"points": np.asarray(res.trace["points"]), "w": res.w, "status": res.status,
-                      "calls": res.grad_oracle_calls, "escapes": res.escapes,
-                      "grad_norm": cert.grad_norm, "lambda_min": cert.lambda_min,
-                      "params": {k: v for k, v in res.params.items()}}
-    crit = [(c.point, c.kind, c.lambda_min) for c in land.critical_points()]
-    return {"params": p, "landscape": land, "runs": runs, "critical_points": crit,
-            "L_F": land.L, "rho_F": land.rho}
+def data_runs(data: EscapeFigure) -> tuple[EscapeRun, EscapeRun]:
+    """ByzantinePGD, then the control (drawn on top)."""
+    return (data.byzantine_pgd, data.robust_gd)
 
 
-def escape_plot(ill: dict) -> str:
-    land = ill["landscape"]
-    runs = ill["runs"]
-    pts = np.vstack([r["points"] for r in runs.values()] + [c[0][None, :] for c in ill["critical_points"]])
-    half = 1.35 * float(np.max(np.abs(pts))) + 0.5
-    g = np.linspace(-half, half, 81)
-    X, Y = np.meshgrid(g, g)
-    Z = np.array([[land.value(np.array([x, y])) for x, y in zip(rx, ry, strict=True)]
-                  for rx, ry in zip(X, Y, strict=True)])
+def _distance_panel(ax: Axes, data: EscapeFigure) -> None:
+    for run, color in zip(data_runs(data), RUN_COLORS, strict=True):
+        dist = run.saddle_distances
+        k = np.arange(1, dist.size + 1)
+        pos = dist > 0
+        if pos.any():
+            ax.loglog(k[pos], dist[pos], color=color, marker="." if pos.sum() < 50 else None,
+                      label=f"{run.name} ({pos.sum()} of {dist.size} queries off the saddle)")
+        else:
+            ax.plot([], [], color=color,
+                    label=f"{run.name}: all {dist.size} queries at the saddle (distance 0)")
+    ax.axhline(data.R, color="#6e7781", linestyle=":", label=f"escape radius R = {data.R:.3g}")
+    ax.axhline(data.r, color="#6e7781", linestyle="--",
+               label=f"perturbation radius r = {data.r:.3g}")
+    ax.set_xlabel("oracle call (log scale)")
+    ax.set_ylabel("‖w − saddle‖ (log scale; 0 not drawn)")
+    ax.set_title("Distance from the saddle per oracle query", fontsize=10)
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+
+
+def escape_plot(data: EscapeFigure) -> str:
+    """Left: :func:`draw_slice`; right: the distance of each query from the saddle, with
+    ByzantinePGD's r and R."""
     fig = Figure(figsize=(11, 4.6))
     ax = fig.add_subplot(1, 2, 1)
-    cs = ax.contour(X, Y, Z, levels=18, cmap="viridis", linewidths=0.8)
-    ax.clabel(cs, fontsize=6, fmt="%.2g")
-    styles = {"ByzantinePGD": ("#0969da", "-"), "robust GD": ("#cf222e", "none")}
-    for name, r in runs.items():
-        color, ls = styles.get(name, ("black", "-"))
-        P = r["points"]
-        ax.plot(P[:, 0], P[:, 1], linestyle=ls, marker=".", markersize=3, color=color, linewidth=1.2,
-                label=f"{name}: {r['calls']} oracle calls, {r['escapes']} escape(s)")
-        ax.plot(*r["w"], marker="*" if name == "ByzantinePGD" else "X", markersize=13, color=color,
-                markeredgecolor="black", linestyle="none",
-                label=f"{name} output: λ_min = {r['lambda_min']:.3g}")
-    for point, kind, _ in ill["critical_points"]:
-        ax.plot(*point, marker="s" if "saddle" in kind else "D", color="white", markeredgecolor="black",
-                markersize=6, linestyle="none")
-        ax.annotate(kind.replace("_", " "), point, xytext=(6, -10), textcoords="offset points", fontsize=7)
+    draw_slice(ax, data)
     ax.set_aspect("equal")
-    ax.set_xlabel("w₁")
-    ax.set_ylabel("w₂")
-    ax.set_title("Escape from the strict saddle, on contour lines of F", fontsize=10)
-    ax.legend(fontsize=6.5, loc="upper left", framealpha=0.9)
-    ax2 = fig.add_subplot(1, 2, 2)
-    saddle = next((c[0] for c in ill["critical_points"] if "saddle" in c[1]), np.zeros(2))
-    for name, r in runs.items():
-        color, _ = styles.get(name, ("black", "-"))
-        dist = np.linalg.norm(r["points"] - saddle, axis=1)
-        k = np.arange(1, len(dist) + 1)
-        pos = dist > 0
-        if np.any(pos):
-            ax2.loglog(k[pos], dist[pos], color=color, marker="." if pos.sum() < 50 else None,
-                       label=f"{name} ({pos.sum()} of {len(dist)} queries off the saddle)")
-        else:
-            ax2.plot([], [], color=color, label=f"{name}: all {len(dist)} queries at the saddle (distance 0)")
-    ax2.axhline(runs["ByzantinePGD"]["params"]["R"], color="#6e7781", linestyle=":",
-                label=f"escape radius R = {runs['ByzantinePGD']['params']['R']:.3g}")
-    ax2.axhline(runs["ByzantinePGD"]["params"]["r"], color="#6e7781", linestyle="--",
-                label=f"perturbation radius r = {runs['ByzantinePGD']['params']['r']:.3g}")
-    ax2.set_xlabel("oracle call (log scale)")
-    ax2.set_ylabel("‖w − saddle‖ (log scale; 0 not drawn)")
-    ax2.set_title("Distance from the saddle per oracle query", fontsize=10)
-    ax2.legend(fontsize=7)
-    ax2.grid(alpha=0.3)
+    ax.set_title(f"{data.title}, on contour lines of F", fontsize=10)
+    _distance_panel(fig.add_subplot(1, 2, 2), data)
     fig.tight_layout()
-    return _png(fig)
+    return png(fig)

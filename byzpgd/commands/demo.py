@@ -1,5 +1,6 @@
-"""``byzpgd demo saddle-attack --out DIR``: the figure of the saddle-point attack
-(byzpgd.reports.figures.saddle_attack_figure)."""
+"""``byzpgd demo saddle-attack --out DIR``: the figure of the saddle-point attack. The runs are
+an experiment (:func:`byzpgd.experiments.figures.saddle_attack`); the drawing is a report
+(:func:`byzpgd.reports.figures.write_saddle_attack_figure`)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,13 @@ import sys
 
 
 def cmd_demo(ns) -> int:
-    from ..reports.figures import saddle_attack_figure
+    from ..experiments.figures import saddle_attack
+    from ..reports.figures import write_saddle_attack_figure
 
     if not (0 < ns.delta <= 0.1):
         print(f"byzpgd demo: --delta must be in (0, 0.1], got {ns.delta}", file=sys.stderr)
         return 2
-    paths = saddle_attack_figure(ns.out, Delta=ns.delta, seed=ns.seed)
-    for p in paths:
+    for p in write_saddle_attack_figure(saddle_attack(Delta=ns.delta, seed=ns.seed), ns.out):
         print(p)
     return 0
 
