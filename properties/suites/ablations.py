@@ -108,16 +108,13 @@ def _worst(claim: Claim, done: list[tuple[dict, AblationPair]], full_ok: bool) -
 
 def _per_adversary(done: list[tuple[dict, AblationPair]], ablated_ok: bool,
                    full_ok: bool) -> dict[str, GroupRow]:
-    rows: dict[str, dict] = {}
+    groups: dict[str, list[AblationPair]] = {}
     for spec, pair in done:
-        row = rows.setdefault(spec["adversary"]["name"], {"n": 0, "v": 0, "abl": 0, "full": 0})
-        row["n"] += 1
-        row["v"] += _violating(pair, ablated_ok, full_ok)
-        row["abl"] += pair.ablated.trapped
-        row["full"] += pair.full.trapped
-    return {name: GroupRow(r["n"], r["n"], r["v"], None,
-                           {"ablated_trapped": r["abl"], "full_trapped": r["full"]})
-            for name, r in rows.items()}
+        groups.setdefault(spec["adversary"]["name"], []).append(pair)
+    return {name: GroupRow(len(g), len(g), sum(_violating(p, ablated_ok, full_ok) for p in g), None,
+                           {"ablated_trapped": sum(p.ablated.trapped for p in g),
+                            "full_trapped": sum(p.full.trapped for p in g)})
+            for name, g in groups.items()}
 
 
 def ablation_verdict(claim: Claim, done: list[tuple[dict, AblationPair]],
