@@ -6,8 +6,7 @@ import sys
 
 from byzpgd import cli
 from byzpgd.commands import calibrate
-from byzpgd.reports.figures import saddle_attack_runs
-from byzpgd.theory.certify import certify
+from byzpgd.experiments.figures import saddle_attack
 
 
 def test_demo_writes_png_and_svg(tmp_path):
@@ -19,11 +18,11 @@ def test_demo_writes_png_and_svg(tmp_path):
 
 
 def test_demo_runs_show_the_trap_and_the_escape():
-    runs = saddle_attack_runs()
-    land = runs["landscape"]
-    assert certify(land, runs["robust_gd"].w).lambda_min <= -0.4
-    assert certify(land, runs["byzantine_pgd"].w).lambda_min > 0
-    assert runs["byzantine_pgd"].escapes >= 1
+    data = saddle_attack()
+    assert data.robust_gd.lambda_min <= data.trapped_below == -0.4   # trapped: γ = 0.8
+    assert data.robust_gd.escapes == 0
+    assert data.byzantine_pgd.lambda_min > 0 and data.byzantine_pgd.escapes >= 1
+    assert data.byzantine_pgd.grad_norm <= data.grad_bound
 
 
 def test_commands_have_help_and_validate_arguments(tmp_path):
