@@ -47,4 +47,22 @@ def test_calibrate_writes_its_findings(tmp_path, monkeypatch):
     paper = out["paper_constants"]["by_dim"]["10"]
     assert paper["largest_nonvacuous_Delta"] < 1e-13          # the λ_min bound bites only there
     assert paper["at_Delta_1e-3"]["r"] > paper["at_Delta_1e-3"]["R"]   # and r > R at Δ = 1e-3
-    assert out["verification"]["worst_C"] >= 0
+    assert out["verification"]["worst_C"] >= 0 and out["verification"]["errors"] == []
+
+
+def test_calibration_draws_are_the_documented_ones():
+    """Run k of cell (i_Δ, i_adversary) is drawn from default_rng([seed, i_Δ, i_adversary, k])
+    (docs/calibration.md), through the one seeding scheme."""
+    import numpy as np
+
+    from byzpgd.oracles.adversaries import NAMES
+    from byzpgd.properties.strategies import NumpySource
+    from byzpgd.properties.suites.ablations import calibration_instance
+
+    specs = calibrate._specs(2, 5)
+    assert len(specs) == 2 * len(NAMES) * len(calibrate.DELTAS)
+    i, j, k = 1, 2, 1
+    D = calibrate.DELTAS[i]
+    expected = calibration_instance(NumpySource(np.random.default_rng([5, i, j, k])), D, D,
+                                    adversary=NAMES[j], names=NAMES)
+    assert specs[(i * len(NAMES) + j) * 2 + k] == expected
