@@ -2,30 +2,38 @@
 mean posing as the median and by a wrong exponent."""
 
 import pytest
+import sympy as sp
 
 from byzpgd.algorithms.aggregators import mean
-from byzpgd.properties.suites.aggregation import rate_check
-from byzpgd.theory import aggregator_rates as ar
+from byzpgd.properties.suites.aggregation import SWEEPS, rate_check
+from byzpgd.theory import rates
 
 
 def test_exponents_from_the_sympy_rates():
-    assert ar.exponent(ar.RATES["iterative_filtering"], "alpha") == ar.sp.Rational(1, 2)
-    assert ar.exponent(ar.RATES["trimmed_mean"], "d") == 1
-    assert ar.exponent(ar.RATES["median"], "n", {"S": 0}) == ar.sp.Rational(-1, 2)
+    assert rates.exponent(rates.skewed_rate("iterative_filtering"), "alpha") == sp.Rational(1, 2)
+    assert rates.exponent(rates.skewed_rate("trimmed_mean"), "d") == 1
+    assert rates.exponent(rates.skewed_rate("median"), "alpha", {"alpha": 0}) == 0
+    assert rates.exponent(rates.skewed_rate("median"), "n", {"S": 0}) == sp.Rational(-1, 2)
+    assert rates.exponent(rates.symmetric_rate("median"), "m", {"alpha": 0}) == sp.Rational(-1, 2)
 
 
 @pytest.mark.parametrize("agg", ["median", "trimmed_mean"])
 def test_rate_claim_holds(agg):
-    e = rate_check(agg, "quick", 0)
-    assert e["status"] == "holds", e
-    assert e["slopes"]["n"]["matches"] and e["slopes"]["m"]["matches"]
+    res = rate_check(agg, "quick", 0)
+    assert res.status == "holds", res
+    assert set(res.fits) == set(SWEEPS)
+    for var in ("n", "m"):
+        fit = res.fits[var]
+        assert abs(fit.slope - fit.expected) <= fit.tolerance
+        assert fit.points["x"] == [float(v) for v in SWEEPS[var][1]] and len(fit.points["y"]) == len(fit.points["x"])
 
 
 def test_the_mean_posing_as_the_median_is_caught():
-    e = rate_check("median", "quick", 0, factory=lambda m, f: mean)
-    assert e["status"] == "violated" and e["worst_ratio"] > 1
+    res = rate_check("median", "quick", 0, factory=lambda m, f: mean)
+    assert res.status == "violated" and res.worst_ratio > 1
 
 
 def test_a_wrong_exponent_is_caught():
-    e = rate_check("median", "quick", 0, exponents={"n": -1.0})
-    assert e["status"] == "violated" and "n" in e["violated_sweeps"]
+    res = rate_check("median", "quick", 0, exponents={"n": -1.0})
+    assert res.status == "violated" and "n" in res.details["violated_sweeps"]
+    assert res.replay is not None

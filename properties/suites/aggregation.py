@@ -1,45 +1,55 @@
-"""Rate claims of the three GradAGGs (docs/paper.md §6): the empirical Δ of the pipeline
-workers → worst attack → aggregator, swept over n, m, α and d, against the exponents of §6.
+"""Checks of the aggregator rate claims (statements: :mod:`byzpgd.theory.claims.aggregation`;
+the measurement: :func:`byzpgd.experiments.aggregation.measure`): the empirical Δ of the pipeline
+workers → worst attack → aggregator, swept over n, m, α and d, against the exponents of the §6
+rates (docs/paper.md §6).
 
-The filter is given the honest covariance bound σ²/n (its assumption in docs/paper.md §6): with
-its MAD estimate instead, the estimate is inflated by the contamination and the α-slope comes out
-about 0.69 instead of 0.57 (alie_ls, m = 200, α in [0.02, 0.16]).
+Sampler: per swept variable v (:data:`SWEEPS`: the fixed values and the grid) and grid value,
+``replicates`` seeded pipelines (seeds from default_rng([seed, 7]); max(3, examples(profile)/20)
+replicates), under the attack of the library (:data:`CANDIDATE_ATTACKS`) of largest mean Δ at
+the sweep's middle setting on the first two seeds (α = 0.1 there for the m sweep, whose own runs
+have no Byzantine worker: α = 0 isolates √(d/(nm))). For the α sweep each pipeline is also
+measured at α = 0 on the same data.
 
-Model: Gaussian location (statistics.GaussianLocation, σ = 1, μ = 0, W = unit ball around μ);
-each measurement is the empirical Δ of one seeded pipeline: the sup of ‖ĝ(w) − ∇F(w)‖ over
-``PROBES`` random points of W. Per swept variable v the log-log slope s of the mean Δ over
-replicates is fitted by least squares (for α: of the *excess* error √(E Δ² − E Δ₀²) over the
-α = 0 pipeline on the same data, which isolates the α term). The rate is an upper bound, so the
-claim holds when s <= e + TOL for every sweep, e the exponent of the §6 rate in that regime
-(theory.aggregator_rates.exponent), TOL = 0.2 (about 4 standard errors of a 4-point slope at
-the default replication). The fitted slopes and constants, the attack chosen as the worst for each
-sweep (the one of largest mean Δ at the sweep's middle setting, among the library; α = 0.1
-there for the m sweep, whose own runs have no Byzantine worker), and the ratio of the measured Δ to
-the statistical lower bound α/√n + √(d/(nm)) are reported. 'worst_ratio' is
-max_v (v_max/v_min)^(s − e − TOL): the growth over the sweep relative to the largest allowed.
+Observation: the log-log slope s of the mean Δ over the replicates (for α: of the *excess* error
+√(E Δ² − E Δ₀²) over the α = 0 pipeline, which isolates the α term), fitted by least squares
+(:func:`byzpgd.properties.fits.loglog_fit`). Hypotheses: those of the claim (Gaussian location,
+α below the breakdown point); every instance is inside them. Check: the rate is an upper bound, so
+the claim holds when s <= e + TOL for every sweep, e = :func:`byzpgd.theory.rates.exponent` of the
+symmetric rate in that regime, TOL = SLOPE_TOLERANCE = 0.2 (about 4 standard errors of a 4-point
+slope at the default replication); a sweep with a non-finite mean Δ violates it.
+
+Result: ``fits`` = one :class:`~byzpgd.properties.result.Fit` per sweep (slope, expected = e,
+tolerance, constant, points {"x": grid, "y": mean Δ (α: excess Δ)}); ``worst_ratio`` =
+max_v (v_max/v_min)^(s − e − TOL), the growth over the sweep relative to the largest allowed;
+``empirical_constant`` = max Δ / rate over the grid points; ``details``: 'worst_attack' and
+'pilot_delta_by_attack' per sweep, 'replicates', 'lower_bound_ratio_min' (the smallest mean Δ /
+the statistical lower bound α/√n + √(d/(nm)), docs/paper.md §7.2), 'violated_sweeps'.
 """
 
 from __future__ import annotations
 
-import warnings
+import functools
+import math
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
-from ...algorithms.aggregators import make, make_iterative_filtering
-from ...oracles.attacks import make_attack
-from ...oracles.pipeline import ByzantineOracle
-from ...oracles.statistical import GaussianLocation
-from ...oracles.workers import WorkerPool
-from ...theory import aggregator_rates as ar
-from ...theory.claims import Claim, register
+from ...experiments.aggregation import measure
+from ...experiments.loop import InstanceError, run_instances, split
+from ...jsonsafe import spec_json
+from ...theory import rates
+from ...theory.claims import get
+from ...theory.claims.aggregation import RATE_CLAIMS
+from ...theory.claims.aggregation import SLOPE_TOLERANCE as TOL
+from ..fits import loglog_fit
 from ..profiles import examples
 from ..registry import register_check
+from ..result import ClaimResult, Fit
 
-TOL = 0.2
-PROBES = 2
 CANDIDATE_ATTACKS = ("sign_flip", "gaussian", "alie", "ipm", "mimic", "nan", "inf", "neg_inf", "huge",
                      "alie_ls", "ipm_ls", "shift")
+PILOT_SEEDS = 2
+PILOT_ALPHA = 0.1       # the pilot of a sweep whose fixed α is 0
+MIN_REPLICATES = 3
 
 # regimes: fixed values and the swept grid (α = 0 for the m sweep isolates √(d/(nm)))
 SWEEPS = {
@@ -49,140 +59,144 @@ SWEEPS = {
     "d": ({"n": 100, "m": 50, "alpha": 0.1}, [4, 16, 64, 256]),
 }
 
-AGG_CLAIMS = {"median": "aggregator.median.rate", "trimmed_mean": "aggregator.trimmed_mean.rate",
-              "iterative_filtering": "aggregator.iterative_filtering.rate"}
-_SOURCE = {"median": "Yin et al. 2018 via docs/paper.md §6 (S5 translation)",
-           "trimmed_mean": "Yin et al. 2018 via docs/paper.md §6 (S5 translation)",
-           "iterative_filtering": "docs/paper.md §6 (new uniform convergence bound; S5 translation)"}
 
-for _agg, _cid in AGG_CLAIMS.items():
-    register(Claim(
-        id=_cid,
-        statement=f"The {_agg.replace('_', ' ')} GradAGG is a Delta-inexact oracle with "
-                  f"Delta = O~({ar.RATES[_agg].subs(ar.S, 0)}) under every attack (log-log slopes in "
-                  f"n, m, alpha, d at most the rate's exponents + {TOL})",
-        source=f"docs/paper.md §6 table; {_SOURCE[_agg]}", provenance="CONFIRMED-INDIRECT", kind="rate",
-        observed="empirical_delta", constant=1.0, shape=ar.RATES[_agg].subs(ar.S, 0),
-        hypotheses=("Gaussian location model (symmetric data: skewness S = 0)",
-                    "alpha < 1/2 (median, trimmed mean with beta = alpha), alpha < 1/4 (filter)",
-                    "Delta measured as the sup over random probe points of W (finite: the covering "
-                    "factor sqrt(d) of the uniform bound cannot show)"),
-        notes="Upper-bound rate: the check bounds the fitted slopes from above. The measured d-slope "
-              "of median/trimmed mean is about 1/2 < 1 (pointwise error); reported as 'slopes'."))
+# --- sampler ---------------------------------------------------------------------------------
+def replicate_seeds(profile: str, seed: int, reps: int | None = None) -> list[int]:
+    reps = reps or max(MIN_REPLICATES, examples(profile) // 20)
+    return [int(s) for s in np.random.default_rng([seed, 7]).integers(0, 2**31, size=reps)]
 
 
-def measure(agg_name, attack, n, m, d, alpha, seed, factory=None, probes=PROBES):
-    """Empirical Δ of one seeded pipeline (and of its α = 0 counterpart on the same data when
-    alpha > 0 is measured for the excess error)."""
-    rng = np.random.default_rng(seed)
-    model = GaussianLocation(np.zeros(d), sigma=1.0, radius=1.0)
-    pool = WorkerPool(model, m, n, rng, alpha=alpha)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        if factory is not None:
-            agg = factory(m, pool.f)
-        elif agg_name == "iterative_filtering":   # the filter knows σ² (docs/paper.md §6)
-            agg = make_iterative_filtering(m, pool.f, sigma2=model.worker_sigma2(n))
-        else:
-            agg = make(agg_name, m, pool.f)
-        oracle = ByzantineOracle(pool, make_attack(attack) if pool.f else None, agg,
-                                 np.random.default_rng(seed + 1))
-        delta = oracle.probe(probes, np.random.default_rng(seed + 2))
-    return delta
+def pilot_specs(agg_name: str, seeds: list[int]) -> list[tuple[str, str, dict]]:
+    """(sweep, attack, spec) at the middle of each sweep, for every candidate attack."""
+    out = []
+    for var, (fixed, grid) in SWEEPS.items():
+        mid = {**fixed, var: grid[len(grid) // 2]}
+        mid["alpha"] = mid["alpha"] or PILOT_ALPHA
+        out += [(var, a, {"aggregator": agg_name, "attack": a, "seed": s, **mid})
+                for a in CANDIDATE_ATTACKS for s in seeds[:PILOT_SEEDS]]
+    return out
 
 
-def _fit(x, y):
-    lx, ly = np.log(x), np.log(y)
-    A = np.vstack([lx, np.ones_like(lx)]).T
-    (s, c), *_ = np.linalg.lstsq(A, ly, rcond=None)
-    return float(s), float(np.exp(c))
+def grid_specs(agg_name: str, worst: dict[str, str], seeds: list[int]) -> list[tuple[str, int, bool, dict]]:
+    """(sweep, grid index, is the α = 0 companion, spec) for every grid point and replicate."""
+    out = []
+    for var, (fixed, grid) in SWEEPS.items():
+        for i, val in enumerate(grid):
+            cfg = {"aggregator": agg_name, "attack": worst[var], **fixed, var: val}
+            out += [(var, i, False, {**cfg, "seed": s}) for s in seeds]
+            if var == "alpha":
+                out += [(var, i, True, {**cfg, "alpha": 0.0, "seed": s}) for s in seeds]
+    return out
 
 
+# --- observation -----------------------------------------------------------------------------
+def worst_attacks(pilots: list[tuple[str, str, dict]], values: list) -> tuple[dict, dict]:
+    """(worst attack per sweep, mean pilot Δ per sweep and attack); errored pilots are left out."""
+    sums: dict[str, dict[str, list]] = {}
+    for (var, attack, _), v in zip(pilots, values, strict=True):
+        sums.setdefault(var, {}).setdefault(attack, [])
+        if v is not None:
+            sums[var][attack].append(v)
+    means = {var: {a: float(np.mean(vs)) if vs else -math.inf for a, vs in by.items()}
+             for var, by in sums.items()}
+    return {var: max(by, key=lambda a: by[a]) for var, by in means.items()}, means
+
+
+def sweep_mean(var: str, ds: np.ndarray, d0: np.ndarray) -> float:
+    """The swept quantity at one grid point: mean Δ, or for α the excess √(E Δ² − E Δ₀²)."""
+    if var == "alpha":
+        return float(np.sqrt(max(np.mean(ds**2) - np.mean(d0**2), 1e-300)))
+    return float(np.mean(ds))
+
+
+def fit_sweep(var: str, means: list[float], rate, exponents: dict | None) -> Fit:
+    """The log-log fit of one sweep against the rate's exponent (``exponents`` overrides it)."""
+    grid = [float(v) for v in SWEEPS[var][1]]
+    e = float((exponents or {}).get(var, rates.exponent(rate, var, {"alpha": 0} if var == "m" else None)))
+    fit = loglog_fit(grid, means) if np.all(np.isfinite(means)) else None
+    slope, constant = fit if fit is not None else (math.inf, math.inf)
+    return Fit(slope=slope, expected=e, tolerance=TOL, constant=constant,
+               points={"x": grid, "y": [float(v) for v in means]})
+
+
+def growth_ratio(var: str, fit: Fit) -> float:
+    """(v_max/v_min)^(s − e − TOL): > 1 exactly when the slope exceeds the allowed one."""
+    grid = SWEEPS[var][1]
+    if not math.isfinite(fit.slope):
+        return math.inf
+    return float((grid[-1] / grid[0]) ** (fit.slope - fit.expected - fit.tolerance))
+
+
+# --- check -----------------------------------------------------------------------------------
 def rate_check(agg_name: str, profile: str = "ci", seed: int = 0, progress=None, *, factory=None,
-               exponents: dict | None = None, reps: int | None = None) -> dict:
+               exponents: dict | None = None, reps: int | None = None) -> ClaimResult:
     """The rate claim of ``agg_name``; ``factory`` (m, f) -> aggregate replaces the aggregator
     and ``exponents`` the theory's exponents (both for the able-to-fail tests)."""
-    reps = reps or max(3, examples(profile) // 20)
-    rate = ar.RATES[agg_name].subs(ar.S, 0)
-    rng = np.random.default_rng([seed, 7])
-    seeds = rng.integers(0, 2**31, size=reps)
-    slopes, constants, violations, ratios, lb_ratios, instances = {}, {}, [], {}, [], 0
-    nonvac = 0
-    k_emp = 0.0
-    total = sum(len(g) for _, g in SWEEPS.values())
-    done = 0
-    worst_by_sweep, pilots = {}, {}
-    for var, (fixed, grid) in SWEEPS.items():
-        # the worst attack of the library at the middle of this sweep (2 seeds)
-        mid = {**fixed, var: grid[len(grid) // 2]}
-        if mid["alpha"] == 0:
-            mid["alpha"] = 0.1
-        pilot = {a: float(np.mean([measure(agg_name, a, seed=int(s), factory=factory, **mid)
-                                   for s in seeds[:2]])) for a in CANDIDATE_ATTACKS}
-        worst = max(pilot, key=lambda a: pilot[a])
-        worst_by_sweep[var], pilots[var] = worst, pilot
+    seeds = replicate_seeds(profile, seed, reps)
+    fn = functools.partial(measure, factory=factory)
+    pilots = pilot_specs(agg_name, seeds)
+    total = len(pilots) + sum(len(SWEEPS[v][1]) * len(seeds) * (2 if v == "alpha" else 1) for v in SWEEPS)
+    pilot_runs = run_instances([s for *_, s in pilots], fn, progress=_offset(progress, 0, total))
+    pilot_values, pilot_errors = _values(pilot_runs)
+    worst, pilot_means = worst_attacks(pilots, pilot_values)
+    grid = grid_specs(agg_name, worst, seeds)
+    grid_runs = run_instances([s for *_, s in grid], fn, progress=_offset(progress, len(pilots), total))
+    grid_values, grid_errors = _values(grid_runs)
+    return _result(agg_name, profile, seed, grid, grid_values, pilot_errors + grid_errors,
+                   exponents, {"worst_attack": worst, "pilot_delta_by_attack": pilot_means,
+                               "replicates": len(seeds)})
+
+
+def _result(agg_name, profile, seed, grid, values, errors, exponents, details) -> ClaimResult:
+    rate = rates.symmetric_rate(agg_name)
+    fits, k_emp, lb_ratios, measured = {}, 0.0, [], []
+    for var, (fixed, values_of_var) in SWEEPS.items():
         means = []
-        for val in grid:
+        for i, val in enumerate(values_of_var):
+            ds = _at(grid, values, var, i, companion=False)
+            d0 = _at(grid, values, var, i, companion=True)
+            measured.append(ds)
+            means.append(sweep_mean(var, ds, d0) if ds.size else math.nan)
             cfg = {**fixed, var: val}
-            ds = np.array([measure(agg_name, worst, seed=int(s), factory=factory, **cfg) for s in seeds])
-            instances += len(ds)
-            nonvac += int(np.sum(np.isfinite(ds) & (ds > 0)))
-            if var == "alpha":
-                d0 = np.array([measure(agg_name, worst, seed=int(s), factory=factory,
-                                       **{**cfg, "alpha": 0.0}) for s in seeds])
-                means.append(np.sqrt(max(np.mean(ds**2) - np.mean(d0**2), 1e-300)))
+            if ds.size and np.all(np.isfinite(ds)):
+                k_emp = max(k_emp, float(np.max(ds)) / rates.evaluate(rate, **cfg))
+                lb_ratios.append(float(np.mean(ds)) / rates.evaluate(rates.LOWER_BOUND, **cfg))
             else:
-                means.append(float(np.mean(ds)))
-            if np.all(np.isfinite(ds)):
-                r = ar.evaluate(rate, **cfg)
-                lb = ar.evaluate(ar.LOWER_BOUND, **cfg)
-                k_emp = max(k_emp, float(np.max(ds)) / r)
-                lb_ratios.append(float(np.mean(ds)) / lb)
-            else:
-                k_emp = np.inf
-            done += 1
-            if progress is not None:
-                progress(done, total)
-        means = np.array(means)
-        e = float((exponents or {}).get(var, ar.exponent(rate, var, {"alpha": 0} if var == "m" else None)))
-        if not np.all(np.isfinite(means)):
-            s, c = np.inf, np.inf
-        else:
-            s, c = _fit(np.array(grid, dtype=float), means)
-        slopes[var] = {"fitted": round(s, 4), "theory": e, "tolerance": TOL,
-                       "matches": bool(abs(s - e) <= TOL), "values": [float(v) for v in grid],
-                       "delta": [float(v) for v in means]}
-        constants[var] = c
-        ratios[var] = float((grid[-1] / grid[0]) ** (s - e - TOL)) if np.isfinite(s) else np.inf
-        if not s <= e + TOL:
-            violations.append(var)
-    status = "violated" if violations else ("holds" if nonvac >= 20 else "inconclusive")
-    entry = {"status": status, "instances": instances, "nonvacuous_instances": nonvac,
-             "outside_hypotheses": 0, "violations": len(violations), "errors": 0,
-             "worst_ratio": max(ratios.values()), "empirical_constant": k_emp, "paper_constant": None,
-             "slopes": slopes, "fitted_constants": constants, "worst_attack": worst_by_sweep,
-             "pilot_delta_by_attack": pilots, "replicates": reps, "tolerance": TOL,
-             "lower_bound_ratio_min": min(lb_ratios, default=None)}
-    if violations:
-        entry["violated_sweeps"] = violations
-        entry["replay"] = (f"python -c \"from byzpgd.properties.suites.aggregation import rate_check; "
-                           f"print(rate_check('{agg_name}', '{profile}', {seed}))\"")
-    return entry
+                k_emp = math.inf
+        fits[var] = fit_sweep(var, means, rate, exponents)
+    violated = [v for v, fit in fits.items() if not fit.slope <= fit.expected + fit.tolerance]
+    all_ds = np.concatenate(measured)
+    claim = get(RATE_CLAIMS[agg_name])
+    return ClaimResult.build(
+        claim, violated=bool(violated), instances=int(all_ds.size),
+        nonvacuous_instances=int(np.sum(np.isfinite(all_ds) & (all_ds > 0))), outside_hypotheses=0,
+        violations=len(violated), errors=len(errors),
+        worst_ratio=max(growth_ratio(v, fit) for v, fit in fits.items()), empirical_constant=k_emp,
+        paper_constant=None, fits=fits,
+        replay=(f"python -c \"from byzpgd.properties.suites.aggregation import rate_check; "
+                f"print(rate_check('{agg_name}', '{profile}', {seed}))\"") if violated else None,
+        error_examples=tuple(e.as_example(spec_json(e.spec)) for e in errors[:3]),
+        details={**details, "lower_bound_ratio_min": min(lb_ratios, default=None),
+                 "violated_sweeps": violated})
 
 
-def _single_thread(fn):
-    """Run with BLAS pinned to one thread: the m × m Gram/eigh calls are tiny, and a
-    multi-threaded BLAS on a loaded machine made them 15× slower (threadpoolctl)."""
-    def wrapped(*a, **k):
-        with threadpool_limits(limits=1):
-            return fn(*a, **k)
-    return wrapped
+def _at(grid, values, var, i, *, companion: bool) -> np.ndarray:
+    """The measured Δ of the replicates at grid point i of sweep var (errored runs left out)."""
+    return np.array([v for (sv, si, c, _), v in zip(grid, values, strict=True)
+                     if sv == var and si == i and c == companion and v is not None], dtype=float)
 
 
-def _register(agg, cid):
-    register_check(cid)(_single_thread(lambda profile, seed, progress: rate_check(
-        agg, profile, seed, progress)))
+def _values(results) -> tuple[list, list]:
+    """The value of each run (None where it errored) and the errors."""
+    return [None if isinstance(r, InstanceError) else r.value for r in results], split(results)[1]
 
 
-for _agg, _cid in AGG_CLAIMS.items():
-    _register(_agg, _cid)
+def _offset(progress, start: int, total: int):
+    if progress is None:
+        return None
+    return lambda done, _: progress(start + done, total)
+
+
+for _agg, _cid in RATE_CLAIMS.items():
+    register_check(_cid)(functools.partial(
+        lambda agg, profile, seed, progress: rate_check(agg, profile, seed, progress), _agg))
