@@ -7,16 +7,19 @@ records ‖ĝ(w) − ∇F(w)‖ at every query. :meth:`ByzantineOracle.probe` ad
 points of W (uniform in the ball of radius ``landscape.domain_radius`` around ``centre``);
 :meth:`ByzantineOracle.empirical_delta` is the sup over both. ``delta`` (the Δ the algorithm is
 told) is set by the caller, typically to a probe estimate; ``visited_max`` tells whether the
-run stayed within it.
+run stayed within it. The aggregator is a callable ``aggregate(X) -> (d,)`` (the oracles import no
+aggregator: the experiments and the audit build it, e.g. with
+:func:`byzpgd.algorithms.aggregators.make`).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 
 from byzpgd.geometry import uniform_ball
 
-from ..algorithms.aggregators import make
 from .attacks import Attack, AttackContext, make_attack
 from .workers import WorkerPool
 
@@ -24,12 +27,14 @@ from .workers import WorkerPool
 class ByzantineOracle:
     batchable = False  # attacks may be adaptive (they see the query points)
 
-    def __init__(self, pool: WorkerPool, attack: Attack | str | None, aggregator, rng: np.random.Generator,
-                 delta: float = 0.0):
+    def __init__(self, pool: WorkerPool, attack: Attack | str | None, aggregator: Callable,
+                 rng: np.random.Generator, delta: float = 0.0):
+        if not callable(aggregator):
+            raise TypeError(f"aggregator must be a callable aggregate(X) -> (d,), got {aggregator!r}")
         self.pool = pool
         self.landscape = pool.model
         self.attack = make_attack(attack) if isinstance(attack, str) else attack
-        self.aggregate = make(aggregator, pool.m, pool.f) if isinstance(aggregator, str) else aggregator
+        self.aggregate = aggregator
         self.rng = rng
         self.delta = float(delta)
         self.visited_max = 0.0

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from byzpgd.algorithms.aggregators import coordinate_median, mean
 from byzpgd.oracles.attacks import (
     ATTACKS,
     AttackContext,
@@ -47,7 +48,6 @@ def test_alie_z_matches_baruch_et_al():
 def test_every_attack_returns_f_rows(name):
     rng = np.random.default_rng(1)
     H = rng.standard_normal((18, 4))
-    from byzpgd.algorithms.aggregators import coordinate_median
     ctx = AttackContext(f=3, m=21, aggregate=coordinate_median, true_grad=np.zeros(4), rng=rng)
     assert make_attack(name)(H, np.zeros(4), ctx).shape == (3, 4)
 
@@ -57,7 +57,7 @@ def test_line_search_attacks_beat_their_fixed_versions_on_the_median():
     res = {}
     for a in ("alie", "alie_ls", "ipm", "ipm_ls"):
         pool = WorkerPool(model, 50, 100, np.random.default_rng(2), alpha=0.2)
-        oracle = ByzantineOracle(pool, a, "median", np.random.default_rng(3))
+        oracle = ByzantineOracle(pool, a, coordinate_median, np.random.default_rng(3))
         res[a] = oracle.probe(3, np.random.default_rng(4))
     assert res["alie_ls"] >= res["alie"] - 1e-12 and res["ipm_ls"] >= res["ipm"] - 1e-12
 
@@ -66,7 +66,7 @@ def test_realise_target_lands_on_a_reachable_target_and_measures_delta():
     model = PhaseRetrievalModel(np.array([0.1, 0.0, 0.0]), 0.15)
     pool = WorkerPool(model, 20, 200, np.random.default_rng(5), f=4)
     trap = SaddleTrapTarget(model, budget=1e-4)
-    oracle = ByzantineOracle(pool, RealiseTarget(trap), "mean", np.random.default_rng(6))
+    oracle = ByzantineOracle(pool, RealiseTarget(trap), mean, np.random.default_rng(6))
     w = trap.saddle + 1e-3 * trap.direction
     g = oracle(w)
     assert np.linalg.norm(g - trap(w)) < 1e-10       # the mean can be steered exactly
@@ -84,3 +84,9 @@ def test_saddle_trap_is_within_budget_and_fakes_positive_curvature():
         assert np.linalg.norm(trap(w) - model.grad(w)) <= 1e-2 + 1e-15
     t = 1e-3
     assert (trap(s + t * e) @ e) > 0 > (model.grad(s + t * e) @ e)
+
+
+def test_the_pipeline_takes_an_aggregate_callable_not_a_name():
+    pool = WorkerPool(GaussianLocation(np.zeros(3)), 10, 5, np.random.default_rng(0), f=2)
+    with pytest.raises(TypeError, match="aggregator must be a callable"):
+        ByzantineOracle(pool, "sign_flip", "median", np.random.default_rng(1))
