@@ -28,7 +28,6 @@ from .markdown import (
     DASH,
     FIT_COLUMNS,
     RATIO_NOTE,
-    as_report,
     constants,
     fit_rows,
     fmt,
@@ -356,7 +355,6 @@ def _escape_figure(report: Report, wanted: bool) -> FigureSlot:
 def render_html(report: Report, *, escape_illustration: bool = True) -> str:
     """The HTML report. ``escape_illustration=False`` leaves out the escape illustration even
     when the report carries one (the section then says so)."""
-    report = as_report(report)
     claims = list(report.claims)
     tightness = (_figure(plots.tightness_plot, claims) if claims
                  else FigureSlot(why="the report has no claims."))

@@ -18,7 +18,7 @@ from numbers import Real
 
 from ..properties.result import ClaimResult
 from .model import Report
-from .plots import fits_of, number, within_tolerance
+from .plots import fits_of, number
 
 DASH = "—"
 STATUS_MARK = {"holds": "holds", "violated": "**VIOLATED**", "error": "**ERROR**",
@@ -27,7 +27,7 @@ RATIO_NOTE = ("worst ratio = largest observed/bound over the checked instances (
               "held on every instance; <= 0: it held with a sign margin). The empirical constant "
               "is the smallest constant in place of the paper's that would still hold.")
 FIT_COLUMNS = ["claim", "fit", "points", "fitted slope", "theory slope", "tolerance",
-               "within tolerance", "fitted constant"]
+               "fitted constant"]
 
 
 def fmt(x, digits: int = 3) -> str:
@@ -83,8 +83,8 @@ def _isnan(x: float) -> bool:
 def fit_rows(claims: list[ClaimResult]) -> list[list]:
     """One row per fit (:data:`FIT_COLUMNS`), plus one per rate-kind claim without fits."""
     rows = [[c.id, name, len(fit.points.get("x", [])), fit.slope, fit.expected, fit.tolerance,
-             within_tolerance(fit), fit.constant] for c, name, fit in fits_of(claims)]
-    rows += [[c.id, "(no fit in the result)", 0, None, None, None, None, None]
+             fit.constant] for c, name, fit in fits_of(claims)]
+    rows += [[c.id, "(no fit in the result)", 0, None, None, None, None]
              for c in claims if c.kind == "rate" and not c.fits]
     return rows
 
@@ -200,14 +200,7 @@ def _environment(env: dict) -> list[str]:
 
 def render_markdown(report: Report) -> str:
     """report.md (module docstring)."""
-    report = as_report(report)
     claims = list(report.claims)
     lines = [*_header(report), *_summary(claims), *_problems(claims), *_adversaries(claims),
              *_fits(claims), *_details(claims), *_environment(report.environment)]
     return "\n".join(lines).rstrip() + "\n"
-
-
-def as_report(report: Report | dict) -> Report:
-    """TRANSITIONAL (until reports.render_all passes the Report itself): a report.json document
-    (:meth:`Report.to_json`) read back as a :class:`Report`."""
-    return report if isinstance(report, Report) else Report.from_json(report)

@@ -179,11 +179,11 @@ def test_worst_adversary_reads_the_group_rows():
 # --- figures read the typed fields ------------------------------------------------------------
 def test_rate_fits_are_read_from_claim_result_fits():
     rows = fit_rows(_claims())
-    assert rows == [["aggregator.median.rate", "n", 4, -0.51, -0.5, 0.2, True, 0.94],
-                    ["aggregator.median.rate", "d", 3, 0.48, 1.0, 0.2, False, 0.026]]
+    assert rows == [["aggregator.median.rate", "n", 4, -0.51, -0.5, 0.2, 0.94],
+                    ["aggregator.median.rate", "d", 3, 0.48, 1.0, 0.2, 0.026]]
     unfitted = _result(id="aggregator.x.rate", kind="rate")
     assert fit_rows([unfitted]) == [["aggregator.x.rate", "(no fit in the result)", 0, None, None,
-                                     None, None, None]]
+                                     None, None]]
     html = render_html(_report([unfitted]))
     assert "carry no fit with points" in html and len(re.findall(r"<img ", html)) == 1
     no_rates = _report([_result()])
