@@ -1,7 +1,7 @@
 """The audit battery: the empirical Δ of the user's aggregator and of the reference aggregators
 on identical inputs, over statistical settings × attacks.
 
-Model (as in the aggregation rate suite, :mod:`byzpgd.properties.suites.aggregation`): Gaussian
+Model (as in the aggregator experiment, :mod:`byzpgd.experiments.aggregation`): Gaussian
 location, f(w; z) = ½‖w − z‖², z ~ N(0, I_d), W = the unit ball; m workers with n samples each,
 f of them Byzantine. One measurement = the empirical Δ of the pipeline workers → attack →
 aggregator (:class:`~byzpgd.oracles.pipeline.ByzantineOracle`): the sup of ‖ĝ(w) − ∇F(w)‖ over
@@ -20,10 +20,11 @@ along u), and :class:`WorstCaseSearch`, a black-box search over the Byzantine ve
 the aggregator under test.
 
 Reference aggregators: the paper's three (median, trimmed mean with β = f/m, iterative
-filtering given the honest covariance bound σ²/n as in the rate suite) by default; a reference
-whose breakdown number is below f is left out at that setting. Also recorded per setting: the
-statistical lower bound σ(α/√n + √(d/(nm))) (docs/paper.md §7.2, σ = 1) and the paper's Õ-rates
-(:mod:`byzpgd.theory.aggregator_rates`, constants dropped, skewness 0).
+filtering given the honest covariance bound σ²/n, :func:`byzpgd.experiments.aggregation.paper_aggregator`)
+by default; a reference whose breakdown number is below f is left out at that setting. Also
+recorded per setting: the statistical lower bound σ(α/√n + √(d/(nm))) (docs/paper.md §7.2, σ = 1)
+and the paper's Õ-rates (:func:`byzpgd.theory.rates.symmetric_rate`, constants dropped, skewness 0).
+Slopes of the worst Δ are fitted with :func:`byzpgd.properties.fits.loglog_fit`.
 """
 
 from __future__ import annotations
@@ -38,17 +39,14 @@ from scipy.optimize import minimize
 
 from byzpgd.geometry import unit_vector
 
-from ..algorithms.aggregators import (
-    AGGREGATORS,
-    PAPER_AGGREGATORS,
-    make,
-    make_iterative_filtering,
-    max_byzantine,
-)
+from ..algorithms.aggregators import AGGREGATORS, PAPER_AGGREGATORS, max_byzantine
+from ..experiments.aggregation import paper_aggregator
 from ..oracles.attacks import ATTACKS, Attack, RealiseTarget, make_attack
 from ..oracles.pipeline import ByzantineOracle
 from ..oracles.statistical import GaussianLocation
 from ..oracles.workers import WorkerPool
+from ..properties.fits import loglog_fit
+from ..theory import rates as theory_rates
 from .sandbox import AggregatorFailure
 
 PROFILES = {
@@ -128,17 +126,20 @@ def settings(cfg: dict, f_max: int) -> list[Setting]:
     return out
 
 
+def _values(s: Setting) -> dict[str, float]:
+    return {"n": s.n, "m": s.m, "alpha": s.alpha, "d": s.d}
+
+
 def lower_bound(s: Setting) -> float:
-    """σ(α/√n + √(d/(nm))), σ = 1 (docs/paper.md §7.2)."""
-    return s.alpha / math.sqrt(s.n) + math.sqrt(s.d / (s.n * s.m))
+    """σ(α/√n + √(d/(nm))), σ = 1 (docs/paper.md §7.2; theory.rates.LOWER_BOUND)."""
+    return theory_rates.evaluate(theory_rates.LOWER_BOUND, **_values(s))
 
 
 def paper_rates(s: Setting) -> dict[str, float]:
-    """The Õ-rates of the paper's three aggregators at s (constants and logs dropped)."""
-    from ..theory import aggregator_rates as ar
-
-    vals = {"n": s.n, "m": s.m, "alpha": s.alpha, "d": s.d}
-    return {name: ar.evaluate(ar.RATES[name].subs(ar.S, 0), **vals) for name in PAPER_AGGREGATORS}
+    """The Õ-rates of the paper's three aggregators at s (constants and logs dropped, symmetric
+    noise: theory.rates.symmetric_rate)."""
+    return {name: theory_rates.evaluate(theory_rates.symmetric_rate(name), **_values(s))
+            for name in PAPER_AGGREGATORS}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -252,9 +253,7 @@ def reference_aggregate(name: str, s: Setting, model) -> Callable | None:
         raise ValueError(f"reference must be one of {sorted(AGGREGATORS)}, got {name!r}")
     if s.f > max_byzantine(name, s.m):
         return None
-    if name == "iterative_filtering":     # the filter knows σ²/n (docs/paper.md §6), as in the rate suite
-        return make_iterative_filtering(s.m, s.f, sigma2=model.worker_sigma2(s.n))
-    return make(name, s.m, s.f)
+    return paper_aggregator(name, s.m, s.f, model, s.n)
 
 
 class SettingData:
@@ -359,21 +358,10 @@ def _worst_row(s, per_attack, refs, lb, rates) -> dict:
     return row
 
 
-def fit_slope(x, y) -> float | None:
-    """Least-squares log-log slope (None with fewer than 2 finite positive points)."""
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    ok = np.isfinite(y) & (y > 0)
-    if ok.sum() < 2 or len(set(x[ok])) < 2:
-        return None
-    return float(np.polyfit(np.log(x[ok]), np.log(y[ok]), 1)[0])
-
-
 def rate_summary(results: list[dict], references=PAPER_AGGREGATORS) -> dict:
     """Against the paper's rates: for the user's rule and each reference, the empirical constant
     max over settings of worst Δ / rate (per paper rate), and the log-log slopes of the worst Δ
     in α (n = n0) and in n (f = f_max) next to the exponents of the rates and the lower bound."""
-    from ..theory import aggregator_rates as ar
-
     worst = [r for r in results if r["attack"] == "worst"]
     series = {"user": [r["delta_empirical"] for r in worst]}
     for ref in references:
@@ -393,10 +381,11 @@ def rate_summary(results: list[dict], references=PAPER_AGGREGATORS) -> dict:
         entry = {"values": xs, "fitted": {}}
         for who, ds in series.items():
             ys = [ds[i] if ds[i] is not None else np.nan for i, _ in pts]
-            entry["fitted"][who] = fit_slope(xs, ys)
-        entry["theory"] = {name: float(ar.exponent(ar.RATES[name].subs(ar.S, 0), var))
+            fit = loglog_fit(xs, ys)
+            entry["fitted"][who] = None if fit is None else fit[0]
+        entry["theory"] = {name: float(theory_rates.exponent(theory_rates.symmetric_rate(name), var))
                            for name in PAPER_AGGREGATORS}
-        entry["theory"]["lower_bound"] = float(ar.exponent(ar.LOWER_BOUND, var))
+        entry["theory"]["lower_bound"] = float(theory_rates.exponent(theory_rates.LOWER_BOUND, var))
         slopes[var] = entry
     return {"empirical_constants": constants, "slopes": slopes,
             "note": "rates are O~ with constants and logs dropped; the alpha slope is of the raw "

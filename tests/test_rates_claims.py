@@ -25,7 +25,8 @@ def test_rate_claim_holds(agg):
     for var in ("n", "m"):
         fit = res.fits[var]
         assert abs(fit.slope - fit.expected) <= fit.tolerance
-        assert fit.points["x"] == [float(v) for v in SWEEPS[var][1]] and len(fit.points["y"]) == len(fit.points["x"])
+        assert fit.points["x"] == [float(v) for v in SWEEPS[var][1]]
+        assert len(fit.points["y"]) == len(fit.points["x"])
 
 
 def test_the_mean_posing_as_the_median_is_caught():

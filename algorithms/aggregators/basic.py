@@ -60,18 +60,6 @@ def coordinate_median(X) -> np.ndarray:
     return 0.5 * lo + 0.5 * hi
 
 
-def far_rows(X: np.ndarray, centre: np.ndarray | None = None) -> np.ndarray:
-    """Boolean mask of the *far* rows (module docstring): a non-finite entry, or a squared
-    distance to ``centre`` (default: the coordinate-wise median) that overflows float64."""
-    X = _as_workers(X)
-    if centre is None:
-        centre = coordinate_median(X)
-    with np.errstate(over="ignore", invalid="ignore"):
-        diff = X - centre
-        sq = np.einsum("ij,ij->i", diff, diff)
-    return ~np.isfinite(sq)
-
-
 def centred(X: np.ndarray):
     """(centre, Xc, far): the coordinate-wise median, X − centre with far rows set to 0 (a new
     array), and the far-row mask. Centring at a robust centre keeps Gram-matrix distances exact

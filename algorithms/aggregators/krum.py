@@ -127,14 +127,6 @@ def nnm(X, f: int) -> np.ndarray:
     return out
 
 
-def make_nnm(aggregate, f: int):
-    """NNM followed by ``aggregate`` (e.g. the f-trimmed mean)."""
-    def composed(X):
-        return aggregate(nnm(X, f))
-    composed.__name__ = f"nnm_{getattr(aggregate, '__name__', 'agg')}"
-    return composed
-
-
 def nnm_trimmed_mean(X, f: int) -> np.ndarray:
     """NNM then the trimmed mean with f trimmed per side (Allouah et al. 2023's NNM ∘ CWTM)."""
     return trimmed_mean(nnm(X, f), int(f))
