@@ -28,6 +28,8 @@ class GradientOracle(Protocol):
       the Q perturbation rounds as one batch).
     - Optional ``notify(event, **data)``: told of 'candidate' (w), 'perturbation' (candidate, xi)
       and 'escape' (w) events, for adaptive adversaries that see the algorithm's state.
+    - An oracle may raise :class:`byzpgd.algorithms.perturbed_gd.StopRun` to end the run early
+      (the result then has that status and the current iterate).
     """
 
     landscape: HasDim

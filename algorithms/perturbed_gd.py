@@ -81,11 +81,11 @@ class _Run:
 
     def query(self, w, phase):
         if self.calls >= self.max_calls:
-            raise _Stop("max_oracle_calls")
+            raise StopRun("max_oracle_calls")
         if self.deadline is not None and self.calls % 256 == 0 and time.monotonic() > self.deadline:
-            raise _Stop("max_seconds")
+            raise StopRun("max_seconds")
         if not np.all(np.isfinite(w)):
-            raise _Stop("nonfinite")
+            raise StopRun("nonfinite")
         self.calls += 1
         if self.points is not None:
             self.points.append(w.copy())
@@ -95,12 +95,14 @@ class _Run:
     def answer(self, w):
         g = self.oracle(w)
         if not np.all(np.isfinite(g)):
-            raise _Stop("nonfinite")
+            raise StopRun("nonfinite")
         return g
 
 
-class _Stop(Exception):
-    """A budget ran out or a value became non-finite: ``status`` says which."""
+class StopRun(Exception):
+    """Ends a run early with result status ``status``: raised by the loop when a budget runs
+    out or a value becomes non-finite, and may be raised by an oracle (e.g. an experiment's
+    observer that has seen what it needed); the run's current iterate is returned."""
 
     def __init__(self, status: str):
         super().__init__(status)
@@ -133,7 +135,7 @@ def _batched_rounds(run, w_tilde, p: PGDParams, rng, reference, test):
     active = np.ones(p.Q, dtype=bool)
     for t in range(1, p.T_th + 1):
         if not np.all(np.isfinite(u[active])):
-            raise _Stop("nonfinite")
+            raise StopRun("nonfinite")
         u[active] -= p.eta * run.answer(u[active])
         if test == "every_step" or t == p.T_th:
             newly = active & (np.linalg.norm(u - ref, axis=1) >= p.R)
@@ -201,7 +203,7 @@ def perturbed_gd(oracle: GradientOracle, w0, params: PGDParams, rng: np.random.G
             run.escapes += 1
             _notify(oracle, "escape", w=escaped)
             w = escaped
-    except _Stop as stop:
+    except StopRun as stop:
         status = stop.status
     options = {"escape_reference": escape_reference, "escape_test": escape_test}
     tr = None if not trace else {"points": np.array(run.points), "phase": run.phases}

@@ -42,6 +42,7 @@ import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
+import numpy as np
 from scipy.stats import binom
 
 from byzpgd.jsonsafe import sanitize
@@ -247,3 +248,40 @@ def worst(values) -> float | None:
     when there is none."""
     vals = [math.inf if v != v else float(v) for v in values if v is not None]
     return max(vals) if vals else None
+
+
+def poisson_binomial_sf(k: int, probs) -> float:
+    """P[S >= k] for S a sum of independent Bernoulli(p_i) (exact, by convolution): the test of
+    a claim whose failure probability bound differs from instance to instance."""
+    if k <= 0:
+        return 1.0
+    dist = np.zeros(len(probs) + 1)
+    dist[0] = 1.0
+    for i, p in enumerate(probs, 1):
+        p = min(1.0, max(0.0, float(p)))
+        dist[1:i + 1] = dist[1:i + 1] * (1 - p) + dist[:i] * p
+        dist[0] *= 1 - p
+    return float(min(1.0, dist[k:].sum()))
+
+
+def rejection_count(probs, alpha: float) -> int:
+    """The smallest k with P[S >= k] < alpha (S Poisson-binomial with ``probs``); len+1 if none."""
+    for k in range(len(probs) + 2):
+        if poisson_binomial_sf(k, probs) < alpha:
+            return k
+    return len(probs) + 1
+
+
+def detectable_failure_rate(trials: int, reject_at: int, power: float = 0.8) -> float | None:
+    """The power of a count test: the smallest true failure rate q for which
+    P[Binomial(trials, q) >= reject_at] >= power (None when no rate is detectable)."""
+    if trials <= 0 or reject_at > trials:
+        return None
+    lo, hi = 0.0, 1.0
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        if binom.sf(reject_at - 1, trials, mid) >= power:
+            hi = mid
+        else:
+            lo = mid
+    return hi

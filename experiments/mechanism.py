@@ -1,0 +1,154 @@
+"""Runs for the mechanism claims (docs/paper.md §8.1, §8.3): one instance = one run of
+ByzantinePGD (Theorem 1's formulas with the calibrated factors, at practical Δ) or of exact PGD,
+from a spec. Returns what the checks observe; the bounds come from byzpgd.theory, never from
+the run.
+
+Specs (JSON-able):
+- descent: {"family", "dim", "a", "gamma", "rho", "landscape_seed", "start_t", "start_seed",
+  "Delta" (0 for exact), "epsilon" (exact family), "adversary", "run_seed"}. The landscape is a
+  cosine saddle whose first positive direction has curvature a_1 = L_F = 1 (so one step along it
+  tests the step size), started at t·q_1 plus a small random part.
+- escape: {"family", "dim", "gamma", "s", "a_seed", "landscape_seed", "Delta", "epsilon",
+  "adversary", "run_seed"}. The cosine saddle with curvature −γ, width s, started at the saddle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..algorithms import StopRun, byzantine_pgd, exact_pgd
+from ..oracles.adversaries import make_adversary
+from ..oracles.inexact import CertifiedOracle, ExactOracle
+from ..oracles.landscapes import CosineSaddle
+from ..oracles.landscapes.rotation import random_rotation
+from ..theory.certify import certify
+from ..theory.parameters import CALIBRATED_FACTORS
+from .budget import FAILURE_PROBABILITY
+
+DESCENT_CALLS = 4_000       # the first steps are what the descent claim looks at
+ESCAPE_CALLS = 2_000_000     # default cap (the checks pass a cap from the theory)
+RUN_SECONDS = 60.0
+
+
+class RecordingOracle:
+    """Passes every query to ``oracle`` and records (w, ĝ) and the algorithm's perturbation
+    events (to know which consecutive queries are one gradient step). Not batchable, so every
+    query is seen one by one."""
+
+    batchable = False
+
+    def __init__(self, oracle):
+        self.oracle, self.landscape, self.delta = oracle, oracle.landscape, oracle.delta
+        self.points: list[np.ndarray] = []
+        self.answers: list[np.ndarray] = []
+        self.jumps: set[int] = set()          # query indices reached by a perturbation
+
+    def __call__(self, w):
+        g = self.oracle(w)
+        self.points.append(np.array(w, dtype=np.float64))
+        self.answers.append(np.array(g, dtype=np.float64))
+        return g
+
+    def notify(self, event, **data):
+        if event == "perturbation":
+            self.jumps.add(len(self.points))
+        self.oracle.notify(event, **data)
+
+
+def descent_landscape(spec: dict) -> CosineSaddle:
+    rng = np.random.default_rng(spec["landscape_seed"])
+    d = spec["dim"]
+    a = np.asarray(spec["a"], dtype=np.float64)
+    gamma = np.asarray([spec["gamma"]])
+    return CosineSaddle(a, gamma, gamma / spec["rho"], random_rotation(d, rng))
+
+
+def _oracle(spec, land):
+    if spec["family"] == "exact_pgd":
+        return CertifiedOracle(ExactOracle(land))
+    return CertifiedOracle(make_adversary(spec["adversary"], land, spec["Delta"]))
+
+
+def _run(spec, oracle, w0, *, calls):
+    rng = np.random.default_rng(spec["run_seed"])
+    if spec["family"] == "exact_pgd":
+        return exact_pgd(oracle, w0, rng, epsilon=spec["epsilon"], delta=FAILURE_PROBABILITY,
+                         max_oracle_calls=calls, max_seconds=RUN_SECONDS)
+    return byzantine_pgd(oracle, w0, rng, delta=FAILURE_PROBABILITY, factors=CALIBRATED_FACTORS,
+                         max_oracle_calls=calls, max_seconds=RUN_SECONDS)
+
+
+@dataclass(frozen=True)
+class Steps:
+    """The gradient steps of one run: F before and after, ‖ĝ‖ at the start of each step."""
+
+    f_before: np.ndarray
+    f_after: np.ndarray
+    g_norm: np.ndarray
+    L: float
+    status: str
+
+
+def run_descent(spec: dict) -> Steps:
+    land = descent_landscape(spec)
+    y0 = np.random.default_rng(spec["start_seed"]).normal(scale=0.01, size=land.dim)
+    y0[land.n_neg] = spec["start_t"]                    # the direction of curvature a_1 = L
+    w0 = land.rotation.apply(y0)
+    rec = RecordingOracle(_oracle(spec, land))
+    res = _run(spec, rec, w0, calls=DESCENT_CALLS)
+    k = [i for i in range(len(rec.points) - 1)
+         if i + 1 not in rec.jumps and not np.array_equal(rec.points[i], rec.points[i + 1])]
+    f = np.array([land.value(p) for p in rec.points])
+    g = np.array([np.linalg.norm(a) for a in rec.answers])
+    idx = np.asarray(k, dtype=np.int64)
+    return Steps(f[idx], f[idx + 1], g[idx], land.L, res.status)
+
+
+def escape_landscape(spec: dict) -> CosineSaddle:
+    rng = np.random.default_rng(spec["landscape_seed"])
+    d = spec["dim"]
+    a = np.random.default_rng(spec["a_seed"]).uniform(0.3, 1.0, size=d - 1)
+    a[0] = 1.0                                           # L_F = 1 (γ < 1)
+    return CosineSaddle(a, [spec["gamma"]], [spec["s"]], random_rotation(d, rng))
+
+
+@dataclass(frozen=True)
+class EscapeRun:
+    """λ_min at the run's last point, its distance from the saddle, the run's status."""
+
+    lambda_min: float
+    distance: float
+    status: str
+    oracle_calls: int
+
+
+class LeaveObserver:
+    """Passes queries to ``oracle``; ends the run (StopRun('left_region')) at the first query
+    at distance >= ``radius`` from ``centre``: the run has left the saddle for good, and the
+    rest of it (descending to a minimum) is not what the escape claims look at."""
+
+    def __init__(self, oracle, centre, radius):
+        self.oracle, self.landscape, self.delta = oracle, oracle.landscape, oracle.delta
+        self.batchable = getattr(oracle, "batchable", False)
+        self.centre, self.radius = np.asarray(centre, dtype=np.float64), float(radius)
+
+    def __call__(self, w):
+        if np.max(np.linalg.norm(np.asarray(w) - self.centre, axis=-1)) >= self.radius:
+            raise StopRun("left_region")
+        return self.oracle(w)
+
+    def notify(self, event, **data):
+        self.oracle.notify(event, **data)
+
+
+def run_escape(spec: dict, stop_distance: float, max_calls: int = ESCAPE_CALLS) -> EscapeRun:
+    """Run from the saddle c (= 0) until it returns, reaches distance ``stop_distance`` from c
+    (status 'left_region'), or uses ``max_calls`` oracle calls."""
+    land = escape_landscape(spec)
+    c = np.zeros(land.dim)
+    res = _run(spec, LeaveObserver(_oracle(spec, land), c, stop_distance), c, calls=max_calls)
+    cert = certify(land, res.w)
+    return EscapeRun(float(cert.lambda_min), float(np.linalg.norm(res.w - c)), res.status,
+                     int(res.grad_oracle_calls))

@@ -1,0 +1,284 @@
+"""Checks of the mechanism claims (statements in :mod:`byzpgd.theory.claims.mechanism`, runs in
+:mod:`byzpgd.experiments.mechanism`, bounds in :mod:`byzpgd.theory.mechanism`).
+
+- ``mechanism.descent`` (deterministic): on every step of every run,
+  F(w⁺) − F(w) + ‖ĝ‖²/(2L) <= Δ‖ĝ‖/L + rounding (docs/paper.md §8.1). Instances start on the
+  direction of curvature L_F of a cosine saddle, so a step size off by a factor either way shows.
+  An instance is vacuous when no step had ‖ĝ‖ > 2Δ (then the lemma promises no decrease).
+- ``mechanism.escape`` / ``mechanism.exact_escape`` (probabilistic): runs start at the saddle of
+  a cosine saddle whose curvature γ is solved (from the theory's parameters at the instance's
+  values) so that the per-round failure bound p_round is a drawn target: one round fails often,
+  so every parameter matters. The count of trapped runs (λ_min(w̃) <= −γ/2, or no output) is
+  tested per adversary against the Poisson-binomial law of the per-instance bounds B_i
+  (p_round^Q, or p_round with Q = 1), rejecting at ALPHA_BINOMIAL / (number of adversaries)
+  (Bonferroni). ``details`` carries, per adversary, the bounds' sum, the p-value and the power
+  (``detectable_failure_rate``: the smallest uniform trapped rate detected with probability 0.8).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+from scipy.optimize import brentq
+
+from ...experiments import mechanism as exp
+from ...experiments.budget import FAILURE_PROBABILITY
+from ...experiments.loop import InstanceError, run_instances, split
+from ...jsonsafe import spec_json
+from ...oracles.adversaries import NAMES as ADVERSARY_NAMES
+from ...oracles.adversaries import sample_adversary
+from ...seeding import instance_rng
+from ...theory import mechanism as mech
+from ...theory.claims import get
+from ...theory.parameters import CALIBRATED_FACTORS, byzantine_pgd_parameters, evaluate, exact_pgd_parameters
+from ..checks import Observation, per_adversary, verdict
+from ..profiles import examples
+from ..registry import register_check
+from ..result import (
+    ALPHA_BINOMIAL,
+    ROUNDING_RTOL,
+    BinomialTest,
+    ClaimResult,
+    GroupRow,
+    Violation,
+    detectable_failure_rate,
+    poisson_binomial_sf,
+    rejection_count,
+)
+from ..strategies import NumpySource
+
+DESCENT, ESCAPE, EXACT_ESCAPE = "mechanism.descent", "mechanism.escape", "mechanism.exact_escape"
+EXACT_ADVERSARY = "exact"
+
+
+# --- samplers -------------------------------------------------------------------------------
+def descent_spec(src, family: str, adversary: str | None) -> dict:
+    d = src.integer(2, 6)
+    spec = {"family": family, "dim": d, "a": [1.0] + [src.uniform(0.3, 1.0) for _ in range(d - 2)],
+            "gamma": src.uniform(0.3, 0.9), "rho": src.log_uniform(0.5, 2.0),
+            "landscape_seed": src.seed(), "start_t": src.log_uniform(0.05, 1.0),
+            "start_seed": src.seed(), "run_seed": src.seed()}
+    if family == "exact_pgd":
+        return {**spec, "Delta": 0.0, "epsilon": src.log_uniform(1e-4, 1e-2)}
+    return {**spec, "Delta": src.log_uniform(1e-4, 1e-2), "adversary": sample_adversary(src, adversary)}
+
+
+def _byz_geometry(gamma, kappa, Delta, d):
+    """ρ and s with R/s = κ, where R = c_R Δ^{2/5} d^{1/5} ρ^{-1/2} (calibrated factors)."""
+    R1 = evaluate("byzantine_pgd", Delta=Delta, rho=1.0, dim=d, factors=CALIBRATED_FACTORS)["R"]
+    rho = (kappa * gamma / R1) ** 2
+    return rho, gamma / rho
+
+
+def _exact_geometry(gamma, kappa, eps):
+    """ρ and s with R/s = κ, R = √(ε/ρ): ρ = κ²γ²/ε."""
+    rho = kappa**2 * gamma**2 / eps
+    return rho, gamma / rho
+
+
+def escape_values(spec: dict) -> dict:
+    """The theory's parameters and bounds at the instance's values (never from the run)."""
+    gamma, s, d = spec["gamma"], spec["s"], spec["dim"]
+    rho, gap = gamma / s, 2.0 * gamma * s**2             # F(c) − F* of the cosine saddle
+    if spec["family"] == "exact_pgd":
+        p = exact_pgd_parameters(spec["epsilon"], 1.0, rho, d, FAILURE_PROBABILITY, gap)
+        raw_q, delta_ = 1.0, 0.0
+    else:
+        delta_ = spec["Delta"]
+        p = byzantine_pgd_parameters(delta_, 1.0, rho, d, FAILURE_PROBABILITY, gap,
+                                     CALIBRATED_FACTORS)
+        raw_q = evaluate("byzantine_pgd", Delta=delta_, L=1.0, rho=rho, dim=d,
+                         delta=FAILURE_PROBABILITY, f_gap=gap, factors=CALIBRATED_FACTORS)["Q"]
+    pr = mech.round_failure_bound(Delta=delta_, gamma=gamma, s=s, eta=p["eta"], T_th=p["T_th"],
+                                  r=p["r"], R=p["R"], dim=d)
+    return {**p, "rho": rho, "gap": gap, "raw_Q": raw_q, "p_round": pr,
+            "bound": mech.trapped_bound(pr, p["Q"])}
+
+
+def _solve_gamma(spec_wo_gamma: dict, kappa: float, target: float) -> tuple[float, float]:
+    """γ in (1e-5, 0.95) with p_round(γ) = target (p_round decreases in γ); the nearest end
+    when out of reach. Returns (γ, s)."""
+    def geometry(g):
+        if spec_wo_gamma["family"] == "exact_pgd":
+            return _exact_geometry(g, kappa, spec_wo_gamma["epsilon"])
+        return _byz_geometry(g, kappa, spec_wo_gamma["Delta"], spec_wo_gamma["dim"])
+
+    def excess(log_g):
+        g = math.exp(log_g)
+        s = geometry(g)[1]
+        return escape_values({**spec_wo_gamma, "gamma": g, "s": s})["p_round"] - target
+    lo, hi = math.log(1e-5), math.log(0.95)
+    if excess(lo) * excess(hi) > 0:
+        log_g = lo if abs(excess(lo)) < abs(excess(hi)) else hi
+    else:
+        log_g = brentq(excess, lo, hi, xtol=1e-10)
+    g = math.exp(log_g)
+    return g, geometry(g)[1]
+
+
+def escape_spec(src, family: str, adversary: str | None) -> dict:
+    d = src.integer(2, 5)
+    spec = {"family": family, "dim": d, "a_seed": src.seed(), "landscape_seed": src.seed(),
+            "run_seed": src.seed()}
+    if family == "exact_pgd":
+        spec.update(Delta=0.0, epsilon=src.log_uniform(1e-4, 1e-2))
+        kappa, target = src.uniform(0.025, 0.04), src.uniform(0.02, 0.1)
+    else:
+        spec.update(Delta=src.log_uniform(1e-5, 1e-3), adversary=sample_adversary(src, adversary))
+        kappa, target = src.uniform(0.04, 0.1), src.uniform(0.3, 0.9)
+    gamma, s = _solve_gamma(spec, kappa, target)
+    return {**spec, "gamma": gamma, "s": s, "target_p_round": target}
+
+
+def specs(claim_id: str, n: int, seed: int) -> list[dict]:
+    """``n`` instances; instance i depends only on (seed, claim id, i); adversaries in turn."""
+    make = escape_spec if claim_id != DESCENT else descent_spec
+    out = []
+    for i in range(n):
+        src = NumpySource(instance_rng(seed, claim_id, i))
+        if claim_id == EXACT_ESCAPE or (claim_id == DESCENT and i % (len(ADVERSARY_NAMES) + 1) == 0):
+            out.append(make(src, "exact_pgd", None))
+        else:
+            out.append(make(src, "byzantine_pgd", ADVERSARY_NAMES[i % len(ADVERSARY_NAMES)]))
+    return out
+
+
+def adversary_of(spec: dict) -> str:
+    return spec["adversary"]["name"] if "adversary" in spec else EXACT_ADVERSARY
+
+
+# --- descent --------------------------------------------------------------------------------
+def observe_descent(spec: dict, steps: exp.Steps) -> Observation:
+    delta_ = spec["Delta"]
+    excess = steps.f_after - steps.f_before + steps.g_norm**2 / (2 * steps.L)
+    bound = delta_ * steps.g_norm / steps.L
+    tol = ROUNDING_RTOL * (np.abs(steps.f_before) + np.abs(steps.f_after) + steps.g_norm**2 / steps.L)
+    informative = steps.g_norm > 2 * delta_
+    required = steps.g_norm * (steps.g_norm / 2 - delta_) / steps.L
+    actual = steps.f_before - steps.f_after
+    ratio = np.where(actual > 0, required / np.where(actual > 0, actual, 1.0), np.inf)
+    ratio = np.where(informative, ratio, 0.0)
+    bad = excess > bound + tol
+    finite = steps.status != "nonfinite"
+    k = int(np.argmax(ratio)) if ratio.size else 0
+    emp = (float(np.max(excess[informative] / bound[informative]))
+           if delta_ > 0 and informative.any() else 0.0)
+    return Observation(
+        observed=float(excess[k]) if excess.size else 0.0,
+        bound=float(bound[k] + tol[k]) if bound.size else 0.0,
+        ratio=float(ratio[k]) if ratio.size else 0.0,
+        holds=bool(finite and not bad.any()), vacuous=bool(not informative.any()),
+        in_hypotheses=True, empirical_constant=max(0.0, emp), spec=spec,
+        note=(f"run status {steps.status}" if not finite else
+              f"{int(bad.sum())} of {bad.size} steps short of the §8.1 decrease" if bad.any() else ""))
+
+
+def check_descent(profile: str, seed: int, progress=None, *, executor=None) -> ClaimResult:
+    claim = get(DESCENT)
+    t0 = time.perf_counter()
+    sp_ = specs(DESCENT, examples(profile, DESCENT), seed)
+    results = run_instances(sp_, exp.run_descent, executor, progress)
+    runs, errors = split(results)
+    ok_specs = [s for s, r in zip(sp_, results, strict=True) if not isinstance(r, InstanceError)]
+    obs = [observe_descent(s, r) for s, r in zip(ok_specs, runs, strict=True)]
+    return verdict(claim, obs, errors, 0.0, group_of=adversary_of).with_seconds(
+        time.perf_counter() - t0)
+
+
+# --- escape ---------------------------------------------------------------------------------
+def escape_call_cap(spec: dict) -> int:
+    """1 + Q·T_th calls (every round at the saddle) plus 2·T_th + 10 beyond, with the theory's Q
+    and T_th: a run that escaped in some round is then at distance >= R from the saddle, moving
+    away, when the cap stops it."""
+    v = escape_values(spec)
+    return int(1 + (v["Q"] + 2) * v["T_th"] + 10)
+
+
+STOP_FACTOR = 20.0   # a run at distance 20 R from the saddle has left it (R's faults are <= 10×)
+
+
+def run_escape_capped(spec: dict) -> exp.EscapeRun:
+    """The run, stopped once it is STOP_FACTOR·R (the theory's R) away from the saddle."""
+    return exp.run_escape(spec, STOP_FACTOR * escape_values(spec)["R"], escape_call_cap(spec))
+
+
+def observe_escape(spec: dict, run: exp.EscapeRun) -> tuple[Observation, float]:
+    """Trapped: the run returned a point with λ_min <= −γ/2; or the cap stopped it within
+    the theory's R of the saddle; or it ended without output (non-finite, time budget)."""
+    v = escape_values(spec)
+    inside = v["r"] <= v["R"] < spec["s"] and v["raw_Q"] > 1 and v["p_round"] < 1
+    if run.status == "converged":
+        trapped, note = run.lambda_min <= -spec["gamma"] / 2, ""
+    elif run.status == "left_region":
+        trapped, note = False, ""
+    elif run.status == "max_oracle_calls":
+        trapped = run.distance < v["R"]
+        note = f"stopped by the call cap at distance {run.distance:.3g} from the saddle (R = {v['R']:.3g})"
+    else:
+        trapped, note = True, f"run status {run.status} (no output: counted as trapped)"
+    if not inside:
+        note = "outside: r > R, R >= s, Q's formula <= 1, or p_round = 1"
+    obs = Observation(observed=float(trapped), bound=v["bound"],
+                      ratio=float(trapped) / v["bound"] if v["bound"] > 0 else math.inf,
+                      holds=not trapped, vacuous=False, in_hypotheses=bool(inside),
+                      empirical_constant=0.0, spec=spec, note=note)
+    return obs, v["bound"]
+
+
+def check_escape(claim_id: str, profile: str, seed: int, progress=None, *,
+                 executor=None) -> ClaimResult:
+    claim = get(claim_id)
+    t0 = time.perf_counter()
+    sp_ = specs(claim_id, examples(profile, claim_id), seed)
+    results = run_instances(sp_, run_escape_capped, executor, progress)
+    runs, errors = split(results)
+    ok_specs = [s for s, r in zip(sp_, results, strict=True) if not isinstance(r, InstanceError)]
+    pairs = [observe_escape(s, r) for s, r in zip(ok_specs, runs, strict=True)]
+    obs = [o for o, _ in pairs]
+    rows = per_adversary(obs, adversary_of)
+    groups = list(rows)
+    alpha = ALPHA_BINOMIAL / max(1, len(groups))
+    tests, powers, violated = {}, {}, False
+    for name in groups:
+        members = [(o, b) for o, b in pairs if o.in_hypotheses and adversary_of(o.spec) == name]
+        probs = [b for _, b in members]
+        k = sum(not o.holds for o, _ in members)
+        p_value = poisson_binomial_sf(k, probs)
+        reject_at = rejection_count(probs, alpha)
+        power = detectable_failure_rate(len(probs), reject_at)
+        tests[name] = {"failures": k, "trials": len(probs), "bound_sum": float(sum(probs)),
+                       "p_value": p_value, "reject_at": reject_at,
+                       "detectable_failure_rate": power}
+        powers[name] = power
+        violated |= p_value < alpha
+        rows[name] = GroupRow(rows[name].instances, rows[name].nonvacuous_instances,
+                              rows[name].violations, rows[name].worst_ratio, tests[name])
+    inside = [o for o in obs if o.in_hypotheses]
+    k_all = sum(not o.holds for o in inside)
+    all_probs = [b for o, b in pairs if o.in_hypotheses]
+    weakest = max((p for p in powers.values() if p is not None), default=None)
+    worst = max((o for o in inside if not o.holds), key=lambda o: o.ratio, default=None)
+    wv = None if worst is None else Violation(
+        worst.observed, worst.bound, worst.ratio, worst.note,
+        f"byzpgd replay {claim_id} '{spec_json(worst.spec)}'")
+    res = ClaimResult.build(
+        claim, violated=violated, instances=len(inside), nonvacuous_instances=len(inside),
+        outside_hypotheses=len(obs) - len(inside), violations=k_all, errors=len(errors),
+        worst_ratio=max((o.ratio for o in inside), default=None), empirical_constant=None,
+        paper_constant=None,
+        binomial=BinomialTest(k_all, len(all_probs), float(np.mean(all_probs)) if all_probs else 0.0,
+                              poisson_binomial_sf(k_all, all_probs), alpha),
+        adversaries=rows, worst_violation=wv, replay=wv.replay if wv else None,
+        error_examples=tuple(e.as_example() for e in errors[:3]),
+        details={"test": "Poisson-binomial per adversary, Bonferroni over "
+                         f"{len(groups)} adversaries (reject below {alpha:.3g})",
+                 "per_adversary": tests, "detectable_failure_rate": weakest})
+    return res.with_seconds(time.perf_counter() - t0)
+
+
+register_check(DESCENT)(check_descent)
+register_check(ESCAPE)(lambda profile, seed, progress=None: check_escape(ESCAPE, profile, seed, progress))
+register_check(EXACT_ESCAPE)(
+    lambda profile, seed, progress=None: check_escape(EXACT_ESCAPE, profile, seed, progress))
