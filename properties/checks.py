@@ -1,5 +1,7 @@
 """Turning runs into verdicts: one :class:`Observation` per (claim, run), and the aggregate
-verdict of a claim over many runs (DESIGN, "Checking claims honestly").
+verdict of a claim over many runs (DESIGN, "Checking claims honestly"). :func:`observe` is the
+observation of the Theorem 1 and Theorem 2 claims (docs/paper.md §4, §7.3); :class:`Observation`
+and :func:`verdict` serve every instance-based claim.
 
 - Deterministic claims: every instance must satisfy observed <= bound·(1 + ROUNDING_RTOL).
 - Probabilistic claims ("with probability >= 1 − δ"): k failures among the N non-vacuous runs
@@ -32,6 +34,11 @@ from .result import (  # noqa: F401  (ALPHA_BINOMIAL, binomial_p_value re-export
 
 @dataclass
 class Observation:
+    """A claim ``observed <= bound`` on one instance: ``ratio`` = observed/bound, ``holds``
+    (up to ROUNDING_RTOL), ``vacuous`` (the instance could not have violated it),
+    ``in_hypotheses`` (else counted apart, with the reason in ``note``), ``empirical_constant``
+    (the smallest constant in place of the paper's that holds here) and the instance's ``spec``."""
+
     observed: float
     bound: float
     ratio: float
@@ -101,17 +108,17 @@ def per_adversary(observations: list[Observation], group_of=None) -> dict[str, G
     grouping): instances inside the hypotheses, non-vacuous ones, violations and the worst
     observed/bound."""
     group_of = group_of or adversary_name
-    rows: dict[str, dict] = {}
+    groups: dict[str, list[Observation]] = {}
     for o in observations:
-        row = rows.setdefault(group_of(o.spec), {"instances": 0, "nonvacuous_instances": 0,
-                                                 "violations": 0, "worst_ratio": None})
-        if not o.in_hypotheses:
-            continue
-        row["instances"] += 1
-        row["nonvacuous_instances"] += not o.vacuous
-        row["violations"] += not o.holds
-        row["worst_ratio"] = o.ratio if row["worst_ratio"] is None else max(row["worst_ratio"], o.ratio)
-    return {k: GroupRow(**r) for k, r in rows.items()}
+        groups.setdefault(group_of(o.spec), []).append(o)
+    return {name: _row([o for o in group if o.in_hypotheses]) for name, group in groups.items()}
+
+
+def _row(checked: list[Observation]) -> GroupRow:
+    return GroupRow(instances=len(checked),
+                    nonvacuous_instances=sum(not o.vacuous for o in checked),
+                    violations=sum(not o.holds for o in checked),
+                    worst_ratio=max((o.ratio for o in checked), default=None))
 
 
 def verdict(claim: Claim, observations: list[Observation], errors: list,

@@ -1,53 +1,106 @@
-"""Run claim checks: draw instances from the claim's sampler (seeded: the same profile and seed
-draw the same instances), run each, observe, aggregate.
+"""Run the instance checks of Theorem 1 and Theorem 2 (docs/paper.md §4, §7.3): draw the claim's instances
+(seeded: the same profile and seed draw the same instances), run each through the one instance
+loop (:func:`byzpgd.experiments.loop.run_instances`), observe, aggregate into a
+:class:`ClaimResult`.
 
-Used by ``byzpgd verify`` and by the pytest suites.
+Used by the theorem suite (``byzpgd verify``) and by the pytest suites.
+
+Result cache
+------------
+:data:`CACHE` is an explicit hook for callers that want to reuse results (the pytest plugin
+installs one with :func:`set_result_cache`). When set, a *plain* call of :func:`check_claim`
+(no ``algorithm``, ``constant`` or ``n`` override: the call ``byzpgd verify`` makes) first asks
+``CACHE.lookup(key)`` and returns the hit; otherwise it computes the result and hands it to
+``CACHE.record(key, result)``. The key is ``(claim_id, profile, seed)``: check_claim is
+deterministic in them (the executor changes only timings).
 """
 
 from __future__ import annotations
 
 import time
-import traceback
+from dataclasses import dataclass
+from typing import Protocol
 
 from ..experiments.budget import FAILURE_PROBABILITY
 from ..experiments.instances import run
-from ..jsonsafe import spec_json
+from ..experiments.loop import Executor, run_instances, split
 from ..theory.claims import get
-from .checks import observe, verdict
+from .checks import Observation, observe, verdict
 from .profiles import examples
 from .result import ClaimResult
 from .strategies import sample_specs
 
 
+@dataclass(frozen=True)
+class CacheKey:
+    """What a plain :func:`check_claim` call is a function of."""
+
+    claim_id: str
+    profile: str
+    seed: int
+
+
+class ResultCache(Protocol):
+    def lookup(self, key: CacheKey) -> ClaimResult | None: ...
+
+    def record(self, key: CacheKey, result: ClaimResult) -> None: ...
+
+
+CACHE: ResultCache | None = None
+
+
+def set_result_cache(cache: ResultCache | None) -> ResultCache | None:
+    """Install ``cache`` as :data:`CACHE` (None removes it); returns the previous one."""
+    global CACHE
+    previous, CACHE = CACHE, cache
+    return previous
+
+
+@dataclass(frozen=True)
+class TheoremInstance:
+    """One instance of a Theorem 1/2 claim: run the spec (``algorithm`` replaces the algorithm
+    under test) and observe the claim on it (``constant`` replaces the paper's constant).
+    A picklable callable, so a process executor can run it."""
+
+    claim_id: str
+    algorithm: object = None
+    constant: float | None = None
+
+    def __call__(self, spec: dict) -> Observation:
+        return observe(get(self.claim_id), run(spec, self.algorithm), self.constant)
+
+
 def check_claim(claim_id: str, profile: str = "ci", seed: int = 0, *, algorithm=None,
-                constant: float | None = None, n: int | None = None, progress=None) -> ClaimResult:
+                constant: float | None = None, n: int | None = None, progress=None,
+                executor: Executor | None = None) -> ClaimResult:
     """Check one claim on ``n`` instances (default: the profile's count).
 
     ``algorithm`` replaces the algorithm under test and ``constant`` the paper's constant (both
-    for the able-to-fail tests). ``progress(done, total)`` is called after each instance.
-    Returns the claim's :class:`ClaimResult`.
+    for the able-to-fail tests). ``progress(done, total)`` is called after each instance;
+    ``executor`` runs the instances (default: serially, see :mod:`byzpgd.experiments.loop`).
+    A plain call consults :data:`CACHE` (module docstring).
     """
+    plain = algorithm is None and constant is None and n is None
+    key = CacheKey(claim_id, profile, int(seed))
+    if plain and CACHE is not None and (hit := CACHE.lookup(key)) is not None:
+        return hit
     claim = get(claim_id)
     t0 = time.perf_counter()
     specs = sample_specs(claim_id, n or examples(profile), seed)
-    observations, errors = [], []
-    for i, spec in enumerate(specs):
-        try:
-            observations.append(observe(claim, run(spec, algorithm), constant))
-        except Exception as exc:  # a crashed run is reported, never hidden
-            errors.append({"spec": spec_json(spec), "error": f"{type(exc).__name__}: {exc}",
-                           "traceback": traceback.format_exc(limit=3)})
-        if progress is not None:
-            progress(i + 1, len(specs))
+    results = run_instances(specs, TheoremInstance(claim_id, algorithm, constant), executor, progress)
+    observations, errors = split(results)
     result = verdict(claim, observations, errors, FAILURE_PROBABILITY)
-    return result.with_seconds(time.perf_counter() - t0)
+    result = result.with_seconds(time.perf_counter() - t0)
+    if plain and CACHE is not None:
+        CACHE.record(key, result)
+    return result
 
 
 def replay(claim_id: str, spec: dict) -> dict:
-    """Re-run one instance and report its observation."""
-    claim = get(claim_id)
+    """Re-run one instance and report its observation (what ``byzpgd replay`` prints; the
+    replay contract of :func:`byzpgd.properties.registry.register_replay`)."""
     rec = run(spec)
-    obs = observe(claim, rec)
+    obs = observe(get(claim_id), rec)
     return {"claim": claim_id, "observed": obs.observed, "bound": obs.bound, "holds": obs.holds,
             "vacuous": obs.vacuous, "in_hypotheses": obs.in_hypotheses, "note": obs.note,
             "status": rec.status, "values": rec.values}

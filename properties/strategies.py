@@ -35,6 +35,7 @@ from scipy.optimize import brentq
 
 from ..oracles.adversaries import NAMES as ADVERSARY_NAMES
 from ..oracles.adversaries import sample_adversary
+from ..seeding import instance_rng
 from ..theory.claims import get
 
 DELTA_FLOOR = 5e-15
@@ -227,10 +228,10 @@ def claim_strategy(claim_id: str, adversary: str | None = None):
 
 
 def sample_specs(claim_id: str, n: int, seed: int, adversary: str | None = None) -> list[dict]:
-    """``n`` independent instances; instance i depends only on (seed, claim_id, i). The adversary
+    """``n`` independent instances; instance i is drawn from ``instance_rng(seed, claim_id, i)``
+    (byzpgd.seeding), so it depends only on (seed, claim_id, i). The adversary
     of instance i is ``adversary`` if given, else ADVERSARY_SCHEDULES[claim_id][i % len]."""
     sampler = _sampler(claim_id)
-    key = [int(b) for b in claim_id.encode()]
     sched = ADVERSARY_SCHEDULES.get(claim_id, ADVERSARY_NAMES)
-    return [sampler(NumpySource(np.random.default_rng([seed, i, *key])),
-                    adversary or sched[i % len(sched)]) for i in range(n)]
+    return [sampler(NumpySource(instance_rng(seed, claim_id, i)), adversary or sched[i % len(sched)])
+            for i in range(n)]

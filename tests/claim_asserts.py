@@ -4,7 +4,7 @@ from hypothesis import assume
 
 from byzpgd.experiments.instances import run
 from byzpgd.properties.checks import observe
-from byzpgd.properties.profiles import MIN_NONVACUOUS
+from byzpgd.properties.result import MIN_NONVACUOUS, ROUNDING_RTOL, ClaimResult
 from byzpgd.properties.runner import check_claim
 from byzpgd.theory.claims import get
 
@@ -18,9 +18,9 @@ def assert_holds_on_instance(claim_id: str, spec: dict) -> None:
                        f"spec {spec}")
 
 
-def assert_claim_holds(claim_id: str, profile: str) -> dict:
-    entry = check_claim(claim_id, profile, seed=0)
-    assert entry["status"] == "holds", entry
-    assert entry["nonvacuous_instances"] >= MIN_NONVACUOUS
-    assert entry["worst_ratio"] <= 1 + 1e-9
-    return entry
+def assert_claim_holds(claim_id: str, profile: str) -> ClaimResult:
+    result = check_claim(claim_id, profile, seed=0)
+    assert result.status == "holds", result
+    assert result.nonvacuous_instances >= MIN_NONVACUOUS
+    assert result.worst_ratio <= 1 + ROUNDING_RTOL
+    return result

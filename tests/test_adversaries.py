@@ -115,8 +115,8 @@ def test_shrink_drives_the_output_gradient_to_four_delta():
     res = robust_gd(orc, np.array([0.0, 1.0, -1.0]))
     g = certify(land, res.w).grad_norm
     assert 0.95 * 4 * Delta <= g <= 4 * Delta
-    entry = check_claim("byzantine_pgd.grad_norm", "quick", seed=0, n=24)
-    assert entry["adversaries"]["shrink"]["worst_ratio"] > 0.9
+    result = check_claim("byzantine_pgd.grad_norm", "quick", seed=0, n=24)
+    assert result.adversaries["shrink"].worst_ratio > 0.9
 
 
 @pytest.mark.parametrize("make_land", [lambda: CosineSaddle.random(4, np.random.default_rng(0)),
@@ -176,10 +176,10 @@ def test_every_theorem_claim_meets_every_adversary():
 
 
 def test_report_entry_lists_the_adversaries_with_their_worst_ratio():
-    entry = check_claim("byzantine_pgd.grad_norm", "quick", seed=0, n=16)
-    assert set(entry["adversaries"]) == set(NAMES)
-    for row in entry["adversaries"].values():
-        assert {"instances", "nonvacuous_instances", "violations", "worst_ratio"} <= set(row)
+    result = check_claim("byzantine_pgd.grad_norm", "quick", seed=0, n=16)
+    assert set(result.adversaries) == set(NAMES)
+    for row in result.adversaries.values():
+        assert row.instances >= 1 and row.worst_ratio is not None
 
 
 def _bpgd_q0(spec, oracle, w0, rng):
@@ -189,10 +189,10 @@ def _bpgd_q0(spec, oracle, w0, rng):
 
 
 def test_q0_is_caught_by_the_lambda_min_check_under_the_adversaries():
-    entry = check_claim("byzantine_pgd.lambda_min", "quick", seed=0, algorithm=_bpgd_q0)
-    assert entry["status"] == "violated"
-    assert entry["binomial"]["p_value"] < 1e-6
-    assert entry["replay"].startswith("byzpgd replay byzantine_pgd.lambda_min '{")
+    result = check_claim("byzantine_pgd.lambda_min", "quick", seed=0, algorithm=_bpgd_q0)
+    assert result.status == "violated"
+    assert result.binomial.p_value < 1e-6
+    assert result.replay.startswith("byzpgd replay byzantine_pgd.lambda_min '{")
 
 
 # --- Hypothesis search over adversaries, their parameters and instances ----------------------

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy.stats import binom
 
-from byzpgd.properties.checks import ALPHA_BINOMIAL, binomial_p_value
+from byzpgd.properties.result import ALPHA_BINOMIAL, binomial_p_value
 from byzpgd.theory import claims
 from byzpgd.theory.parameters import BYZANTINE_PGD
 from byzpgd.theory.symbols import L_F, Delta, Q, d, delta, gap, rho_F

@@ -8,6 +8,7 @@ from hypothesis import given
 
 from byzpgd.experiments.instances import run
 from byzpgd.properties.checks import observe
+from byzpgd.properties.result import ALPHA_BINOMIAL
 from byzpgd.properties.runner import check_claim
 from byzpgd.properties.strategies import claim_strategy
 from byzpgd.theory.claims import get
@@ -45,33 +46,33 @@ def test_lambda_min_instances_are_all_nonvacuous_and_trap_at_the_saddle():
 
 # --- able to fail ----------------------------------------------------------------------------
 def test_epsilon_5delta_breaks_the_4delta_bound():
-    entry = check_claim(GRAD, "quick", seed=0, algorithm=variants.bpgd_epsilon_5delta)
-    assert entry["status"] == "violated"
-    assert entry["worst_ratio"] > 1
-    assert entry["replay"].startswith("byzpgd replay byzantine_pgd.grad_norm '{")
+    result = check_claim(GRAD, "quick", seed=0, algorithm=variants.bpgd_epsilon_5delta)
+    assert result.status == "violated"
+    assert result.worst_ratio > 1
+    assert result.replay.startswith("byzpgd replay byzantine_pgd.grad_norm '{")
 
 
 def test_no_perturbation_from_a_saddle_breaks_the_lambda_min_bound():
-    entry = check_claim(LAMBDA, "quick", seed=0, algorithm=variants.bpgd_no_perturbation)
-    assert entry["status"] == "violated"
-    assert entry["binomial"]["p_value"] < 1e-6
+    result = check_claim(LAMBDA, "quick", seed=0, algorithm=variants.bpgd_no_perturbation)
+    assert result.status == "violated"
+    assert result.binomial.p_value < ALPHA_BINOMIAL
 
 
 def test_repeated_queries_break_the_iteration_bound():
     """The bound is loose by about 10^3-10^4 here (empirical constant ~3e-4 against 2), so even
     η/1000 stays inside it; 10^4 oracle calls per step do not."""
-    entry = check_claim(ITERS, "quick", seed=0, algorithm=variants.bpgd_repeated_queries)
-    assert entry["status"] == "violated"
+    result = check_claim(ITERS, "quick", seed=0, algorithm=variants.bpgd_repeated_queries)
+    assert result.status == "violated"
 
 
 @pytest.mark.parametrize("claim_id", [GRAD, ITERS])
 def test_a_constant_below_the_empirical_one_is_caught(claim_id):
     """The check bites at the measured constant: a tenth of it is violated on the same
     instances (and the paper's constant is not)."""
-    entry = check_claim(claim_id, "quick", seed=0)
-    assert entry["status"] == "holds"
-    broken = check_claim(claim_id, "quick", seed=0, constant=entry["empirical_constant"] / 10)
-    assert broken["status"] == "violated"
+    result = check_claim(claim_id, "quick", seed=0)
+    assert result.status == "holds"
+    broken = check_claim(claim_id, "quick", seed=0, constant=result.empirical_constant / 10)
+    assert broken.status == "violated"
 
 
 def test_literal_iteration_bound_fails_when_Q_is_clamped():

@@ -6,6 +6,7 @@ import variants
 from claim_asserts import assert_claim_holds, assert_holds_on_instance
 from hypothesis import given
 
+from byzpgd.properties.result import ALPHA_BINOMIAL
 from byzpgd.properties.runner import check_claim
 from byzpgd.properties.strategies import claim_strategy
 
@@ -31,16 +32,16 @@ def test_claim_holds_with_enough_nonvacuous_instances(claim_id, profile):
 
 # --- able to fail ----------------------------------------------------------------------------
 def test_threshold_2eps_breaks_the_gradient_bound():
-    entry = check_claim(GRAD, "quick", seed=0, algorithm=variants.exact_threshold_2eps)
-    assert entry["status"] == "violated"
+    result = check_claim(GRAD, "quick", seed=0, algorithm=variants.exact_threshold_2eps)
+    assert result.status == "violated"
 
 
 def test_no_perturbation_breaks_the_lambda_min_bound():
-    entry = check_claim(LAMBDA, "quick", seed=0, algorithm=variants.exact_no_perturbation)
-    assert entry["status"] == "violated"
-    assert entry["binomial"]["p_value"] < 1e-6
+    result = check_claim(LAMBDA, "quick", seed=0, algorithm=variants.exact_no_perturbation)
+    assert result.status == "violated"
+    assert result.binomial.p_value < ALPHA_BINOMIAL
 
 
 def test_slow_steps_break_the_iteration_bound():
-    entry = check_claim(ITERS, "quick", seed=0, algorithm=variants.exact_slow_steps)
-    assert entry["status"] == "violated"
+    result = check_claim(ITERS, "quick", seed=0, algorithm=variants.exact_slow_steps)
+    assert result.status == "violated"

@@ -1,5 +1,13 @@
-"""Checks of Theorem 1 (ByzantinePGD) and Theorem 2 (exact-oracle PGD): instance-based, with a
-random-direction Δ-inexact oracle (runner.check_claim)."""
+"""Checks of Theorem 1 (ByzantinePGD with a Δ-inexact oracle, docs/paper.md §4) and Theorem 2
+(exact-oracle PGD, docs/paper.md §7.3).
+
+Where each part of a theorem claim lives (``byzpgd claims --where ID`` lists the files):
+statement in :mod:`byzpgd.theory.claims.theorems`; instance distributions in
+:mod:`byzpgd.properties.strategies` (``SAMPLERS``); the run of one instance in
+:mod:`byzpgd.experiments.instances`; observation, vacuity and hypotheses in
+:func:`byzpgd.properties.checks.observe`; the check itself is
+:func:`byzpgd.properties.runner.check_claim` (one instance loop, a :class:`ClaimResult`).
+"""
 
 from ..registry import register_check, register_replay
 from ..runner import check_claim, replay
@@ -8,7 +16,7 @@ THEOREM_CLAIMS = ("byzantine_pgd.grad_norm", "byzantine_pgd.lambda_min", "byzant
                   "exact_pgd.grad_norm", "exact_pgd.lambda_min", "exact_pgd.iterations")
 
 
-def _register(claim_id):
+def _register(claim_id: str) -> None:
     register_check(claim_id)(lambda profile, seed, progress: check_claim(
         claim_id, profile, seed, progress=progress))
     register_replay(claim_id)(lambda spec: replay(claim_id, spec))
