@@ -1,11 +1,12 @@
 """The registry of claim checks, filled by the modules of :mod:`byzpgd.properties.suites`.
 
-A *check* is a function ``check(profile: str, seed: int, progress) -> dict`` returning the
-verdict fields of one claim: at least ``status`` ('holds' | 'violated' | 'error' |
-'inconclusive'), ``instances``, ``nonvacuous_instances``, ``violations``, ``worst_ratio`` and
-``empirical_constant`` (None where meaningless), and for a violation a ``replay`` command.
-``progress(done, total)`` may be None. :func:`run_check` adds the claim's id, statement, source,
-provenance, kind, formula and the run time, and turns an exception into an 'error' entry.
+A *check* is a function ``check(profile: str, seed: int, progress) -> ClaimResult`` (see
+:mod:`byzpgd.properties.result`); ``progress(done, total)`` may be None. :func:`run_check` runs
+it with its wall-clock time and never crashes: a check that raises, or returns anything but a
+:class:`ClaimResult`, becomes an 'error' result saying so.
+
+A *replay* is a function ``replay(spec: dict) -> dict`` re-running one instance; the dict is
+what ``byzpgd replay`` prints and has at least ``holds`` (bool).
 
 To add claims, register them (``theory.claims.register``) and their checks
 (``@register_check(claim_id)``) in a new module of ``properties/suites/``: every module
@@ -76,8 +77,9 @@ def _from_legacy_dict(claim_id: str, body: dict) -> ClaimResult:
 
 
 def run_check(claim_id: str, profile: str, seed: int, progress=None) -> ClaimResult:
-    """Run the registered check of ``claim_id``; a check that raises becomes an 'error' result
-    (the harness reports a crashed check, it never crashes)."""
+    """Run the registered check of ``claim_id``; a check that raises or returns anything but a
+    :class:`ClaimResult` becomes an 'error' result (the harness reports a crashed check, it never
+    crashes)."""
     load_all()
     t0 = time.perf_counter()
     claim = get(claim_id)
@@ -88,6 +90,9 @@ def run_check(claim_id: str, profile: str, seed: int, progress=None) -> ClaimRes
             result = CHECKS[claim_id](profile, seed, progress)
             if isinstance(result, dict):
                 result = _from_legacy_dict(claim_id, result)
+            if not isinstance(result, ClaimResult):
+                result = ClaimResult.crashed(
+                    claim, f"the check returned {type(result).__name__}, not a ClaimResult")
         except Exception as exc:
             result = ClaimResult.crashed(claim, f"{type(exc).__name__}: {exc}",
                                          traceback.format_exc(limit=5))
