@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import math
 import pkgutil
 import shlex
 import sys
@@ -18,8 +17,10 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 from . import commands
+from .jsonsafe import dumps
 from .properties.profiles import DEFAULT_PROFILE, PROFILES
 from .properties.registry import claim_ids
+from .properties.result import ClaimResult
 from .theory import claims as claims_mod
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
@@ -43,20 +44,9 @@ class _InstanceProgress:
             print(f"    {self.claim_id}: {done}/{total} instances", file=sys.stderr, flush=True)
 
 
-def _sanitize(x):
-    """Replace non-finite floats by strings so that report.json stays strict JSON."""
-    if isinstance(x, float) and not math.isfinite(x):
-        return str(x)
-    if isinstance(x, dict):
-        return {k: _sanitize(v) for k, v in x.items()}
-    if isinstance(x, list):
-        return [_sanitize(v) for v in x]
-    return x
-
-
 def cmd_verify(ns) -> int:
     from .reports import write_all
-    from .reports.json_report import build_report, sanitize
+    from .reports.json_report import build_report
 
     all_ids = claim_ids()
     ids = all_ids if not ns.claims else ns.claims.split(",")
@@ -68,51 +58,92 @@ def cmd_verify(ns) -> int:
     say(f"byzpgd verify: {len(ids)} claims, profile {ns.profile}, seed {ns.seed}, "
         f"{ns.jobs} process(es)")
     t0 = time.perf_counter()
-    results = {}
-    tasks = [(cid, ns.profile, ns.seed, ns.quiet) for cid in ids]
-    if ns.jobs == 1:
-        done = ((t, _check_one(t)) for t in tasks)
-        for k, (task, entry) in enumerate(done, 1):
-            results[task[0]] = entry
-            _progress(say, k, len(ids), entry)
-    else:
-        with ProcessPoolExecutor(max_workers=ns.jobs) as pool:
-            futures = {pool.submit(_check_one, t): t[0] for t in tasks}
-            for k, fut in enumerate(as_completed(futures), 1):
-                entry = fut.result()
-                results[futures[fut]] = entry
-                _progress(say, k, len(ids), entry)
-    entries = [sanitize(results[cid]) for cid in ids]
+    results = _run_checks([(cid, ns.profile, ns.seed, ns.quiet) for cid in ids], ns.jobs, say)
     # the command that reproduces this report (from the parsed options, not sys.argv: the same
     # profile, seed and claims give the same command however verify was invoked)
     command = shlex.join(["byzpgd", "verify", "--profile", ns.profile, "--seed", str(ns.seed),
                           *(["--claims", ns.claims] if ns.claims else []), "--out", str(ns.out)])
-    report = build_report(ns.profile, ns.seed, entries, command, seconds=time.perf_counter() - t0)
+    report = build_report(ns.profile, ns.seed, [results[cid] for cid in ids], command,
+                          seconds=time.perf_counter() - t0, illustration=illustration(say))
     say(f"writing {Path(ns.out) / 'report.json'}, report.md, report.html")
     paths = write_all(Path(ns.out), report)
     say(f"wrote {', '.join(str(p) for p in paths)} in {time.perf_counter() - t0:.1f} s: "
-        f"{report['summary']}")
-    return EXIT_OK if all(e["status"] == "holds" for e in entries) else EXIT_FAIL
+        f"{report.summary}")
+    return EXIT_OK if report.ok else EXIT_FAIL
 
 
-def _progress(say, k, total, entry):
-    worst = entry.get("worst_ratio")
-    worst_s = f"{worst:.3g}" if isinstance(worst, float) else str(worst)
-    say(f"[{k}/{total}] {entry['id']}: {entry['status']} ({entry['instances']} instances, "
-        f"{entry['nonvacuous_instances']} non-vacuous, {entry['violations']} violations, "
-        f"worst ratio {worst_s}, {entry['seconds']:.1f} s)")
-    if entry.get("replay"):
-        say(f"    replay: {entry['replay']}")
+def _run_checks(tasks, jobs: int, say) -> dict[str, ClaimResult]:
+    """The ClaimResult of every (claim, profile, seed, quiet) task, by claim id, in ``jobs``
+    processes (progress lines in order of completion)."""
+    results: dict[str, ClaimResult] = {}
+    if jobs == 1:
+        for k, task in enumerate(tasks, 1):
+            results[task[0]] = _check_one(task)
+            _progress(say, k, len(tasks), results[task[0]])
+        return results
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = {pool.submit(_check_one, t): t[0] for t in tasks}
+        for k, fut in enumerate(as_completed(futures), 1):
+            results[futures[fut]] = fut.result()
+            _progress(say, k, len(tasks), results[futures[fut]])
+    return results
+
+
+def illustration(say):
+    """The escape illustration of report.html (:func:`byzpgd.experiments.figures.
+    escape_illustration`), or None with the reason said if computing it fails: the claims'
+    report is written either way."""
+    from .experiments.figures import escape_illustration
+
+    try:
+        return escape_illustration()
+    except Exception as exc:  # a figure never costs the report
+        say(f"no escape illustration: {type(exc).__name__}: {exc}")
+        return None
+
+
+def fmt_ratio(x) -> str:
+    """A worst ratio for a progress line (a float, or None / a non-finite value as text)."""
+    return f"{x:.3g}" if isinstance(x, float) else str(x)
+
+
+def _progress(say, k, total, result: ClaimResult):
+    say(f"[{k}/{total}] {result.id}: {result.status} ({result.instances} instances, "
+        f"{result.nonvacuous_instances} non-vacuous, {result.violations} violations, "
+        f"worst ratio {fmt_ratio(result.worst_ratio)}, {result.seconds:.1f} s)")
+    if result.replay:
+        say(f"    replay: {result.replay}")
 
 
 def cmd_claims(ns) -> int:
-    rows = [claims_mod.get(cid).to_dict() for cid in claim_ids()]
+    if ns.where:
+        return _claims_where(ns.where, ns.json)
+    claims = [claims_mod.get(cid) for cid in claim_ids()]
     if ns.json:
-        print(json.dumps(rows, indent=2))
+        print(dumps([c.to_dict() for c in claims]))
         return EXIT_OK
-    for r in rows:
-        print(f"{r['id']}  [{r['kind']}, {r['provenance']}]\n  {r['statement']}\n"
-              f"  bound: {r['formula']}\n  source: {r['source']}\n")
+    for c in claims:
+        print(f"{c.id}  [{c.kind}, {c.provenance}]\n  {c.statement}\n"
+              f"  bound: {c.formula()}\n  source: {c.source}\n")
+    return EXIT_OK
+
+
+def _claims_where(claim_id: str, as_json: bool) -> int:
+    from .properties.where import where
+
+    try:
+        files = where(claim_id)
+    except KeyError as exc:
+        print(f"byzpgd claims: {exc.args[0]}", file=sys.stderr)
+        return EXIT_USAGE
+    if as_json:
+        print(dumps(files))
+        return EXIT_OK
+    print(files.id)
+    for label in ("statement", "check", "experiment", "tests"):
+        paths = getattr(files, label) or ("(none)",)
+        for k, path in enumerate(paths):
+            print(f"  {label if k == 0 else '':<11} {path}")
     return EXIT_OK
 
 
@@ -138,7 +169,7 @@ def cmd_replay(ns) -> int:
     except (KeyError, ValueError, TypeError) as exc:
         print(f"byzpgd replay: invalid SPEC: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    print(json.dumps(_sanitize(out), indent=2))
+    print(dumps(out))
     return EXIT_OK if out["holds"] else EXIT_FAIL
 
 
@@ -179,10 +210,15 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--quiet", action="store_true", help="no progress output")
     v.set_defaults(func=cmd_verify)
 
-    c = sub.add_parser("claims", help="list the registered claims",
+    c = sub.add_parser("claims", help="list the registered claims, or where one lives",
                        description="List every registered claim: id, statement, bound, source, "
-                                   "provenance and kind.")
+                                   "provenance and kind. With --where ID: the files that state "
+                                   "the claim, check it, run its experiment and test it (exit 2 "
+                                   "for an unknown id).",
+                       epilog="example: byzpgd claims --where byzantine_pgd.grad_norm")
     c.add_argument("--json", action="store_true", help="machine-readable output")
+    c.add_argument("--where", metavar="ID",
+                   help="print the files of claim ID (statement, check, experiment, tests)")
     c.set_defaults(func=cmd_claims)
 
     r = sub.add_parser("replay", help="re-run one instance of a claim check",

@@ -7,20 +7,20 @@ if it names a byzpgd profile, else byzpgd's default, 'ci'), ``--byzpgd-seed N`` 
 
 Every claim of the report is obtained exactly as ``byzpgd verify`` obtains it, by
 :func:`byzpgd.properties.registry.run_check` ``(claim, profile, seed)``; the work the tests did
-is reused where it is provably the same:
+is reused where it is provably the same, through the result cache hook of
+:mod:`byzpgd.properties.runner` (``set_result_cache``):
 
-1. *Recording.* While a report is requested, :func:`byzpgd.properties.runner.check_claim` is
-   wrapped (before conftest and test modules import it). Each *plain* call made by a test (no
-   ``algorithm``/``constant``/``n`` or other override away from its default, i.e. not an
-   able-to-fail run), from a test that does not use ``monkeypatch``, is recorded with its
-   (claim, profile, seed) and its entry travels with the test's report (``user_properties``), so
-   this also works under pytest-xdist.
-2. *Serving.* At session end the registered checks run through ``run_check``; when a check makes
-   a plain ``check_claim`` call whose (claim, profile, seed) a test recorded, the recorded entry
-   is returned instead of recomputing it. Whatever the check does around that call (other calls,
-   post-processing) still runs, so the entry is the one ``byzpgd verify`` computes (check_claim
-   is deterministic in its arguments), apart from timings. Claims whose checks do not go through
-   check_claim are simply computed.
+1. *Recording.* While a report is requested, a recording cache is installed: each *plain*
+   :func:`~byzpgd.properties.runner.check_claim` call made by a test (no ``algorithm``,
+   ``constant`` or ``n`` override, i.e. not an able-to-fail run), from a test that does not use
+   ``monkeypatch``, is recorded with its (claim, profile, seed), and its result travels with
+   the test's report (``user_properties``, as JSON), so this also works under pytest-xdist.
+2. *Serving.* At session end the registered checks run through ``run_check`` with a serving
+   cache: a plain ``check_claim`` call whose (claim, profile, seed) a test recorded returns the
+   recorded result instead of recomputing it. Whatever the check does around that call still
+   runs, so the result is the one ``byzpgd verify`` computes (check_claim is deterministic in
+   its arguments), apart from timings. Claims whose checks do not go through check_claim are
+   simply computed.
 
 The report's ``pytest`` field says which claims were served from the tests. If a claim does not
 hold, the session's exit status becomes 1 (as ``byzpgd verify``'s would), unless tests already
@@ -29,20 +29,48 @@ failed. Enable with ``-p byzpgd.pytest_plugin`` or through the ``pytest11`` entr
 
 from __future__ import annotations
 
-import copy
-import inspect
 import json
-import math
 import shlex
 import time
+from typing import TYPE_CHECKING
 
 import pytest
 
-_PROP = "byzpgd_claim_entry"
-_recorded: list[dict] = []       # plain calls of the running test
-_served: list[dict] = []         # entries served from the tests during one run_check
-_serve_from: dict | None = None  # (claim, profile, seed) -> entry, while serving
-_original_check_claim = None
+if TYPE_CHECKING:  # imported lazily: the plugin loads in every pytest session of the environment
+    from .properties.result import ClaimResult
+
+_PROP = "byzpgd_claim_result"
+
+
+class RecordingCache:
+    """Never serves; remembers the plain check_claim results of the running test."""
+
+    def __init__(self):
+        self.recorded: list[tuple] = []   # (CacheKey, ClaimResult)
+
+    def lookup(self, key):
+        return None
+
+    def record(self, key, result) -> None:
+        self.recorded.append((key, result))
+
+
+class ServingCache:
+    """Serves the results the tests recorded, by (claim, profile, seed); remembers what it
+    served."""
+
+    def __init__(self, collected: dict):
+        self.collected = collected
+        self.served: list = []
+
+    def lookup(self, key):
+        hit = self.collected.get((key.claim_id, key.profile, key.seed))
+        if hit is not None:
+            self.served.append(hit)
+        return hit
+
+    def record(self, key, result) -> None:
+        pass
 
 
 def pytest_addoption(parser):
@@ -73,109 +101,46 @@ def report_profile(config) -> str:
     return hyp if hyp in PROFILES else DEFAULT_PROFILE
 
 
-# --- the check_claim wrapper -------------------------------------------------------------------
-def _is_default(value, default) -> bool:
-    try:
-        return value is default or bool(value == default)
-    except Exception:  # e.g. arrays: not a default
-        return False
-
-
-def _install_recorder() -> None:
-    """Wrap runner.check_claim: record plain calls (in tests), serve recorded entries (at
-    session end)."""
-    global _original_check_claim
-    from .properties import runner
-
-    if _original_check_claim is not None:
-        return
-    original = _original_check_claim = runner.check_claim
-    sig = inspect.signature(original)
-    plain_args = ("claim_id", "profile", "seed", "progress")
-
-    def check_claim(*args, **kwargs):
-        try:
-            bound = sig.bind(*args, **kwargs)
-        except TypeError:
-            return original(*args, **kwargs)
-        plain = all(_is_default(v, sig.parameters[k].default)
-                    for k, v in bound.arguments.items() if k not in plain_args)
-        bound.apply_defaults()
-        key = (bound.arguments["claim_id"], bound.arguments["profile"], int(bound.arguments["seed"]))
-        if plain and _serve_from is not None and key in _serve_from:
-            entry = copy.deepcopy(_serve_from[key])
-            _served.append(entry)
-            return entry
-        entry = original(*args, **kwargs)
-        if plain and _serve_from is None:
-            _recorded.append({"claim": key[0], "profile": key[1], "seed": key[2], "entry": entry})
-        return entry
-
-    check_claim.__doc__ = original.__doc__
-    check_claim.__wrapped__ = original
-    runner.check_claim = check_claim
-
-
-def _uninstall_recorder() -> None:
-    global _original_check_claim
-    if _original_check_claim is not None:
-        from .properties import runner
-        runner.check_claim = _original_check_claim
-        _original_check_claim = None
-
-
-def _to_json(x):
-    if hasattr(x, "item"):
-        return x.item()
-    if hasattr(x, "tolist"):
-        return x.tolist()
-    raise TypeError(f"not JSON-serialisable: {type(x).__name__}")
-
-
 # --- hooks ---------------------------------------------------------------------------------------
-def pytest_load_initial_conftests(early_config, parser, args):
-    """Install the wrapper as early as possible (for -p and entry-point loading), before any
-    conftest or test module imports check_claim."""
-    if getattr(early_config.known_args_namespace, "byzpgd_report", None):
-        _install_recorder()
-
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config):
     if not _enabled(config):
         return
     report_profile(config)  # usage errors early
-    _install_recorder()
     config.pluginmanager.register(_Session(config), "byzpgd-report-session")
 
 
-def pytest_unconfigure(config):
-    _uninstall_recorder()
-
-
 class _Session:
-    """Per-session state: attaches the plain check_claim entries of each test to its report (in
+    """Per-session state: attaches the plain check_claim results of each test to its report (in
     the process running it) and collects them (in the controller, or the only process)."""
 
     def __init__(self, config):
         self.config = config
-        self.collected: dict[tuple, dict] = {}
+        self.collected: dict[tuple, ClaimResult] = {}   # (claim, profile, seed) -> result
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_call(self, item):
-        _recorded.clear()
-        yield
+        from .properties import runner
+
+        cache = RecordingCache()
+        previous = runner.set_result_cache(cache)
+        try:
+            yield
+        finally:
+            runner.set_result_cache(previous)
         # a test that monkeypatches may have changed what check_claim runs: not reused
         if "monkeypatch" not in getattr(item, "fixturenames", ()):
-            for rec in _recorded:  # JSON text: survives pytest-xdist's serialisation
-                item.user_properties.append((_PROP, json.dumps(rec, default=_to_json)))
-        _recorded.clear()
+            for key, result in cache.recorded:  # JSON text: survives pytest-xdist's serialisation
+                item.user_properties.append((_PROP, json.dumps(
+                    {"key": [key.claim_id, key.profile, key.seed], "result": result.to_json()})))
 
     def pytest_runtest_logreport(self, report):
+        from .properties.result import ClaimResult
+
         for name, value in getattr(report, "user_properties", None) or []:
             if name == _PROP:
                 rec = json.loads(value)
-                self.collected.setdefault((rec["claim"], rec["profile"], rec["seed"]), rec["entry"])
+                self.collected.setdefault(tuple(rec["key"]), ClaimResult.from_json(rec["result"]))
 
     def pytest_sessionfinish(self, session, exitstatus):
         if not hasattr(self.config, "workerinput"):
@@ -190,32 +155,30 @@ def _say(config, msg: str) -> None:
         tr.write_line(msg)
 
 
-def _run_check_served(claim_id: str, profile: str, seed: int, collected: dict) -> tuple[dict, bool]:
-    """run_check, answering plain check_claim calls from the tests' entries; the run time of a
-    served entry is the time the test spent on it."""
-    global _serve_from
+def _run_check_served(claim_id: str, profile: str, seed: int,
+                      collected: dict) -> tuple[ClaimResult, bool]:
+    """run_check, answering plain check_claim calls from the tests' results; the run time of a
+    served result is the time the test spent on it."""
+    from .properties import runner
     from .properties.registry import run_check
 
-    _served.clear()
-    _serve_from = collected
+    cache = ServingCache(collected)
+    previous = runner.set_result_cache(cache)
     try:
-        entry = run_check(claim_id, profile, seed)
+        result = run_check(claim_id, profile, seed)
     finally:
-        _serve_from = None
-    served = list(_served)
-    _served.clear()
-    if served:
-        extra = sum(float(e.get("seconds") or 0.0) for e in served
-                    if isinstance(e.get("seconds"), (int, float)) and math.isfinite(e["seconds"]))
-        entry["seconds"] = round(float(entry.get("seconds") or 0.0) + extra, 3)
-    return entry, bool(served)
+        runner.set_result_cache(previous)
+    if cache.served:
+        result = result.with_seconds(result.seconds + sum(r.seconds for r in cache.served))
+    return result, bool(cache.served)
 
 
 def _write_report(session, exitstatus, collected: dict) -> None:
     config = session.config
+    from .cli import fmt_ratio, illustration
     from .properties.registry import claim_ids
     from .reports import write_all
-    from .reports.json_report import build_report, sanitize
+    from .reports.json_report import build_report
 
     t0 = time.perf_counter()
     profile, seed = report_profile(config), config.getoption("byzpgd_seed")
@@ -229,25 +192,26 @@ def _write_report(session, exitstatus, collected: dict) -> None:
         return
     _say(config, "")
     _say(config, f"byzpgd report: {len(ids)} claims, profile {profile}, seed {seed}")
-    entries, from_tests = [], []
+    results, from_tests = [], []
     for k, cid in enumerate(ids, 1):
-        entry, served = _run_check_served(cid, profile, seed, collected)
-        entry = sanitize(entry)
+        result, served = _run_check_served(cid, profile, seed, collected)
         if served:
             from_tests.append(cid)
-        entries.append(entry)
-        worst = entry.get("worst_ratio")
-        _say(config, f"[{k}/{len(ids)}] {cid}: {entry.get('status')} "
-                     f"({'from the tests' if served else 'computed'}; {entry.get('instances')} instances, "
-                     f"{entry.get('nonvacuous_instances')} non-vacuous, {entry.get('violations')} "
-                     f"violations, worst ratio {f'{worst:.3g}' if isinstance(worst, float) else worst}, "
-                     f"{entry.get('seconds')} s)")
+        results.append(result)
+        _say(config, f"[{k}/{len(ids)}] {cid}: {result.status} "
+                     f"({'from the tests' if served else 'computed'}; {result.instances} instances, "
+                     f"{result.nonvacuous_instances} non-vacuous, {result.violations} "
+                     f"violations, worst ratio {fmt_ratio(result.worst_ratio)}, "
+                     f"{result.seconds} s)")
     command = shlex.join(["pytest", *(str(a) for a in config.invocation_params.args)])
-    report = build_report(profile, seed, entries, command, seconds=time.perf_counter() - t0,
-                          pytest={"claims_from_tests": from_tests,
-                                  "claims_computed_at_session_end": [c for c in ids if c not in from_tests],
-                                  "tests_exit_status": int(exitstatus)})
+    report = build_report(profile, seed, results, command, seconds=time.perf_counter() - t0,
+                          illustration=illustration(lambda msg: _say(config, msg)),
+                          extra={"pytest": {
+                              "claims_from_tests": from_tests,
+                              "claims_computed_at_session_end": [c for c in ids
+                                                                 if c not in from_tests],
+                              "tests_exit_status": int(exitstatus)}})
     paths = write_all(config.getoption("byzpgd_report"), report)
-    _say(config, f"byzpgd report: wrote {', '.join(str(p) for p in paths)}: {report['summary']}")
-    if any(e.get("status") != "holds" for e in entries) and session.exitstatus == pytest.ExitCode.OK:
+    _say(config, f"byzpgd report: wrote {', '.join(str(p) for p in paths)}: {report.summary}")
+    if not report.ok and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -14,13 +14,15 @@ import shutil
 from pathlib import Path
 
 from .json_report import build_report, commit, report_json, stage, write_atomic, write_report
+from .model import Report
 
-__all__ = ["write_all", "render_all", "build_report", "write_report", "write_atomic", "FILES"]
+__all__ = ["Report", "write_all", "render_all", "build_report", "write_report", "write_atomic",
+           "FILES"]
 
 FILES = ("report.json", "report.md", "report.html")
 
 
-def render_all(report: dict, *, escape_illustration: bool = True) -> dict[str, str]:
+def render_all(report: Report, *, escape_illustration: bool = True) -> dict[str, str]:
     """The three report texts, by file name."""
     from .html import render_html
     from .markdown import render_markdown
@@ -29,7 +31,7 @@ def render_all(report: dict, *, escape_illustration: bool = True) -> dict[str, s
             "report.html": render_html(report, escape_illustration=escape_illustration)}
 
 
-def write_all(out_dir, report: dict, *, escape_illustration: bool = True) -> list[Path]:
+def write_all(out_dir, report: Report, *, escape_illustration: bool = True) -> list[Path]:
     """Write DIR/report.json, DIR/report.md and DIR/report.html (see the module docstring).
     Returns the three paths."""
     out = Path(out_dir)

@@ -1,4 +1,5 @@
-"""report.json: the machine-readable verification report, written atomically.
+"""report.json: the machine-readable verification report (a :class:`~byzpgd.reports.model.Report`
+as JSON), written atomically.
 
 Writing is two-phase so that several files can be replaced as a set (:func:`stage` every file to
 a temporary sibling, then :func:`commit`); :func:`write_atomic` does both for one file.
@@ -7,8 +8,6 @@ a temporary sibling, then :func:`commit`); :func:`write_atomic` does both for on
 from __future__ import annotations
 
 import datetime
-import json
-import math
 import os
 import platform
 import sys
@@ -16,8 +15,11 @@ import tempfile
 from importlib import metadata
 from pathlib import Path
 
+from ..jsonsafe import dumps
+from ..properties.result import ClaimResult
+from .model import Report
+
 PACKAGES = ("byzpgd", "numpy", "scipy", "sympy", "hypothesis", "matplotlib", "jinja2")
-STATUSES = ("holds", "violated", "error", "inconclusive")
 # keys that hold run times or the machine: everything else is a function of profile and seed
 TIMING_KEYS = ("seconds", "environment")
 
@@ -34,49 +36,12 @@ def environment() -> dict:
             "generated_utc": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
 
 
-def sanitize(x):
-    """Plain-JSON copy of ``x``: numpy scalars/arrays to Python, tuples to lists, non-finite
-    floats to strings ('inf', '-inf', 'nan') so that report.json stays strict JSON."""
-    if hasattr(x, "tolist") and not isinstance(x, (str, bytes)):
-        x = x.tolist()
-    if isinstance(x, float) and not math.isfinite(x):
-        return str(x)
-    if isinstance(x, dict):
-        return {str(k): sanitize(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [sanitize(v) for v in x]
-    return x
-
-
-def build_report(profile: str, seed: int, claims: list[dict], command: str,
-                 seconds: float | None = None, **extra) -> dict:
-    """The report: run description, environment, summary (claims per status), the union of the
-    adversaries the claims were checked against, the claims, and the total run time."""
-    statuses = [c.get("status") for c in claims]
-    adversaries = sorted({str(a) for c in claims for a in _adversary_names(c.get("adversaries"))})
-    report = {
-        "profile": profile,
-        "seed": seed,
-        "command": command,
-        "environment": environment(),
-        "summary": {s: statuses.count(s) for s in STATUSES},
-        "adversaries": adversaries,
-        **extra,
-        "claims": claims,
-    }
-    if seconds is not None:
-        report["seconds"] = round(float(seconds), 3)
-    return report
-
-
-def _adversary_names(adv) -> list:
-    """Names from an entry's ``adversaries``: a list of names (or of records with 'adversary' or
-    'name'), or a dict keyed by name."""
-    if isinstance(adv, dict):
-        return list(adv)
-    if isinstance(adv, list):
-        return [a.get("adversary", a.get("name")) if isinstance(a, dict) else a for a in adv]
-    return []
+def build_report(profile: str, seed: int, claims: list[ClaimResult], command: str,
+                 seconds: float | None = None, *, extra: dict | None = None,
+                 illustration: dict | None = None) -> Report:
+    """The :class:`Report` of a run, with this machine's :func:`environment`."""
+    return Report(profile, seed, command, list(claims), environment(), seconds, dict(extra or {}),
+                  illustration)
 
 
 def without_timings(report: dict) -> dict:
@@ -91,8 +56,9 @@ def without_timings(report: dict) -> dict:
     return strip(report)
 
 
-def report_json(report: dict) -> str:
-    return json.dumps(report, indent=2, allow_nan=False, default=_jsonable) + "\n"
+def report_json(report: Report) -> str:
+    """report.json's text: :meth:`Report.to_json` through the one sanitizer, strict JSON."""
+    return dumps(report.to_json()) + "\n"
 
 
 def stage(path: Path, text: str) -> Path:
@@ -134,15 +100,7 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
-def write_report(out_dir: Path, report: dict) -> Path:
+def write_report(out_dir: Path, report: Report) -> Path:
     path = Path(out_dir) / "report.json"
     write_atomic(path, report_json(report))
     return path
-
-
-def _jsonable(x):
-    if hasattr(x, "item"):
-        return x.item()
-    if hasattr(x, "tolist"):
-        return x.tolist()
-    raise TypeError(f"not JSON-serialisable: {type(x).__name__}")

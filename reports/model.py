@@ -9,8 +9,10 @@ claims : list[ClaimResult], in the order checked.
 environment : dict (Python, platform, package versions; from :func:`json_report.environment`).
 seconds : float or None, the wall-clock time of the run.
 extra : dict of extra top-level JSON members (e.g. the pytest plugin's ``pytest``).
-illustration : dict or None, data for the escape illustration (computed by
-    :mod:`byzpgd.experiments.figures`, drawn by the HTML writer).
+illustration : EscapeData or None, data for the escape illustration (an
+    :class:`byzpgd.experiments.figures.EscapeData` computed by
+    :func:`~byzpgd.experiments.figures.escape_illustration`, drawn by the HTML writer; typed
+    ``Any`` here because reports import nothing from experiments). Not part of report.json.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ class Report:
     environment: dict = field(default_factory=dict)
     seconds: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
-    illustration: dict | None = None
+    illustration: Any = None
 
     @property
     def summary(self) -> dict[str, int]:

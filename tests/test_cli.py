@@ -3,11 +3,15 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from byzpgd import cli
 from byzpgd.properties import registry, runner
+from byzpgd.reports.model import Report
+
+ROOT = Path(__file__).resolve().parents[1]
 
 REQUIRED = {"id", "statement", "source", "provenance", "kind", "status", "instances", "violations",
             "worst_ratio", "nonvacuous_instances", "empirical_constant"}
@@ -18,6 +22,12 @@ REQUIRED = {"id", "statement", "source", "provenance", "kind", "status", "instan
 def test_every_command_has_help(args):
     out = subprocess.run([sys.executable, "-m", "byzpgd", *args], capture_output=True, text=True)
     assert out.returncode == 0 and "usage: byzpgd" in out.stdout
+
+
+def test_claims_help_shows_where():
+    out = subprocess.run([sys.executable, "-m", "byzpgd", "claims", "--help"], capture_output=True,
+                         text=True, check=True)
+    assert "--where ID" in out.stdout
 
 
 def test_verify_writes_the_report(tmp_path):
@@ -56,16 +66,16 @@ def test_violation_gives_exit_code_1_and_a_replay(tmp_path, monkeypatch):
                         lambda profile, seed, progress: broken("byzantine_pgd.grad_norm", profile, seed))
     rc = cli.main(["verify", "--profile", "quick", "--claims", "byzantine_pgd.grad_norm",
                    "--out", str(tmp_path), "--quiet", "--jobs", "1"])
-    entry = json.loads((tmp_path / "report.json").read_text())["claims"][0]
-    assert rc == 1 and entry["status"] == "violated"
-    assert entry["replay"].startswith("byzpgd replay byzantine_pgd.grad_norm '")
+    result = Report.from_json(json.loads((tmp_path / "report.json").read_text())).claims[0]
+    assert rc == 1 and result.status == "violated"
+    assert result.replay.startswith("byzpgd replay byzantine_pgd.grad_norm '")
 
 
 @pytest.mark.parametrize("args", [["verify", "--out", "x", "--profile", "nope"],
                                   ["verify", "--out", "x", "--claims", "no.such.claim"],
                                   ["verify", "--out", "x", "--seed", "-1"],
                                   ["verify"], ["replay", "byzantine_pgd.grad_norm", "{not json"],
-                                  ["replay", "nope", "{}"]])
+                                  ["replay", "nope", "{}"], ["claims", "--where", "no.such.claim"]])
 def test_usage_errors_exit_2(args, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     out = subprocess.run([sys.executable, "-m", "byzpgd", *args], capture_output=True, text=True)
@@ -100,6 +110,23 @@ def test_a_crashing_check_is_an_error_entry_not_a_crash(tmp_path, monkeypatch):
     monkeypatch.setitem(registry.CHECKS, "exact_pgd.iterations", crash)
     rc = cli.main(["verify", "--profile", "quick", "--claims", "exact_pgd.iterations",
                    "--out", str(tmp_path), "--quiet", "--jobs", "1"])
-    entry = json.loads((tmp_path / "report.json").read_text())["claims"][0]
-    assert rc == 1 and entry["status"] == "error"
-    assert "RuntimeError: boom" in entry["error_examples"][0]["error"]
+    result = Report.from_json(json.loads((tmp_path / "report.json").read_text())).claims[0]
+    assert rc == 1 and result.status == "error"
+    assert "RuntimeError: boom" in result.error_examples[0]["error"]
+
+
+def test_claims_where_names_the_files_of_a_claim():
+    out = subprocess.run([sys.executable, "-m", "byzpgd", "claims", "--where",
+                          "byzantine_pgd.grad_norm", "--json"], capture_output=True, text=True,
+                         check=True)
+    files = json.loads(out.stdout)
+    assert files["statement"] == ["theory/claims/theorems.py"]
+    assert files["check"] == ["properties/suites/theorems.py"]
+    assert "experiments/instances.py" in files["experiment"]
+    assert "tests/test_theorem1_byzantine_pgd.py" in files["tests"]
+    assert "tests/test_lower_bounds.py" not in files["tests"]
+    paths = [p for key in ("statement", "check", "experiment", "tests") for p in files[key]]
+    assert all((ROOT / p).is_file() for p in paths)
+    text = subprocess.run([sys.executable, "-m", "byzpgd", "claims", "--where",
+                           "byzantine_pgd.grad_norm"], capture_output=True, text=True, check=True)
+    assert all(p in text.stdout for p in paths)

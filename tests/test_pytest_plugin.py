@@ -9,7 +9,7 @@ from importlib import metadata
 
 from byzpgd.properties.registry import run_check
 from byzpgd.reports import FILES
-from byzpgd.reports.json_report import sanitize, without_timings
+from byzpgd.reports.json_report import without_timings
 
 CLAIMS = "exact_pgd.iterations,byzantine_pgd.iterations,exact_pgd.grad_norm"
 
@@ -28,12 +28,13 @@ def _pytest(tmp_path, *args):
 
 CONFTEST = """
 from byzpgd.properties import registry
+from byzpgd.properties.result import ClaimResult
+from byzpgd.theory.claims import get
 
 registry.load_all()
-registry.CHECKS["exact_pgd.grad_norm"] = lambda profile, seed, progress: {
-    "status": "violated", "instances": 3, "nonvacuous_instances": 3, "violations": 1,
-    "worst_ratio": 2.0, "empirical_constant": 4.0,
-    "replay": "byzpgd replay exact_pgd.grad_norm '{}'"}
+registry.CHECKS["exact_pgd.grad_norm"] = lambda profile, seed, progress: ClaimResult.build(
+    get("exact_pgd.grad_norm"), violated=True, instances=3, nonvacuous_instances=3, violations=1,
+    worst_ratio=2.0, empirical_constant=4.0, replay="byzpgd replay exact_pgd.grad_norm '{}'")
 """
 
 TESTS = """
@@ -42,17 +43,17 @@ from byzpgd.properties.runner import check_claim
 
 
 def test_claim_level():                       # reused: a plain check on (quick, seed 0)
-    assert check_claim("exact_pgd.iterations", "quick", seed=0)["status"] == "holds"
+    assert check_claim("exact_pgd.iterations", "quick", seed=0).status == "holds"
 
 
 def test_broken_constant_is_not_recorded():   # an able-to-fail run: never reused
-    assert check_claim("exact_pgd.iterations", "quick", seed=0, constant=1e-6)["status"] == "violated"
+    assert check_claim("exact_pgd.iterations", "quick", seed=0, constant=1e-6).status == "violated"
 
 
 def test_monkeypatching_tests_are_not_trusted(monkeypatch):
     real = runner.sample_specs
     monkeypatch.setattr(runner, "sample_specs", lambda cid, n, seed: real(cid, 3, seed))
-    assert check_claim("byzantine_pgd.iterations", "quick", seed=0)["instances"] <= 3
+    assert check_claim("byzantine_pgd.iterations", "quick", seed=0).instances <= 3
 """
 
 
@@ -79,7 +80,7 @@ def test_report_from_a_test_run_under_xdist(tmp_path):
     assert report["summary"] == {"holds": 2, "violated": 1, "error": 0, "inconclusive": 0}
     # the same entries as `byzpgd verify` (run_check), apart from timings
     for entry in report["claims"][:2]:
-        assert without_timings(entry) == without_timings(sanitize(run_check(entry["id"], "quick", 0)))
+        assert without_timings(entry) == without_timings(run_check(entry["id"], "quick", 0).to_json())
     md = (out / "report.md").read_text()
     assert "**VIOLATED**" in md and "byzpgd replay exact_pgd.grad_norm '{}'" in md
 
