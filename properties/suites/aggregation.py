@@ -197,6 +197,11 @@ def _offset(progress, start: int, total: int):
     return lambda done, _: progress(start + done, total)
 
 
+def _check_of(agg_name: str):
+    def check(profile: str, seed: int, progress=None) -> ClaimResult:
+        return rate_check(agg_name, profile, seed, progress)
+    return check
+
+
 for _agg, _cid in RATE_CLAIMS.items():
-    register_check(_cid)(functools.partial(
-        lambda agg, profile, seed, progress: rate_check(agg, profile, seed, progress), _agg))
+    register_check(_cid)(_check_of(_agg))

@@ -105,7 +105,12 @@ def replay(claim_id: str, spec: dict) -> dict:
             "vacuous": o.vacuous, "in_hypotheses": o.in_hypotheses, "Delta": rec.Delta}
 
 
+def _check_of(claim_id: str):
+    def check(profile: str, seed: int, progress=None) -> ClaimResult:
+        return e2e_check(claim_id, profile, seed, progress)
+    return check
+
+
 for _cid in CLAIMS:
-    register_check(_cid)(functools.partial(
-        lambda cid, profile, seed, progress: e2e_check(cid, profile, seed, progress), _cid))
+    register_check(_cid)(_check_of(_cid))
     register_replay(_cid)(functools.partial(replay, _cid))
