@@ -104,14 +104,14 @@ class ALIE(Attack):
         return _byz(honest.mean(axis=0) - z * honest.std(axis=0), ctx.f)
 
 
-class IPM(Attack):
+class IPM(SignFlip):
+    """Inner-product manipulation: −ε·ḡ, a sign flip scaled by ε."""
+
     name = "ipm"
 
     def __init__(self, eps: float = 0.1):
-        self.eps = float(eps)
-
-    def __call__(self, honest, w, ctx):
-        return _byz(-self.eps * honest.mean(axis=0), ctx.f)
+        super().__init__(scale=eps)
+        self.eps = self.scale
 
 
 class Mimic(Attack):
