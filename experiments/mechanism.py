@@ -152,3 +152,51 @@ def run_escape(spec: dict, stop_distance: float, max_calls: int = ESCAPE_CALLS) 
     cert = certify(land, res.w)
     return EscapeRun(float(cert.lambda_min), float(np.linalg.norm(res.w - c)), res.status,
                      int(res.grad_oracle_calls))
+
+
+class CountingOracle:
+    """Counts the queries (a (k, d) batch counts k) outside the algorithm under test."""
+
+    def __init__(self, oracle):
+        self.oracle, self.landscape, self.delta = oracle, oracle.landscape, oracle.delta
+        self.batchable = getattr(oracle, "batchable", False)
+        self.calls = 0
+
+    def __call__(self, w):
+        self.calls += 1 if np.ndim(w) == 1 else np.shape(w)[0]
+        return self.oracle(w)
+
+    def notify(self, event, **data):
+        self.oracle.notify(event, **data)
+
+
+def candidate_landscape(spec: dict) -> CosineSaddle:
+    return CosineSaddle.random(spec["dim"], np.random.default_rng(spec["landscape_seed"]),
+                               L=1.0, rho=spec["rho"])
+
+
+@dataclass(frozen=True)
+class CandidateRun:
+    """Oracle calls counted outside the algorithm, how far the output is from the start, the
+    run's status, and the smallest curvature at the start (a certified minimum)."""
+
+    calls: int
+    moved: float
+    status: str
+    min_curvature: float
+
+
+def run_candidate(spec: dict, max_calls: int) -> CandidateRun:
+    land = candidate_landscape(spec)
+    w0 = land.critical_points()[1].point                  # the global minimum
+    counter = CountingOracle(_oracle(spec, land))
+    rng = np.random.default_rng(spec["run_seed"])
+    kw = dict(delta=FAILURE_PROBABILITY, f_gap=spec["f_gap"], max_oracle_calls=max_calls,
+              max_seconds=RUN_SECONDS)
+    if spec["family"] == "exact_pgd":
+        res = exact_pgd(counter, w0, rng, epsilon=spec["epsilon"], **kw)
+    else:
+        factors = CALIBRATED_FACTORS if spec["factors"] == "calibrated" else None
+        res = byzantine_pgd(counter, w0, rng, factors=factors, **kw)
+    return CandidateRun(counter.calls, float(np.linalg.norm(res.w - w0)), res.status,
+                        float(np.min(land.hess_diag(w0))))

@@ -22,6 +22,7 @@ COUNTS = {
     "mechanism.descent": {"quick": 27, "ci": 90, "deep": 900},
     "mechanism.escape": {"quick": 40, "ci": 160, "deep": 1600},       # 8 adversaries in turn
     "mechanism.exact_escape": {"quick": 30, "ci": 80, "deep": 800},
+    "mechanism.candidate_cost": {"quick": 24, "ci": 72, "deep": 720},
 }
 
 

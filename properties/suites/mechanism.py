@@ -50,6 +50,8 @@ from ..result import (
 from ..strategies import NumpySource
 
 DESCENT, ESCAPE, EXACT_ESCAPE = "mechanism.descent", "mechanism.escape", "mechanism.exact_escape"
+CANDIDATE = "mechanism.candidate_cost"
+CANDIDATE_FAMILIES = ("paper", "calibrated", "exact")
 EXACT_ADVERSARY = "exact"
 
 
@@ -151,6 +153,11 @@ def adversary_of(spec: dict) -> str:
 
 # --- descent --------------------------------------------------------------------------------
 def observe_descent(spec: dict, steps: exp.Steps) -> Observation:
+    with np.errstate(all="ignore"):        # a diverging run has inf/NaN values: a violation
+        return _observe_descent(spec, steps)
+
+
+def _observe_descent(spec: dict, steps: exp.Steps) -> Observation:
     delta_ = spec["Delta"]
     excess = steps.f_after - steps.f_before + steps.g_norm**2 / (2 * steps.L)
     bound = delta_ * steps.g_norm / steps.L
@@ -160,7 +167,7 @@ def observe_descent(spec: dict, steps: exp.Steps) -> Observation:
     actual = steps.f_before - steps.f_after
     ratio = np.where(actual > 0, required / np.where(actual > 0, actual, 1.0), np.inf)
     ratio = np.where(informative, ratio, 0.0)
-    bad = excess > bound + tol
+    bad = ~(excess <= bound + tol)                  # NaN counts as a violation
     finite = steps.status != "nonfinite"
     k = int(np.argmax(ratio)) if ratio.size else 0
     emp = (float(np.max(excess[informative] / bound[informative]))
@@ -208,7 +215,8 @@ def observe_escape(spec: dict, run: exp.EscapeRun) -> tuple[Observation, float]:
     """Trapped: the run returned a point with λ_min <= −γ/2; or the cap stopped it within
     the theory's R of the saddle; or it ended without output (non-finite, time budget)."""
     v = escape_values(spec)
-    inside = v["r"] <= v["R"] < spec["s"] and v["raw_Q"] > 1 and v["p_round"] < 1
+    q_ok = spec["family"] == "exact_pgd" or v["raw_Q"] > 1     # Theorem 2 has Q = 1
+    inside = v["r"] <= v["R"] < spec["s"] and q_ok and v["p_round"] < 1
     if run.status == "converged":
         trapped, note = run.lambda_min <= -spec["gamma"] / 2, ""
     elif run.status == "left_region":
@@ -278,7 +286,63 @@ def check_escape(claim_id: str, profile: str, seed: int, progress=None, *,
     return res.with_seconds(time.perf_counter() - t0)
 
 
+# --- the cost of certifying a candidate -------------------------------------------------------
+def candidate_spec(src, kind: str, adversary: str | None) -> dict:
+    spec = {"dim": src.integer(2, 6), "rho": src.log_uniform(0.5, 2.0),
+            "landscape_seed": src.seed(), "f_gap": src.log_uniform(0.1, 10.0),
+            "run_seed": src.seed()}
+    if kind == "exact":
+        return {**spec, "family": "exact_pgd", "Delta": 0.0, "epsilon": src.log_uniform(1e-4, 1e-2)}
+    lo, hi = (5e-15, 3e-14) if kind == "paper" else (1e-4, 3e-3)
+    return {**spec, "family": "byzantine_pgd", "factors": kind, "Delta": src.log_uniform(lo, hi),
+            "adversary": sample_adversary(src, adversary)}
+
+
+def candidate_values(spec: dict) -> dict:
+    """Q and T_th (and r, R) from the theory at the instance's values."""
+    rho, d, gap = spec["rho"], spec["dim"], spec["f_gap"]
+    if spec["family"] == "exact_pgd":
+        return exact_pgd_parameters(spec["epsilon"], 1.0, rho, d, FAILURE_PROBABILITY, gap)
+    factors = CALIBRATED_FACTORS if spec["factors"] == "calibrated" else None
+    return byzantine_pgd_parameters(spec["Delta"], 1.0, rho, d, FAILURE_PROBABILITY, gap, factors)
+
+
+def run_candidate_capped(spec: dict) -> exp.CandidateRun:
+    v = candidate_values(spec)
+    return exp.run_candidate(spec, int(2 * (1 + v["Q"] * v["T_th"]) + 100))
+
+
+def observe_candidate(spec: dict, run: exp.CandidateRun) -> Observation:
+    v = candidate_values(spec)
+    expected = 1 + v["Q"] * v["T_th"]
+    mu = run.min_curvature
+    inside = mu > 0 and v["r"] + spec["Delta"] / mu < v["R"]
+    holds = run.status == "converged" and run.calls == expected and run.moved == 0.0
+    note = "" if holds else (f"status {run.status}, {run.calls} calls (theory: 1 + Q T_th = "
+                             f"{expected}), output {run.moved:.3g} from the start")
+    return Observation(float(run.calls), float(expected), run.calls / expected, bool(holds),
+                       False, bool(inside), run.calls / expected, spec,
+                       note if inside else "outside: r + Delta/mu >= R")
+
+
+def check_candidate(profile: str, seed: int, progress=None, *, executor=None) -> ClaimResult:
+    t0 = time.perf_counter()
+    n = examples(profile, CANDIDATE)
+    sp_ = []
+    for i in range(n):
+        kind = CANDIDATE_FAMILIES[i % 3]
+        adversary = ADVERSARY_NAMES[(i // 3) % len(ADVERSARY_NAMES)]
+        sp_.append(candidate_spec(NumpySource(instance_rng(seed, CANDIDATE, i)), kind, adversary))
+    results = run_instances(sp_, run_candidate_capped, executor, progress)
+    runs, errors = split(results)
+    ok_specs = [s for s, r in zip(sp_, results, strict=True) if not isinstance(r, InstanceError)]
+    obs = [observe_candidate(s, r) for s, r in zip(ok_specs, runs, strict=True)]
+    return verdict(get(CANDIDATE), obs, errors, 0.0, group_of=adversary_of).with_seconds(
+        time.perf_counter() - t0)
+
+
 register_check(DESCENT)(check_descent)
+register_check(CANDIDATE)(check_candidate)
 register_check(ESCAPE)(lambda profile, seed, progress=None: check_escape(ESCAPE, profile, seed, progress))
 register_check(EXACT_ESCAPE)(
     lambda profile, seed, progress=None: check_escape(EXACT_ESCAPE, profile, seed, progress))

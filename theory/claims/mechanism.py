@@ -63,3 +63,18 @@ register(Claim(
     provenance="OWN", kind="probabilistic", observed="trapped (lambda_min(w~) <= -gamma/2)",
     constant=1.0, shape=p_round, hypotheses=ESCAPE_HYP, failure_probability=p_round,
     notes="Instances are drawn with p_round in [0.02, 0.1]."))
+
+register(Claim(
+    id="mechanism.candidate_cost",
+    statement="Started at a strict local minimum where no perturbation round can escape, "
+              "ByzantinePGD (Theorem 1's parameters; also with the calibrated factors) and exact "
+              "PGD (Theorem 2's) return the start point after exactly 1 + Q T_th oracle calls",
+    source="Algorithm 1, docs/paper.md §3 (Q rounds of T_th steps certify a candidate; the "
+           "1 + Q T_th term of Theorem 1's iteration count, §4); OWN check",
+    provenance="OWN", kind="deterministic", observed="oracle calls (counted outside the algorithm)",
+    constant=1.0, shape=1 + Q_theory * sp.Symbol("T_th", positive=True),
+    hypotheses=("start at a strict local minimum of a cosine saddle (certified), curvature >= mu",
+                "r + Delta/mu < R: no round can reach distance R (theory's r, R at the instance)",
+                "Q, T_th from the theory at the instance's values, never from the run"),
+    notes="Holds with equality for Algorithm 1; any change of Q or T_th (a factor, an "
+          "off-by-one), or a run that returns another point, breaks it. Zero tolerance."))
