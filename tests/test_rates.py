@@ -8,7 +8,7 @@ import sympy as sp
 from hypothesis import given
 from hypothesis import strategies as st
 
-from byzpgd.theory import parameter_checks as pc
+from byzpgd.theory import bound_comparisons as bc
 from byzpgd.theory import rates
 
 
@@ -49,22 +49,22 @@ def test_rate_value_scales_with_sigma():
 
 
 def test_aggregator_rates_claim_holds():
-    res = pc.check_aggregator_rates()
-    assert res.status == "holds", [(s.name, s.evidence) for s in res.failed()]
+    res = bc.check_aggregator_rates()
+    assert res.proved, [(s.name, s.evidence) for s in res.failed()]
 
 
 def test_wrong_exponent_is_reported():
     n, m, a, d = rates.VARS
     wrong = dict(rates.RATES, median=a * d / sp.sqrt(n) + d / sp.sqrt(n * m) + sp.sqrt(d) / n)
-    res = pc.check_aggregator_rates(rates=wrong)
-    assert res.status == "violated"
+    res = bc.check_aggregator_rates(rates=wrong)
+    assert res.disproved
     assert {s.name for s in res.failed()} >= {"exponents_median", "s5_inversion_median"}
 
 
 def test_wrong_s5_count_is_reported():
     s5 = dict(rates.S5_SAMPLE_COMPLEXITY, iterative_filtering=rates.alpha / rates.S5_DELTA**4
               + rates.d**2 / (rates.S5_DELTA**4 * rates.m))
-    res = pc.check_aggregator_rates(s5=s5)
+    res = bc.check_aggregator_rates(s5=s5)
     assert [s.name for s in res.failed()] == ["s5_inversion_iterative_filtering"]
 
 
@@ -72,7 +72,7 @@ def test_rate_below_the_lower_bound_is_reported():
     """An iterative-filtering rate with d/(nm) instead of sqrt(d/(nm)) is not >= the lower bound
     order-wise: a ray along which the ratio vanishes is found."""
     wrong = {"iterative_filtering": sp.sqrt(rates.alpha) / sp.sqrt(rates.n) + rates.d / (rates.n * rates.m)}
-    res = pc.check_upper_vs_lower(rates=wrong)
+    res = bc.check_upper_vs_lower(rates=wrong)
     bad = res.failed()
-    assert res.status == "violated" and [s.name for s in bad] == ["rate_iterative_filtering"]
+    assert res.disproved and [s.name for s in bad] == ["rate_iterative_filtering"]
     assert bad[0].method == "ray limit"

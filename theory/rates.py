@@ -15,7 +15,7 @@ median T = α²d/Δ⁴ + d²/(Δ⁴m) + √d/Δ³, trimmed mean T = α²d²/Δ�
 iterative filtering T = α/Δ⁴ + d/(Δ⁴m).
 
 The aggregation issue's rate tests use :func:`rate`, :func:`term_exponents` and
-:func:`dominant_exponents`; :mod:`byzpgd.theory.parameter_checks` proves, term by term, that
+:func:`dominant_exponents`; :mod:`byzpgd.theory.bound_comparisons` proves, term by term, that
 every rate here is at least the lower bound order-wise and that it inverts S5's counts.
 
 The median's bias term √d/n comes from the skewness of the gradient noise: :func:`skewed_rate`
