@@ -70,7 +70,7 @@ def check_exact_vs_jin(iterations=THM2_ITERATIONS, accuracy=THM2_LAMBDA,
                              f"{name} accuracy / sqrt(rho eps) = O(log(1/eps)) (finite positive limit)",
                              positive_finite=True))
     S.append(prove_exponent(t_th, eps, -sp.S.Half, "escape_time_order",
-                           "T_th ~ eps^(-1/2), like Jin's t_thres = (chi/c^2) l/sqrt(rho eps)"))
+                            "T_th ~ eps^(-1/2), like Jin's t_thres = (chi/c^2) l/sqrt(rho eps)"))
     return res
 
 

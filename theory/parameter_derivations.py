@@ -98,17 +98,17 @@ def check_exponents(lambda_shape=LAMBDA_SHAPE_BPGD, iteration_bound=None,
     res = Derivation("exponents", "docs/paper.md §4 (Theorem 1, Observation 1)")
     core = sp.simplify(lambda_shape / sp.log(10 / Delta))
     res.subchecks.append(prove_exponent(core, Delta, lambda_delta_exponent, "lambda_Delta_exponent",
-                                       f"lambda_min bound / log(10/Delta) ~ Delta^{lambda_delta_exponent}"))
+                                        f"lambda_min bound / log(10/Delta) ~ Delta^{lambda_delta_exponent}"))
     res.subchecks.append(prove_exponent(core, d, lambda_d_exponent, "lambda_d_exponent",
-                                       f"lambda_min bound ~ d^{lambda_d_exponent}"))
+                                        f"lambda_min bound ~ d^{lambda_d_exponent}"))
     res.subchecks.append(prove_limit(
         lambda_shape / (Delta**lambda_delta_exponent * sp.log(1 / Delta)), Delta, 0,
         "lambda_leading_term", "leading term as Delta -> 0+: lambda_min bound ~ "
         f"Delta^{lambda_delta_exponent} log(1/Delta) (finite positive limit of the ratio)",
         positive_finite=True))
     res.subchecks.append(prove_exponent(iteration_bound, Delta, iteration_delta_exponent,
-                                       "iterations_Delta_exponent",
-                                       f"iteration bound (Q fixed) ~ Delta^{iteration_delta_exponent}"))
+                                        "iterations_Delta_exponent",
+                                        f"iteration bound (Q fixed) ~ Delta^{iteration_delta_exponent}"))
     full = iteration_bound.subs(Q, q_formula)
     res.subchecks.append(prove_limit(
         full / (Delta**iteration_delta_exponent * sp.log(1 / Delta)), Delta, 0,
@@ -251,10 +251,10 @@ def check_exponent_balance(fake_basin=FAKE_BASIN, hessian_radius=gamma / rho_F,
     gstar = sols[0]
     res.data["gamma_star"] = sp.sstr(gstar)
     res.subchecks.append(prove_exponent(gstar, Delta, expected_Delta, "6.balance_Delta",
-                                       f"balanced curvature gamma* = {sp.sstr(gstar)} "
-                                       f"~ Delta^{expected_Delta}"))
+                                        f"balanced curvature gamma* = {sp.sstr(gstar)} "
+                                        f"~ Delta^{expected_Delta}"))
     res.subchecks.append(prove_exponent(gstar, d, expected_d, "6.balance_d",
-                                       f"gamma* ~ d^{expected_d}"))
+                                        f"gamma* ~ d^{expected_d}"))
     for name, expr in (("gamma'", GAMMA_PRIME), ("lambda_min bound", LAMBDA_SHAPE_BPGD / sp.log(10 / Delta))):
         res.subchecks.append(prove_identity(elasticity(expr, Delta), elasticity(gstar, Delta),
                                             f"6.{name}_matches_Delta", f"{name} has gamma*'s Delta exponent"))

@@ -51,7 +51,7 @@ CLAIMS = [
                     f"10 exp((5/2) W_-1(-2k/5)), k = L_F/({C} (sqrt(rho_F)+L_F) d^(1/5) 10^(2/5))",
           source="docs/paper.md §4 (parameters), §3 (r <= R)", provenance="OWN", kind="symbolic",
           observed="r/R (for Delta <= 2^-15 d^(-1/2))", constant=0.5, shape=sp.Integer(1),
-          notes="The regime table (data.table) is in docs/theory-checks.md."),
+          notes="The regime table (details.data.table) is in docs/theory-checks.md."),
     Claim(id="parameters.exact_vs_jin",
           statement="Theorem 2 (exact oracle) vs Jin et al. 2017: iterations Theta(eps^-2) (Jin: "
                     "L_F (F_0-F*)/eps^2 log^4), second-order accuracy sqrt(rho_F eps) times O(log 1/eps), "
