@@ -182,10 +182,11 @@ def _observe_descent(spec: dict, steps: exp.Steps) -> Observation:
               f"{int(bad.sum())} of {bad.size} steps short of the §8.1 decrease" if bad.any() else ""))
 
 
-def check_descent(profile: str, seed: int, progress=None, *, executor=None) -> ClaimResult:
+def check_descent(profile: str, seed: int, progress=None, *, executor=None,
+                  n: int | None = None) -> ClaimResult:
     claim = get(DESCENT)
     t0 = time.perf_counter()
-    sp_ = specs(DESCENT, examples(profile, DESCENT), seed)
+    sp_ = specs(DESCENT, n or examples(profile, DESCENT), seed)
     results = run_instances(sp_, exp.run_descent, executor, progress)
     runs, errors = split(results)
     ok_specs = [s for s, r in zip(sp_, results, strict=True) if not isinstance(r, InstanceError)]
@@ -236,10 +237,10 @@ def observe_escape(spec: dict, run: exp.EscapeRun) -> tuple[Observation, float]:
 
 
 def check_escape(claim_id: str, profile: str, seed: int, progress=None, *,
-                 executor=None) -> ClaimResult:
+                 executor=None, n: int | None = None) -> ClaimResult:
     claim = get(claim_id)
     t0 = time.perf_counter()
-    sp_ = specs(claim_id, examples(profile, claim_id), seed)
+    sp_ = specs(claim_id, n or examples(profile, claim_id), seed)
     results = run_instances(sp_, run_escape_capped, executor, progress)
     runs, errors = split(results)
     ok_specs = [s for s, r in zip(sp_, results, strict=True) if not isinstance(r, InstanceError)]
@@ -325,9 +326,10 @@ def observe_candidate(spec: dict, run: exp.CandidateRun) -> Observation:
                        note if inside else "outside: r + Delta/mu >= R")
 
 
-def check_candidate(profile: str, seed: int, progress=None, *, executor=None) -> ClaimResult:
+def check_candidate(profile: str, seed: int, progress=None, *, executor=None,
+                    n: int | None = None) -> ClaimResult:
     t0 = time.perf_counter()
-    n = examples(profile, CANDIDATE)
+    n = n or examples(profile, CANDIDATE)
     sp_ = []
     for i in range(n):
         kind = CANDIDATE_FAMILIES[i % 3]

@@ -1,0 +1,126 @@
+"""The mechanism claims (docs/paper.md §8): their bounds from the theory, and each shown to catch
+subtle faults of ByzantinePGD and exact PGD (a factor 1.5–3 or an off-by-one), injected by the
+fault catalogue's wrappers."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from byzpgd.experiments import faults as F
+from byzpgd.geometry import uniform_ball
+from byzpgd.properties.result import poisson_binomial_sf, rejection_count
+from byzpgd.properties.suites import mechanism as m
+from byzpgd.theory import mechanism as mech
+
+
+@pytest.mark.parametrize("dim", [2, 3, 6])
+def test_ball_coordinate_law_matches_uniform_draws(dim):
+    rng = np.random.default_rng(dim)
+    xi = uniform_ball(rng, dim, 1.0, size=200_000)
+    for t in (0.05, 0.2, 0.5, 0.9):
+        emp = np.mean(np.abs(xi[:, 0]) < t)
+        assert abs(emp - mech.ball_coordinate_cdf(t, dim)) < 5 * math.sqrt(0.25 / 200_000)
+
+
+def test_escape_threshold_is_the_worst_case_of_the_pushed_back_recursion():
+    Delta, g, eta, T, R = 1e-3, 0.05, 1.0, 40, 0.5
+    thr = mech.escape_threshold(Delta, g, eta, T, R)
+    y = thr
+    for _ in range(T):            # the adversary pushes back with its whole budget each step
+        y = (1 + eta * g) * y - eta * Delta
+    assert math.isclose(y, R, rel_tol=1e-9)
+
+
+def test_one_round_failure_never_exceeds_its_bound_under_the_trap():
+    # single rounds at the saddle, counted: the failure fraction stays below the bound
+    from byzpgd.algorithms import PGDParams, perturbed_gd
+    from byzpgd.experiments.mechanism import escape_landscape
+    from byzpgd.oracles.adversaries import make_adversary
+    from byzpgd.oracles.inexact import CertifiedOracle
+
+    src = m.NumpySource(np.random.default_rng(5))
+    spec = m.escape_spec(src, "byzantine_pgd", "trap")
+    v = m.escape_values(spec)
+    land = escape_landscape(spec)
+    oracle = CertifiedOracle(make_adversary(spec["adversary"], land, spec["Delta"]))
+    p = PGDParams(eta=v["eta"], epsilon=v["epsilon"], r=v["r"], Q=1, R=v["R"], T_th=v["T_th"])
+    rng = np.random.default_rng(0)
+    fails = sum(perturbed_gd(oracle, np.zeros(land.dim), p, rng, max_oracle_calls=1 + v["T_th"]
+                             ).escapes == 0 for _ in range(400))
+    assert fails / 400 <= v["p_round"] + 3 * math.sqrt(v["p_round"] / 400)
+    assert fails > 0.3 * 400 * v["p_round"]        # and the bound is not loose on this instance
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.floats(0, 1), min_size=1, max_size=7), st.integers(0, 8))
+def test_poisson_binomial_tail_is_exact(probs, k):
+    brute = sum(math.prod(p if b else 1 - p for p, b in zip(probs, bits, strict=True))
+                for bits in itertools.product([0, 1], repeat=len(probs)) if sum(bits) >= k)
+    assert math.isclose(poisson_binomial_sf(k, probs), min(1.0, brute), abs_tol=1e-12)
+
+
+def test_rejection_count_is_the_first_count_below_alpha():
+    probs = [0.01] * 50
+    k = rejection_count(probs, 1e-6)
+    assert poisson_binomial_sf(k, probs) < 1e-6 <= poisson_binomial_sf(k - 1, probs)
+
+
+def _with(fault_id, fn):
+    with F.inject(F.get_fault(fault_id)):
+        return fn()
+
+
+def test_sampled_instances_hit_their_target_round_failure():
+    for s in m.specs(m.ESCAPE, 8, 0):
+        assert math.isclose(m.escape_values(s)["p_round"], s["target_p_round"], rel_tol=1e-6)
+
+
+# --- able to fail, with subtle faults ----------------------------------------------------------
+@pytest.fixture(scope="module")
+def escape_correct():
+    return m.check_escape(m.ESCAPE, "quick", 0, n=24)
+
+
+def test_escape_holds_for_the_algorithm(escape_correct):
+    assert escape_correct.status == "holds", escape_correct.details
+
+
+@pytest.mark.parametrize("fault", ["byzantine_pgd.Q_1", "byzantine_pgd.T_th_div2",
+                                   "byzantine_pgd.r_div3", "byzantine_pgd.R_x2"])
+def test_escape_catches_a_subtle_parameter_fault(fault):
+    res = _with(fault, lambda: m.check_escape(m.ESCAPE, "quick", 0, n=24))
+    assert res.status == "violated", (fault, res.binomial)
+
+
+def test_descent_holds_and_catches_a_step_off_by_1_5():
+    assert m.check_descent("quick", 0, n=21).status == "holds"
+    res = _with("byzantine_pgd.eta_x1.5", lambda: m.check_descent("quick", 0, n=21))
+    assert res.status == "violated" and res.worst_violation is not None
+
+
+def test_candidate_cost_holds_and_catches_q_halved_and_an_off_by_one():
+    assert m.check_candidate("quick", 0, n=12).status == "inconclusive"   # < 20 instances
+    assert m.check_candidate("quick", 0, n=12).violations == 0
+    for fault in ("byzantine_pgd.Q_half", "loop.round_off_by_one"):
+        res = _with(fault, lambda: m.check_candidate("quick", 0, n=12))
+        assert res.status == "violated", fault
+
+
+def test_exact_escape_holds_and_catches_t_halved():
+    assert m.check_escape(m.EXACT_ESCAPE, "quick", 0, n=24).status == "holds"
+    res = _with("exact_pgd.T_th_div2", lambda: m.check_escape(m.EXACT_ESCAPE, "quick", 0, n=24))
+    assert res.status == "violated"
+
+
+def test_escape_bounds_come_from_the_theory_not_the_run():
+    # a run with a wrong T_th is judged against the theory's bound for the instance
+    s = m.specs(m.ESCAPE, 1, 3)[0]
+    before = m.escape_values(s)
+    after = _with("byzantine_pgd.T_th_div2", lambda: m.escape_values(s))
+    assert before == after
