@@ -108,10 +108,9 @@ def _outcome(claim_id: str, res: ClaimResult) -> ClaimOutcome:
     return ClaimOutcome(claim_id, res.status, res.seconds, res.replay, reason)
 
 
-def _child(fault_id: str | None, claims: list[str], profile: str, seed: int, out) -> None:
+def _child(fault: fault_mod.Fault | None, claims: list[str], profile: str, seed: int, out) -> None:
     """Child process: inject the fault (None: baseline) and run the claims, one message each."""
     try:
-        fault = None if fault_id is None else fault_mod.get_fault(fault_id)
         claim_ids()   # load every suite first, so every binding of a patched object is seen
         ctx = fault_mod.inject(fault) if fault is not None else _null()
         with ctx:
@@ -133,13 +132,13 @@ class _null:
         return False
 
 
-def _run_in_child(fault_id, claims, profile, seed, budgets: dict[str, float],
+def _run_in_child(fault, claims, profile, seed, budgets: dict[str, float],
                   stop_when: Callable[[ClaimOutcome], bool]):
     """Run in a child; returns (outcomes, error). A claim over its budget ends the child and
     is reported as a 'timeout' outcome."""
     ctx = mp.get_context("fork")
     q = ctx.Queue()
-    proc = ctx.Process(target=_child, args=(fault_id, claims, profile, seed, q), daemon=True)
+    proc = ctx.Process(target=_child, args=(fault, claims, profile, seed, q), daemon=True)
     proc.start()
     outcomes: list[ClaimOutcome] = []
     error = None
@@ -206,14 +205,15 @@ def judge(fault: fault_mod.Fault, outcomes: list[ClaimOutcome], error: str | Non
                         tuple(outcomes), error, fault.equivalent, round(seconds, 3))
 
 
-def run_campaign(fault_ids: Sequence[str], profile: str = "ci", seed: int = 0, *,
+def run_campaign(faults: Sequence[str | fault_mod.Fault], profile: str = "ci", seed: int = 0, *,
                  all_claims: bool = False, command: str = "",
                  progress: Callable[[str], None] | None = None) -> Campaign:
-    """Run the campaign over ``fault_ids`` (see the module docstring)."""
+    """Run the campaign over ``faults`` (catalogue ids or :class:`Fault` objects; see the
+    module docstring)."""
     say = progress or (lambda msg: None)
     t0 = time.perf_counter()
     known = claim_ids()
-    faults = [fault_mod.get_fault(f) for f in fault_ids]
+    faults = [fault_mod.get_fault(f) if isinstance(f, str) else f for f in faults]
     per_fault = {f.id: expand_claims(f.claims, known) for f in faults}
     union = [c for c in known if any(c in cl for cl in per_fault.values())]
     say(f"baseline: {len(union)} claims without any fault")
@@ -231,7 +231,7 @@ def run_campaign(fault_ids: Sequence[str], profile: str = "ci", seed: int = 0, *
             outcomes, error = [], "no registered claim matches the fault's claims"
         else:
             outcomes, error = _run_in_child(
-                fault.id, claims, profile, seed, budgets,
+                fault, claims, profile, seed, budgets,
                 (lambda o: False) if all_claims else
                 (lambda o: o.status in ("violated", "error", "timeout")))
         res = judge(fault, outcomes, error, baseline, time.perf_counter() - t1)

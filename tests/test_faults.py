@@ -1,0 +1,85 @@
+"""The seeded-fault campaign: the catalogue, injection and restoration, and a small campaign
+(one kill, one survivor, one fault whose injection point does not exist) with its kill matrix."""
+
+from __future__ import annotations
+
+import importlib
+import json
+
+import pytest
+
+from byzpgd.experiments import faults as F
+from byzpgd.properties.campaign import expand_claims, run_campaign
+from byzpgd.properties.registry import claim_ids
+from byzpgd.reports.faults import write_faults
+
+
+def test_the_catalogue_has_at_least_30_distinct_faults_of_every_kind():
+    ids = [f.id for f in F.CATALOGUE]
+    assert len(ids) >= 30 and len(set(ids)) == len(ids)
+    assert {f.kind for f in F.CATALOGUE} == set(F.KINDS)
+    assert sum(f.ci for f in F.CATALOGUE) >= 5
+
+
+@pytest.mark.parametrize("fault", F.CATALOGUE, ids=lambda f: f.id)
+def test_every_fault_injects_and_restores(fault):
+    claim_ids()                                   # every binding loaded
+    before = {p.target: F._resolve(p.target)[2] for p in fault.patches}
+    with F.inject(fault):
+        for p in fault.patches:
+            assert F._resolve(p.target)[2] is not before[p.target], p.target
+    for p in fault.patches:
+        assert F._resolve(p.target)[2] is before[p.target]
+
+
+@pytest.mark.parametrize("fault", F.CATALOGUE, ids=lambda f: f.id)
+def test_every_fault_names_registered_claims(fault):
+    assert expand_claims(fault.claims, claim_ids()), fault.id
+
+
+def test_a_from_import_copy_is_patched_too():
+    bpgd = importlib.import_module("byzpgd.algorithms.byzantine_pgd")
+    e2e = importlib.import_module("byzpgd.experiments.end_to_end")
+    original = bpgd.theorem_params
+    with F.inject(F.get_fault("byzantine_pgd.Q_1")):
+        assert bpgd.theorem_params(1e-14, 1.0, 1.0, 3, 0.1, 1.0).Q == 1
+        for mod in (bpgd, e2e):
+            if hasattr(mod, "theorem_params"):
+                assert mod.theorem_params is not original
+    assert bpgd.theorem_params is original
+
+
+def test_a_missing_injection_point_is_an_injection_error():
+    bad = F.Fault("test.missing", "logic", "no such function",
+                  (F.Patch("byzpgd.algorithms.perturbed_gd:no_such_function", lambda f: f),),
+                  ("mechanism.candidate_cost",))
+    with pytest.raises(F.InjectionError, match="no_such_function"), F.inject(bad):
+        pass
+
+
+def test_a_small_campaign_writes_its_kill_matrix(tmp_path):
+    cheap = ("mechanism.candidate_cost",)
+    faults = [
+        F.get_fault("byzantine_pgd.Q_1"),
+        F.Fault("test.noop", "logic", "a wrapper that changes nothing",
+                (F.Patch("byzpgd.algorithms.perturbed_gd:perturbed_gd", lambda f: f),), cheap),
+        F.Fault("test.missing", "logic", "an injection point that does not exist",
+                (F.Patch("byzpgd.algorithms.perturbed_gd:no_such_function", lambda f: f),), cheap),
+    ]
+    faults[0] = F.Fault(faults[0].id, faults[0].kind, faults[0].description, faults[0].patches, cheap)
+    c = run_campaign(faults, "quick", 0, command="test")
+    by = {f.id: f for f in c.faults}
+    assert by["byzantine_pgd.Q_1"].status == "killed"
+    assert by["byzantine_pgd.Q_1"].killed_by == ("mechanism.candidate_cost",)
+    assert by["byzantine_pgd.Q_1"].outcomes[0].replay.startswith("byzpgd replay")
+    assert by["test.noop"].status == "survived" and not by["test.noop"].killed
+    assert by["test.missing"].status == "error" and "no_such_function" in by["test.missing"].error
+    assert c.kill_rate == 0.5                     # errors are neither kills nor survivors
+    write_faults(tmp_path, c)
+    data = json.loads((tmp_path / "faults.json").read_text())
+    rows = {f["id"]: f for f in data["faults"]}
+    assert rows["byzantine_pgd.Q_1"]["killed"] is True
+    assert rows["byzantine_pgd.Q_1"]["killed_by"] == ["mechanism.candidate_cost"]
+    assert rows["test.missing"]["status"] == "error" and rows["test.missing"]["killed"] is False
+    assert "byzantine_pgd.Q_1" in (tmp_path / "faults.md").read_text()
+    assert "<table>" in (tmp_path / "faults.html").read_text()
