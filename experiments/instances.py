@@ -19,6 +19,7 @@ from ..oracles.adversaries import make_adversary
 from ..oracles.inexact import CertifiedOracle, ExactOracle, RandomDirectionOracle
 from ..oracles.landscapes import CosineSaddle, PhaseRetrieval
 from ..theory.certify import certify
+from ..theory.parameters import byzantine_pgd_parameters, exact_pgd_parameters
 from .budget import CALL_CAPS, FAILURE_PROBABILITY
 
 MAX_ORACLE_CALLS = CALL_CAPS["theorems"]
@@ -45,7 +46,8 @@ class RunRecord:
     """Everything a claim check needs from one run."""
 
     spec: dict
-    values: dict           # symbol name -> value (Delta, L_F, rho_F, d, delta, F_gap, epsilon, Q, T_th)
+    values: dict           # symbol name -> value (theorem_values: Delta, epsilon, r, R, L_F,
+                           # rho_F, d, delta, F_gap, Q, T_th)
     grad_norm: float
     lambda_min: float
     lambda_min_error: float
@@ -84,19 +86,32 @@ def make_oracle(spec, landscape):
     return CertifiedOracle(ExactOracle(landscape))
 
 
+def theorem_values(spec: dict, land, gap: float) -> dict:
+    """The values a claim of the spec's family is judged at: the instance's Δ (or ε), L_F, ρ_F,
+    d, δ and F_0 − F*, and the parameters r, R, Q, T_th the theorem prescribes there (Theorem 1,
+    docs/paper.md §4; Theorem 2, docs/paper.md §7.3), never those a run reports: a run with
+    other parameters is judged against the theorem's bound."""
+    if spec["family"] == "byzantine_pgd":
+        params = byzantine_pgd_parameters(spec["Delta"], land.L, land.rho, land.dim,
+                                          FAILURE_PROBABILITY, gap)
+    else:
+        params = exact_pgd_parameters(spec["epsilon"], land.L, land.rho, land.dim,
+                                      FAILURE_PROBABILITY, gap)
+    return {"Delta": spec.get("Delta", 0.0), "epsilon": spec.get("epsilon", 0.0),
+            "r": params["r"], "R": params["R"], "L_F": land.L, "rho_F": land.rho, "d": land.dim,
+            "delta": FAILURE_PROBABILITY, "F_gap": gap, "Q": params["Q"], "T_th": params["T_th"]}
+
+
 def run(spec: dict, algorithm=None) -> RunRecord:
-    """Build the instance, run ``algorithm`` (default: :func:`default_algorithm`), certify w̃."""
+    """Build the instance, run ``algorithm`` (default: :func:`default_algorithm`), certify w̃;
+    the record's values are :func:`theorem_values`."""
     algorithm = algorithm or default_algorithm
     land = build_landscape(spec)
     w0 = start_point(spec, land)
     oracle = make_oracle(spec, land)
     res = algorithm(spec, oracle, w0, np.random.default_rng(spec["run_seed"]))
     cert = certify(land, res.w)
-    gap = land.value(w0) - land.f_star
-    values = {"Delta": spec.get("Delta", 0.0), "epsilon": spec.get("epsilon", 0.0),
-              "r": res.params["r"], "R": res.params["R"], "L_F": land.L, "rho_F": land.rho,
-              "d": land.dim, "delta": FAILURE_PROBABILITY,
-              "F_gap": gap, "Q": res.params["Q"], "T_th": res.params["T_th"]}
+    values = theorem_values(spec, land, land.value(w0) - land.f_star)
     left = land.domain_radius is not None and oracle.max_query_norm > land.domain_radius
     return RunRecord(spec, values, cert.grad_norm, cert.lambda_min, cert.lambda_min_error,
                      res.grad_oracle_calls, res.status, float(np.linalg.norm(land.grad(w0))),

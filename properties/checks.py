@@ -20,16 +20,9 @@ from ..experiments.instances import RunRecord, adversary_name
 from ..experiments.loop import InstanceError
 from ..jsonsafe import spec_json
 from ..theory.claims import Claim
+from ..theory.hypotheses import R_GT_R_NOTE, theorem1_r_le_R
 from ..theory.parameters import evaluate
-from .result import (  # noqa: F401  (ALPHA_BINOMIAL, binomial_p_value re-exported)
-    ALPHA_BINOMIAL,
-    ROUNDING_RTOL,
-    BinomialTest,
-    ClaimResult,
-    GroupRow,
-    Violation,
-    binomial_p_value,
-)
+from .result import ROUNDING_RTOL, BinomialTest, ClaimResult, GroupRow, Violation
 
 
 @dataclass
@@ -72,8 +65,8 @@ def _vacuous(claim: Claim, rec: RunRecord, bound: float) -> bool:
 def _in_hypotheses(claim: Claim, rec: RunRecord) -> tuple[bool, str]:
     if rec.left_domain:
         return False, "the run left the ball on which L_F and rho_F are certified"
-    if claim.id.startswith("byzantine_pgd.") and rec.values["r"] > rec.values["R"]:
-        return False, "r > R: the perturbation alone passes the escape test (docs/paper.md §3)"
+    if claim.id.startswith("byzantine_pgd.") and not theorem1_r_le_R(rec.values):
+        return False, R_GT_R_NOTE
     if claim.id == "byzantine_pgd.iterations":
         v = rec.values
         raw_q = evaluate("byzantine_pgd", Delta=v["Delta"], L=v["L_F"], rho=v["rho_F"], dim=v["d"],
@@ -121,12 +114,12 @@ def _row(checked: list[Observation]) -> GroupRow:
                     worst_ratio=max((o.ratio for o in checked), default=None))
 
 
-def verdict(claim: Claim, observations: list[Observation], errors: list,
+def verdict(claim: Claim, observations: list[Observation], errors: list[InstanceError],
             failure_probability: float, *, details: dict | None = None,
             group_of=None) -> ClaimResult:
     """Aggregate the observations of one claim into its :class:`ClaimResult` (without timing).
 
-    ``errors`` are the crashed instances (:class:`InstanceError` or dicts with 'error');
+    ``errors`` are the crashed instances (from :func:`byzpgd.experiments.loop.split`);
     probabilistic claims are judged by the exact binomial test at ``failure_probability``."""
     checked = [o for o in observations if o.in_hypotheses]
     nonvac = [o for o in checked if not o.vacuous]
@@ -155,12 +148,6 @@ def verdict(claim: Claim, observations: list[Observation], errors: list,
         adversaries=per_adversary(observations, group_of),
         worst_violation=worst_violation,
         replay=worst_violation.replay if worst_violation else None,
-        error_examples=tuple(_example(e) for e in errors[:3]),
+        error_examples=tuple(e.as_example(spec_json(e.spec)) for e in errors[:3]),
         details=details or {})
 
-
-def _example(e) -> dict:
-    if isinstance(e, InstanceError):
-        spec = spec_json(e.spec) if isinstance(e.spec, dict) else e.spec
-        return e.as_example(spec)
-    return dict(e)

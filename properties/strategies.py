@@ -10,7 +10,8 @@ primitives (``uniform``, ``log_uniform``, ``integer``, ``seed``). Two sources im
   instances from exactly the same distribution (Hypothesis' generator deliberately repeats and
   minimises values, which is right for bug hunting but not for counting instances).
 
-Each claim's sampler aims at the regime where its bound is *non-vacuous* (issue 2, "Vacuity"):
+Each claim's sampler aims at the regime where its bound is *non-vacuous* (DESIGN, "Vacuity";
+the bounds are those of docs/paper.md §4 and §7.3):
 
 - λ_min of Theorem 1 bites only when 1900(√ρ+L)Δ^{2/5}d^{1/5}log(10/Δ) < L_F: Δ ~ 1e-14. We
   draw ρ = u·L² with u ∈ [1/4, 1] and d <= 6, which keeps the largest non-vacuous Δ above
@@ -137,7 +138,9 @@ def landscape(src, regime: str) -> dict:
 
 
 def largest_delta_r_le_R(dim: int) -> float:
-    """Largest Δ with Theorem 1's r <= R, i.e. 4 Δ^{1/5} d^{1/10} <= 1 (docs/paper.md §3)."""
+    """Largest Δ with Theorem 1's r <= R (theory.hypotheses.theorem1_r_le_R), i.e.
+    4 Δ^{1/5} d^{1/10} <= 1 with the paper's factors (docs/paper.md §3, §4); the closed form
+    keeps the draws bit-identical (tested against the theory's statement)."""
     return 4.0**-5 / math.sqrt(dim)
 
 

@@ -10,8 +10,9 @@ from byzpgd.experiments.instances import run
 from byzpgd.properties.checks import observe
 from byzpgd.properties.result import ALPHA_BINOMIAL
 from byzpgd.properties.runner import check_claim
-from byzpgd.properties.strategies import claim_strategy
+from byzpgd.properties.strategies import claim_strategy, largest_delta_r_le_R
 from byzpgd.theory.claims import get
+from byzpgd.theory.hypotheses import theorem1_r_le_R
 
 GRAD = "byzantine_pgd.grad_norm"
 LAMBDA = "byzantine_pgd.lambda_min"
@@ -42,6 +43,24 @@ def test_lambda_min_instances_are_all_nonvacuous_and_trap_at_the_saddle():
         rec = run(spec, variants.bpgd_no_perturbation)
         bound = claim.bound(rec.values)
         assert bound < rec.values["L_F"]
+
+
+@pytest.mark.parametrize("dim", [2, 3, 6])
+def test_the_samplers_delta_range_ends_where_theorem_1s_r_le_R_does(dim):
+    edge = largest_delta_r_le_R(dim)
+    for rho in (0.1, 2.0):
+        assert theorem1_r_le_R({"Delta": edge * (1 - 1e-6), "d": dim, "rho_F": rho})
+        assert not theorem1_r_le_R({"Delta": edge * (1 + 1e-6), "d": dim, "rho_F": rho})
+
+
+def test_bounds_and_hypotheses_come_from_the_theorem_not_from_the_run():
+    """A run with other parameters (robust GD: no perturbation, no Q) is judged at the values
+    Theorem 1 prescribes for the instance, the same as the theorem's own run."""
+    from byzpgd.properties.strategies import sample_specs
+    spec = sample_specs(ITERS, 1, seed=0)[0]
+    honest, other = run(spec), run(spec, variants.bpgd_no_perturbation)
+    assert other.values == honest.values
+    assert get(ITERS).bound(other.values) == get(ITERS).bound(honest.values)
 
 
 # --- able to fail ----------------------------------------------------------------------------
