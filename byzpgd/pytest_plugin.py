@@ -38,38 +38,40 @@ import pytest
 
 if TYPE_CHECKING:  # imported lazily: the plugin loads in every pytest session of the environment
     from .properties.result import ClaimResult
+    from .properties.runner import CacheKey
 
 _PROP = "byzpgd_claim_result"
 
 
 class RecordingCache:
-    """Never serves; remembers the plain check_claim results of the running test."""
+    """A runner.ResultCache that never serves; remembers the plain check_claim results of the
+    running test."""
 
     def __init__(self):
-        self.recorded: list[tuple] = []   # (CacheKey, ClaimResult)
+        self.recorded: list[tuple[CacheKey, ClaimResult]] = []
 
-    def lookup(self, key):
+    def lookup(self, key: CacheKey) -> ClaimResult | None:
         return None
 
-    def record(self, key, result) -> None:
+    def record(self, key: CacheKey, result: ClaimResult) -> None:
         self.recorded.append((key, result))
 
 
 class ServingCache:
-    """Serves the results the tests recorded, by (claim, profile, seed); remembers what it
-    served."""
+    """A runner.ResultCache serving the results the tests recorded, by (claim, profile, seed);
+    remembers what it served."""
 
-    def __init__(self, collected: dict):
+    def __init__(self, collected: dict[tuple, ClaimResult]):
         self.collected = collected
-        self.served: list = []
+        self.served: list[ClaimResult] = []
 
-    def lookup(self, key):
+    def lookup(self, key: CacheKey) -> ClaimResult | None:
         hit = self.collected.get((key.claim_id, key.profile, key.seed))
         if hit is not None:
             self.served.append(hit)
         return hit
 
-    def record(self, key, result) -> None:
+    def record(self, key: CacheKey, result: ClaimResult) -> None:
         pass
 
 
