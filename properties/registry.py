@@ -20,10 +20,9 @@ import pkgutil
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import asdict, fields
 
 from ..theory.claims import REGISTRY, get
-from .result import ClaimHeader, ClaimResult
+from .result import ClaimResult
 
 CHECKS: dict[str, Callable] = {}
 REPLAYS: dict[str, Callable] = {}
@@ -63,19 +62,6 @@ def claim_ids() -> list[str]:
     return list(REGISTRY)
 
 
-def _from_legacy_dict(claim_id: str, body: dict) -> ClaimResult:
-    """TRANSITIONAL: a check that still returns a dict (being ported to ClaimResult)."""
-    known = {f.name for f in fields(ClaimResult)}
-    d = {k: v for k, v in body.items() if k in known}
-    extra = {k: v for k, v in body.items() if k not in known}
-    d["details"] = {**d.get("details", {}), **extra}
-    d.setdefault("errors", 0)
-    if isinstance(d["errors"], list):
-        d["error_examples"], d["errors"] = d["errors"][:3], len(d["errors"])
-    res = ClaimResult.from_json({**asdict(ClaimHeader.of(get(claim_id))), **d})
-    return res
-
-
 def run_check(claim_id: str, profile: str, seed: int, progress=None) -> ClaimResult:
     """Run the registered check of ``claim_id``; a check that raises or returns anything but a
     :class:`ClaimResult` becomes an 'error' result (the harness reports a crashed check, it never
@@ -88,8 +74,6 @@ def run_check(claim_id: str, profile: str, seed: int, progress=None) -> ClaimRes
     else:
         try:
             result = CHECKS[claim_id](profile, seed, progress)
-            if isinstance(result, dict):
-                result = _from_legacy_dict(claim_id, result)
             if not isinstance(result, ClaimResult):
                 result = ClaimResult.crashed(
                     claim, f"the check returned {type(result).__name__}, not a ClaimResult")

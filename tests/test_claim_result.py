@@ -108,7 +108,7 @@ def test_a_crashed_check_is_an_error_result(checks):
     assert "traceback" in result.error_examples[0]
 
 
-@pytest.mark.parametrize("returned", [None, [1, 2], "holds"])
+@pytest.mark.parametrize("returned", [None, [1, 2], "holds", {"status": "holds", "instances": 30}])
 def test_a_check_returning_anything_but_a_claim_result_is_an_error(checks, returned):
     checks(lambda profile, seed, progress: returned)
     result = registry.run_check(CLAIM, "quick", 0)
