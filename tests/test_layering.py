@@ -9,7 +9,8 @@ every module, inside functions too:
 - oracles/ imports no experiment, property, report or audit;
 - experiments/ import no property or report;
 - reports/ render data: besides themselves they import byzpgd.properties.result and
-  byzpgd.properties.profiles (the result types) and byzpgd.jsonsafe only.
+  byzpgd.properties.profiles (the result types) and byzpgd.jsonsafe only;
+- the neutral helpers byzpgd/geometry.py, jsonsafe.py and seeding.py import no byzpgd module.
 """
 
 import ast
@@ -19,7 +20,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PARTS = ("theory", "algorithms", "oracles", "experiments", "properties", "reports", "audit")
+PARTS = ("theory", "algorithms", "oracles", "experiments", "properties", "reports", "audit",
+         "byzpgd")
 NUMERICS = {"numpy", "scipy", "numba"}
 
 
@@ -37,8 +39,9 @@ def _aggregator_rule(name: str) -> bool:
 REPORTS_MAY_IMPORT = ("byzpgd.reports", "byzpgd.properties.result", "byzpgd.properties.profiles",
                       "byzpgd.jsonsafe")
 
-# (folder, is the imported absolute module name forbidden there?), most specific folder first
+# (folder or file, is the imported absolute module name forbidden there?), most specific first
 RULES = (
+    *((f"byzpgd/{name}.py", _forbid("byzpgd")) for name in ("geometry", "jsonsafe", "seeding")),
     ("algorithms/aggregators", _aggregator_rule),
     ("theory", _forbid("byzpgd.algorithms", "byzpgd.oracles", "byzpgd.experiments",
                        "byzpgd.properties", "byzpgd.reports", "byzpgd.audit")),
@@ -85,7 +88,8 @@ def imports(source: str, module: str, is_package: bool) -> set[str]:
 
 
 def _rule(rel: str):
-    return next((rule for folder, rule in RULES if rel.startswith(folder + "/")), None)
+    return next((rule for where, rule in RULES if rel == where or rel.startswith(where + "/")),
+                None)
 
 
 def violations_in(rel: str, source: str) -> set[tuple[str, str]]:
@@ -129,6 +133,7 @@ def test_the_allow_list_has_no_stale_entries():
     ("reports/x.py", "from ..experiments.figures import escape_illustration",
      "byzpgd.experiments.figures"),
     ("oracles/x.py", "from ..audit import battery", "byzpgd.audit"),
+    ("byzpgd/seeding.py", "from .properties import profiles", "byzpgd.properties"),
 ])
 def test_the_checker_catches_a_forbidden_import(rel, source, bad):
     assert (rel, bad) in violations_in(rel, source)
