@@ -13,11 +13,10 @@ import os
 import shutil
 from pathlib import Path
 
-from .json_report import build_report, commit, report_json, stage, write_atomic, write_report
+from .json_report import build_report, commit, report_json, stage, write_atomic
 from .model import Report
 
-__all__ = ["Report", "write_all", "render_all", "build_report", "write_report", "write_atomic",
-           "FILES"]
+__all__ = ["Report", "write_all", "render_all", "build_report", "write_atomic", "FILES"]
 
 FILES = ("report.json", "report.md", "report.html")
 

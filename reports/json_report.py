@@ -99,8 +99,3 @@ def write_atomic(path: Path, text: str) -> None:
         Path(tmp).unlink(missing_ok=True)
         raise
 
-
-def write_report(out_dir: Path, report: Report) -> Path:
-    path = Path(out_dir) / "report.json"
-    write_atomic(path, report_json(report))
-    return path
