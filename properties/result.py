@@ -224,6 +224,9 @@ class ClaimResult:
         """Inverse of :meth:`to_json` (used to reuse cached entries; strings 'inf'/'nan' stay
         as JSON gave them)."""
         kw = {f.name: d[f.name] for f in fields(cls) if f.name in d}
+        for name in ("worst_ratio", "empirical_constant", "paper_constant"):
+            if isinstance(kw.get(name), str):          # 'inf', '-inf', 'nan' in strict JSON
+                kw[name] = float(kw[name])
         if kw.get("binomial") is not None:
             kw["binomial"] = BinomialTest(**d["binomial"])
         if kw.get("worst_violation") is not None:
