@@ -39,7 +39,29 @@ def _check_mn(m, n):
         raise ValueError(f"n must be an integer >= 1, got {n!r}")
 
 
-class GaussianLocation(StatisticalModel):
+class _UnitQuadratic(StatisticalModel):
+    """Population risk F(w) = ½‖w − centre‖² + F* (identity Hessian: L_F = 1, ρ_F = 0)."""
+
+    centre: np.ndarray
+
+    def value(self, w):
+        e = np.asarray(w, dtype=np.float64) - self.centre
+        return float(0.5 * e @ e + self.f_star)
+
+    def grad(self, w):
+        return np.asarray(w, dtype=np.float64) - self.centre
+
+    def hvp(self, w, v):
+        return np.asarray(v, dtype=np.float64).copy()
+
+    def hess(self, w):
+        return np.eye(self.dim)
+
+    def critical_points(self):
+        return [CriticalPoint(self.centre.copy(), "global_min", self.f_star, 1.0)]
+
+
+class GaussianLocation(_UnitQuadratic):
     name = "gaussian_location"
 
     def __init__(self, mu, sigma: float = 1.0, radius: float = 1.0):
@@ -49,24 +71,9 @@ class GaussianLocation(StatisticalModel):
         if not (np.isfinite(sigma) and sigma > 0):
             raise ValueError(f"sigma must be finite and > 0, got {sigma}")
         self.mu, self.sigma, self.dim = mu, float(sigma), mu.size
+        self.centre = mu
         self.L, self.rho, self.f_star = 1.0, 0.0, 0.5 * mu.size * sigma**2
         self.domain_radius = float(radius)  # W = ball(μ, radius): where probes are drawn
-
-    def value(self, w):
-        w = np.asarray(w, dtype=np.float64)
-        return float(0.5 * np.sum((w - self.mu) ** 2) + self.f_star)
-
-    def grad(self, w):
-        return np.asarray(w, dtype=np.float64) - self.mu
-
-    def hvp(self, w, v):
-        return np.asarray(v, dtype=np.float64).copy()
-
-    def hess(self, w):
-        return np.eye(self.dim)
-
-    def critical_points(self):
-        return [CriticalPoint(self.mu.copy(), "global_min", self.f_star, 1.0)]
 
     def sample(self, m, n, rng):
         _check_mn(m, n)
@@ -81,7 +88,7 @@ class GaussianLocation(StatisticalModel):
         return self.sigma**2 / n
 
 
-class LinearRegression(StatisticalModel):
+class LinearRegression(_UnitQuadratic):
     name = "linear_regression"
 
     def __init__(self, w_star, noise: float = 1.0, radius: float = 1.0):
@@ -91,24 +98,9 @@ class LinearRegression(StatisticalModel):
         if not (np.isfinite(noise) and noise >= 0):
             raise ValueError(f"noise must be finite and >= 0, got {noise}")
         self.w_star, self.noise, self.dim = w_star, float(noise), w_star.size
+        self.centre = w_star
         self.L, self.rho, self.f_star = 1.0, 0.0, 0.5 * noise**2
         self.domain_radius = float(radius)
-
-    def value(self, w):
-        e = np.asarray(w, dtype=np.float64) - self.w_star
-        return float(0.5 * e @ e + self.f_star)
-
-    def grad(self, w):
-        return np.asarray(w, dtype=np.float64) - self.w_star
-
-    def hvp(self, w, v):
-        return np.asarray(v, dtype=np.float64).copy()
-
-    def hess(self, w):
-        return np.eye(self.dim)
-
-    def critical_points(self):
-        return [CriticalPoint(self.w_star.copy(), "global_min", self.f_star, 1.0)]
 
     def sample(self, m, n, rng):
         _check_mn(m, n)

@@ -15,6 +15,7 @@ there is imported by :func:`load_all`, so ``byzpgd verify`` and ``byzpgd claims`
 
 from __future__ import annotations
 
+import functools
 import importlib
 import pkgutil
 import time
@@ -36,6 +37,18 @@ def register_check(claim_id: str):
         CHECKS[claim_id] = fn
         return fn
     return deco
+
+
+def register_claim(claim_id: str, check, replay=None) -> None:
+    """Register ``check(claim_id, profile, seed, progress=...)`` (and ``replay(claim_id, spec)``)
+    for ``claim_id``: the usual pairing of one suite function with several claims."""
+    register_check(claim_id)(functools.partial(_bound_check, check, claim_id))
+    if replay is not None:
+        register_replay(claim_id)(functools.partial(replay, claim_id))
+
+
+def _bound_check(check, claim_id, profile, seed, progress=None):
+    return check(claim_id, profile, seed, progress=progress)
 
 
 def register_replay(claim_id: str):

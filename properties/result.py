@@ -144,15 +144,9 @@ class ClaimHeader:
 
 
 @dataclass(frozen=True)
-class ClaimResult:
+class ClaimResult(ClaimHeader):
     """The result of one claim check; fields documented in the module docstring."""
 
-    id: str
-    statement: str
-    source: str
-    provenance: str
-    kind: str
-    formula: str
     status: str
     instances: int = 0
     nonvacuous_instances: int = 0

@@ -25,6 +25,7 @@ from matplotlib.ticker import NullFormatter
 
 from ..jsonsafe import dumps, sanitize
 from .json_report import commit, environment, stage
+from .style import BASE_CSS
 
 FILES = ("audit.json", "audit.md", "audit.html")
 REF_COLORS = ("#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
@@ -292,13 +293,7 @@ TEMPLATE = r"""<!DOCTYPE html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>byzpgd audit: {{ agg.target }} ({{ verdict }})</title>
 <style>
-body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0 auto;
-       max-width: 1300px; padding: 1em 2em; color: #1f2328; line-height: 1.45; }
-h1 { border-bottom: 2px solid #d0d7de; padding-bottom: .3em; }
-h2 { border-bottom: 1px solid #d0d7de; padding-bottom: .2em; margin-top: 2em; }
-table { border-collapse: collapse; margin: .5em 0 1em; font-size: 0.85em; }
-th, td { border: 1px solid #d0d7de; padding: 3px 7px; text-align: left; vertical-align: top; }
-th { background: #f6f8fa; }
+{{ base_css }}
 code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 0.9em; }
 .pass { color: #1a7f37; font-weight: 700; }
 .fail { color: #cf222e; font-weight: 700; }
@@ -372,7 +367,8 @@ def render_html(report: dict) -> str:
                   f"guarantee {'holds' if e2e.get('holds') else 'NOT established'}." if e2e else "Not run."),
          **_ht(e2e_table(report))},
     ]
-    return tmpl.render(r=report, agg=report.get("aggregator", {}), verdict=str(report.get("verdict")),
+    return tmpl.render(base_css=BASE_CSS, r=report, agg=report.get("aggregator", {}),
+                       verdict=str(report.get("verdict")),
                        plots=plots(report), tables=tables, fmt=lambda x: fmt(_num(x) if not isinstance(x, int)
                                                                               else x),
                        context=_context)

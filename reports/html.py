@@ -35,6 +35,7 @@ from .markdown import (
     replays,
 )
 from .model import Report
+from .style import BASE_CSS
 
 TEMPLATE = r"""<!DOCTYPE html>
 <html lang="en">
@@ -43,13 +44,7 @@ TEMPLATE = r"""<!DOCTYPE html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>byzpgd verification report: profile {{ report.profile }}, seed {{ report.seed }}</title>
 <style>
-body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0 auto;
-       max-width: 1200px; padding: 1em 2em; color: #1f2328; line-height: 1.45; }
-h1 { border-bottom: 2px solid #d0d7de; padding-bottom: .3em; }
-h2 { border-bottom: 1px solid #d0d7de; padding-bottom: .2em; margin-top: 2em; }
-table { border-collapse: collapse; margin: .5em 0 1em; font-size: 0.9em; }
-th, td { border: 1px solid #d0d7de; padding: 4px 8px; text-align: left; vertical-align: top; }
-th { background: #f6f8fa; }
+{{ base_css }}
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 0.88em; }
 pre { background: #f6f8fa; padding: .6em; overflow-x: auto; white-space: pre-wrap; word-break: break-all; }
@@ -362,7 +357,7 @@ def render_html(report: Report, *, escape_illustration: bool = True) -> str:
                "escape": _escape_figure(report, escape_illustration)}
     adversary_cols, adversary_rows = adversary_table(claims)
     return _TEMPLATE.render(
-        report=report, claims=claims, figures=figures, escape=report.illustration,
+        base_css=BASE_CSS, report=report, claims=claims, figures=figures, escape=report.illustration,
         adversary_cols=adversary_cols, adversary_rows=adversary_rows,
         fit_cols=FIT_COLUMNS, fit_rows=fit_rows(claims), fit_table=fit_table,
         group_table=group_table, table=table, value=value, fmt=fmt, constants=constants,

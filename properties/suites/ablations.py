@@ -50,7 +50,7 @@ from ...theory.claims import Claim, get
 from ...theory.claims.ablations import FULL_ALLOWED, JIN_RADIUS, LARGE_R, SINGLE_ROUND
 from ...theory.parameters import CALIBRATED_FACTORS
 from ..profiles import examples
-from ..registry import register_check, register_replay
+from ..registry import register_claim
 from ..result import BinomialTest, ClaimResult, GroupRow, Violation
 from ..strategies import NumpySource
 
@@ -161,11 +161,5 @@ def replay_ablation(claim_id: str, spec: dict) -> dict:
             "full": asdict(full)}
 
 
-def _register(claim_id):
-    register_check(claim_id)(lambda profile, seed, progress: check_ablation(
-        claim_id, profile, seed, progress=progress))
-    register_replay(claim_id)(lambda spec: replay_ablation(claim_id, spec))
-
-
 for _cid in VARIANT_OF:
-    _register(_cid)
+    register_claim(_cid, check_ablation, replay_ablation)

@@ -35,7 +35,7 @@ from ...theory.claims import get
 from ...theory.parameters import CALIBRATED_FACTORS, byzantine_pgd_parameters, evaluate, exact_pgd_parameters
 from ..checks import Observation, per_adversary, verdict
 from ..profiles import examples
-from ..registry import register_check
+from ..registry import register_check, register_claim
 from ..result import (
     ALPHA_BINOMIAL,
     ROUNDING_RTOL,
@@ -345,6 +345,5 @@ def check_candidate(profile: str, seed: int, progress=None, *, executor=None,
 
 register_check(DESCENT)(check_descent)
 register_check(CANDIDATE)(check_candidate)
-register_check(ESCAPE)(lambda profile, seed, progress=None: check_escape(ESCAPE, profile, seed, progress))
-register_check(EXACT_ESCAPE)(
-    lambda profile, seed, progress=None: check_escape(EXACT_ESCAPE, profile, seed, progress))
+for _cid in (ESCAPE, EXACT_ESCAPE):
+    register_claim(_cid, check_escape)

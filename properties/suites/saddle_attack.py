@@ -46,7 +46,7 @@ from ...theory.claims.saddle_attack import (
 from ...theory.hypotheses import R_GT_R_NOTE, theorem1_r_le_R
 from ..checks import Observation, verdict
 from ..profiles import examples
-from ..registry import register_check, register_replay
+from ..registry import register_claim
 from ..result import ROUNDING_RTOL, ClaimResult
 from ..strategies import (
     DELTA_FLOOR,
@@ -175,11 +175,5 @@ def replay_attack(claim_id: str, spec: dict) -> dict:
             "values": run.values}
 
 
-def _register(claim_id):
-    register_check(claim_id)(lambda profile, seed, progress: check_attack(
-        claim_id, profile, seed, progress=progress))
-    register_replay(claim_id)(lambda spec: replay_attack(claim_id, spec))
-
-
 for _cid in ALGORITHM_OF:
-    _register(_cid)
+    register_claim(_cid, check_attack, replay_attack)
