@@ -4,6 +4,7 @@ reports draw given data and import no layer that runs anything."""
 
 import ast
 import json
+import math
 import os
 import re
 from dataclasses import replace
