@@ -10,7 +10,8 @@ from .result import OptimizeResult
 
 
 def robust_gd(oracle, w0, *, eta: float | None = None, epsilon: float | None = None,
-              max_oracle_calls: int = DEFAULT_MAX_ORACLE_CALLS, trace: bool = False) -> OptimizeResult:
+              max_oracle_calls: int = DEFAULT_MAX_ORACLE_CALLS, trace: bool = False,
+              max_seconds: float | None = None) -> OptimizeResult:
     """Defaults: η = 1/L_F, ε = 3Δ (Theorem 1's values, without the escape phase)."""
     land = oracle.landscape
     eta = 1.0 / land.L if eta is None else eta
@@ -21,4 +22,4 @@ def robust_gd(oracle, w0, *, eta: float | None = None, epsilon: float | None = N
     params = PGDParams(eta=eta, epsilon=epsilon, r=0.0, Q=0, R=1.0, T_th=1)
     # Q = 0: no perturbation round is ever started, so the generator is never used.
     return perturbed_gd(oracle, w0, params, np.random.default_rng(0),
-                        max_oracle_calls=max_oracle_calls, trace=trace)
+                        max_oracle_calls=max_oracle_calls, trace=trace, max_seconds=max_seconds)

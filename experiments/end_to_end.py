@@ -37,7 +37,7 @@ from ..oracles.workers import WorkerPool
 from ..theory.certify import certify
 from ..theory.claims import get
 from ..theory.parameters import byzantine_pgd_parameters
-from .budget import CALL_CAPS, FAILURE_PROBABILITY
+from .budget import CALL_CAPS, FAILURE_PROBABILITY, INSTANCE_SECONDS
 
 DIM, NORM_STAR, M, N, F = 3, 0.1, 20, 200, 2
 RADIUS_FACTOR = 1.5
@@ -132,7 +132,8 @@ class Instance:
 
 def default_algorithm(spec, oracle, w0, rng):
     """The algorithm under test: ByzantinePGD with Theorem 1's parameters for ``oracle.delta``."""
-    return byzantine_pgd(oracle, w0, rng, delta=FAILURE_PROBABILITY, max_oracle_calls=MAX_CALLS)
+    return byzantine_pgd(oracle, w0, rng, delta=FAILURE_PROBABILITY, max_oracle_calls=MAX_CALLS,
+                         max_seconds=INSTANCE_SECONDS)
 
 
 def build(seed: int, factory: Factory) -> Instance:

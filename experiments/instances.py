@@ -20,7 +20,7 @@ from ..oracles.inexact import CertifiedOracle, ExactOracle, RandomDirectionOracl
 from ..oracles.landscapes import CosineSaddle, PhaseRetrieval
 from ..theory.certify import certify
 from ..theory.parameters import byzantine_pgd_parameters, exact_pgd_parameters
-from .budget import CALL_CAPS, FAILURE_PROBABILITY
+from .budget import CALL_CAPS, FAILURE_PROBABILITY, INSTANCE_SECONDS
 
 MAX_ORACLE_CALLS = CALL_CAPS["theorems"]
 
@@ -62,9 +62,9 @@ def default_algorithm(spec, oracle, w0, rng):
     """The algorithm under test, as the theorem prescribes it."""
     if spec["family"] == "byzantine_pgd":
         return byzantine_pgd(oracle, w0, rng, delta=FAILURE_PROBABILITY,
-                             max_oracle_calls=MAX_ORACLE_CALLS)
+                             max_oracle_calls=MAX_ORACLE_CALLS, max_seconds=INSTANCE_SECONDS)
     return exact_pgd(oracle, w0, rng, epsilon=spec["epsilon"], delta=FAILURE_PROBABILITY,
-                     max_oracle_calls=MAX_ORACLE_CALLS)
+                     max_oracle_calls=MAX_ORACLE_CALLS, max_seconds=INSTANCE_SECONDS)
 
 
 def adversary_name(spec: dict) -> str:

@@ -25,11 +25,10 @@ from ..oracles.landscapes import CosineSaddle
 from ..oracles.landscapes.rotation import random_rotation
 from ..theory.certify import certify
 from ..theory.parameters import CALIBRATED_FACTORS
-from .budget import FAILURE_PROBABILITY
+from .budget import FAILURE_PROBABILITY, INSTANCE_SECONDS
 
 DESCENT_CALLS = 4_000       # the first steps are what the descent claim looks at
 ESCAPE_CALLS = 2_000_000     # default cap (the checks pass a cap from the theory)
-RUN_SECONDS = 60.0
 
 
 class RecordingOracle:
@@ -75,9 +74,9 @@ def _run(spec, oracle, w0, *, calls):
     rng = np.random.default_rng(spec["run_seed"])
     if spec["family"] == "exact_pgd":
         return exact_pgd(oracle, w0, rng, epsilon=spec["epsilon"], delta=FAILURE_PROBABILITY,
-                         max_oracle_calls=calls, max_seconds=RUN_SECONDS)
+                         max_oracle_calls=calls, max_seconds=INSTANCE_SECONDS)
     return byzantine_pgd(oracle, w0, rng, delta=FAILURE_PROBABILITY, factors=CALIBRATED_FACTORS,
-                         max_oracle_calls=calls, max_seconds=RUN_SECONDS)
+                         max_oracle_calls=calls, max_seconds=INSTANCE_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -192,7 +191,7 @@ def run_candidate(spec: dict, max_calls: int) -> CandidateRun:
     counter = CountingOracle(_oracle(spec, land))
     rng = np.random.default_rng(spec["run_seed"])
     kw = dict(delta=FAILURE_PROBABILITY, f_gap=spec["f_gap"], max_oracle_calls=max_calls,
-              max_seconds=RUN_SECONDS)
+              max_seconds=INSTANCE_SECONDS)
     if spec["family"] == "exact_pgd":
         res = exact_pgd(counter, w0, rng, epsilon=spec["epsilon"], **kw)
     else:

@@ -24,7 +24,7 @@ from ..algorithms.jin_pgd import jin_pgd
 from ..oracles.adversaries import negative_eigenspace
 from ..oracles.inexact import CertifiedOracle, ExactOracle
 from ..theory.certify import certify
-from .budget import CALL_CAPS, FAILURE_PROBABILITY
+from .budget import CALL_CAPS, FAILURE_PROBABILITY, INSTANCE_SECONDS
 from .instances import build_landscape, make_oracle
 
 MAX_CALLS = CALL_CAPS["saddle_attack"]
@@ -83,12 +83,14 @@ def run_algorithm(name: str, oracle, w0: np.ndarray, spec: dict):
     rng = np.random.default_rng(spec["run_seed"])
     D = spec["Delta"]
     if name == "robust_gd":
-        return robust_gd(oracle, w0, epsilon=3 * D, max_oracle_calls=MAX_CALLS)
+        return robust_gd(oracle, w0, epsilon=3 * D, max_oracle_calls=MAX_CALLS,
+                         max_seconds=INSTANCE_SECONDS)
     if name == "jin_pgd":
         return jin_pgd(oracle, w0, rng, epsilon=4 * D, delta=FAILURE_PROBABILITY,
                        max_oracle_calls=MAX_CALLS)
     if name == "byzantine_pgd":
-        return byzantine_pgd(oracle, w0, rng, delta=FAILURE_PROBABILITY, max_oracle_calls=MAX_CALLS)
+        return byzantine_pgd(oracle, w0, rng, delta=FAILURE_PROBABILITY, max_oracle_calls=MAX_CALLS,
+                             max_seconds=INSTANCE_SECONDS)
     raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {name!r}")
 
 

@@ -14,7 +14,7 @@ and :func:`verdict` serve every instance-based claim.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..experiments.instances import RunRecord, adversary_name
 from ..experiments.loop import InstanceError
@@ -22,7 +22,16 @@ from ..jsonsafe import spec_json
 from ..theory.claims import Claim
 from ..theory.hypotheses import R_GT_R_NOTE, theorem1_r_le_R
 from ..theory.parameters import evaluate
-from .result import ROUNDING_RTOL, BinomialTest, ClaimResult, GroupRow, Violation
+from .result import (
+    ALPHA_BINOMIAL,
+    ROUNDING_RTOL,
+    BinomialTest,
+    ClaimResult,
+    GroupRow,
+    Violation,
+    detectable_failure_rate,
+    rejection_count,
+)
 
 
 @dataclass
@@ -86,8 +95,10 @@ def observe(claim: Claim, rec: RunRecord, constant: float | None = None) -> Obse
     else:
         obs_tol = 0.0
     # a run stopped by the oracle-call cap has no output: it fails every claim except an
-    # iteration bound at or above the cap (which is then vacuous)
-    finished = rec.status == "converged" or claim.observed == "oracle_calls"
+    # iteration bound at or above the cap (which is then vacuous); a run that ended on a
+    # non-finite value or on its wall-clock budget fails every claim, iteration bounds included
+    finished = rec.status == "converged" or (claim.observed == "oracle_calls"
+                                             and rec.status == "max_oracle_calls")
     holds = finished and obs - obs_tol <= bound * (1 + ROUNDING_RTOL)
     inside, note = _in_hypotheses(claim, rec)
     return Observation(obs, bound, obs / bound if bound > 0 else math.inf, bool(holds),
@@ -119,15 +130,20 @@ def verdict(claim: Claim, observations: list[Observation], errors: list[Instance
             group_of=None) -> ClaimResult:
     """Aggregate the observations of one claim into its :class:`ClaimResult` (without timing).
 
-    ``errors`` are the crashed instances (from :func:`byzpgd.experiments.loop.split`);
-    probabilistic claims are judged by the exact binomial test at ``failure_probability``."""
+    ``errors`` are the crashed instances (from :func:`byzpgd.experiments.loop.split`).
+    Probabilistic claims hold for every Δ-inexact oracle, so they are tested per adversary (per
+    group of ``group_of``) and pooled: G + 1 exact binomial tests at ``failure_probability``,
+    each at ALPHA_BINOMIAL/(G + 1) (Bonferroni: the claim's false-alarm rate stays below
+    ALPHA_BINOMIAL); the claim is violated when any rejects. Its power,
+    ``detectable_failure_rate``, is that of its weakest group (see :func:`group_tests`)."""
     checked = [o for o in observations if o.in_hypotheses]
     nonvac = [o for o in checked if not o.vacuous]
     bad = [o for o in checked if not o.holds]
-    binomial = None
+    rows = per_adversary(observations, group_of)
+    binomial, power = None, None
     if claim.kind == "probabilistic":
-        binomial = BinomialTest.of(sum(not o.holds for o in nonvac), len(nonvac), failure_probability)
-        violated = binomial.rejects
+        rows, binomial, power = group_tests(nonvac, rows, failure_probability, group_of)
+        violated = binomial.rejects or any(r.extra["rejects"] for r in rows.values() if r.extra)
     else:
         violated = bool(bad)
     worst_violation = None
@@ -144,10 +160,36 @@ def verdict(claim: Claim, observations: list[Observation], errors: list[Instance
         errors=len(errors),
         worst_ratio=max((o.ratio for o in checked), default=None),
         empirical_constant=max((o.empirical_constant for o in checked), default=None),
-        paper_constant=claim.constant, binomial=binomial,
-        adversaries=per_adversary(observations, group_of),
+        paper_constant=claim.constant, binomial=binomial, detectable_failure_rate=power,
+        adversaries=rows,
         worst_violation=worst_violation,
         replay=worst_violation.replay if worst_violation else None,
         error_examples=tuple(e.as_example(spec_json(e.spec)) for e in errors[:3]),
         details=details or {})
 
+
+def group_tests(nonvac: list[Observation], rows: dict[str, GroupRow], delta: float,
+                group_of=None) -> tuple[dict[str, GroupRow], BinomialTest, float | None]:
+    """Per-group and pooled exact binomial tests of the failures among the non-vacuous runs
+    (Bonferroni over G + 1 tests). Each row's ``extra`` gets failures, trials, p_value,
+    reject_at (the smallest failure count that rejects), rejects and detectable_failure_rate
+    (the smallest true failure rate detected with probability 0.8). Returns the rows, the
+    pooled test (at the corrected level) and the weakest group's detectable failure rate."""
+    group_of = group_of or adversary_name
+    alpha = ALPHA_BINOMIAL / (len(rows) + 1)
+    out, powers = {}, []
+    for name, row in rows.items():
+        members = [o for o in nonvac if group_of(o.spec) == name]
+        if not members:
+            out[name] = row
+            continue
+        k, n = sum(not o.holds for o in members), len(members)
+        test = BinomialTest.of(k, n, delta, alpha)
+        reject_at = rejection_count([delta] * n, alpha)
+        power = detectable_failure_rate(n, reject_at)
+        powers.append(1.0 if power is None else power)
+        out[name] = replace(row, extra={"failures": k, "trials": n, "p_value": test.p_value,
+                                        "reject_at": reject_at, "rejects": test.rejects,
+                                        "detectable_failure_rate": power})
+    pooled = BinomialTest.of(sum(not o.holds for o in nonvac), len(nonvac), delta, alpha)
+    return out, pooled, (max(powers) if powers else None)

@@ -21,7 +21,11 @@ worst_ratio, empirical_constant, paper_constant : float or None
     Largest observed/bound; the smallest constant in place of the paper's that would still hold
     on every instance; the paper's constant.
 binomial : BinomialTest or None
-    The exact binomial test of a probabilistic claim.
+    The exact binomial test of a probabilistic claim (pooled over its groups; per-group tests
+    are in the ``adversaries`` rows' ``extra``).
+detectable_failure_rate : float or None
+    The power of a probabilistic claim: the smallest true failure rate its weakest group
+    (adversary) detects with probability 0.8 at the claim's corrected false-alarm rate.
 adversaries : dict[str, GroupRow]
     Per adversary (or per algorithm / aggregator / landscape family, as ``details`` says).
 fits : dict[str, Fit]
@@ -157,6 +161,7 @@ class ClaimResult(ClaimHeader):
     empirical_constant: float | None = None
     paper_constant: float | None = None
     binomial: BinomialTest | None = None
+    detectable_failure_rate: float | None = None
     adversaries: dict[str, GroupRow] = field(default_factory=dict)
     fits: dict[str, Fit] = field(default_factory=dict)
     worst_violation: Violation | None = None
@@ -198,7 +203,8 @@ class ClaimResult(ClaimHeader):
         out: dict[str, Any] = {}
         for f in fields(self):
             v = getattr(self, f.name)
-            if f.name in ("binomial", "worst_violation", "replay") and v is None:
+            if f.name in ("binomial", "worst_violation", "replay", "detectable_failure_rate") \
+                    and v is None:
                 continue
             if f.name in ("fits", "details", "error_examples") and not v:
                 continue

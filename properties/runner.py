@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
-from ..experiments.budget import FAILURE_PROBABILITY
+from ..experiments.budget import FAILURE_PROBABILITY, budget
 from ..experiments.instances import run
 from ..experiments.loop import Executor, run_instances, split
 from ..theory.claims import get
@@ -89,7 +89,8 @@ def check_claim(claim_id: str, profile: str = "ci", seed: int = 0, *, algorithm=
     specs = sample_specs(claim_id, n or examples(profile), seed)
     results = run_instances(specs, TheoremInstance(claim_id, algorithm, constant), executor, progress)
     observations, errors = split(results)
-    result = verdict(claim, observations, errors, FAILURE_PROBABILITY)
+    result = verdict(claim, observations, errors, FAILURE_PROBABILITY,
+                     details={"budget": budget("theorems")})
     result = result.with_seconds(time.perf_counter() - t0)
     if plain and CACHE is not None:
         CACHE.record(key, result)

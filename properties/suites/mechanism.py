@@ -24,7 +24,7 @@ import numpy as np
 from scipy.optimize import brentq
 
 from ...experiments import mechanism as exp
-from ...experiments.budget import FAILURE_PROBABILITY
+from ...experiments.budget import FAILURE_PROBABILITY, INSTANCE_SECONDS
 from ...experiments.loop import InstanceError, run_instances, split
 from ...jsonsafe import spec_json
 from ...oracles.adversaries import NAMES as ADVERSARY_NAMES
@@ -191,7 +191,9 @@ def check_descent(profile: str, seed: int, progress=None, *, executor=None,
     runs, errors = split(results)
     ok_specs = [s for s, r in zip(sp_, results, strict=True) if not isinstance(r, InstanceError)]
     obs = [observe_descent(s, r) for s, r in zip(ok_specs, runs, strict=True)]
-    return verdict(claim, obs, errors, 0.0, group_of=adversary_of).with_seconds(
+    return verdict(claim, obs, errors, 0.0, group_of=adversary_of,
+                   details={"budget": {"oracle_calls": exp.DESCENT_CALLS,
+                                       "seconds": INSTANCE_SECONDS}}).with_seconds(
         time.perf_counter() - t0)
 
 
@@ -280,10 +282,13 @@ def check_escape(claim_id: str, profile: str, seed: int, progress=None, *,
         binomial=BinomialTest(k_all, len(all_probs), float(np.mean(all_probs)) if all_probs else 0.0,
                               poisson_binomial_sf(k_all, all_probs), alpha),
         adversaries=rows, worst_violation=wv, replay=wv.replay if wv else None,
+        detectable_failure_rate=weakest,
         error_examples=tuple(e.as_example() for e in errors[:3]),
         details={"test": "Poisson-binomial per adversary, Bonferroni over "
                          f"{len(groups)} adversaries (reject below {alpha:.3g})",
-                 "per_adversary": tests, "detectable_failure_rate": weakest})
+                 "per_adversary": tests, "detectable_failure_rate": weakest,
+                 "budget": {"oracle_calls": "1 + (Q + 2) T_th + 10 (theory's Q, T_th)",
+                            "seconds": INSTANCE_SECONDS}})
     return res.with_seconds(time.perf_counter() - t0)
 
 
@@ -339,7 +344,9 @@ def check_candidate(profile: str, seed: int, progress=None, *, executor=None,
     runs, errors = split(results)
     ok_specs = [s for s, r in zip(sp_, results, strict=True) if not isinstance(r, InstanceError)]
     obs = [observe_candidate(s, r) for s, r in zip(ok_specs, runs, strict=True)]
-    return verdict(get(CANDIDATE), obs, errors, 0.0, group_of=adversary_of).with_seconds(
+    return verdict(get(CANDIDATE), obs, errors, 0.0, group_of=adversary_of,
+                   details={"budget": {"oracle_calls": "2 (1 + Q T_th) + 100 (theory's Q, T_th)",
+                                       "seconds": INSTANCE_SECONDS}}).with_seconds(
         time.perf_counter() - t0)
 
 
