@@ -94,10 +94,13 @@ def run_algorithm(name: str, oracle, w0: np.ndarray, spec: dict):
     raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {name!r}")
 
 
-def run_attack(spec: dict, algorithm: Callable | None = None, control: bool = True) -> AttackRun:
+def run_attack(spec: dict, algorithm: Callable | None = None, control: bool = True,
+               attacked_control: str | None = None) -> AttackRun:
     """Run the spec's algorithm (or ``algorithm(spec, oracle, w0, rng)``) under the spec's
     adversary and certify its output; with ``control``, also run the spec's algorithm with the
-    exact oracle from the same start and seed."""
+    exact oracle from the same start and seed; with ``attacked_control`` (an algorithm name, e.g.
+    'robust_gd'), run that algorithm under the same adversary (a fresh copy, same seed) from the
+    same start instead: the control of an escape claim."""
     land = build_landscape(spec)
     w0, gam = attack_start(spec, land)
     oracle = make_oracle({**spec, "family": "byzantine_pgd"}, land)
@@ -107,7 +110,10 @@ def run_attack(spec: dict, algorithm: Callable | None = None, control: bool = Tr
         res = algorithm(spec, oracle, w0, np.random.default_rng(spec["run_seed"]))
     cert = certify(land, res.w)
     control_lambda_min = None
-    if control:
+    if attacked_control is not None:
+        same = make_oracle({**spec, "family": "byzantine_pgd"}, land)
+        control_lambda_min = certify(land, run_algorithm(attacked_control, same, w0, spec).w).lambda_min
+    elif control:
         exact = CertifiedOracle(ExactOracle(land))
         control_lambda_min = certify(land, run_algorithm(spec["algorithm"], exact, w0, spec).w).lambda_min
     return AttackRun(

@@ -18,7 +18,7 @@ COUNTS = {
     "ablation": {"quick": 40, "ci": 100, "deep": 2000},
     "saddle_attack.robust_gd_trapped": {"quick": 30, "ci": 60, "deep": 2000},
     "saddle_attack.jin_pgd_trapped": {"quick": 24, "ci": 36, "deep": 1000},
-    "saddle_attack.byzantine_pgd_escapes": {"quick": 24, "ci": 40, "deep": 2000},
+    "saddle_attack.byzantine_pgd_escapes": {"quick": 36, "ci": 64, "deep": 2000},
     "mechanism.descent": {"quick": 27, "ci": 90, "deep": 900},
     "mechanism.escape": {"quick": 40, "ci": 160, "deep": 1600},       # 8 adversaries in turn
     "mechanism.exact_escape": {"quick": 30, "ci": 80, "deep": 800},
