@@ -86,7 +86,7 @@ def _in_hypotheses(claim: Claim, rec: RunRecord) -> tuple[bool, str]:
 
 
 def observe(claim: Claim, rec: RunRecord, constant: float | None = None) -> Observation:
-    """The observation of ``claim`` on one run; ``constant`` overrides the paper's constant
+    """The observation of ``claim`` on one run; ``constant`` overrides the claim's constant
     (used by the able-to-fail tests)."""
     bound = claim.bound(rec.values, constant)
     obs = _observed(claim, rec)
@@ -160,7 +160,7 @@ def verdict(claim: Claim, observations: list[Observation], errors: list[Instance
         errors=len(errors),
         worst_ratio=max((o.ratio for o in checked), default=None),
         empirical_constant=max((o.empirical_constant for o in checked), default=None),
-        paper_constant=claim.constant, binomial=binomial, detectable_failure_rate=power,
+        claim_constant=claim.constant, binomial=binomial, detectable_failure_rate=power,
         adversaries=rows,
         worst_violation=worst_violation,
         replay=worst_violation.replay if worst_violation else None,

@@ -17,9 +17,10 @@ status : {'holds', 'violated', 'error', 'inconclusive'}
 instances, nonvacuous_instances, outside_hypotheses, violations, errors : int
     Instances inside the claim's hypotheses; of them, those that could have violated the bound;
     instances outside the hypotheses (never counted as holding); violations; crashed instances.
-worst_ratio, empirical_constant, paper_constant : float or None
+worst_ratio, empirical_constant, claim_constant : float or None
     Largest observed/bound; the smallest constant in place of the paper's that would still hold
-    on every instance; the paper's constant.
+    on every instance; the claim's constant (its provenance says whose: the paper's only for
+    CONFIRMED/POSTER claims, our own for OWN ones).
 binomial : BinomialTest or None
     The exact binomial test of a probabilistic claim (pooled over its groups; per-group tests
     are in the ``adversaries`` rows' ``extra``).
@@ -159,7 +160,7 @@ class ClaimResult(ClaimHeader):
     errors: int = 0
     worst_ratio: float | None = None
     empirical_constant: float | None = None
-    paper_constant: float | None = None
+    claim_constant: float | None = None
     binomial: BinomialTest | None = None
     detectable_failure_rate: float | None = None
     adversaries: dict[str, GroupRow] = field(default_factory=dict)
@@ -224,7 +225,7 @@ class ClaimResult(ClaimHeader):
         """Inverse of :meth:`to_json` (used to reuse cached entries; strings 'inf'/'nan' stay
         as JSON gave them)."""
         kw = {f.name: d[f.name] for f in fields(cls) if f.name in d}
-        for name in ("worst_ratio", "empirical_constant", "paper_constant"):
+        for name in ("worst_ratio", "empirical_constant", "claim_constant"):
             if isinstance(kw.get(name), str):          # 'inf', '-inf', 'nan' in strict JSON
                 kw[name] = float(kw[name])
         if kw.get("binomial") is not None:

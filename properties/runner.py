@@ -59,7 +59,7 @@ def set_result_cache(cache: ResultCache | None) -> ResultCache | None:
 @dataclass(frozen=True)
 class TheoremInstance:
     """One instance of a Theorem 1/2 claim: run the spec (``algorithm`` replaces the algorithm
-    under test) and observe the claim on it (``constant`` replaces the paper's constant).
+    under test) and observe the claim on it (``constant`` replaces the claim's constant).
     A picklable callable, so a process executor can run it."""
 
     claim_id: str
@@ -75,7 +75,7 @@ def check_claim(claim_id: str, profile: str = "ci", seed: int = 0, *, algorithm=
                 executor: Executor | None = None) -> ClaimResult:
     """Check one claim on ``n`` instances (default: the profile's count).
 
-    ``algorithm`` replaces the algorithm under test and ``constant`` the paper's constant (both
+    ``algorithm`` replaces the algorithm under test and ``constant`` the claim's constant (both
     for the able-to-fail tests). ``progress(done, total)`` is called after each instance;
     ``executor`` runs the instances (default: serially, see :mod:`byzpgd.experiments.loop`).
     A plain call consults :data:`CACHE` (module docstring).

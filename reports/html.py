@@ -91,7 +91,7 @@ Byzantine-Robust Distributed Learning</em> (ICML 2019), checked on generated ins
 <table>
 <tr><th>claim</th><th>kind</th><th>provenance</th><th>status</th><th>instances</th>
 <th>non-vacuous</th><th>outside hypotheses</th><th>violations</th><th>worst ratio</th>
-<th>constant (empirical / paper)</th><th>seconds</th></tr>
+<th>constant (empirical / claim)</th><th>seconds</th></tr>
 {% for c in claims %}
 <tr><td><a href="#claim-{{ loop.index }}"><code>{{ c.id }}</code></a></td>
 <td>{{ c.kind }}</td>
@@ -170,7 +170,7 @@ saddle.</figcaption></figure>
 {{ c.outside_hypotheses }} outside the hypotheses</td></tr>
 <tr><th>violations / errors</th><td>{{ c.violations }} / {{ c.errors }}</td></tr>
 <tr><th>worst ratio</th><td>{{ fmt(c.worst_ratio, 6) }}</td></tr>
-<tr><th>empirical / paper constant</th><td>{{ constants(c) }}</td></tr>
+<tr><th>empirical / claim constant ({{ c.provenance }})</th><td>{{ constants(c) }}</td></tr>
 <tr><th>seconds</th><td>{{ fmt(c.seconds) }}</td></tr>
 {% if c.binomial %}
 {% set b = c.binomial %}

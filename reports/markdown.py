@@ -25,7 +25,8 @@ STATUS_MARK = {"holds": "holds", "violated": "**VIOLATED**", "error": "**ERROR**
                "inconclusive": "*inconclusive*"}
 RATIO_NOTE = ("worst ratio = largest observed/bound over the checked instances (<= 1: the bound "
               "held on every instance; <= 0: it held with a sign margin). The empirical constant "
-              "is the smallest constant in place of the paper's that would still hold.")
+              "is the smallest constant in place of the claim's (the paper's only where the "
+              "provenance says so) that would still hold.")
 FIT_COLUMNS = ["claim", "fit", "points", "fitted slope", "theory slope", "tolerance",
                "fitted constant"]
 
@@ -52,10 +53,10 @@ def fmt(x, digits: int = 3) -> str:
 
 
 def constants(c: ClaimResult) -> str:
-    """'empirical / paper' constant."""
-    if c.empirical_constant is None and c.paper_constant is None:
+    """'empirical / claim' constant."""
+    if c.empirical_constant is None and c.claim_constant is None:
         return DASH
-    return f"{fmt(c.empirical_constant)} / {fmt(c.paper_constant)}"
+    return f"{fmt(c.empirical_constant)} / {fmt(c.claim_constant)}"
 
 
 def replays(c: ClaimResult) -> list[str]:
@@ -120,7 +121,7 @@ def _header(report: Report) -> list[str]:
 
 def _summary(claims: list[ClaimResult]) -> list[str]:
     header = ["claim", "kind", "provenance", "status", "instances", "non-vacuous",
-              "outside hypotheses", "violations", "worst ratio", "constant (empirical / paper)",
+              "outside hypotheses", "violations", "worst ratio", "constant (empirical / claim)",
               "seconds"]
     rows = [[f"`{c.id}`", c.kind, c.provenance, STATUS_MARK[c.status], c.instances,
              c.nonvacuous_instances, c.outside_hypotheses, c.violations, fmt(c.worst_ratio),

@@ -45,7 +45,7 @@ def test_an_unknown_status_is_rejected():
 def _full_result(worst_ratio=2.5) -> ClaimResult:
     return ClaimResult.build(
         get(CLAIM), violated=True, instances=40, nonvacuous_instances=30, outside_hypotheses=2,
-        violations=3, worst_ratio=worst_ratio, empirical_constant=10.0, paper_constant=4.0,
+        violations=3, worst_ratio=worst_ratio, empirical_constant=10.0, claim_constant=4.0,
         binomial=BinomialTest.of(3, 30, 0.1),
         adversaries={"shrink": GroupRow(20, 15, 3, 2.5), "trap": GroupRow(20, 15, 0, None,
                                                                          {"note": "x"})},

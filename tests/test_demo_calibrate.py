@@ -44,7 +44,7 @@ def test_calibrate_writes_its_findings(tmp_path, monkeypatch):
     out = json.loads((tmp_path / "calibration.json").read_text())
     assert rc in (0, 1) and (rc == 0) == (out["verification"]["trapped"] == 0)
     assert set(out["chosen"]) == {"c_r", "c_R", "c_T", "c_Q"}
-    paper = out["paper_constants"]["by_dim"]["10"]
+    paper = out["claim_constants"]["by_dim"]["10"]
     assert paper["largest_nonvacuous_Delta"] < 1e-13          # the λ_min bound bites only there
     assert paper["at_Delta_1e-3"]["r"] > paper["at_Delta_1e-3"]["R"]   # and r > R at Δ = 1e-3
     assert out["verification"]["worst_C"] >= 0 and out["verification"]["errors"] == []

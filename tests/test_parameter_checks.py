@@ -67,7 +67,7 @@ def test_claims_are_registered_and_listed():
 def test_registry_check_returns_the_claim_result():
     res = registry.run_check("parameters.inexact_descent", "quick", 0)
     assert res.status == "holds" and res.instances == 3 and res.details["subchecks"]
-    assert res.paper_constant == get("parameters.inexact_descent").constant
+    assert res.claim_constant == get("parameters.inexact_descent").constant
 
 
 # --- the proof helpers ---------------------------------------------------------------------------

@@ -32,7 +32,7 @@ def _result(**kw) -> ClaimResult:
     base = dict(id="byzantine_pgd.grad_norm", statement="||grad F|| <= 4 Delta", source="Theorem 1",
                 provenance="POSTER", kind="deterministic", formula="grad_norm <= 4*Delta",
                 status="holds", instances=50, nonvacuous_instances=45, outside_hypotheses=3,
-                violations=0, worst_ratio=0.89, empirical_constant=3.58, paper_constant=4.0,
+                violations=0, worst_ratio=0.89, empirical_constant=3.58, claim_constant=4.0,
                 seconds=0.8)
     return ClaimResult(**{**base, **kw})
 
@@ -60,7 +60,7 @@ def _claims() -> list[ClaimResult]:
                              "alie": GroupRow(10, 10, 2, float("inf"))},
                 worst_violation=Violation(2.0, 1.0, 2.0, "escaped", REPLAY), replay=REPLAY),
         _result(id="aggregator.median.rate", kind="rate", provenance="CONFIRMED-INDIRECT",
-                paper_constant=None, fits=_rate_fits(), details={"worst_attack": "alie"}),
+                claim_constant=None, fits=_rate_fits(), details={"worst_attack": "alie"}),
         _result(id="broken.check", status="error", instances=0, nonvacuous_instances=0, errors=1,
                 worst_ratio=None, empirical_constant=None,
                 error_examples=({"error": "RuntimeError: boom <b>", "traceback": "tb",
@@ -152,7 +152,7 @@ def test_markdown_summary_violations_and_environment(texts):
     md = texts["report.md"]
     header = next(line for line in md.splitlines() if line.startswith("| claim "))
     for col in ("kind", "provenance", "status", "instances", "non-vacuous", "outside hypotheses",
-                "violations", "worst ratio", "empirical / paper", "seconds"):
+                "violations", "worst ratio", "empirical / claim", "seconds"):
         assert col in header
     table = [line for line in md.splitlines() if line.startswith("| `")]
     assert len({len(line) for line in table[:6]}) == 1              # columns line up in a terminal

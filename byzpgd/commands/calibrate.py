@@ -82,7 +82,7 @@ def evaluate(factors: dict, specs: list[dict], executor=None) -> dict:
             "per_Delta": rows, "trapped_examples": trapped[:3], "errors": errors[:3]}
 
 
-def paper_constant_findings() -> dict:
+def claim_constant_findings() -> dict:
     from ..properties.strategies import NONVACUOUS_MARGIN, largest_nonvacuous
     from ..theory.parameters import byzantine_pgd_parameters
 
@@ -126,7 +126,7 @@ def calibrate(per_cell: int = 2, verify_per_cell: int = 6, seed: int = 0, say=pr
     final = evaluate(factors, _specs(verify_per_cell, seed + 1))
     say(f"chosen {factors}: verification trapped {final['trapped']}/{final['runs']}, "
         f"worst C = {final['worst_C']:.4g}")
-    return {"paper_constants": paper_constant_findings(), "deltas": list(DELTAS),
+    return {"claim_constants": claim_constant_findings(), "deltas": list(DELTAS),
             "instances": "cosine saddles L_F=1, gamma in [0.5,1], s in [1,4], d in [2,6], "
                          "starts in the fake basin; every adversary; seeds "
                          f"[{seed}, i_Delta, i_adversary, k] (search), [{seed + 1}, ...] (verification)",

@@ -129,7 +129,7 @@ def ablation_verdict(claim: Claim, done: list[tuple[dict, AblationPair]],
     return ClaimResult.build(
         claim, violated=violated, instances=N, nonvacuous_instances=N, outside_hypotheses=0,
         violations=sum(_violating(p, ablated_ok, full_ok) for _, p in done), errors=len(errors),
-        paper_constant=claim.constant, adversaries=_per_adversary(done, ablated_ok, full_ok),
+        claim_constant=claim.constant, adversaries=_per_adversary(done, ablated_ok, full_ok),
         worst_violation=worst, replay=worst.replay if worst else None,
         error_examples=tuple(e.as_example(spec_json(e.spec)) for e in errors[:3]),
         details={"ablated_trapped": _trapped_summary(ablated),

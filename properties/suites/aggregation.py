@@ -172,7 +172,7 @@ def _result(agg_name, profile, seed, grid, values, errors, exponents, details) -
         nonvacuous_instances=int(np.sum(np.isfinite(all_ds) & (all_ds > 0))), outside_hypotheses=0,
         violations=len(violated), errors=len(errors),
         worst_ratio=max(growth_ratio(v, fit) for v, fit in fits.items()), empirical_constant=k_emp,
-        paper_constant=None, fits=fits,
+        claim_constant=None, fits=fits,
         replay=(f"python -c \"from byzpgd.properties.suites.aggregation import rate_check; "
                 f"print(rate_check('{agg_name}', '{profile}', {seed}))\"") if violated else None,
         error_examples=tuple(e.as_example(spec_json(e.spec)) for e in errors[:3]),

@@ -128,7 +128,7 @@ def optimization_check(claim_id: str, order: str, profile: str = "ci", seed: int
         violations=len(deterministic) + status_of["disproved"] + len(rejected),
         errors=len(errors) + status_of["error"],
         worst_ratio=max((r.worst_ratio for r in rows.values() if r.worst_ratio is not None), default=None),
-        empirical_constant=1 - min(freqs) if freqs else None, paper_constant=claim.constant,
+        empirical_constant=1 - min(freqs) if freqs else None, claim_constant=claim.constant,
         binomial=min(tests.values(), key=lambda t: t.p_value) if tests else None,
         adversaries=rows, error_examples=_examples(errors) + tuple(_symbolic_errors(symbolic)),
         details=sanitize({"groups": "algorithm", "symbolic": symbolic, "deterministic": deterministic[:3],
@@ -220,7 +220,7 @@ def statistical_check(profile: str = "ci", seed: int = 0, progress=None, *, name
         violations=len(rejected) + len(coupling_bad) + status_of["disproved"],
         errors=len(errors) + status_of["error"],
         worst_ratio=max((rows[a].worst_ratio for a in tested), default=None),
-        empirical_constant=max(worse) if worse else None, paper_constant=claim.constant,
+        empirical_constant=max(worse) if worse else None, claim_constant=claim.constant,
         binomial=min(tests, key=lambda t: t.p_value) if tests else None,
         adversaries=rows, error_examples=_examples(errors) + tuple(_symbolic_errors(symbolic)),
         details=sanitize({

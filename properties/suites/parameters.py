@@ -41,7 +41,7 @@ def symbolic_result(claim_id: str, derivation: Derivation) -> ClaimResult:
     return ClaimResult.build(
         claim, violated=derivation.disproved, min_nonvacuous=max(1, len(derivation.subchecks)),
         instances=proved, nonvacuous_instances=proved, outside_hypotheses=0,
-        violations=derivation.count("disproved"), errors=len(errors), paper_constant=claim.constant,
+        violations=derivation.count("disproved"), errors=len(errors), claim_constant=claim.constant,
         error_examples=tuple(errors[:3]),
         details=sanitize({"failed": [s.name for s in derivation.failed()], "subchecks": derivation.subchecks,
                           "data": derivation.data}))
