@@ -61,7 +61,7 @@ def wheel(tmp_path_factory) -> Path:
     src = tmp_path_factory.mktemp("src") / "byzpgd"
     shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(
         ".venv", ".git", "build", "*.egg-info", "__pycache__", ".hypothesis", ".pytest_cache",
-        ".ruff_cache", "report*", "tests", "docs", "benchmarks"))
+        ".ruff_cache", "report", "report-*", "tests", "docs", "benchmarks"))
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
                     "--quiet", "-w", str(out), str(src)], check=True, capture_output=True)
     (whl,) = out.glob("byzpgd-*.whl")
