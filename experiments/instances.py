@@ -64,7 +64,8 @@ def default_algorithm(spec, oracle, w0, rng):
         return byzantine_pgd(oracle, w0, rng, delta=FAILURE_PROBABILITY,
                              max_oracle_calls=MAX_ORACLE_CALLS, max_seconds=INSTANCE_SECONDS)
     return exact_pgd(oracle, w0, rng, epsilon=spec["epsilon"], delta=FAILURE_PROBABILITY,
-                     max_oracle_calls=MAX_ORACLE_CALLS, max_seconds=INSTANCE_SECONDS)
+                     variant=spec.get("variant", "proved"), max_oracle_calls=MAX_ORACLE_CALLS,
+                     max_seconds=INSTANCE_SECONDS)
 
 
 def adversary_name(spec: dict) -> str:
@@ -96,7 +97,7 @@ def theorem_values(spec: dict, land, gap: float) -> dict:
                                           FAILURE_PROBABILITY, gap)
     else:
         params = exact_pgd_parameters(spec["epsilon"], land.L, land.rho, land.dim,
-                                      FAILURE_PROBABILITY, gap)
+                                      FAILURE_PROBABILITY, gap, spec.get("variant", "proved"))
     return {"Delta": spec.get("Delta", 0.0), "epsilon": spec.get("epsilon", 0.0),
             "r": params["r"], "R": params["R"], "L_F": land.L, "rho_F": land.rho, "d": land.dim,
             "delta": FAILURE_PROBABILITY, "F_gap": gap, "Q": params["Q"], "T_th": params["T_th"]}

@@ -23,6 +23,7 @@ COUNTS = {
     "mechanism.escape": {"quick": 40, "ci": 160, "deep": 1600},       # 8 adversaries in turn
     "mechanism.exact_escape": {"quick": 30, "ci": 80, "deep": 800},
     "mechanism.candidate_cost": {"quick": 24, "ci": 72, "deep": 720},
+    "exact_pgd.poster_lambda_min": {"quick": 30, "ci": 60, "deep": 1200},
 }
 
 

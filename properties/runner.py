@@ -86,7 +86,7 @@ def check_claim(claim_id: str, profile: str = "ci", seed: int = 0, *, algorithm=
         return hit
     claim = get(claim_id)
     t0 = time.perf_counter()
-    specs = sample_specs(claim_id, n or examples(profile), seed)
+    specs = sample_specs(claim_id, n or examples(profile, claim_id), seed)
     results = run_instances(specs, TheoremInstance(claim_id, algorithm, constant), executor, progress)
     observations, errors = split(results)
     result = verdict(claim, observations, errors, FAILURE_PROBABILITY,

@@ -179,23 +179,28 @@ def byzantine_instance(src, regime: str, adversary: str | None = None) -> dict:
 
 
 def exact_instance(src, regime: str, adversary: str | None = None) -> dict:
-    """regime: 'lambda' (ε <= 2e-6, non-vacuous), 'iterations' (ε ∈ [3e-3, L²/(16ρ)]) or 'any'.
+    """regime: 'lambda' (ε <= 2e-6, non-vacuous), 'poster_lambda' (ε ∈ [1e-10, 1e-8], the
+    poster's parameters: spec 'variant' = 'poster'), 'iterations' (ε ∈ [3e-3, L²/(16ρ)]) or 'any'.
     Theorem 2 is a statement about the exact oracle, so the adversary gets the budget Δ = 0
     (every adversary then answers ∇F exactly, which the certifying layer confirms)."""
-    land = landscape(src, regime)
+    land = landscape(src, "lambda" if regime == "poster_lambda" else regime)
     if land["landscape"] == "phase_retrieval":
         eps_max = 19.25 / (16 * 27.0)  # L²/(16ρ) for radius 1.5 and ‖w*‖ = 1 (PhaseRetrieval.random)
     else:
         eps_max = land["L"] ** 2 / (16 * land["rho"])
     if regime == "lambda":
         eps = src.log_uniform(1e-8, 2e-6)
+    elif regime == "poster_lambda":   # the poster's bound (constant 60) bites only below ~1e-8
+        eps = src.log_uniform(1e-10, 1e-8)
     elif regime == "iterations":
         eps = src.log_uniform(3e-3, eps_max)
     else:
         eps = src.log_uniform(1e-8, eps_max)
-    st_ = start(src, regime, eps / land["L"] if regime == "lambda" else None)
-    return {"family": "exact_pgd", **land, **st_, "epsilon": eps, "run_seed": src.seed(),
+    lam = regime in ("lambda", "poster_lambda")
+    st_ = start(src, "lambda" if lam else regime, eps / land["L"] if lam else None)
+    spec = {"family": "exact_pgd", **land, **st_, "epsilon": eps, "run_seed": src.seed(),
             "adversary": sample_adversary(src, adversary)}
+    return {**spec, "variant": "poster"} if regime == "poster_lambda" else spec
 
 
 SAMPLERS = {
@@ -205,6 +210,7 @@ SAMPLERS = {
     "exact_pgd.grad_norm": lambda src, adv=None: exact_instance(src, "any", adv),
     "exact_pgd.lambda_min": lambda src, adv=None: exact_instance(src, "lambda", adv),
     "exact_pgd.iterations": lambda src, adv=None: exact_instance(src, "iterations", adv),
+    "exact_pgd.poster_lambda_min": lambda src, adv=None: exact_instance(src, "poster_lambda", adv),
 }
 
 # Which adversary attacks instance i of ``sample_specs``: ADVERSARY_SCHEDULES[claim][i % len], so

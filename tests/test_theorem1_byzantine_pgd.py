@@ -105,3 +105,10 @@ def test_literal_iteration_bound_fails_when_Q_is_clamped():
     obs = observe(get(ITERS), run(spec))
     assert obs.observed > obs.bound
     assert not obs.in_hypotheses and "clamped" in obs.note
+
+
+def test_a_threshold_off_by_1_5_breaks_the_4delta_bound():
+    # subtle: ε = 4.5Δ instead of 3Δ; the shrink adversary drives ‖∇F(w̃)‖ to ε + Δ = 5.5Δ
+    result = check_claim(GRAD, "quick", seed=0, algorithm=variants.bpgd_epsilon_1_5)
+    assert result.status == "violated"
+    assert result.worst_violation.ratio < 1.5

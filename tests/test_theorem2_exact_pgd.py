@@ -45,3 +45,20 @@ def test_no_perturbation_breaks_the_lambda_min_bound():
 def test_slow_steps_break_the_iteration_bound():
     result = check_claim(ITERS, "quick", seed=0, algorithm=variants.exact_slow_steps)
     assert result.status == "violated"
+
+
+def test_a_threshold_off_by_1_5_breaks_the_gradient_bound():
+    result = check_claim(GRAD, "quick", seed=0, algorithm=variants.exact_threshold_1_5eps)
+    assert result.status == "violated"
+
+
+POSTER = "exact_pgd.poster_lambda_min"
+
+
+def test_the_posters_reading_holds():
+    assert_claim_holds(POSTER, "quick")
+
+
+def test_the_posters_reading_catches_no_perturbation():
+    result = check_claim(POSTER, "quick", seed=0, algorithm=variants.exact_poster_no_perturbation)
+    assert result.status == "violated"

@@ -79,3 +79,26 @@ def exact_slow_steps(spec, oracle, w0, rng):
     p = replace(p, eta=p.eta / 1000)
     return perturbed_gd(oracle, w0, p, rng, max_oracle_calls=SLOW_CAP)
 
+
+
+# --- subtle variants (within a factor 2 of the right value) ------------------------------------
+def bpgd_epsilon_1_5(spec, oracle, w0, rng):
+    """ByzantinePGD stopping at ‖ĝ‖ <= 1.5·3Δ: its outputs can have ‖∇F‖ up to 5.5Δ > 4Δ."""
+    p = _thm1(spec, oracle, w0)
+    return perturbed_gd(oracle, w0, replace(p, epsilon=1.5 * p.epsilon), rng,
+                        max_oracle_calls=MAX_ORACLE_CALLS)
+
+
+def exact_threshold_1_5eps(spec, oracle, w0, rng):
+    """Exact PGD returning points with ‖∇F‖ <= 1.5ε: breaks ‖∇F‖ <= ε."""
+    p = replace(_thm2(spec, oracle, w0), epsilon=1.5 * spec["epsilon"])
+    return perturbed_gd(oracle, w0, p, rng, max_oracle_calls=MAX_ORACLE_CALLS)
+
+
+def exact_poster_no_perturbation(spec, oracle, w0, rng):
+    """The poster's parameters with Q = 0: stuck at the saddle."""
+    from byzpgd.algorithms.exact_pgd import theorem_params
+    land = oracle.landscape
+    p = theorem_params(spec["epsilon"], land.L, land.rho, land.dim, FAILURE_PROBABILITY,
+                       land.value(w0) - land.f_star, variant="poster")
+    return perturbed_gd(oracle, w0, replace(p, Q=0), rng, max_oracle_calls=MAX_ORACLE_CALLS)

@@ -13,7 +13,8 @@ from ..registry import register_check, register_replay
 from ..runner import check_claim, replay
 
 THEOREM_CLAIMS = ("byzantine_pgd.grad_norm", "byzantine_pgd.lambda_min", "byzantine_pgd.iterations",
-                  "exact_pgd.grad_norm", "exact_pgd.lambda_min", "exact_pgd.iterations")
+                  "exact_pgd.grad_norm", "exact_pgd.lambda_min", "exact_pgd.iterations",
+                  "exact_pgd.poster_lambda_min")
 
 
 def _register(claim_id: str) -> None:

@@ -45,7 +45,9 @@ register(Claim(
     observed="oracle_calls", constant=2.0, shape=gap * L_F * Q / (3 * Delta**2),
     hypotheses=THM1_HYP + ("Q's formula 2 log(rho_F (F_0-F*)/(48 L_F delta Delta^(6/5) d^(3/5))) > 1 "
                            "before rounding (OWN: see notes)",),
-    notes="The literal bound counts Q times the number of large-gradient steps; the oracle calls "
+    notes="Parts: the bound 2 (F_0-F*) L_F Q/(3 Delta^2) is POSTER; Q's formula (and so the bound's "
+          "value) is RECONSTRUCTED; the hypotheses r <= R and 'Q's formula > 1' are OWN. "
+          "The literal bound counts Q times the number of large-gradient steps; the oracle calls "
           "that certify the final candidate (1 + Q*T_th) fit in it only when Q >= 2. When Q's "
           "formula gives a value <= 1 (F_0 - F* of order Delta^(6/5), e.g. a start next to a "
           "minimum) Q is clamped to 1 and the bound fails: Hypothesis found 3 calls against a "
@@ -85,3 +87,19 @@ register(Claim(
     provenance="OWN", kind="deterministic", observed="oracle_calls", constant=2.0,
     shape=L_F * gap / eps**2, offset=T + 1, hypotheses=THM2_HYP,
     notes="T = T_th of the run (ceil of L_F/(4 sqrt(rho_F epsilon)))."))
+
+register(Claim(
+    id="exact_pgd.poster_lambda_min",
+    statement="The poster's reading of Theorem 2: exact-oracle PGD with eta = 1/L_F, Q = 1, "
+              "r = epsilon, R = sqrt(epsilon/rho_F), T_th = L_F/(12 sqrt(rho_F epsilon)) ends, with "
+              "probability >= 1 - delta, at a point with lambda_min >= "
+              "-60 sqrt(rho_F epsilon) log(8 rho_F d (F_0 - F*)/(delta epsilon^2))",
+    source="Theorem 2 as the poster states it (docs/paper.md §5)",
+    provenance="POSTER", kind="probabilistic", observed="neg_lambda_min", constant=60.0,
+    shape=sp.sqrt(rho_F * eps) * sp.log(8 * rho_F * d * gap / (delta * eps**2)),
+    hypotheses=THM2_HYP[:2] + ("parameters of the poster's reading (docs/paper.md §5): r = epsilon "
+                               "(POSTER); R = sqrt(epsilon/rho_F) and T_th's 1/12 RECONSTRUCTED",),
+    failure_probability=delta,
+    notes="The bound and r = epsilon, Q = 1, eta = 1/L_F are read off the poster; R's square root "
+          "and T_th's constant 1/12 are RECONSTRUCTED (the poster's text is cut there). Non-vacuous "
+          "only for epsilon below about 1e-8, where the instances are drawn."))
