@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 REPORT ?= report
 
-.PHONY: venv test verify lint benchmark clean
+.PHONY: venv test verify faults faults-ci lint benchmark clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,15 @@ test: $(STAMP)
 verify: $(STAMP)
 	$(BIN)/byzpgd verify --out $(REPORT)
 
+## faults: the whole seeded-fault campaign on the ci profile; writes $(FAULTS)/faults.{json,md,html}
+FAULTS ?= faults
+faults: $(STAMP)
+	$(BIN)/byzpgd faults --profile ci --out $(FAULTS)
+
+## faults-ci: the catalogue's small 'ci' subset on the quick profile (a few minutes)
+faults-ci: $(STAMP)
+	$(BIN)/byzpgd faults --profile quick --subset --out $(FAULTS)
+
 lint: $(STAMP)
 	$(BIN)/ruff check byzpgd theory algorithms oracles properties reports experiments audit tests benchmarks
 
@@ -30,4 +39,4 @@ benchmark: $(STAMP)
 	$(BIN)/python benchmarks/aggregators.py
 
 clean:
-	rm -rf $(VENV) $(REPORT) .pytest_cache .hypothesis .ruff_cache
+	rm -rf $(VENV) $(REPORT) $(FAULTS) .pytest_cache .hypothesis .ruff_cache
