@@ -11,6 +11,7 @@ experiment and test it, as paths relative to the repository root.
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
 import sys
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ def where(claim_id: str, root: Path = ROOT) -> ClaimFiles:
     """The files of ``claim_id`` (see the module docstring); KeyError for an unknown id."""
     if claim_id not in claim_ids():
         raise KeyError(f"unknown claim id {claim_id!r}; see 'byzpgd claims'")
-    check = sys.modules[CHECKS[claim_id].__module__] if claim_id in CHECKS else None
+    check = sys.modules[_check_function(CHECKS[claim_id]).__module__] if claim_id in CHECKS else None
     experiments = _experiments(check) if check else []
     return ClaimFiles(
         claim_id,
@@ -67,9 +68,24 @@ def _held(module: ModuleType, prefix: str) -> set[str]:
             if (name := _origin(obj)) == prefix or name.startswith(prefix + ".")}
 
 
+def _check_function(fn):
+    """The suite's function behind a registered check (``registry.register_claim`` registers a
+    functools.partial whose first argument is the suite's check)."""
+    while isinstance(fn, functools.partial):
+        fn = fn.args[0] if fn.args and callable(fn.args[0]) else fn.func
+    return fn
+
+
+INFRASTRUCTURE = {f"{EXPERIMENTS}.loop", f"{EXPERIMENTS}.budget"}   # every check uses these
+
+
 def _experiments(check: ModuleType) -> list[ModuleType]:
-    via = [sys.modules[m] for m in sorted(_held(check, PROPERTIES) - {check.__name__})]
-    names = set().union(*(_held(m, EXPERIMENTS) for m in [check, *via]))
+    """The experiment modules the check module holds; if none, those of the byzpgd.properties
+    modules it imports from (one level: e.g. the theorem checks run through the runner)."""
+    names = _held(check, EXPERIMENTS) - INFRASTRUCTURE
+    if not names:
+        via = [sys.modules[m] for m in sorted(_held(check, PROPERTIES) - {check.__name__})]
+        names = set().union(*(_held(m, EXPERIMENTS) for m in via)) - INFRASTRUCTURE
     return [sys.modules[n] for n in names if getattr(sys.modules[n], "__file__", None)]
 
 

@@ -42,6 +42,7 @@ from ...experiments.ablations import (
     run_calibration,
     single_round,
 )
+from ...experiments.budget import budget
 from ...experiments.loop import InstanceError, run_instances
 from ...jsonsafe import spec_json
 from ...oracles.adversaries import sample_adversary
@@ -51,7 +52,15 @@ from ...theory.claims.ablations import FULL_ALLOWED, JIN_RADIUS, LARGE_R, SINGLE
 from ...theory.parameters import CALIBRATED_FACTORS
 from ..profiles import examples
 from ..registry import register_claim
-from ..result import BinomialTest, ClaimResult, GroupRow, Violation
+from ..result import (
+    ALPHA_BINOMIAL,
+    BinomialTest,
+    ClaimResult,
+    GroupRow,
+    Violation,
+    detectable_failure_rate,
+    rejection_count,
+)
 from ..strategies import NumpySource
 
 VARIANT_OF = {SINGLE_ROUND.id: single_round, JIN_RADIUS.id: jin_scale_radius, LARGE_R.id: large_R}
@@ -130,10 +139,14 @@ def ablation_verdict(claim: Claim, done: list[tuple[dict, AblationPair]],
         claim, violated=violated, instances=N, nonvacuous_instances=N, outside_hypotheses=0,
         violations=sum(_violating(p, ablated_ok, full_ok) for _, p in done), errors=len(errors),
         claim_constant=claim.constant, adversaries=_per_adversary(done, ablated_ok, full_ok),
+        detectable_failure_rate=detectable_failure_rate(
+            N, rejection_count([FULL_ALLOWED] * N, ALPHA_BINOMIAL)),
         worst_violation=worst, replay=worst.replay if worst else None,
         error_examples=tuple(e.as_example(spec_json(e.spec)) for e in errors[:3]),
         details={"ablated_trapped": _trapped_summary(ablated),
-                 "full_trapped": _trapped_summary(full), "factors": dict(factors)})
+                 "full_trapped": _trapped_summary(full), "factors": dict(factors),
+                 "power": "pooled over the adversaries (the full algorithm's trapped rate)",
+                 "budget": budget("saddle_attack")})
 
 
 # --- check -----------------------------------------------------------------------------------------

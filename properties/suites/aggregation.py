@@ -4,7 +4,8 @@ workers → worst attack → aggregator, swept over n, m, α and d, against the 
 rates (docs/paper.md §6).
 
 Sampler: per swept variable v (:data:`SWEEPS`: the fixed values and the grid) and grid value,
-``replicates`` seeded pipelines (seeds from default_rng([seed, 7]); max(3, examples(profile)/20)
+``replicates`` seeded pipelines (replicate i's seed from
+byzpgd.seeding.instance_rng(seed, "aggregator.rate", i); max(3, examples(profile)/20)
 replicates), under the attack of the library (:data:`CANDIDATE_ATTACKS`) of largest mean Δ at
 the sweep's middle setting on the first two seeds (α = 0.1 there for the m sweep, whose own runs
 have no Byzantine worker: α = 0 isolates √(d/(nm))). For the α sweep each pipeline is also
@@ -36,6 +37,7 @@ import numpy as np
 from ...experiments.aggregation import measure
 from ...experiments.loop import InstanceError, run_instances, split
 from ...jsonsafe import spec_json
+from ...seeding import instance_rng
 from ...theory import rates
 from ...theory.claims import get
 from ...theory.claims.aggregation import RATE_CLAIMS
@@ -63,7 +65,7 @@ SWEEPS = {
 # --- sampler ---------------------------------------------------------------------------------
 def replicate_seeds(profile: str, seed: int, reps: int | None = None) -> list[int]:
     reps = reps or max(MIN_REPLICATES, examples(profile) // 20)
-    return [int(s) for s in np.random.default_rng([seed, 7]).integers(0, 2**31, size=reps)]
+    return [int(instance_rng(seed, "aggregator.rate", i).integers(0, 2**31)) for i in range(reps)]
 
 
 def pilot_specs(agg_name: str, seeds: list[int]) -> list[tuple[str, str, dict]]:

@@ -24,12 +24,11 @@ from __future__ import annotations
 import functools
 import math
 
-import numpy as np
-
 from ...algorithms.aggregators import PAPER_AGGREGATORS
 from ...experiments import end_to_end as e2e
-from ...experiments.budget import FAILURE_PROBABILITY
+from ...experiments.budget import FAILURE_PROBABILITY, budget
 from ...experiments.loop import run_instances, split
+from ...seeding import instance_rng
 from ...theory.claims import get
 from ..checks import Observation, verdict
 from ..profiles import examples
@@ -37,13 +36,14 @@ from ..registry import register_check, register_replay
 from ..result import ROUNDING_RTOL, ClaimResult
 
 CLAIMS = ("end_to_end.grad_norm", "end_to_end.iterations")
-MIN_INSTANCES = 24
+MIN_INSTANCES = 32
 
 
 def specs(profile: str, seed: int) -> list[dict]:
-    """The instances of ``profile``: seeds from default_rng([seed, 11]), aggregators in turn."""
+    """The instances of ``profile``: instance i's seed from instance_rng(seed, 'end_to_end', i),
+    aggregators in turn."""
     k = max(MIN_INSTANCES, examples(profile) // 4)
-    base = np.random.default_rng([seed, 11]).integers(0, 2**31, size=k)
+    base = [instance_rng(seed, "end_to_end", i).integers(0, 2**31) for i in range(k)]
     return [{"seed": int(s), "aggregator": PAPER_AGGREGATORS[i % len(PAPER_AGGREGATORS)]}
             for i, s in enumerate(base)]
 
@@ -85,7 +85,8 @@ def e2e_check(claim_id: str, profile: str = "ci", seed: int = 0, progress=None, 
         progress(len(results), len(results))
     observations = [observe(claim_id, r, constant) for r in records]
     return verdict(get(claim_id), observations, errors, FAILURE_PROBABILITY,
-                   details=_details(records), group_of=lambda spec: spec["aggregator"])
+                   details={**_details(records), "budget": budget("end_to_end")},
+                   group_of=lambda spec: spec["aggregator"])
 
 
 def _details(records: list[e2e.EndToEndRecord]) -> dict:

@@ -33,6 +33,7 @@ from collections import Counter
 import numpy as np
 
 from ...experiments import lower_bounds as exp
+from ...experiments.budget import budget
 from ...experiments.loop import InstanceError, run_instances
 from ...jsonsafe import sanitize, spec_json
 from ...theory import lower_bounds as lb
@@ -131,7 +132,8 @@ def optimization_check(claim_id: str, order: str, profile: str = "ci", seed: int
         empirical_constant=1 - min(freqs) if freqs else None, claim_constant=claim.constant,
         binomial=min(tests.values(), key=lambda t: t.p_value) if tests else None,
         adversaries=rows, error_examples=_examples(errors) + tuple(_symbolic_errors(symbolic)),
-        details=sanitize({"groups": "algorithm", "symbolic": symbolic, "deterministic": deterministic[:3],
+        details=sanitize({"budget": budget("lower_bounds"),
+                          "groups": "algorithm", "symbolic": symbolic, "deterministic": deterministic[:3],
                           "binomial_rejected": rejected}))
 
 
@@ -224,6 +226,7 @@ def statistical_check(profile: str = "ci", seed: int = 0, progress=None, *, name
         binomial=min(tests, key=lambda t: t.p_value) if tests else None,
         adversaries=rows, error_examples=_examples(errors) + tuple(_symbolic_errors(symbolic)),
         details=sanitize({
+            "budget": budget("lower_bounds"),
             "groups": "aggregator", "aggregators": names, "rejected": rejected, "coupling": coupling_bad[:3],
             "constants": {"c_theta_min": 2 * min(c_alpha), "c_alpha_term_min": min(c_alpha),
                           "c_d_term_min": min(c_d), "c_prime": min(c["c_prime"] for c in consts.values()),

@@ -31,7 +31,7 @@ from __future__ import annotations
 import time
 from functools import partial
 
-from ...experiments.budget import FAILURE_PROBABILITY
+from ...experiments.budget import FAILURE_PROBABILITY, budget
 from ...experiments.loop import InstanceError, run_instances
 from ...experiments.saddle_attack import AttackRun, run_attack
 from ...oracles.adversaries import sample_adversary
@@ -151,6 +151,7 @@ def _details(specs: list[dict], runs: list[AttackRun], control: bool) -> dict:
         out["escaped_where_control_trapped"] = sum(
             r.left_saddle and not r.control_left_saddle for r in runs)
     out["Delta_range"] = [min(s["Delta"] for s in specs), max(s["Delta"] for s in specs)]
+    out["budget"] = budget("saddle_attack")
     return out
 
 
