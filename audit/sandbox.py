@@ -24,19 +24,43 @@ A failed call raises :class:`AggregatorFailure` (the caller counts the Δ of tha
 +inf); a non-finite output is returned unless ``strict`` (the battery measures it as an infinite
 error, the end-to-end runs refuse it). Findings are deduplicated by kind and message (digits
 ignored) with a count and the context (phase, attack, setting) of the first occurrence.
+
+Containment (:class:`Limits`, docs/audit.md "Sandbox limits"): the process gets a scrubbed
+environment (:func:`scrubbed_env`: PATH, locale, PYTHONHASHSEED, PYTHONPATH, numeric thread
+settings; HOME and TMPDIR are its own working directory), a fresh temporary working directory
+(removed by :meth:`Sandbox.close`), its own session (the whole process group is killed), and at
+its start, before the target is imported, best effort (what applied is in ``stats['isolation']``):
+new network, mount and PID namespaces (no network; every file system read-only except the
+working directory; the rule's processes die with the sandbox), a pids cgroup (v1) holding at most
+``process_limit`` processes, and ``resource.setrlimit`` limits: address space (``memory``
+finding, the process is restarted), file size (``file_size``), processes (RLIMIT_NPROC: not
+enforced for root) and CPU time (per call: ``call_timeout`` x CPUs, a backstop to the wall-clock
+limit). stdout and stderr go to a file read after every call: more than
+:data:`OUTPUT_QUIET_BYTES` in a call is an ``output`` warning (size and first lines); nothing
+reaches the caller's terminal. Writing outside the working directory (``filesystem``), processes
+left running after a call (``processes``) and files left in the working directory (``files``,
+warning) are findings too.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import ctypes
+import errno
 import os
 import re
+import shutil
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
+import uuid
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -46,6 +70,78 @@ from . import loader
 
 SEVERITIES = ("error", "warning")
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])   # the folder that holds byzpgd/
+
+DEFAULT_MEMORY_LIMIT_MIB = 2048
+DEFAULT_FILE_SIZE_LIMIT_MIB = 64
+DEFAULT_PROCESS_LIMIT = 32
+OUTPUT_QUIET_BYTES = 1024          # a call may print this much without a finding (a debug print)
+OUTPUT_HEAD_LINES = 5
+ENV_PASSED = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "LANGUAGE", "TZ", "PYTHONHASHSEED", "PYTHONPATH")
+ENV_THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS",
+               "VECLIB_MAXIMUM_THREADS", "NUMBA_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+_THREAD_VALUE = re.compile(r"[A-Za-z0-9_.]{1,32}")
+_PIDS_CGROUP_ROOT = "/sys/fs/cgroup/pids"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of the sandbox process. ``memory_mib`` is its address space (RLIMIT_AS;
+    0 = no limit), ``file_size_mib`` the largest file it may write (RLIMIT_FSIZE), ``processes``
+    how many processes it may run at once (pids cgroup where available, RLIMIT_NPROC above the
+    user's current count otherwise; root is exempt from RLIMIT_NPROC)."""
+
+    memory_mib: int = DEFAULT_MEMORY_LIMIT_MIB
+    file_size_mib: int = DEFAULT_FILE_SIZE_LIMIT_MIB
+    processes: int = DEFAULT_PROCESS_LIMIT
+
+    def __post_init__(self):
+        for name, lo in (("memory_mib", 0), ("file_size_mib", 1), ("processes", 2)):
+            v = getattr(self, name)
+            if not (isinstance(v, int) and not isinstance(v, bool) and v >= lo):
+                raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}")
+
+
+_LIMITS: contextvars.ContextVar[Limits | None] = contextvars.ContextVar("byzpgd_sandbox_limits", default=None)
+
+
+@contextlib.contextmanager
+def default_limits(limits: Limits):
+    """Within the block, a :class:`Sandbox` built without ``limits`` uses these (``byzpgd audit
+    --memory-limit`` sets them around :func:`~.run.run_audit`)."""
+    token = _LIMITS.set(limits)
+    try:
+        yield limits
+    finally:
+        _LIMITS.reset(token)
+
+
+def scrubbed_env(home: str, environ=None) -> dict[str, str]:
+    """The sandbox's environment: only :data:`ENV_PASSED` and (values that look like numbers or
+    CPU names) :data:`ENV_THREADS` from ``environ``; HOME and TMPDIR are ``home``; no bytecode
+    writing. Nothing else of the caller's environment (tokens, credentials) is passed."""
+    environ = os.environ if environ is None else environ
+    env = {k: environ[k] for k in ENV_PASSED if environ.get(k)}
+    env.update({k: environ[k] for k in ENV_THREADS if _THREAD_VALUE.fullmatch(environ.get(k, ""))})
+    env.setdefault("PATH", os.defpath)
+    env.update(HOME=home, TMPDIR=home, PYTHONDONTWRITEBYTECODE="1", PYTHONNOUSERSITE="1")
+    return env
+
+
+def describe_exit(code: int | None) -> str:
+    """'exit code 3' / 'killed by SIGXCPU (CPU time limit exceeded)' for a sandbox exit status
+    (the sandbox re-raises its worker's signal as 128 + signal number)."""
+    if code is None:
+        return "exit code unknown"
+    sig = -code if code < 0 else (code - 128 if 128 < code < 128 + 65 else None)
+    if sig is None:
+        return f"exit code {code}"
+    try:
+        name = signal.Signals(sig).name
+    except ValueError:
+        name = f"signal {sig}"
+    why = {signal.SIGXCPU: " (CPU time limit exceeded)", signal.SIGXFSZ: " (file size limit exceeded)",
+           signal.SIGKILL: " (killed)", signal.SIGSEGV: " (segmentation fault)"}.get(sig, "")
+    return f"killed by {name}{why}"
 
 
 @dataclass
@@ -125,25 +221,192 @@ def _input_changed(arg, buf: bytes, input_kind: str) -> bool:
     return np.ascontiguousarray(arr, dtype=np.float64).tobytes() != buf
 
 
+_CLONE_NEWNS, _CLONE_NEWNET, _CLONE_NEWPID = 0x00020000, 0x40000000, 0x20000000
+_MS_BIND, _MS_REC, _MS_PRIVATE = 0x1000, 0x4000, 0x40000
+_SYS_MOUNT_SETATTR, _AT_FDCWD, _AT_RECURSIVE, _MOUNT_ATTR_RDONLY = 442, -100, 0x8000, 0x1
+_PR_SET_PDEATHSIG = 1
+
+
+class _MountAttr(ctypes.Structure):
+    _fields_ = [("attr_set", ctypes.c_uint64), ("attr_clr", ctypes.c_uint64),
+                ("propagation", ctypes.c_uint64), ("userns_fd", ctypes.c_uint64)]
+
+
+def _failed(libc_call: str) -> str:
+    err = ctypes.get_errno()
+    return f"{libc_call} failed: {os.strerror(err)} (errno {err})"
+
+
+def _read_only_except(libc, cwd: str) -> str:
+    """In a new mount namespace: every mount read-only, ``cwd`` (bind-mounted on itself) writable."""
+    if libc.unshare(_CLONE_NEWNS) != 0:
+        return "writable everywhere the user may write: " + _failed("unshare(CLONE_NEWNS)")
+    c_cwd = cwd.encode()
+    if libc.mount(b"none", b"/", None, ctypes.c_ulong(_MS_REC | _MS_PRIVATE), None) != 0:
+        return "writable everywhere the user may write: " + _failed("mount(MS_PRIVATE)")
+    if libc.mount(c_cwd, c_cwd, None, ctypes.c_ulong(_MS_BIND), None) != 0:
+        return "writable everywhere the user may write: " + _failed("bind mount of the working directory")
+    for path, flags, attr in ((b"/", _AT_RECURSIVE, _MountAttr(_MOUNT_ATTR_RDONLY, 0, 0, 0)),
+                              (c_cwd, 0, _MountAttr(0, _MOUNT_ATTR_RDONLY, 0, 0))):
+        if libc.syscall(ctypes.c_long(_SYS_MOUNT_SETATTR), ctypes.c_int(_AT_FDCWD), path,
+                        ctypes.c_uint(flags), ctypes.byref(attr), ctypes.c_size_t(ctypes.sizeof(attr))) != 0:
+            return "writable everywhere the user may write: " + _failed("mount_setattr")
+    return "read-only except the working directory (new mount namespace)"
+
+
+def _isolate(cwd: str) -> tuple[dict, bool]:  # pragma: no cover (runs in the child)
+    """Namespaces for the sandbox process (best effort); returns (what applied, whether a new PID
+    namespace awaits the next fork)."""
+    if not sys.platform.startswith("linux"):
+        why = f"not isolated: namespaces need Linux (platform {sys.platform})"
+        return {"network": why, "filesystem": "writable everywhere the user may write: " + why,
+                "processes": "process group only: " + why}, False
+    libc = ctypes.CDLL(None, use_errno=True)
+    info = {}
+    info["network"] = ("isolated (new network namespace, no interface)" if libc.unshare(_CLONE_NEWNET) == 0
+                       else "not isolated: " + _failed("unshare(CLONE_NEWNET)"))
+    info["filesystem"] = _read_only_except(libc, cwd)
+    pidns = libc.unshare(_CLONE_NEWPID) == 0
+    info["processes"] = ("contained (new PID namespace: every process of the rule ends with the sandbox)"
+                         if pidns else "process group only: " + _failed("unshare(CLONE_NEWPID)"))
+    return info, pidns
+
+
+def _die_with_parent():  # pragma: no cover (runs in the child)
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def _exit_code(status: int) -> int:
+    code = os.waitstatus_to_exitcode(status)
+    return 128 - code if code < 0 else code
+
+
+def _enter_pid_namespace(fd: int):  # pragma: no cover (runs in the child)
+    """fork twice: this process waits outside the namespace, the first child is its init (reaps
+    orphans; when it ends, the kernel ends every process inside), the second is the worker. Exit
+    statuses are passed up (a signal as 128 + its number). Returns in the worker only."""
+    pid = os.fork()
+    if pid:
+        os.close(fd)
+        os._exit(_exit_code(os.waitpid(pid, 0)[1]))
+    _die_with_parent()
+    worker = os.fork()
+    if worker:
+        os.close(fd)
+        while True:
+            try:
+                done, status = os.wait()
+            except ChildProcessError:
+                os._exit(0)
+            if done == worker:
+                os._exit(_exit_code(status))
+    _die_with_parent()
+
+
+def _user_processes() -> int:
+    uid, n = os.getuid(), 0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                n += os.stat(f"/proc/{entry}").st_uid == uid
+            except OSError:
+                pass
+    return n
+
+
+def _apply_limits(cfg: dict) -> dict:  # pragma: no cover (runs in the child)
+    """setrlimit in the worker; returns what was set (or why not)."""
+    import resource
+    out = {}
+    mib = cfg["memory_mib"]
+    todo = [("address_space", resource.RLIMIT_AS, mib << 20 if mib else resource.RLIM_INFINITY, f"{mib} MiB"),
+            ("file_size", resource.RLIMIT_FSIZE, cfg["file_size_mib"] << 20, f"{cfg['file_size_mib']} MiB")]
+    if hasattr(resource, "RLIMIT_NPROC") and os.path.isdir("/proc"):
+        n = _user_processes() + cfg["processes"]
+        note = " (not enforced: root is exempt)" if os.geteuid() == 0 else ""
+        todo.append(("nproc", resource.RLIMIT_NPROC, n, f"{n} processes of this user{note}"))
+    for name, res, value, text in todo:
+        try:
+            resource.setrlimit(res, (value, value))
+            out[name] = text if value != resource.RLIM_INFINITY else "no limit"
+        except (ValueError, OSError) as exc:
+            out[name] = f"not set: {exc}"
+    out["cpu_time"] = f"{cfg['cpu_seconds_call']:g} s per call (RLIMIT_CPU, reset before each call)"
+    return out
+
+
+def _cpu_budget(seconds: float):  # pragma: no cover (runs in the child)
+    """RLIMIT_CPU soft limit = CPU used so far + ``seconds`` (SIGXCPU beyond it)."""
+    import resource
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    soft = int(ru.ru_utime + ru.ru_stime + seconds) + 1
+    hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
+    if hard != resource.RLIM_INFINITY:
+        soft = min(soft, hard)
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
+
+
+def _classify(exc: BaseException, cfg: dict) -> tuple[str, str] | None:
+    """A sandbox limit behind ``exc`` (or its cause/context): (kind, message), else None."""
+    desc = _describe_exception(exc)
+    for e in (exc, exc.__cause__, exc.__context__):
+        if isinstance(e, MemoryError):
+            return "memory", (f"exceeded the memory limit of {cfg['memory_mib']} MiB of address space "
+                              f"({desc}); the process was restarted")
+        if isinstance(e, OSError) and e.errno == errno.EROFS:
+            return "filesystem", f"tried to write outside its working directory ({desc})"
+        if isinstance(e, OSError) and e.errno == errno.EFBIG:
+            return "file_size", f"wrote a file beyond the limit of {cfg['file_size_mib']} MiB ({desc})"
+        if isinstance(e, BlockingIOError) and e.errno == errno.EAGAIN:
+            return "processes", (f"could not start a process: the limit of {cfg['processes']} processes "
+                                 f"was reached ({desc}); the process was restarted")
+    return None
+
+
+def _child_processes() -> int:
+    """Children of this process still running (exited ones are reaped first)."""
+    with contextlib.suppress(ChildProcessError):
+        while os.waitpid(-1, os.WNOHANG)[0]:
+            pass
+    n = 0
+    for tid in os.listdir("/proc/self/task"):
+        with contextlib.suppress(OSError), open(f"/proc/self/task/{tid}/children") as fh:
+            n += len(fh.read().split())
+    return n
+
+
+def _reply(conn: Connection, msg):
+    for stream in (sys.stdout, sys.stderr):   # the parent reads the output after the reply
+        with contextlib.suppress(Exception):
+            stream.flush()
+    conn.send(msg)
+
+
 def _child_entry(fd: int):  # pragma: no cover (runs in the child)
-    """The sandbox process: ``python -c ... _child_entry(fd)`` with a socket to the parent."""
-    os.dup2(2, 1)   # the user's prints must not mix with the command's stdout
+    """The sandbox process: ``python -c ... _child_entry(fd)`` with a socket to the parent, its
+    stdout and stderr a file the parent reads, its cwd a fresh temporary directory."""
     warnings.simplefilter("ignore")   # overflow etc. under attack is expected; the output is checked
     np.seterr(all="ignore")
     conn = Connection(fd)
     try:
-        _, target, paths, input_kind, m0, f0 = conn.recv()
+        _, target, paths, input_kind, m0, f0, cfg = conn.recv()
     except (EOFError, OSError):
         return
+    isolation, pidns = _isolate(os.getcwd())
+    if pidns:
+        _enter_pid_namespace(fd)
+    isolation["limits"] = _apply_limits(cfg)
+    _cpu_budget(cfg["cpu_seconds_load"])
     try:
         obj = loader.import_target(target, paths)
         loader.build(obj, m0, f0, input_kind)
-        conn.send(("ready", loader.describe(obj)))
+        _reply(conn, ("ready", loader.describe(obj), isolation))
     except loader.UsageError as exc:
-        conn.send(("usage", str(exc)))
+        _reply(conn, ("usage", str(exc)))
         return
     except BaseException as exc:  # the user's module failed while being imported or built
-        conn.send(("load_error", _describe_exception(exc)))
+        _reply(conn, ("load_error", _describe_exception(exc)))
         return
     cache: dict = {}
     while True:
@@ -154,6 +417,7 @@ def _child_entry(fd: int):  # pragma: no cover (runs in the child)
         if msg[0] == "close":
             return
         _, m, f, shape, buf = msg
+        _cpu_budget(cfg["cpu_seconds_call"])
         try:
             fn = cache.get((m, f))
             if fn is None:
@@ -162,43 +426,91 @@ def _child_entry(fd: int):  # pragma: no cover (runs in the child)
             X.setflags(write=False)
             arg = loader.to_input(X, input_kind)
         except BaseException as exc:
-            conn.send(("error", "exception", "while building the aggregator for m = "
-                       f"{m}, f = {f}: {_describe_exception(exc)}"))
+            _reply(conn, ("error", "exception", "while building the aggregator for m = "
+                          f"{m}, f = {f}: {_describe_exception(exc)}"))
             continue
         try:
             out = fn(arg)
         except BaseException as exc:
-            if _is_write_attempt(exc):
-                conn.send(("error", "input_mutation", "tried to write into its (read-only) input: "
-                           + _describe_exception(exc)))
+            limit = _classify(exc, cfg)
+            if limit is not None:
+                _reply(conn, ("error", *limit))
+            elif _is_write_attempt(exc):
+                _reply(conn, ("error", "input_mutation", "tried to write into its (read-only) input: "
+                              + _describe_exception(exc)))
             else:
-                conn.send(("error", "exception", _describe_exception(exc)))
+                _reply(conn, ("error", "exception", _describe_exception(exc)))
+            continue
+        running = _child_processes()
+        if running:
+            _reply(conn, ("error", "processes", f"left {running} process(es) running after the call; "
+                          "the sandbox was restarted to end them"))
             continue
         try:
             changed = _input_changed(arg, buf, input_kind)
         except BaseException:
             changed = True
         if changed:
-            conn.send(("error", "input_mutation", "modified its input array (its bytes differ after "
-                       "the call)"))
+            _reply(conn, ("error", "input_mutation", "modified its input array (its bytes differ after "
+                          "the call)"))
             continue
         try:
-            conn.send(("ok", loader.to_numpy(out)))
+            _reply(conn, ("ok", loader.to_numpy(out)))
         except BaseException as exc:
-            conn.send(("error", "bad_output", f"output is not a numeric array: {_describe_exception(exc)}"))
+            _reply(conn, ("error", "bad_output",
+                          f"output is not a numeric array: {_describe_exception(exc)}"))
 
 
 # ---------------------------------------------------------------------------------------------
 # the parent side
 # ---------------------------------------------------------------------------------------------
+def _pids_cgroup(pid: int, limit: int) -> str | None:
+    """Put ``pid`` in a new cgroup-v1 pids group of at most ``limit`` processes; None where that
+    is not possible (no pids hierarchy at :data:`_PIDS_CGROUP_ROOT`, not permitted)."""
+    root = _PIDS_CGROUP_ROOT
+    if not os.access(os.path.join(root, "cgroup.procs"), os.W_OK):
+        return None
+    path = os.path.join(root, f"byzpgd-sandbox-{uuid.uuid4().hex[:12]}")
+    try:
+        os.mkdir(path)
+        for name, value in (("pids.max", limit), ("cgroup.procs", pid)):
+            with open(os.path.join(path, name), "w") as fh:
+                fh.write(str(value))
+        return path
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.rmdir(path)
+        return None
+
+
+def _end_pids_cgroup(path: str):
+    """SIGKILL whatever is left in the group (a process that left the session), then remove it."""
+    for _ in range(50):
+        try:
+            with open(os.path.join(path, "cgroup.procs")) as fh:
+                pids = [int(p) for p in fh.read().split()]
+        except OSError:
+            return
+        for p in pids:
+            with contextlib.suppress(OSError):
+                os.kill(p, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            os.rmdir(path)
+            return
+        time.sleep(0.02)
+
+
 class Sandbox:
     """The user aggregator ``target`` (``MODULE:CALLABLE``) behind a process boundary (module
     docstring). Use :meth:`start` (raises :class:`~.loader.UsageError` for a bad target), then
-    :meth:`aggregator` (m, f) for a callable X -> (d,), and :meth:`close` (or ``with``)."""
+    :meth:`aggregator` (m, f) for a callable X -> (d,), and :meth:`close` (or ``with``).
+    ``limits`` defaults to the :func:`default_limits` in effect (2048 MiB, 64 MiB files, 32
+    processes)."""
 
     def __init__(self, target: str, *, paths=(), call_timeout: float = 10.0, load_timeout: float = 120.0,
                  max_timeouts: int = 3, max_crashes: int = 3, input_kind: str = "numpy",
-                 log: FindingLog | None = None, setting: tuple[int, int] = (10, 1)):
+                 log: FindingLog | None = None, setting: tuple[int, int] = (10, 1),
+                 limits: Limits | None = None):
         loader.parse_target(target)
         if not (isinstance(call_timeout, int | float) and call_timeout > 0):
             raise ValueError(f"call_timeout must be > 0 seconds, got {call_timeout!r}")
@@ -214,31 +526,58 @@ class Sandbox:
         self.setting = (int(setting[0]), int(setting[1]))
         self.description: str | None = None
         self.disabled: str | None = None
+        if limits is not None and not isinstance(limits, Limits):
+            raise TypeError(f"limits must be a Limits, got {type(limits).__name__}")
+        self.limits = limits if limits is not None else (_LIMITS.get() or Limits())
         self._proc = None
         self._conn = None
+        self._base: str | None = None       # temporary folder: cwd/ (the rule's) and output
+        self._out = None                    # the file the process's stdout and stderr go to
+        self._cgroup: str | None = None
+        self._output: dict | None = None
+        self.isolation: dict = {}
         self.stats = {"calls": 0, "failed_calls": 0, "timeouts": 0, "crashes": 0, "starts": 0,
-                      "max_call_seconds": 0.0}
+                      "max_call_seconds": 0.0, "memory_errors": 0, "output_bytes": 0,
+                      "limits": asdict(self.limits), "isolation": self.isolation}
 
     # -- process management ------------------------------------------------------------------
+    @property
+    def cwd(self) -> str | None:
+        """The rule's working directory (None before the first start and after close)."""
+        return None if self._base is None else os.path.join(self._base, "cwd")
+
+    def _config(self) -> dict:
+        cpus = os.cpu_count() or 1
+        return {**asdict(self.limits), "cpu_seconds_call": self.call_timeout * cpus + 1,
+                "cpu_seconds_load": self.load_timeout * cpus + 1}
+
     def _spawn(self):
+        if self._base is None:
+            self._base = tempfile.mkdtemp(prefix="byzpgd-sandbox-")
+            os.mkdir(self.cwd)
+            self._out = open(os.path.join(self._base, "output"), "ab+")  # noqa: SIM115 (closed in close)
         parent_sock, child_sock = socket.socketpair()
         code = ("import sys; sys.path.insert(0, sys.argv[1]); "
                 "from byzpgd.audit.sandbox import _child_entry; _child_entry(int(sys.argv[2]))")
         try:
             proc = subprocess.Popen([sys.executable, "-c", code, _PACKAGE_ROOT, str(child_sock.fileno())],
                                     pass_fds=(child_sock.fileno(),), stdin=subprocess.DEVNULL,
-                                    close_fds=True)
+                                    stdout=self._out, stderr=subprocess.STDOUT, cwd=self.cwd,
+                                    env=scrubbed_env(self.cwd), start_new_session=True, close_fds=True)
         finally:
             child_sock.close()
+        self._cgroup = _pids_cgroup(proc.pid, self.limits.processes + 3)  # + the sandbox's own 3
         conn = Connection(parent_sock.detach())
         self.stats["starts"] += 1
         self._proc, self._conn = proc, conn
         try:
-            conn.send(("init", self.target, self.paths, self.input_kind, *self.setting))
+            paths = [*self.paths, *([os.getcwd()] if os.getcwd() not in self.paths else [])]
+            conn.send(("init", self.target, paths, self.input_kind, *self.setting, self._config()))
             ready = conn.poll(self.load_timeout)
             msg = conn.recv() if ready else None
         except (EOFError, OSError):
-            msg = ("died", f"the process exited with code {self._exitcode()} while loading")
+            msg = ("died", f"the process ended while loading ({describe_exit(self._exitcode())})")
+        self._collect_output()
         if msg is None:
             self._kill()
             self._disable("load_timeout", f"importing/constructing {self.target} took more than "
@@ -246,6 +585,8 @@ class Sandbox:
             return False
         if msg[0] == "ready":
             self.description = msg[1]
+            self.isolation.clear()
+            self.isolation.update(msg[2])
             return True
         self._kill()
         if msg[0] == "usage":
@@ -267,12 +608,63 @@ class Sandbox:
         if conn is not None:
             conn.close()
         if proc is not None:
-            if proc.poll() is None:
-                proc.kill()          # this child only, by its pid
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)   # its session: the sandbox and what it started
             try:
                 proc.wait(5.0)
             except subprocess.TimeoutExpired:
                 pass
+        if self._cgroup is not None:
+            _end_pids_cgroup(self._cgroup)
+            self._cgroup = None
+
+    def _collect_output(self):
+        """Read and empty the output file; more than OUTPUT_QUIET_BYTES is an ``output`` warning
+        (one finding per sandbox, its message and count updated)."""
+        if self._out is None:
+            return
+        fd = self._out.fileno()
+        size = os.fstat(fd).st_size
+        if size == 0:
+            return
+        head = os.pread(fd, 4096, 0)
+        os.ftruncate(fd, 0)
+        self.stats["output_bytes"] += size
+        if size <= OUTPUT_QUIET_BYTES:
+            return
+        o = self._output
+        if o is None:
+            lines = head.decode("utf-8", "replace").splitlines()[:OUTPUT_HEAD_LINES]
+            o = self._output = {"calls": 0, "bytes": 0, "max": 0, "finding": None,
+                                "head": " | ".join(line[:120] for line in lines)}
+        o["calls"] += 1
+        o["bytes"] += size
+        o["max"] = max(o["max"], size)
+        msg = (f"wrote {o['bytes']} bytes to stdout/stderr in {o['calls']} call(s) (at most {o['max']} in "
+               f"one; captured, not shown); first lines: {o['head']!r}")
+        if o["finding"] is None:
+            o["finding"] = self.log.add("output", msg, "warning")
+        else:
+            o["finding"].message, o["finding"].count = msg, o["calls"]
+
+    def _clean_up(self):
+        """Report files left in the working directory and remove the temporary folder."""
+        base, out = self._base, self._out
+        self._base = self._out = None
+        if out is not None:
+            out.close()
+        if base is None:
+            return
+        n = size = 0
+        for root, _, files in os.walk(os.path.join(base, "cwd")):
+            for name in files:
+                n += 1
+                with contextlib.suppress(OSError):
+                    size += os.lstat(os.path.join(root, name)).st_size
+        if n:
+            self.log.add("files", f"left {n} file(s) ({size} bytes) in its temporary working directory "
+                         "(removed with it)", "warning")
+        shutil.rmtree(base, ignore_errors=True)
 
     def _disable(self, kind, message):
         self.log.add(kind, message)
@@ -297,6 +689,8 @@ class Sandbox:
             except subprocess.TimeoutExpired:
                 pass
         self._kill()
+        self._collect_output()
+        self._clean_up()
 
     def __enter__(self):
         return self
@@ -331,6 +725,7 @@ class Sandbox:
             self._conn.send(("call", m, int(f), X.shape, X.tobytes()))
             if not self._conn.poll(self.call_timeout):
                 self._kill()
+                self._collect_output()
                 self.stats["timeouts"] += 1
                 msg = (f"no answer within the time limit of {self.call_timeout:g} s per call "
                        f"(input shape {X.shape}); the process was killed and restarted")
@@ -342,14 +737,23 @@ class Sandbox:
         except (EOFError, OSError, BrokenPipeError):
             code = self._exitcode()
             self._kill()
+            self._collect_output()
             self.stats["crashes"] += 1
             if self.stats["crashes"] >= self.max_crashes:
                 self.disabled = f"crash: the process died {self.stats['crashes']} times"
-            self._fail("crash", f"the aggregator's process died during a call (exit code {code}); "
+            self._fail("crash", f"the aggregator's process died during a call ({describe_exit(code)}); "
                        "restarted")
         finally:
             self.stats["max_call_seconds"] = max(self.stats["max_call_seconds"], time.perf_counter() - t0)
+        self._collect_output()
         if reply[0] == "error":
+            if reply[1] in ("memory", "processes"):   # its state is spent: restart at the next call
+                self._kill()
+                if reply[1] == "memory":
+                    self.stats["memory_errors"] += 1
+                    if self.stats["memory_errors"] >= self.max_crashes:
+                        self.disabled = (f"memory: {self.stats['memory_errors']} calls exceeded the "
+                                         f"memory limit of {self.limits.memory_mib} MiB")
             self._fail(reply[1], reply[2])
         return self._check_output(reply[1], X.shape, strict)
 
