@@ -251,6 +251,7 @@ def _read_only_except(libc, cwd: str) -> str:
         if libc.syscall(ctypes.c_long(_SYS_MOUNT_SETATTR), ctypes.c_int(_AT_FDCWD), path,
                         ctypes.c_uint(flags), ctypes.byref(attr), ctypes.c_size_t(ctypes.sizeof(attr))) != 0:
             return "writable everywhere the user may write: " + _failed("mount_setattr")
+    os.chdir(cwd)    # the cwd was the directory under the bind mount (read-only now): enter the mount
     return "read-only except the working directory (new mount namespace)"
 
 
@@ -301,6 +302,39 @@ def _enter_pid_namespace(fd: int):  # pragma: no cover (runs in the child)
             if done == worker:
                 os._exit(_exit_code(status))
     _die_with_parent()
+
+
+def _private_proc() -> str:  # pragma: no cover (runs in the child)
+    """A /proc of the sandbox's PID namespace only (the caller's processes and their environment
+    become invisible)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    flags = 0x2 | 0x4 | 0x8   # MS_NOSUID | MS_NODEV | MS_NOEXEC
+    if libc.mount(b"proc", b"/proc", b"proc", ctypes.c_ulong(flags), None) != 0:
+        return "the caller's processes visible: " + _failed("mount of a private /proc")
+    return "private (only the sandbox's processes)"
+
+
+def _drop_capabilities() -> str:  # pragma: no cover (runs in the child)
+    """Drop every capability (bounding set, then effective/permitted/inheritable) and forbid
+    regaining any: a root rule can then neither undo the mounts nor raise its rlimits."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    secure = 0x1 | 0x2 | 0x4 | 0x8   # SECBIT_NOROOT(_LOCKED), SECBIT_NO_SETUID_FIXUP(_LOCKED)
+    if libc.prctl(28, secure, 0, 0, 0) != 0:                 # PR_SET_SECUREBITS
+        note = " (" + _failed("PR_SET_SECUREBITS") + ")"
+    else:
+        note = ""
+    cap = 0
+    while libc.prctl(24, cap, 0, 0, 0) == 0 and cap < 64:    # PR_CAPBSET_DROP until EINVAL
+        cap += 1
+    header = (ctypes.c_uint32 * 2)(0x20080522, 0)             # _LINUX_CAPABILITY_VERSION_3, this process
+    data = (ctypes.c_uint32 * 6)()
+    libc.prctl(38, 1, 0, 0, 0)                                # PR_SET_NO_NEW_PRIVS
+    nr = {"x86_64": 126, "aarch64": 91}.get(os.uname().machine)
+    if nr is None:
+        return f"kept: capset's syscall number is not known on {os.uname().machine}"
+    if libc.syscall(ctypes.c_long(nr), header, data) != 0:
+        return "kept: " + _failed("capset")
+    return "all dropped" + note
 
 
 def _user_processes() -> int:
@@ -397,6 +431,10 @@ def _child_entry(fd: int):  # pragma: no cover (runs in the child)
     if pidns:
         _enter_pid_namespace(fd)
     isolation["limits"] = _apply_limits(cfg)
+    if pidns and isolation["filesystem"].startswith("read-only"):
+        isolation["proc"] = _private_proc()
+    if sys.platform.startswith("linux"):
+        isolation["capabilities"] = _drop_capabilities()
     _cpu_budget(cfg["cpu_seconds_load"])
     try:
         obj = loader.import_target(target, paths)
@@ -587,6 +625,9 @@ class Sandbox:
             self.description = msg[1]
             self.isolation.clear()
             self.isolation.update(msg[2])
+            self.isolation["pids_cgroup"] = (
+                f"at most {self.limits.processes} processes of the rule (cgroup v1 pids)" if self._cgroup
+                else f"not available (no writable cgroup v1 pids hierarchy at {_PIDS_CGROUP_ROOT})")
             return True
         self._kill()
         if msg[0] == "usage":

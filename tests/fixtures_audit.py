@@ -1,6 +1,9 @@
 """Aggregators for the audit tests (imported by the audit's sandbox process as
 ``fixtures_audit:NAME`` with ``--path tests``): well-behaved, non-robust and misbehaving ones."""
 
+import os
+import sys
+import threading
 import time
 
 import numpy as np
@@ -81,3 +84,89 @@ def prints_and_warns(X):
 
 
 AGGREGATE_OBJECT = TrimmedMean(f=1)
+
+
+# ---------------------------------------------------------------------------------------------
+# hostile rules (tests/test_sandbox_limits.py); each is bounded so that a failing test cannot
+# harm the machine either
+# ---------------------------------------------------------------------------------------------
+_KEPT = []
+SECRET_NAME = "BYZPGD_SECRET_TOKEN"
+OUTSIDE_FILE = "/tmp/byzpgd-sandbox-escape-test.txt"
+FORKS = 100
+
+
+def leaks_memory(X):
+    """Keeps 400 MB more at every call (touched, so really allocated)."""
+    _KEPT.append(np.ones(50_000_000))
+    return np.median(X, axis=0)
+
+
+def fork_bomb(X):
+    """Forks FORKS children in a loop (each leaves the process group and sleeps), then hangs."""
+    for _ in range(FORKS):
+        if os.fork() == 0:
+            os.setsid()
+            time.sleep(60)
+            os._exit(0)
+    time.sleep(3600)
+
+
+def forks_and_returns(X):
+    """Leaves one sleeping child behind and answers."""
+    if os.fork() == 0:
+        time.sleep(60)
+        os._exit(0)
+    return np.median(X, axis=0)
+
+
+def floods_output(X):
+    """About 2 MB per call on stdout (Python) and stderr (the file descriptor itself)."""
+    line = "flood " + "x" * 993 + "\n"         # 1000 bytes
+    sys.stdout.write(line * 1000)
+    os.write(2, line.encode() * 1000)
+    return np.median(X, axis=0)
+
+
+def reads_env(X):
+    """1.0 in every entry if the caller's secret is visible (its own environment, or any
+    process's /proc/PID/environ), else 0.0."""
+    seen = SECRET_NAME in os.environ
+    for pid in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as fh:
+                seen = seen or SECRET_NAME.encode() in fh.read()
+        except OSError:
+            pass
+    return np.full(X.shape[1], float(seen))
+
+
+def writes_outside(X):
+    """Writes OUTSIDE_FILE (an absolute path outside its working directory)."""
+    with open(OUTSIDE_FILE, "w") as fh:
+        fh.write("escaped")
+    return np.median(X, axis=0)
+
+
+def writes_parent(X):
+    """Writes into its working directory's parent."""
+    with open(os.path.join(os.pardir, "escaped.txt"), "w") as fh:
+        fh.write("escaped")
+    return np.median(X, axis=0)
+
+
+def writes_big_file(X):
+    """Writes 2 MiB into its working directory (in 64 KiB pieces)."""
+    with open("big.bin", "wb") as fh:
+        for _ in range(32):
+            fh.write(b"\0" * 65536)
+    return np.median(X, axis=0)
+
+
+def spins_in_background(X):
+    """Answers, but leaves a thread burning CPU (between calls too)."""
+    def spin():
+        while True:
+            pass
+    threading.Thread(target=spin, daemon=True).start()
+    return np.median(X, axis=0)
