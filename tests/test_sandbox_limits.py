@@ -177,3 +177,24 @@ def test_cpu_burnt_between_calls_ends_the_process():
             sb.call(X, 3)
         assert exc.value.kind == "crash" and "SIGXCPU" in exc.value.message
         np.testing.assert_array_equal(sb.call(X, 3), MEDIAN)
+
+
+def test_memory_limit_option(tmp_path):
+    """--memory-limit reaches the sandbox (recorded in the report) and has the documented default."""
+    import json
+
+    from byzpgd import cli
+    from byzpgd.audit import sandbox as sbx
+    from byzpgd.commands import audit as cmd
+    assert cmd.DEFAULT_MEMORY_LIMIT_MIB == sbx.DEFAULT_MEMORY_LIMIT_MIB == Limits().memory_mib
+    out = tmp_path / "o"
+    rc = cli.main(["audit", "fixtures_audit:leaks_memory", "--profile", "quick", "--path", TESTS,
+                   "--memory-limit", "700", "--call-timeout", "5", "--out", str(out), "--quiet"])
+    rep = json.loads((out / "audit.json").read_text())
+    assert rc == 1 and rep["sandbox"]["limits"]["memory_mib"] == 700
+    assert "--memory-limit 700" in rep["command"]
+    mem = [f for f in rep["findings"] if f["kind"] == "memory"]
+    assert mem and "700 MiB" in mem[0]["message"]
+    assert any(r["kind"] == "finding:memory" for r in rep["reasons"])
+    with pytest.raises(SystemExit):
+        cli.main(["audit", "fixtures_audit:median", "--memory-limit", "-1", "--out", str(out)])

@@ -3,6 +3,12 @@ audit a user aggregator (byzpgd.audit; the report: byzpgd.reports.audit_report).
 
 Exit codes: 0 pass, 1 fail, 2 usage error (malformed target, unknown module or attribute, bad
 arguments).
+
+``--memory-limit MIB`` (default 2048, 0 = none) bounds the address space of the sandbox process
+that runs the rule (RLIMIT_AS): a rule that exceeds it gets a ``memory`` finding and its process is
+restarted. The other limits (file size, processes, CPU time per call, no network, read-only file
+system outside a temporary working directory, scrubbed environment) are fixed: docs/audit.md,
+"Sandbox limits".
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import time
 from pathlib import Path
 
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+DEFAULT_MEMORY_LIMIT_MIB = 2048   # = audit.sandbox.DEFAULT_MEMORY_LIMIT_MIB (tested)
 
 
 def _pos_float(text):
@@ -47,7 +54,8 @@ def _command(ns) -> str:
         parts += ["--alpha", repr(ns.alpha)]
     if ns.m is not None:
         parts += ["--m", str(ns.m)]
-    parts += ["--profile", ns.profile, "--seed", str(ns.seed), "--call-timeout", f"{ns.call_timeout:g}"]
+    parts += ["--profile", ns.profile, "--seed", str(ns.seed), "--call-timeout", f"{ns.call_timeout:g}",
+              "--memory-limit", str(ns.memory_limit)]
     for p in ns.path or []:
         parts += ["--path", p]
     if ns.references:
@@ -61,6 +69,7 @@ def _command(ns) -> str:
 def cmd_audit(ns) -> int:
     from ..audit.loader import UsageError
     from ..audit.run import run_audit
+    from ..audit.sandbox import Limits, default_limits
     from ..reports.audit_report import write_audit
 
     say = (lambda msg: None) if ns.quiet else (lambda msg: print(f"byzpgd audit: {msg}", file=sys.stderr,
@@ -72,10 +81,11 @@ def cmd_audit(ns) -> int:
     t0 = time.perf_counter()
     kwargs = {} if refs is None else {"references": refs}
     try:
-        report = run_audit(ns.target, f=ns.f, alpha=ns.alpha, profile=ns.profile, seed=ns.seed, m=ns.m,
-                           paths=paths, call_timeout=ns.call_timeout,
-                           input_kind="torch" if ns.torch else "numpy", progress=say, command=_command(ns),
-                           **kwargs)
+        with default_limits(Limits(memory_mib=ns.memory_limit)):
+            report = run_audit(ns.target, f=ns.f, alpha=ns.alpha, profile=ns.profile, seed=ns.seed, m=ns.m,
+                               paths=paths, call_timeout=ns.call_timeout,
+                               input_kind="torch" if ns.torch else "numpy", progress=say,
+                               command=_command(ns), **kwargs)
     except UsageError as exc:
         print(f"byzpgd audit: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -99,7 +109,9 @@ def register(subparsers) -> None:
         "audit", help="audit a robust aggregator (MODULE:CALLABLE) and write DIR/audit.json",
         description="Audit a user aggregator: a callable taking an (m, d) array and returning a (d,) "
                     "array, a class with an aggregate method, or a ByzFL-style aggregator. It runs in a "
-                    "separate process with a time limit per call on read-only input. Battery: the "
+                    "separate, contained process (scrubbed environment, temporary working directory, "
+                    "no network, memory/file/process/CPU limits, captured output) with a time limit "
+                    "per call on read-only input. Battery: the "
                     "attack library (NaN/Inf rows, line-search ALIE/IPM, ...), the omniscient "
                     "oracle-realising attack and a black-box worst-case search, on Gaussian-location "
                     "settings (an alpha sweep and an n sweep); its empirical Delta is compared with the "
@@ -124,6 +136,10 @@ def register(subparsers) -> None:
     p.add_argument("--call-timeout", type=_pos_float, default=10.0, metavar="SECONDS",
                    help="time limit per call of the aggregator (default 10); after 3 timeouts the "
                         "remaining calls are skipped")
+    p.add_argument("--memory-limit", type=_int_at_least(0), default=DEFAULT_MEMORY_LIMIT_MIB, metavar="MIB",
+                   help="address space of the process running the aggregator, in MiB (default "
+                        f"{DEFAULT_MEMORY_LIMIT_MIB}; 0 = no limit); exceeding it is a 'memory' finding "
+                        "and the process is restarted")
     p.add_argument("--path", action="append", metavar="DIR",
                    help="extra folder to import MODULE from (repeatable)")
     p.add_argument("--references", metavar="NAME[,NAME...]",
