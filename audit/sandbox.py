@@ -404,7 +404,7 @@ def _child_processes() -> int:
         while os.waitpid(-1, os.WNOHANG)[0]:
             pass
     n = 0
-    for tid in os.listdir("/proc/self/task"):
+    for tid in os.listdir("/proc/self/task") if os.path.isdir("/proc/self/task") else []:
         with contextlib.suppress(OSError), open(f"/proc/self/task/{tid}/children") as fh:
             n += len(fh.read().split())
     return n
