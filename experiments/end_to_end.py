@@ -168,7 +168,9 @@ def calibrated_run(spec: dict, inst: Instance, algorithm) -> tuple[ByzantineOrac
             delta_hat = oracle.empirical_delta()
         oracle.delta = delta_hat
         res = algorithm(spec, oracle, inst.w0, np.random.default_rng([seed, 5]))
-        if oracle.visited_max <= delta_hat or attempt == ATTEMPTS:
+        # no output (non-finite, budget) or a non-finite visited error: raising Δ cannot help
+        if (oracle.visited_max <= delta_hat or attempt == ATTEMPTS
+                or res.status in ("nonfinite", "max_seconds") or not np.isfinite(oracle.visited_max)):
             return oracle, res, delta_hat, attempt
         delta_hat = max(delta_hat, oracle.visited_max)
     raise AssertionError("unreachable")

@@ -21,6 +21,7 @@ from ..oracles.landscapes import CosineSaddle, PhaseRetrieval
 from ..theory.certify import certify
 from ..theory.parameters import byzantine_pgd_parameters, exact_pgd_parameters
 from .budget import CALL_CAPS, FAILURE_PROBABILITY, INSTANCE_SECONDS
+from .monitor import DescentMonitor
 
 MAX_ORACLE_CALLS = CALL_CAPS["theorems"]
 
@@ -104,13 +105,15 @@ def theorem_values(spec: dict, land, gap: float) -> dict:
 
 
 def run(spec: dict, algorithm=None) -> RunRecord:
-    """Build the instance, run ``algorithm`` (default: :func:`default_algorithm`), certify w̃;
-    the record's values are :func:`theorem_values`."""
+    """Build the instance, run ``algorithm`` (default: :func:`default_algorithm`) under the
+    descent monitor (:mod:`.monitor`: a step that breaks Lemma §8.1 ends the run, status
+    'descent_violated'), certify w̃; the record's values are :func:`theorem_values`."""
     algorithm = algorithm or default_algorithm
     land = build_landscape(spec)
     w0 = start_point(spec, land)
     oracle = make_oracle(spec, land)
-    res = algorithm(spec, oracle, w0, np.random.default_rng(spec["run_seed"]))
+    monitored = DescentMonitor(oracle, land.L, oracle.delta)
+    res = algorithm(spec, monitored, w0, np.random.default_rng(spec["run_seed"]))
     cert = certify(land, res.w)
     values = theorem_values(spec, land, land.value(w0) - land.f_star)
     left = land.domain_radius is not None and oracle.max_query_norm > land.domain_radius

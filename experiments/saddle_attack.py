@@ -26,6 +26,7 @@ from ..oracles.inexact import CertifiedOracle, ExactOracle
 from ..theory.certify import certify
 from .budget import CALL_CAPS, FAILURE_PROBABILITY, INSTANCE_SECONDS
 from .instances import build_landscape, make_oracle
+from .monitor import DescentMonitor
 
 MAX_CALLS = CALL_CAPS["saddle_attack"]
 ALGORITHMS = ("robust_gd", "jin_pgd", "byzantine_pgd")
@@ -104,7 +105,10 @@ def run_attack(spec: dict, algorithm: Callable | None = None, control: bool = Tr
     land = build_landscape(spec)
     w0, gam = attack_start(spec, land)
     oracle = make_oracle({**spec, "family": "byzantine_pgd"}, land)
-    if algorithm is None:
+    if algorithm is None and spec["algorithm"] == "byzantine_pgd":
+        # the theorem's algorithm runs under the descent monitor (experiments.monitor)
+        res = run_algorithm(spec["algorithm"], DescentMonitor(oracle, land.L, oracle.delta), w0, spec)
+    elif algorithm is None:
         res = run_algorithm(spec["algorithm"], oracle, w0, spec)
     else:
         res = algorithm(spec, oracle, w0, np.random.default_rng(spec["run_seed"]))
