@@ -47,6 +47,12 @@ class DescentMonitor:
         self._last = (f, gn * (gn / 2 - self.Delta) / self.L)
         return g
 
+    def __getattr__(self, name):
+        """Everything else (calls, max_error, max_query_norm, ...) is the wrapped oracle's."""
+        if name == "oracle":
+            raise AttributeError(name)
+        return getattr(self.oracle, name)
+
     def notify(self, event, **data):
         if event == "perturbation":
             self._last = None            # the next query is w̃ + ξ, not a gradient step
