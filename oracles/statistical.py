@@ -44,6 +44,17 @@ class _UnitQuadratic(StatisticalModel):
 
     centre: np.ndarray
 
+    def _set_centre(self, name: str, centre, f_star: float, radius: float) -> np.ndarray:
+        """Validate and set the centre (a finite vector named ``name``), F*, L_F = 1, ρ_F = 0 and
+        the radius of W = ball(centre, radius), where probes are drawn."""
+        centre = np.asarray(centre, dtype=np.float64)
+        if centre.ndim != 1 or not np.all(np.isfinite(centre)):
+            raise ValueError(f"{name} must be a finite vector")
+        self.centre, self.dim = centre, centre.size
+        self.L, self.rho, self.f_star = 1.0, 0.0, float(f_star)
+        self.domain_radius = float(radius)
+        return centre
+
     def value(self, w):
         e = np.asarray(w, dtype=np.float64) - self.centre
         return float(0.5 * e @ e + self.f_star)
@@ -65,15 +76,10 @@ class GaussianLocation(_UnitQuadratic):
     name = "gaussian_location"
 
     def __init__(self, mu, sigma: float = 1.0, radius: float = 1.0):
-        mu = np.asarray(mu, dtype=np.float64)
-        if mu.ndim != 1 or not np.all(np.isfinite(mu)):
-            raise ValueError("mu must be a finite vector")
         if not (np.isfinite(sigma) and sigma > 0):
             raise ValueError(f"sigma must be finite and > 0, got {sigma}")
-        self.mu, self.sigma, self.dim = mu, float(sigma), mu.size
-        self.centre = mu
-        self.L, self.rho, self.f_star = 1.0, 0.0, 0.5 * mu.size * sigma**2
-        self.domain_radius = float(radius)  # W = ball(μ, radius): where probes are drawn
+        self.sigma = float(sigma)
+        self.mu = self._set_centre("mu", mu, 0.5 * np.size(mu) * sigma**2, radius)
 
     def sample(self, m, n, rng):
         _check_mn(m, n)
@@ -92,15 +98,10 @@ class LinearRegression(_UnitQuadratic):
     name = "linear_regression"
 
     def __init__(self, w_star, noise: float = 1.0, radius: float = 1.0):
-        w_star = np.asarray(w_star, dtype=np.float64)
-        if w_star.ndim != 1 or not np.all(np.isfinite(w_star)):
-            raise ValueError("w_star must be a finite vector")
         if not (np.isfinite(noise) and noise >= 0):
             raise ValueError(f"noise must be finite and >= 0, got {noise}")
-        self.w_star, self.noise, self.dim = w_star, float(noise), w_star.size
-        self.centre = w_star
-        self.L, self.rho, self.f_star = 1.0, 0.0, 0.5 * noise**2
-        self.domain_radius = float(radius)
+        self.noise = float(noise)
+        self.w_star = self._set_centre("w_star", w_star, 0.5 * noise**2, radius)
 
     def sample(self, m, n, rng):
         _check_mn(m, n)
