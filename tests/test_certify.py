@@ -135,3 +135,13 @@ def test_bad_method_raises_value_error(method):
     land = CosineSaddle([1.0], [1.0], [1.0])
     with pytest.raises(ValueError, match="method"):
         certify(land, np.zeros(2), method=method)
+
+
+def test_a_nonfinite_point_gets_the_worst_certificate_not_an_error():
+    from byzpgd.oracles.landscapes import CosineSaddle
+    from byzpgd.theory.certify import NONFINITE, certify
+
+    land = CosineSaddle.random(3, np.random.default_rng(0))
+    for w in (np.array([np.nan, 0.0, 0.0]), np.array([np.inf, 1.0, 0.0]), np.full(3, 1e308)):
+        cert = certify(land, w)
+        assert cert == NONFINITE, w

@@ -52,14 +52,29 @@ def lambda_min_lanczos(landscape, w, tol: float = 1e-10, seed: int = 0) -> tuple
     return float(vals[0]), residual
 
 
+NONFINITE = Certificate(float("inf"), float("-inf"), 0.0, "nonfinite")
+"""The certificate of a point where F's derivatives are not finite (a diverged run's last iterate):
+the worst values, which violate every bound, never an error of the harness."""
+
+
 def certify(landscape, w, method: str = "auto") -> Certificate:
-    """Certificate of ``w``: exact gradient norm and λ_min with its stated accuracy."""
+    """Certificate of ``w``: exact gradient norm and λ_min with its stated accuracy
+    (:data:`NONFINITE` when w, ∇F(w) or ∇²F(w) is not finite)."""
     w = np.asarray(w, dtype=np.float64)
-    gnorm = float(np.linalg.norm(landscape.grad(w)))
+    if not np.all(np.isfinite(w)):
+        return NONFINITE
+    with np.errstate(all="ignore"):
+        gnorm = float(np.linalg.norm(landscape.grad(w)))
+    if not np.isfinite(gnorm):
+        return NONFINITE
     if method == "auto":
         method = "eigvalsh" if landscape.dim <= DENSE_MAX_DIM else "lanczos"
     if method == "eigvalsh":
-        lam, err = lambda_min_dense(landscape.hess(w))
+        with np.errstate(all="ignore"):
+            hess = landscape.hess(w)
+        if not np.all(np.isfinite(hess)):
+            return NONFINITE
+        lam, err = lambda_min_dense(hess)
     elif method == "lanczos":
         lam, err = lambda_min_lanczos(landscape, w)
     else:
