@@ -22,6 +22,7 @@ loop does, so adaptive adversaries can attack it too.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -82,8 +83,10 @@ def _notify(oracle, event, **data):
 def jin_pgd(oracle, w0, rng: np.random.Generator, *, epsilon: float, delta: float = 0.1,
             f_gap: float | None = None, c: float = 1.0, params: JinParams | None = None,
             value=None, max_oracle_calls: int = DEFAULT_MAX_ORACLE_CALLS,
-            trace: bool = False) -> OptimizeResult:
-    """Run Algorithm 2 of Jin et al. (2017) with ``oracle`` for ∇f and ``value`` for f."""
+            trace: bool = False, max_seconds: float | None = None) -> OptimizeResult:
+    """Run Algorithm 2 of Jin et al. (2017) with ``oracle`` for ∇f and ``value`` for f.
+    Budgets as for :func:`perturbed_gd`: ``max_oracle_calls`` ('max_oracle_calls'), ``max_seconds``
+    of wall-clock time ('max_seconds'); a non-finite answer or iterate ends the run ('nonfinite')."""
     land = oracle.landscape
     x = as_point(w0, land.dim, "w0")
     if not isinstance(rng, np.random.Generator):
@@ -100,11 +103,21 @@ def jin_pgd(oracle, w0, rng: np.random.Generator, *, epsilon: float, delta: floa
     points = [] if trace else None
     status = "converged"
     t = 0
+    deadline = None if max_seconds is None else time.monotonic() + float(max_seconds)
     while True:
         if calls >= max_oracle_calls:
             status = "max_oracle_calls"
             break
+        if deadline is not None and calls % 256 == 0 and time.monotonic() > deadline:
+            status = "max_seconds"
+            break
+        if not np.all(np.isfinite(x)):
+            status = "nonfinite"
+            break
         g = oracle(x)
+        if not np.all(np.isfinite(g)):
+            status = "nonfinite"
+            break
         calls += 1
         if trace:
             points.append(x.copy())

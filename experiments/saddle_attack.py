@@ -88,7 +88,7 @@ def run_algorithm(name: str, oracle, w0: np.ndarray, spec: dict):
                          max_seconds=INSTANCE_SECONDS)
     if name == "jin_pgd":
         return jin_pgd(oracle, w0, rng, epsilon=4 * D, delta=FAILURE_PROBABILITY,
-                       max_oracle_calls=MAX_CALLS)
+                       max_oracle_calls=MAX_CALLS, max_seconds=INSTANCE_SECONDS)
     if name == "byzantine_pgd":
         return byzantine_pgd(oracle, w0, rng, delta=FAILURE_PROBABILITY, max_oracle_calls=MAX_CALLS,
                              max_seconds=INSTANCE_SECONDS)

@@ -88,3 +88,17 @@ def test_a_nonfinite_start_is_rejected(bad):
     p = PGDParams(eta=1.0, epsilon=1e-3, r=0.0, Q=0, R=1.0, T_th=1)
     with pytest.raises(ValueError, match="finite"):
         perturbed_gd(_Oracle(land), np.array([1.0, bad]), p, np.random.default_rng(0))
+
+
+def test_jin_pgd_has_the_same_budgets():
+    from byzpgd.algorithms.jin_pgd import jin_pgd
+
+    land = CosineSaddle.random(3, np.random.default_rng(0))
+    res = jin_pgd(ExactOracle(land), np.full(3, 0.3), np.random.default_rng(0), epsilon=1e-100,
+                  max_oracle_calls=10**9, max_seconds=0.2)
+    assert res.status == "max_seconds" and 0 < res.grad_oracle_calls < 10**9
+    quad = _Quadratic(2)
+    quad.rho = 1.0                                   # Jin's parameters need ρ > 0
+    poisoned = _Oracle(quad, poison_after=3)
+    res = jin_pgd(poisoned, np.ones(2), np.random.default_rng(0), epsilon=1e-6, value=quad.value)
+    assert res.status == "nonfinite"
