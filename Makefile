@@ -9,7 +9,7 @@ REPORT ?= report
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,dask,fast]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,dask,fast,pep]'
 	touch $(STAMP)
 
 venv: $(STAMP)
