@@ -7,8 +7,9 @@ fatal to the loop); results come back in the order of ``specs`` whatever the exe
 
 Executors (the seam a distributed backend plugs into): anything with
 ``map(fn, items) -> iterable`` yielding results in order, e.g. :class:`SerialExecutor` (default),
-:class:`ProcessExecutor` (local processes; ``fn`` and specs must pickle), or a Dask client's
-wrapper.
+:class:`ProcessExecutor` (local processes; ``fn`` and specs must pickle), or
+:class:`byzpgd.experiments.executors.DaskExecutor` (chunks as Dask tasks on a cluster). All three
+also have ``as_completed(fn, items)`` (:class:`CompletingExecutor`).
 """
 
 from __future__ import annotations
@@ -46,11 +47,23 @@ class Executor(Protocol):
     def map(self, fn: Callable, items: Iterable) -> Iterable: ...
 
 
+class CompletingExecutor(Executor, Protocol):
+    """An Executor that also yields ``(index, fn(items[index]))`` as each item finishes (one task
+    per item: ``byzpgd verify`` runs one claim per task). Every executor here and
+    :class:`byzpgd.experiments.executors.DaskExecutor` has both."""
+
+    def as_completed(self, fn: Callable, items: Iterable) -> Iterable[tuple[int, Any]]: ...
+
+
 class SerialExecutor:
     """Runs the instances one after another in this process."""
 
     def map(self, fn, items):
         return map(fn, items)
+
+    def as_completed(self, fn, items):
+        for i, item in enumerate(items):
+            yield i, fn(item)
 
 
 class ProcessExecutor:
@@ -64,6 +77,12 @@ class ProcessExecutor:
     def map(self, fn, items):
         with cf.ProcessPoolExecutor(self.jobs) as pool:
             yield from pool.map(fn, items, chunksize=self.chunksize)
+
+    def as_completed(self, fn, items):
+        with cf.ProcessPoolExecutor(self.jobs) as pool:
+            futures = {pool.submit(fn, item): i for i, item in enumerate(items)}
+            for fut in cf.as_completed(futures):
+                yield futures[fut], fut.result()
 
 
 class _Guarded:
