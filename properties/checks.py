@@ -6,7 +6,7 @@ and :func:`verdict` serve every instance-based claim.
 - Deterministic claims: every instance must satisfy observed <= bound·(1 + ROUNDING_RTOL).
 - Probabilistic claims ("with probability >= 1 − δ"): k failures among the N non-vacuous runs
   (each with its own seed, so independent given the instances) are rejected only when
-  P[Binomial(N, δ) >= k] < ALPHA_BINOMIAL = 1e-6, the per-claim false-alarm rate.
+  P[Binomial(N, δ) >= k] < ALPHA_BINOMIAL = 1e-4, the per-claim false-alarm rate.
 - Vacuity: an instance whose bound could not have been violated is counted apart.
 - A claim holds only with at least MIN_NONVACUOUS non-vacuous instances ('inconclusive' else).
 """

@@ -24,6 +24,7 @@ COUNTS = {
     "mechanism.exact_escape": {"quick": 30, "ci": 80, "deep": 800},
     "mechanism.candidate_cost": {"quick": 24, "ci": 72, "deep": 720},
     "exact_pgd.poster_lambda_min": {"quick": 30, "ci": 60, "deep": 1200},
+    "end_to_end.grad_norm_independent": {"quick": 150, "ci": 480, "deep": 3000},   # 3 aggregators
 }
 
 

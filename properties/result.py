@@ -39,6 +39,10 @@ details : dict
     Claim-specific extras (JSON-able), documented by the check that fills them.
 seconds : float
     Wall-clock time of the check.
+hierarchy : tuple[HierarchyItem, ...]
+    The tightness hierarchy O <= W <= B per parameter point, where a certified worst case W
+    exists (:class:`HierarchyItem`); empty otherwise. A breach is a finding: O > W means a bug in
+    the implementation or in the certificate's encoding, W > B a wrong theorem or constant.
 """
 
 from __future__ import annotations
@@ -54,7 +58,8 @@ from byzpgd.jsonsafe import sanitize
 
 STATUSES = ("holds", "violated", "error", "inconclusive")
 ROUNDING_RTOL = 1e-9          # deterministic bounds: observed <= bound·(1 + ROUNDING_RTOL)
-ALPHA_BINOMIAL = 1e-6         # per-claim false-alarm rate of the exact binomial test
+ALPHA_BINOMIAL = 1e-4         # per-claim false-alarm rate of the exact binomial test (a full report of
+                              # ~20 probabilistic claims flags a correct algorithm with prob. <= 0.2 %)
 MIN_NONVACUOUS = 20           # a claim holds only with at least this many non-vacuous instances
 
 
@@ -134,6 +139,79 @@ class Violation:
 
 
 @dataclass(frozen=True)
+class HierarchyItem:
+    """One parameter point of the tightness hierarchy O <= W <= B of a claim.
+
+    point : dict
+        The parameter point (JSON-able, e.g. {"N": 5, "Delta": 0.1, "L": 1.0, "D": 1.0}).
+    bound : float
+        B, the theorem's bound at the point.
+    certified_worst_case : float
+        W, the certified worst case (a PEP value, a closed form checked against it, or an exact
+        construction: ``certificate`` says which).
+    observed_worst : float or None
+        O, the largest value the adversarial search found (None when no search ran).
+    quantity : str
+        What is bounded (e.g. 'min_i ||grad f(x_i)||').
+    certificate, search : str
+        Where W comes from; how O was found (optimizer, restarts, seed).
+    rtol : float
+        Relative tolerance of the comparisons O <= W and W <= B (solver accuracy, rounding).
+
+    ``w_over_b`` is the theorem's tightness at the point, ``o_over_w`` the search's efficiency;
+    ``finding`` names a breach of O <= W <= B (None when the hierarchy holds).
+    """
+
+    point: dict
+    bound: float
+    certified_worst_case: float
+    observed_worst: float | None = None
+    quantity: str = ""
+    certificate: str = ""
+    search: str = ""
+    rtol: float = 1e-6
+
+    @property
+    def w_over_b(self) -> float | None:
+        return _ratio(self.certified_worst_case, self.bound)
+
+    @property
+    def o_over_w(self) -> float | None:
+        return None if self.observed_worst is None else _ratio(self.observed_worst, self.certified_worst_case)
+
+    @property
+    def finding(self) -> str | None:
+        """'W > B: ...' or 'O > W: ...' when the hierarchy is breached beyond ``rtol``, else None."""
+        b, w, o = self.bound, self.certified_worst_case, self.observed_worst
+        if not w <= b * (1 + self.rtol):      # NaN counts as a breach
+            return "W > B: the certified worst case exceeds the bound (wrong theorem or constant)"
+        if o is not None and not o <= w * (1 + self.rtol):
+            return ("O > W: the search beat the certified worst case (bug in the implementation or "
+                    "the encoding)")
+        return None
+
+    def to_json(self) -> dict:
+        return sanitize({**asdict(self), "w_over_b": self.w_over_b, "o_over_w": self.o_over_w,
+                         "finding": self.finding})
+
+    @classmethod
+    def from_json(cls, d: dict) -> HierarchyItem:
+        kw = {f.name: d[f.name] for f in fields(cls) if f.name in d}
+        for name in ("bound", "certified_worst_case", "observed_worst"):
+            if isinstance(kw.get(name), str):
+                kw[name] = float(kw[name])
+        return cls(**kw)
+
+
+def _ratio(a: float, b: float) -> float | None:
+    if a is None or b is None:
+        return None
+    if b == 0:
+        return 1.0 if a == 0 else math.inf
+    return float(a) / float(b)
+
+
+@dataclass(frozen=True)
 class ClaimHeader:
     id: str
     statement: str
@@ -170,6 +248,7 @@ class ClaimResult(ClaimHeader):
     error_examples: tuple[dict, ...] = ()
     details: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
+    hierarchy: tuple[HierarchyItem, ...] = ()
 
     def __post_init__(self):
         if self.status not in STATUSES:
@@ -207,7 +286,7 @@ class ClaimResult(ClaimHeader):
             if f.name in ("binomial", "worst_violation", "replay", "detectable_failure_rate") \
                     and v is None:
                 continue
-            if f.name in ("fits", "details", "error_examples") and not v:
+            if f.name in ("fits", "details", "error_examples", "hierarchy") and not v:
                 continue
             if f.name == "adversaries":
                 v = {k: _row_json(r) for k, r in v.items()}
@@ -217,6 +296,8 @@ class ClaimResult(ClaimHeader):
                 v = asdict(v)
             elif f.name == "error_examples":
                 v = list(v)
+            elif f.name == "hierarchy":
+                v = [item.to_json() for item in v]
             out[f.name] = v
         return sanitize(out)
 
@@ -237,6 +318,7 @@ class ClaimResult(ClaimHeader):
         kw["fits"] = {k: Fit(**{**f, "ci": tuple(f["ci"]) if f.get("ci") else None})
                       for k, f in d.get("fits", {}).items()}
         kw["error_examples"] = tuple(d.get("error_examples", ()))
+        kw["hierarchy"] = tuple(HierarchyItem.from_json(h) for h in d.get("hierarchy", ()))
         return cls(**kw)
 
 

@@ -86,8 +86,8 @@ def test_binomial_p_value_is_the_exact_upper_tail(n, p):
 
 
 def test_binomial_false_alarm_rate_is_at_most_alpha():
-    """Under the null (failure probability exactly δ) the rejection region {p < 1e-6} has
-    probability <= 1e-6: the stated per-claim false-alarm rate."""
+    """Under the null (failure probability exactly δ) the rejection region {p < ALPHA_BINOMIAL}
+    has probability <= ALPHA_BINOMIAL: the stated per-claim false-alarm rate."""
     for n, dlt in ((40, 0.1), (120, 0.1), (500, 0.05)):
         reject_k = next(k for k in range(n + 1) if binomial_p_value(k, n, dlt) < ALPHA_BINOMIAL)
         assert binom.sf(reject_k - 1, n, dlt) < ALPHA_BINOMIAL

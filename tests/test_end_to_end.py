@@ -9,15 +9,20 @@ from byzpgd.experiments.end_to_end import run_instance
 from byzpgd.properties.suites.end_to_end import e2e_check, specs
 
 
-def _eps_8delta(spec, oracle, w0, rng):
-    land = oracle.landscape
-    p = theorem_params(oracle.delta, land.L, land.rho, land.dim, FAILURE_PROBABILITY,
-                       land.value(w0) - land.f_star)
-    return perturbed_gd(oracle, w0, replace(p, epsilon=8 * oracle.delta), rng)
+def _eps_times(k):
+    def algorithm(spec, oracle, w0, rng):
+        land = oracle.landscape
+        p = theorem_params(oracle.delta, land.L, land.rho, land.dim, FAILURE_PROBABILITY,
+                           land.value(w0) - land.f_star)
+        return perturbed_gd(oracle, w0, replace(p, epsilon=k * oracle.delta), rng)
+    return algorithm
+
+
+_eps_8delta = _eps_times(8)
 
 
 def test_end_to_end_claims_hold():
-    for cid in ("end_to_end.grad_norm", "end_to_end.iterations"):
+    for cid in ("end_to_end.grad_norm", "end_to_end.iterations", "end_to_end.grad_norm_independent"):
         res = e2e_check(cid, "quick", 0)
         assert res.status == "holds", res
         assert set(res.adversaries) == {"median", "trimmed_mean", "iterative_filtering"}
@@ -40,3 +45,21 @@ def test_run_is_inside_the_certified_ball_and_delta_covers_the_visits():
     rec = run_instance(specs("quick", 0)[0])
     assert not rec.left_domain and rec.visited_max <= rec.Delta
     assert rec.outside_hypotheses == ""
+
+
+def test_independent_delta_is_measured_before_the_run_and_never_raised():
+    """The independent-Δ run is given the probe sup (saddle + 16 points of its own stream) once:
+    its visited points may exceed it (that is what the claim tests), and it is not a repeat."""
+    recs = [run_instance(s, independent=True) for s in specs("quick", 0)[:12]]
+    assert all(r.attempts == 1 and r.independent for r in recs)
+    assert all("Delta not reached" not in r.outside_hypotheses for r in recs)
+
+
+def test_independent_claim_catches_a_threshold_one_and_a_half_times_too_large():
+    """Subtle fault: the stopping threshold 4.5 Δ instead of 3 Δ (ε × 1.5). With Δ measured
+    independently, ‖∇F(w̃)‖ <= 4.5 Δ + e(w̃) exceeds 4 Δ often enough for the per-aggregator
+    binomial test (quick: 70 of 116 runs fail)."""
+    res = e2e_check("end_to_end.grad_norm_independent", "quick", 0, algorithm=_eps_times(1.5 * 3))
+    assert res.status == "violated"
+    assert res.binomial.rejects or any(r.extra["rejects"] for r in res.adversaries.values() if r.extra)
+    assert res.replay.startswith("byzpgd replay end_to_end.grad_norm_independent '{")

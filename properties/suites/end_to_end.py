@@ -10,6 +10,9 @@ when the bound is at or above the call cap), Q from Theorem 1 at the instance's 
 Hypotheses: the run stayed in the certified ball, r <= R, and the oracle was Δ-inexact on every
 visited point (:attr:`EndToEndRecord.outside_hypotheses`); instances outside are counted apart.
 Check (:func:`e2e_check`): deterministic claims, zero tolerance beyond ROUNDING_RTOL.
+``end_to_end.grad_norm_independent``: the run is given Δ measured on points it did not choose
+(:func:`byzpgd.experiments.end_to_end.independent_run`), the visited points are not a hypothesis,
+and the failures are tested per aggregator and pooled (exact binomial, Bonferroni).
 
 Result: ``adversaries`` has one row per *aggregator* (every instance has the same attack, the
 saddle trap); ``details``: 'grouping' (says so), 'Delta_range' [min, max] of the measured Δ,
@@ -35,14 +38,16 @@ from ..profiles import examples
 from ..registry import register_check, register_replay
 from ..result import ROUNDING_RTOL, ClaimResult
 
-CLAIMS = ("end_to_end.grad_norm", "end_to_end.iterations")
+CLAIMS = ("end_to_end.grad_norm", "end_to_end.iterations", "end_to_end.grad_norm_independent")
+INDEPENDENT = "end_to_end.grad_norm_independent"   # Δ measured before the run, never raised
 MIN_INSTANCES = 32
 
 
-def specs(profile: str, seed: int) -> list[dict]:
+def specs(profile: str, seed: int, claim_id: str | None = None) -> list[dict]:
     """The instances of ``profile``: instance i's seed from instance_rng(seed, 'end_to_end', i),
-    aggregators in turn."""
-    k = max(MIN_INSTANCES, examples(profile) // 4)
+    aggregators in turn (the independent-Δ claim has its own count, COUNTS[INDEPENDENT])."""
+    k = examples(profile, INDEPENDENT) if claim_id == INDEPENDENT else max(MIN_INSTANCES,
+                                                                           examples(profile) // 4)
     base = [instance_rng(seed, "end_to_end", i).integers(0, 2**31) for i in range(k)]
     return [{"seed": int(s), "aggregator": PAPER_AGGREGATORS[i % len(PAPER_AGGREGATORS)]}
             for i, s in enumerate(base)]
@@ -61,9 +66,10 @@ def observe(claim_id: str, rec: e2e.EndToEndRecord, constant: float | None = Non
                        claim.empirical_constant(obs, rec.values), rec.spec, note)
 
 
-def run(instances: list[dict], algorithm=None, progress=None) -> tuple:
+def run(instances: list[dict], algorithm=None, progress=None, independent: bool = False) -> tuple:
     """The runs of ``instances`` (:func:`byzpgd.experiments.loop.run_instances`)."""
-    return tuple(run_instances(instances, functools.partial(e2e.run_instance, algorithm=algorithm),
+    return tuple(run_instances(instances, functools.partial(e2e.run_instance, algorithm=algorithm,
+                                                            independent=independent),
                                progress=progress))
 
 
@@ -72,7 +78,8 @@ def e2e_check(claim_id: str, profile: str = "ci", seed: int = 0, progress=None, 
     """The check of ``claim_id``; ``algorithm`` replaces ByzantinePGD, ``constant`` the claim's
     constant, ``n`` limits the instances (able-to-fail tests). Nothing is cached between checks:
     code changed in between (a test's monkeypatch, the fault campaign) is always what runs."""
-    results = run(specs(profile, seed)[: n or None], algorithm)
+    results = run(specs(profile, seed, claim_id)[: n or None], algorithm,
+                  independent=claim_id == INDEPENDENT)
     records, errors = split(results)
     if progress is not None:
         progress(len(results), len(results))
@@ -93,7 +100,7 @@ def _details(records: list[e2e.EndToEndRecord]) -> dict:
 
 def replay(claim_id: str, spec: dict) -> dict:
     """Re-run one instance of ``claim_id`` (``byzpgd replay``)."""
-    rec = e2e.run_instance(spec)
+    rec = e2e.run_instance(spec, independent=claim_id == INDEPENDENT)
     o = observe(claim_id, rec)
     return {"claim": claim_id, "observed": o.observed, "bound": o.bound, "holds": o.holds,
             "vacuous": o.vacuous, "in_hypotheses": o.in_hypotheses, "Delta": rec.Delta}
