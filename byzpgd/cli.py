@@ -1,7 +1,8 @@
 """The ``byzpgd`` command line: verify, claims, replay, plus the commands of byzpgd.commands.
 
 Exit codes of ``verify``: 0 every claim holds; 1 a claim is violated, errored or inconclusive;
-2 usage error.
+2 usage error (unknown claim id or pattern, an --out that cannot hold the report); 130 interrupted
+(Ctrl-C: the previous report set is left untouched).
 """
 
 from __future__ import annotations
@@ -10,109 +11,80 @@ import argparse
 import importlib
 import json
 import pkgutil
-import shlex
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from pathlib import Path
 
 from . import commands
 from .jsonsafe import dumps
 from .properties.profiles import DEFAULT_PROFILE, PROFILES
 from .properties.registry import claim_ids
-from .properties.result import ClaimResult
 from .theory import claims as claims_mod
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
-
-
-def _check_one(args):
-    from .properties.registry import run_check
-    claim_id, profile, seed, quiet = args
-    return run_check(claim_id, profile, seed, progress=None if quiet else _InstanceProgress(claim_id))
-
-
-class _InstanceProgress:
-    """Prints 'claim: done/total instances' to stderr about every tenth of a claim's run."""
-
-    def __init__(self, claim_id):
-        self.claim_id = claim_id
-
-    def __call__(self, done, total):
-        step = max(1, total // 10)
-        if done % step == 0 and done < total:
-            print(f"    {self.claim_id}: {done}/{total} instances", file=sys.stderr, flush=True)
+EXIT_INTERRUPTED = 130   # 128 + SIGINT, as a shell reports a Ctrl-C
 
 
 def cmd_verify(ns) -> int:
-    from .reports import write_all
-    from .reports.json_report import build_report
+    """``byzpgd verify``, built on :func:`byzpgd.api.verify`: the claims and --out are checked
+    before any work (exit 2 with one line), progress goes to stderr (a bar on a terminal, lines
+    otherwise, nothing with --quiet), and Ctrl-C leaves the previous report set untouched (the
+    three files are written as one set at the end, :func:`byzpgd.reports.write_all`)."""
+    from .api import ClaimSelectionError, select_claims, verify, verify_command
+    from .outdir import OutDirError, check_out_dir
+    from .progress import Progress
 
-    all_ids = claim_ids()
-    ids = all_ids if not ns.claims else ns.claims.split(",")
-    unknown = [c for c in ids if c not in all_ids]
-    if unknown:
-        print(f"byzpgd verify: unknown claim id(s) {unknown}; see 'byzpgd claims'", file=sys.stderr)
+    try:
+        ids = select_claims(ns.claims)
+    except ClaimSelectionError as exc:
+        print(f"byzpgd verify: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    say = (lambda *a: None) if ns.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
-    say(f"byzpgd verify: {len(ids)} claims, profile {ns.profile}, seed {ns.seed}, "
-        f"{ns.jobs} process(es)")
-    t0 = time.perf_counter()
-    results = _run_checks([(cid, ns.profile, ns.seed, ns.quiet) for cid in ids], ns.jobs, say)
+    try:
+        out = check_out_dir(ns.out)
+    except OutDirError as exc:
+        print(f"byzpgd verify: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     # the command that reproduces this report (from the parsed options, not sys.argv: the same
     # profile, seed and claims give the same command however verify was invoked)
-    command = shlex.join(["byzpgd", "verify", "--profile", ns.profile, "--seed", str(ns.seed),
-                          *(["--claims", ns.claims] if ns.claims else []), "--out", str(ns.out)])
-    report = build_report(ns.profile, ns.seed, [results[cid] for cid in ids], command,
-                          seconds=time.perf_counter() - t0, illustration=illustration(say))
-    say(f"writing {Path(ns.out) / 'report.json'}, report.md, report.html")
-    paths = write_all(Path(ns.out), report)
+    command = verify_command(ids, ns.profile, ns.seed, ns.out, claims_arg=ns.claims)
+    bar = Progress("byzpgd verify", total=len(ids), unit="claims", quiet=ns.quiet)
+    if ns.claims:
+        bar.say(f"byzpgd verify: --claims {ns.claims} matched {len(ids)} claim(s): {', '.join(ids)}")
+    bar.say(f"byzpgd verify: {len(ids)} claims, profile {ns.profile}, seed {ns.seed}, "
+            f"{ns.jobs} process(es)")
+    say = (lambda msg: None) if ns.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
+    t0 = time.perf_counter()
+    try:
+        report = verify(ids, ns.profile, ns.seed, jobs=ns.jobs, progress=bar, command=command)
+        bar.close()
+        say(f"writing {out.path / 'report.json'}, report.md, report.html")
+        paths = report.write(out.path)
+    except KeyboardInterrupt:
+        bar.close()
+        had = (out.path / "report.json").exists()
+        out.discard_if_empty()
+        print(f"byzpgd verify: interrupted after {time.perf_counter() - t0:.1f} s; "
+              + (f"the previous report in {ns.out} is untouched" if had
+                 else f"no report was written to {ns.out}"), file=sys.stderr, flush=True)
+        return EXIT_INTERRUPTED
+    finally:
+        bar.close()
     say(f"wrote {', '.join(str(p) for p in paths)} in {time.perf_counter() - t0:.1f} s: "
         f"{report.summary}")
     return EXIT_OK if report.ok else EXIT_FAIL
-
-
-def _run_checks(tasks, jobs: int, say) -> dict[str, ClaimResult]:
-    """The ClaimResult of every (claim, profile, seed, quiet) task, by claim id, in ``jobs``
-    processes (progress lines in order of completion)."""
-    results: dict[str, ClaimResult] = {}
-    if jobs == 1:
-        for k, task in enumerate(tasks, 1):
-            results[task[0]] = _check_one(task)
-            _progress(say, k, len(tasks), results[task[0]])
-        return results
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = {pool.submit(_check_one, t): t[0] for t in tasks}
-        for k, fut in enumerate(as_completed(futures), 1):
-            results[futures[fut]] = fut.result()
-            _progress(say, k, len(tasks), results[futures[fut]])
-    return results
 
 
 def illustration(say):
     """The escape illustration of report.html (:func:`byzpgd.experiments.figures.
     escape_illustration`), or None with the reason said if computing it fails: the claims'
     report is written either way."""
-    from .experiments.figures import escape_illustration
-
-    try:
-        return escape_illustration()
-    except Exception as exc:  # a figure never costs the report
-        say(f"no escape illustration: {type(exc).__name__}: {exc}")
-        return None
+    from .api import _illustration
+    return _illustration(say)
 
 
 def fmt_ratio(x) -> str:
     """A worst ratio for a progress line (a float, or None / a non-finite value as text)."""
-    return f"{x:.3g}" if isinstance(x, float) else str(x)
-
-
-def _progress(say, k, total, result: ClaimResult):
-    say(f"[{k}/{total}] {result.id}: {result.status} ({result.instances} instances, "
-        f"{result.nonvacuous_instances} non-vacuous, {result.violations} violations, "
-        f"worst ratio {fmt_ratio(result.worst_ratio)}, {result.seconds:.1f} s)")
-    if result.replay:
-        say(f"    replay: {result.replay}")
+    from .api import fmt_ratio as fmt
+    return fmt(x)
 
 
 def cmd_claims(ns) -> int:
@@ -205,9 +177,14 @@ def build_parser() -> argparse.ArgumentParser:
                    + f" (default {DEFAULT_PROFILE})")
     v.add_argument("--seed", type=_nonneg_int, default=0, help="seed of every random choice (default 0)")
     v.add_argument("--out", required=True, metavar="DIR", help="output folder (created if missing)")
-    v.add_argument("--claims", metavar="ID[,ID...]", help="only these claim ids (default: all)")
+    v.add_argument("--claims", metavar="ID[,ID...]",
+                   help="only these claim ids or shell-style patterns, comma-separated, e.g. "
+                        "'byzantine_pgd.*,exact_pgd.grad_norm' (default: all); the matched ids are "
+                        "printed, a pattern matching nothing is a usage error")
     v.add_argument("--jobs", type=_pos_int, default=2, help="worker processes (default 2)")
-    v.add_argument("--quiet", action="store_true", help="no progress output")
+    v.add_argument("--quiet", action="store_true",
+                   help="no progress output (default: a progress bar on a terminal, periodic lines "
+                        "otherwise)")
     v.set_defaults(func=cmd_verify)
 
     c = sub.add_parser("claims", help="list the registered claims, or where one lives",

@@ -1,0 +1,563 @@
+"""The Python API the command line is built on: :func:`verify` and :func:`audit`.
+
+``byzpgd.verify(claims=None, profile="ci", seed=0, jobs=1, progress=False)`` runs the claim checks
+exactly as ``byzpgd verify`` does (:func:`byzpgd.properties.registry.run_check` per claim) and
+returns a :class:`VerifyReport` (a :class:`byzpgd.reports.model.Report`: ``.claims`` are typed
+:class:`~byzpgd.properties.result.ClaimResult` objects with ``.id``, ``.status`` and every report
+field; ``.ok``; ``.write(dir)`` writes report.json, report.md and report.html as the CLI does).
+``claims`` are ids or shell-style patterns (``byzantine_pgd.*``), see :func:`select_claims`.
+
+``byzpgd.audit(rule, f=None, alpha=None, profile="ci", seed=0, ...)`` audits an aggregator given
+as ``"MODULE:CALLABLE"`` or as the object itself (a function, a class, an instance with an
+``aggregate`` method) and returns an :class:`AuditResult` (``.verdict``, ``.reasons``,
+``.findings``, ``.ok``, ``.write(dir)`` = audit.json, audit.md, audit.html as ``byzpgd audit``).
+The rule always runs in the audit's sandbox (a separate, contained process, see
+:mod:`byzpgd.audit.sandbox`), which loads it by ``MODULE:CALLABLE``; an object is sent there
+(:func:`sandbox_target`):
+
+1. by import path, when ``obj.__module__ : obj.__qualname__`` imports back to the very same object
+   (the folder the module was imported from is added to the sandbox's import path);
+2. otherwise by pickling it (stdlib :mod:`pickle`; ``cloudpickle`` if it is installed, which also
+   sends lambdas, closures and classes defined in ``__main__`` or inside functions by value) into
+   a private temporary folder with a two-line loader module, which becomes the target.
+
+What cannot be sent (a lambda, a closure, a class defined inside a function, an object defined
+in ``__main__`` without cloudpickle, an object holding a lock or an open file ...) raises
+:class:`RuleNotAuditable`, saying why and what to do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+import importlib
+import os
+import pickle
+import pickletools
+import shlex
+import signal
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from .progress import Progress
+from .reports.model import Report
+
+__all__ = ["verify", "audit", "select_claims", "VerifyReport", "AuditResult", "AuditReason",
+           "AuditFinding", "ClaimSelectionError", "RuleNotAuditable", "sandbox_target",
+           "verify_command", "AUDIT_VERDICTS"]
+
+AUDIT_VERDICTS = ("pass", "suboptimal", "fail")
+
+
+# =================================================================================================
+# claim selection
+# =================================================================================================
+class ClaimSelectionError(ValueError):
+    """An id or pattern of ``claims`` matches no registered claim (a usage error)."""
+
+
+def _patterns(claims) -> list[str]:
+    if isinstance(claims, str):
+        items = claims.split(",")
+    else:
+        try:
+            items = list(claims)
+        except TypeError:
+            raise ClaimSelectionError(f"claims must be ids or patterns (a string or a list of strings), "
+                                      f"got {type(claims).__name__}") from None
+    out = []
+    for item in items:
+        if not isinstance(item, str):
+            raise ClaimSelectionError(f"claims must be strings, got {item!r}")
+        if item.strip():
+            out.append(item.strip())
+    if not out:
+        raise ClaimSelectionError("claims is empty: give ids or patterns, or None for every claim")
+    return out
+
+
+def select_claims(claims: str | Iterable[str] | None = None, known: list[str] | None = None) -> list[str]:
+    """The claim ids ``claims`` selects, in the order given (each pattern's matches in registry order,
+    no id twice). ``claims``: None (every registered claim), a comma-separated string, or a list of
+    ids and shell-style patterns (``*``, ``?``, ``[...]``: ``byzantine_pgd.*``). An id or pattern
+    that matches nothing raises :class:`ClaimSelectionError` naming it."""
+    if known is None:
+        from .properties.registry import claim_ids
+        known = claim_ids()
+    if claims is None:
+        return list(known)
+    out: list[str] = []
+    unmatched = []
+    for pat in _patterns(claims):
+        hits = [c for c in known if fnmatch.fnmatchcase(c, pat)]
+        if not hits:
+            unmatched.append(pat)
+        out.extend(h for h in hits if h not in out)
+    if unmatched:
+        kind = "id(s) or pattern(s)" if any(ch in "".join(unmatched) for ch in "*?[") else "id(s)"
+        raise ClaimSelectionError(f"unknown claim {kind} {unmatched}: no registered claim matches; "
+                                  "see 'byzpgd claims'")
+    return out
+
+
+# =================================================================================================
+# verify
+# =================================================================================================
+class VerifyReport(Report):
+    """The verification report (:class:`byzpgd.reports.model.Report`: fields ``profile``, ``seed``,
+    ``command``, ``claims`` (list of ClaimResult), ``environment``, ``seconds``, ``extra``,
+    ``illustration``; ``ok`` and ``summary``), plus :meth:`write` and lookup by claim id."""
+
+    def write(self, out_dir, *, escape_illustration: bool = True) -> list[Path]:
+        """Write DIR/report.json, report.md and report.html (the files of ``byzpgd verify --out
+        DIR``, as one atomic set: either the three new files or the previous ones); returns the
+        paths."""
+        from .reports import write_all
+        return write_all(Path(out_dir), self, escape_illustration=escape_illustration)
+
+    def __getitem__(self, claim_id: str):
+        for c in self.claims:
+            if c.id == claim_id:
+                return c
+        raise KeyError(f"no claim {claim_id!r} in this report; it has {[c.id for c in self.claims]}")
+
+    @property
+    def failed(self) -> list:
+        """The claims that do not hold (violated, error or inconclusive)."""
+        return [c for c in self.claims if not c.ok]
+
+    @classmethod
+    def of(cls, report: Report) -> VerifyReport:
+        return cls(**{f.name: getattr(report, f.name) for f in fields(Report)})
+
+
+def verify_command(ids: list[str] | None, profile: str, seed: int, out: str | os.PathLike = "DIR",
+                   claims_arg: str | None = None) -> str:
+    """The ``byzpgd verify`` command that reproduces a run (``claims_arg`` as the user wrote it, else
+    the ids joined by commas; none for every claim)."""
+    sel = claims_arg if claims_arg is not None else (",".join(ids) if ids is not None else None)
+    return shlex.join(["byzpgd", "verify", "--profile", profile, "--seed", str(seed),
+                       *(["--claims", sel] if sel else []), "--out", str(out)])
+
+
+class _InstanceNote:
+    """run_check's progress(done, total) → the bar's note ('claim: done/total instances')."""
+
+    def __init__(self, bar: Progress | None, claim_id: str):
+        self.bar, self.claim_id = bar, claim_id
+
+    def __call__(self, done, total):
+        if self.bar is not None:
+            self.bar.set(self.bar.done, note=f"{self.claim_id}: {done}/{total} instances")
+
+
+def _check_one(task):
+    from .properties.registry import run_check
+    claim_id, profile, seed = task
+    return run_check(claim_id, profile, seed)
+
+
+def _ignore_sigint():   # worker processes: Ctrl-C is the parent's to handle (it ends them)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def fmt_ratio(x) -> str:
+    """A worst ratio for a progress line (a float, or None / a non-finite value as text)."""
+    return f"{x:.3g}" if isinstance(x, float) else str(x)
+
+
+def claim_line(k: int, total: int, result) -> str:
+    """'[k/total] id: status (instances, non-vacuous, violations, worst ratio, seconds)'."""
+    return (f"[{k}/{total}] {result.id}: {result.status} ({result.instances} instances, "
+            f"{result.nonvacuous_instances} non-vacuous, {result.violations} violations, "
+            f"worst ratio {fmt_ratio(result.worst_ratio)}, {result.seconds:.1f} s)")
+
+
+def _run_checks(ids: list[str], profile: str, seed: int, jobs: int, bar: Progress | None) -> dict:
+    from .properties.registry import run_check
+
+    results = {}
+
+    def done(k, result):
+        results[result.id] = result
+        if bar is not None:
+            bar.say(claim_line(k, len(ids), result))
+            if result.replay:
+                bar.say(f"    replay: {result.replay}")
+            bar.set(k, note=f"{result.id}: {result.status}")
+
+    if jobs == 1:
+        for k, cid in enumerate(ids, 1):
+            if bar is not None:
+                bar.set(k - 1, note=f"{cid}: running")
+            done(k, run_check(cid, profile, seed, progress=_InstanceNote(bar, cid)))
+        return results
+    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_ignore_sigint)
+    try:
+        futures = {pool.submit(_check_one, (cid, profile, seed)): cid for cid in ids}
+        for k, fut in enumerate(as_completed(futures), 1):
+            done(k, fut.result())
+    except BaseException:
+        # Ctrl-C (or any error): end the workers now instead of waiting for their checks
+        pool.shutdown(wait=False, cancel_futures=True)
+        for proc in list((getattr(pool, "_processes", None) or {}).values()):
+            with contextlib.suppress(Exception):
+                proc.terminate()
+        raise
+    pool.shutdown(wait=True)
+    return results
+
+
+def _illustration(say):
+    from .experiments.figures import escape_illustration
+
+    try:
+        return escape_illustration()
+    except Exception as exc:  # a figure never costs the report
+        say(f"no escape illustration: {type(exc).__name__}: {exc}")
+        return None
+
+
+def _as_progress(progress, desc: str, unit: str) -> tuple[Progress | None, bool]:
+    """(the Progress to report to, whether this call owns it)."""
+    if isinstance(progress, Progress):
+        return progress, False
+    if progress is True:
+        return Progress(desc, unit=unit), True
+    if progress in (None, False):
+        return None, False
+    raise TypeError(f"progress must be True, False, None or a byzpgd.progress.Progress, got {progress!r}")
+
+
+def verify(claims: str | Iterable[str] | None = None, profile: str = "ci", seed: int = 0, *, jobs: int = 1,
+           progress: bool | Progress | None = False, illustration: bool = True,
+           command: str | None = None) -> VerifyReport:
+    """Check the claims ``claims`` (ids or patterns, :func:`select_claims`; None = all) on
+    ``profile`` ('quick', 'ci' or 'deep') with ``seed``, in ``jobs`` processes, and return the
+    :class:`VerifyReport` (module docstring). The result of each claim is exactly the one ``byzpgd
+    verify`` reports for the same profile and seed (both call
+    :func:`byzpgd.properties.registry.run_check`).
+
+    ``progress``: False (silent, the default), True (a bar on a terminal, periodic lines otherwise)
+    or a :class:`byzpgd.progress.Progress`. ``illustration``: compute the escape figure of
+    report.html. ``command``: the command recorded in the report (default: the ``byzpgd verify``
+    command that reproduces the run). Raises :class:`ClaimSelectionError` or ValueError for bad
+    arguments, before any check runs."""
+    from .properties.profiles import PROFILES
+    from .reports.json_report import build_report
+
+    if profile not in PROFILES:
+        raise ValueError(f"profile must be one of {sorted(PROFILES)}, got {profile!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs must be an integer >= 1, got {jobs!r}")
+    ids = select_claims(claims)
+    bar, own = _as_progress(progress, "byzpgd verify", "claims")
+    t0 = time.perf_counter()
+    try:
+        if bar is not None:
+            bar.set(0, total=len(ids))
+        results = _run_checks(ids, profile, seed, jobs, bar)
+        say = bar.say if bar is not None else (lambda msg: None)
+        report = build_report(profile, seed, [results[c] for c in ids],
+                              command or verify_command(None if claims is None else ids, profile, seed),
+                              seconds=time.perf_counter() - t0,
+                              illustration=_illustration(say) if illustration else None)
+    finally:
+        if own:
+            bar.close()
+    return VerifyReport.of(report)
+
+
+# =================================================================================================
+# audit
+# =================================================================================================
+class RuleNotAuditable(TypeError):
+    """The rule cannot be sent to the audit's sandbox process (the message says why and what to do)."""
+
+
+@dataclass(frozen=True)
+class AuditReason:
+    """Why the verdict is what it is: ``kind`` (e.g. 'battery', 'end_to_end', a finding kind),
+    ``message`` (one sentence), ``details`` (the reason's other JSON members, if any)."""
+
+    kind: str
+    message: str
+    details: dict = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.message}"
+
+
+@dataclass(frozen=True)
+class AuditFinding:
+    """A misbehaviour of the rule seen by the sandbox or the battery (:class:`byzpgd.audit.sandbox.
+    Finding`): ``kind`` ('exception', 'timeout', 'non_finite_output', ...), ``message``,
+    ``severity`` ('error' or 'warning'), ``count`` (occurrences), ``context`` (phase, attack,
+    setting of the first occurrence)."""
+
+    kind: str
+    message: str
+    severity: str = "error"
+    count: int = 1
+    context: dict = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return f"{self.kind} ({self.severity}, x{self.count}): {self.message}"
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    """The audit of one rule.
+
+    Fields: ``verdict`` ('pass', 'suboptimal' or 'fail'), ``reasons`` (tuple of
+    :class:`AuditReason`), ``findings`` (tuple of :class:`AuditFinding`), ``target`` (the
+    ``MODULE:CALLABLE`` the sandbox loaded, or how the object was sent), ``command`` (what
+    reproduces the run: the ``byzpgd audit`` command when the rule has an import path, else the
+    Python call), ``report`` (the whole audit report as written to audit.json, a JSON-able dict).
+    ``ok`` is ``verdict == 'pass'``."""
+
+    verdict: str
+    reasons: tuple[AuditReason, ...]
+    findings: tuple[AuditFinding, ...]
+    target: str
+    command: str
+    report: dict = field(repr=False, default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict == "pass"
+
+    def write(self, out_dir) -> list[Path]:
+        """Write DIR/audit.json, audit.md and audit.html (the files of ``byzpgd audit --out DIR``);
+        returns the paths."""
+        from .reports.audit_report import write_audit
+        return write_audit(Path(out_dir), self.report)
+
+    @classmethod
+    def from_report(cls, report: dict, target: str, command: str) -> AuditResult:
+        def reason(r):
+            if isinstance(r, dict):
+                return AuditReason(str(r.get("kind", "")), str(r.get("message", "")),
+                                   {k: v for k, v in r.items() if k not in ("kind", "message")})
+            return AuditReason("reason", str(r))
+
+        def finding(fd):
+            return AuditFinding(str(fd.get("kind", "")), str(fd.get("message", "")),
+                                str(fd.get("severity", "error")), int(fd.get("count", 1)),
+                                dict(fd.get("context") or {}))
+
+        return cls(str(report["verdict"]), tuple(reason(r) for r in report.get("reasons", [])),
+                   tuple(finding(fd) for fd in report.get("findings", [])), target, command, report)
+
+
+@dataclass(frozen=True)
+class SandboxTarget:
+    """How a rule reaches the sandbox: ``target`` (``MODULE:CALLABLE``), ``paths`` (extra import
+    folders), ``how`` ('target' / 'import' / 'pickle' / 'cloudpickle'), ``tmpdir`` (the temporary
+    folder of a pickled rule, removed by :meth:`cleanup`)."""
+
+    target: str
+    paths: tuple[str, ...] = ()
+    how: str = "target"
+    tmpdir: str | None = None
+
+    def cleanup(self) -> None:
+        if self.tmpdir is not None:
+            import shutil
+            shutil.rmtree(self.tmpdir, ignore_errors=True)
+
+
+def _module_root(module) -> str | None:
+    """The sys.path folder ``module`` was imported from (None for builtins / namespace oddities)."""
+    path = getattr(module, "__file__", None)
+    if not path:
+        return None
+    p = Path(path).resolve()
+    depth = module.__name__.count(".") + 1
+    if p.stem == "__init__":
+        depth += 1
+    root = p
+    for _ in range(depth):
+        root = root.parent
+    return str(root)
+
+
+def _import_path(obj) -> tuple[str, str] | None:
+    """(MODULE:QUALNAME, the module's root folder) if that imports back to ``obj`` itself."""
+    module_name = getattr(obj, "__module__", None)
+    qualname = getattr(obj, "__qualname__", None)
+    if not (isinstance(module_name, str) and isinstance(qualname, str)) or module_name == "__main__":
+        return None
+    if "<" in qualname or not all(p.isidentifier() for p in qualname.split(".")):
+        return None
+    if not all(p.isidentifier() for p in module_name.split(".")):
+        return None
+    module = sys.modules.get(module_name)
+    if module is None:
+        try:
+            module = importlib.import_module(module_name)
+        except Exception:
+            return None
+    found: Any = module
+    for part in qualname.split("."):
+        found = getattr(found, part, None)
+        if found is None:
+            return None
+    if found is not obj:
+        return None
+    return f"{module_name}:{qualname}", _module_root(module) or ""
+
+
+def _pickler():
+    try:
+        import cloudpickle  # optional: sends lambdas, closures and __main__ objects by value
+        return cloudpickle, "cloudpickle"
+    except ImportError:
+        return pickle, "pickle"
+
+
+def _main_references(data: bytes) -> list[str]:
+    """Names a stdlib pickle looks up in ``__main__`` (which the sandbox cannot import)."""
+    out, strings = [], []
+    for op, arg, _ in pickletools.genops(data):
+        if op.name in ("SHORT_BINUNICODE", "BINUNICODE", "UNICODE", "BINUNICODE8"):
+            strings.append(arg)
+        elif op.name == "GLOBAL" and isinstance(arg, str) and arg.startswith("__main__ "):
+            out.append(arg.split(" ", 1)[1])
+        elif op.name == "STACK_GLOBAL" and len(strings) >= 2 and strings[-2] == "__main__":
+            out.append(strings[-1])
+    return out
+
+
+def _describe_obj(obj) -> str:
+    name = getattr(obj, "__qualname__", None) or f"{type(obj).__qualname__} instance"
+    return f"{name} (from {getattr(obj, '__module__', None) or type(obj).__module__})"
+
+
+_ADVICE = ("define it at module level in an importable module (then it is audited by import path), "
+           "install cloudpickle (which sends such objects by value), or pass 'MODULE:CALLABLE'")
+
+
+def sandbox_target(rule, paths=()) -> SandboxTarget:
+    """How ``rule`` is sent to the sandbox (module docstring); raises :class:`RuleNotAuditable`."""
+    paths = tuple(str(Path(p).resolve()) for p in paths)
+    if isinstance(rule, str):
+        return SandboxTarget(rule, paths, "target")
+    if not (callable(rule) or callable(getattr(rule, "aggregate", None))):
+        raise RuleNotAuditable(f"the rule must be a callable, an object with an 'aggregate' method or a "
+                               f"'MODULE:CALLABLE' string, got {type(rule).__name__}")
+    found = _import_path(rule)
+    if found is not None:
+        target, root = found
+        return SandboxTarget(target, tuple(dict.fromkeys((*paths, *([root] if root else [])))), "import")
+    lib, how = _pickler()
+    what = _describe_obj(rule)
+    try:
+        data = lib.dumps(rule, protocol=4)
+    except Exception as exc:
+        local = "<locals>" in str(exc) or "<lambda>" in str(exc) or "local object" in str(exc)
+        why = ("it is a lambda, a closure or a class defined inside a function, which pickle sends by "
+               "reference to a name that does not exist outside that function" if local
+               else f"it cannot be pickled ({type(exc).__name__}: {exc})")
+        raise RuleNotAuditable(f"cannot audit {what}: the rule runs in a separate sandbox process and "
+                               f"{why}. To audit it, {_ADVICE}.") from exc
+    if how == "pickle":
+        main_refs = _main_references(data)
+        if main_refs:
+            raise RuleNotAuditable(f"cannot audit {what}: it refers to {main_refs} defined in __main__ (a "
+                                   "script or an interactive session), which the sandbox process cannot "
+                                   f"import. To audit it, {_ADVICE}.")
+    tmpdir = tempfile.mkdtemp(prefix="byzpgd-rule-")
+    name = f"_byzpgd_rule_{uuid.uuid4().hex[:12]}"
+    Path(tmpdir, f"{name}.pkl").write_bytes(data)
+    Path(tmpdir, f"{name}.py").write_text(
+        f'"""Generated by byzpgd.audit: loads the pickled rule {what}."""\n'
+        f"import {lib.__name__} as _lib\n"
+        f"with open(__file__[:-3] + '.pkl', 'rb') as _fh:\n"
+        f"    rule = _lib.load(_fh)\n", encoding="utf-8")
+    os.chmod(tmpdir, 0o755)   # readable by the sandbox (same user; it only reads)
+    # the pickled object may refer to the caller's modules by name: the sandbox gets the caller's
+    # import path (the folders only; nothing else of the environment)
+    here = [str(Path(p).resolve()) for p in sys.path if p and os.path.isdir(p)]
+    return SandboxTarget(f"{name}:rule", tuple(dict.fromkeys((tmpdir, *paths, *here))), how, tmpdir)
+
+
+def _audit_command(target: SandboxTarget, rule, *, f, alpha, m, profile, seed, call_timeout,
+                   memory_limit, references, input_kind) -> str:
+    if target.how in ("target", "import"):
+        parts = ["byzpgd", "audit", target.target]
+        if f is not None:
+            parts += ["--f", str(f)]
+        if alpha is not None:
+            parts += ["--alpha", repr(alpha)]
+        if m is not None:
+            parts += ["--m", str(m)]
+        parts += ["--profile", profile, "--seed", str(seed), "--call-timeout", f"{call_timeout:g}",
+                  "--memory-limit", str(memory_limit)]
+        for p in target.paths:
+            parts += ["--path", p]
+        if references is not None:
+            parts += ["--references", ",".join(references)]
+        if input_kind == "torch":
+            parts.append("--torch")
+        return shlex.join([*parts, "--out", "DIR"])
+    args = [f"f={f!r}" if f is not None else None, f"alpha={alpha!r}" if alpha is not None else None,
+            f"m={m!r}" if m is not None else None, f"profile={profile!r}", f"seed={seed!r}"]
+    return f"byzpgd.audit({_describe_obj(rule)}, {', '.join(a for a in args if a)})"
+
+
+def audit(rule, f: int | None = None, alpha: float | None = None, profile: str = "ci", seed: int = 0, *,
+          m: int | None = None, paths: Iterable[str] = (), call_timeout: float = 10.0,
+          memory_limit: int = 2048, references: Iterable[str] | None = None, input_kind: str = "numpy",
+          progress: bool | Progress | Callable[[str], None] | None = False) -> AuditResult:
+    """Audit the aggregator ``rule`` (``"MODULE:CALLABLE"``, or a function / class / object with an
+    ``aggregate`` method, sent to the sandbox as the module docstring says) at up to ``f`` Byzantine
+    workers (or the fraction ``alpha``; default alpha = 0.1) on ``profile`` ('quick', 'ci', 'deep')
+    with ``seed``; the same battery, end-to-end runs and verdict as ``byzpgd audit``
+    (:func:`byzpgd.audit.run.run_audit`). ``memory_limit``: MiB of address space of the sandbox
+    (0 = none). ``progress``: False, True (bar / lines), a Progress, or a ``say(msg)`` callable.
+
+    Raises :class:`RuleNotAuditable` when the object cannot be sent to the sandbox and
+    ``byzpgd.audit.loader.UsageError`` (a ValueError) for bad arguments or a target that does not
+    load."""
+    from .audit.run import run_audit
+    from .audit.sandbox import Limits, default_limits
+
+    if f is not None and alpha is not None:
+        from .audit.loader import UsageError
+        raise UsageError("give f or alpha, not both")
+    target = sandbox_target(rule, paths)
+    refs = None if references is None else tuple(references)
+    command = _audit_command(target, rule, f=f, alpha=alpha, m=m, profile=profile, seed=seed,
+                             call_timeout=call_timeout, memory_limit=memory_limit, references=refs,
+                             input_kind=input_kind)
+    if callable(progress) and not isinstance(progress, Progress):
+        bar, own, say = None, False, progress
+    else:
+        bar, own = _as_progress(progress, "byzpgd audit", "measurements")
+        say = bar.messages() if bar is not None else None
+    kwargs = {} if refs is None else {"references": refs}
+    try:
+        with default_limits(Limits(memory_mib=int(memory_limit))):
+            report = run_audit(target.target, f=f, alpha=alpha, profile=profile, seed=seed, m=m,
+                               paths=list(target.paths), call_timeout=call_timeout, input_kind=input_kind,
+                               progress=say, command=command, **kwargs)
+    finally:
+        target.cleanup()
+        if own:
+            bar.close()
+    if target.how in ("pickle", "cloudpickle"):   # the report names the object, not the temporary module
+        agg = dict(report.get("aggregator") or {})
+        agg["target"] = f"{_describe_obj(rule)} (sent to the sandbox by {target.how})"
+        report = {**report, "aggregator": agg}
+    return AuditResult.from_report(report, target.target if target.how != "pickle" and
+                                   target.how != "cloudpickle" else report["aggregator"]["target"], command)
