@@ -3,6 +3,9 @@ when it is viewed) with the summary table, three figures and every claim in full
 :class:`~byzpgd.reports.model.Report` and its :class:`~byzpgd.properties.result.ClaimResult`
 fields.
 
+A table shows the tightness hierarchy O <= W <= B of the claims that carry one
+(``ClaimResult.hierarchy``), also in each claim's section.
+
 Figures: (a) tightness per claim and per adversary (``worst_ratio``, ``adversaries``), (b) the
 rate fits (``fits``; the section says so plainly when there are none), (c) the escape
 illustration ``Report.illustration`` when the report carries one (computed by
@@ -27,10 +30,13 @@ from . import plots
 from .markdown import (
     DASH,
     FIT_COLUMNS,
+    HIERARCHY_COLUMNS,
+    HIERARCHY_NOTE,
     RATIO_NOTE,
     constants,
     fit_rows,
     fmt,
+    hierarchy_rows,
     needs_attention,
     replays,
 )
@@ -123,6 +129,12 @@ infinite ones at the right edge (&#9654;); the printed value is exact.</figcapti
 {{ table(adversary_cols, adversary_rows) }}
 {% endif %}
 
+{% if hierarchy_rows %}
+<h2 id="hierarchy">Tightness hierarchy (O &le; W &le; B)</h2>
+{{ table(hierarchy_cols, hierarchy_rows) }}
+<p class="note">{{ hierarchy_note }}</p>
+{% endif %}
+
 <h2 id="rates">&Delta;-rate fits</h2>
 {% if figures.rates.uri %}
 <figure><img alt="log-log rate fits" src="{{ figures.rates.uri }}">
@@ -179,6 +191,9 @@ saddle.</figcaption></figure>
 {% endif %}
 {% if c.adversaries %}
 <tr><th>adversaries</th><td>{{ table(*group_table(c)) }}</td></tr>
+{% endif %}
+{% if c.hierarchy %}
+<tr><th>hierarchy (O &le; W &le; B)</th><td>{{ table(hierarchy_cols[1:], hierarchy_table(c)) }}</td></tr>
 {% endif %}
 {% if c.fits %}
 <tr><th>fits</th><td>{{ table(fit_cols[1:], fit_table(c)) }}</td></tr>
@@ -360,6 +375,9 @@ def render_html(report: Report, *, escape_illustration: bool = True) -> str:
         base_css=BASE_CSS, report=report, claims=claims, figures=figures, escape=report.illustration,
         adversary_cols=adversary_cols, adversary_rows=adversary_rows,
         fit_cols=FIT_COLUMNS, fit_rows=fit_rows(claims), fit_table=fit_table,
+        hierarchy_cols=HIERARCHY_COLUMNS, hierarchy_rows=hierarchy_rows(claims),
+        hierarchy_note=HIERARCHY_NOTE,
+        hierarchy_table=lambda c: [row[1:] for row in hierarchy_rows([c])],
         group_table=group_table, table=table, value=value, fmt=fmt, constants=constants,
         replays=replays, attention=needs_attention, show_env=show_env, params_text=params_text,
         dash=DASH,

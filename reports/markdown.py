@@ -4,7 +4,8 @@ fields.
 
 A table (one row per claim), the violations and errors with their replay commands, the
 per-adversary worst cases (``ClaimResult.adversaries``), the rate fits (``ClaimResult.fits``),
-the names of the claim-specific ``details`` (their values are in report.html and report.json)
+the tightness hierarchy O <= W <= B (``ClaimResult.hierarchy``), the names of the
+claim-specific ``details`` (their values are in report.html and report.json)
 and the environment.
 
 The formatting helpers (:func:`fmt`, :func:`constants`, :func:`replays`, :func:`worst_adversary`,
@@ -29,6 +30,12 @@ RATIO_NOTE = ("worst ratio = largest observed/bound over the checked instances (
               "provenance says so) that would still hold.")
 FIT_COLUMNS = ["claim", "fit", "points", "fitted slope", "theory slope", "tolerance",
                "fitted constant"]
+HIERARCHY_COLUMNS = ["claim", "quantity", "point", "B (bound)", "W (certified)", "O (observed)", "W/B",
+                     "O/W", "W from", "O from", "finding"]
+HIERARCHY_NOTE = ("B: the theorem's bound; W: the certified worst case (PEP, or an exact construction); "
+                  "O: the worst case the adversarial search found. O <= W <= B is asserted: O > W is a bug "
+                  "in the implementation or the certificate's encoding, W > B a wrong theorem or constant. "
+                  "W/B is the theorem's tightness, O/W the search's efficiency.")
 
 
 def fmt(x, digits: int = 3) -> str:
@@ -88,6 +95,18 @@ def fit_rows(claims: list[ClaimResult]) -> list[list]:
     rows += [[c.id, "(no fit in the result)", 0, None, None, None, None]
              for c in claims if c.kind == "rate" and not c.fits]
     return rows
+
+
+def point_text(point: dict) -> str:
+    """'N=5, Delta=0.1, ...' for a hierarchy point."""
+    return ", ".join(f"{k}={fmt(v)}" for k, v in point.items())
+
+
+def hierarchy_rows(claims: list[ClaimResult]) -> list[list]:
+    """One row per hierarchy item of every claim (:data:`HIERARCHY_COLUMNS`), values unformatted."""
+    return [[c.id, h.quantity, point_text(h.point), h.bound, h.certified_worst_case, h.observed_worst,
+             h.w_over_b, h.o_over_w, h.certificate, h.search, h.finding or "none"]
+            for c in claims for h in c.hierarchy]
 
 
 def _cell(text) -> str:
@@ -181,6 +200,15 @@ def _fits(claims: list[ClaimResult]) -> list[str]:
             *_table(FIT_COLUMNS, [[f"`{r[0]}`", *(fmt(x) for x in r[1:])] for r in rows])]
 
 
+def _hierarchy(claims: list[ClaimResult]) -> list[str]:
+    rows = hierarchy_rows(claims)
+    if not rows:
+        return []
+    return ["", "## Tightness hierarchy (O <= W <= B)", "",
+            *_table(HIERARCHY_COLUMNS, [[f"`{r[0]}`", *(fmt(x, 4) for x in r[1:])] for r in rows]),
+            "", HIERARCHY_NOTE]
+
+
 def _details(claims: list[ClaimResult]) -> list[str]:
     rows = [[f"`{c.id}`", ", ".join(f"`{k}`" for k in c.details)] for c in claims if c.details]
     if not rows:
@@ -203,5 +231,5 @@ def render_markdown(report: Report) -> str:
     """report.md (module docstring)."""
     claims = list(report.claims)
     lines = [*_header(report), *_summary(claims), *_problems(claims), *_adversaries(claims),
-             *_fits(claims), *_details(claims), *_environment(report.environment)]
+             *_fits(claims), *_hierarchy(claims), *_details(claims), *_environment(report.environment)]
     return "\n".join(lines).rstrip() + "\n"
