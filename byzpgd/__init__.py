@@ -16,3 +16,45 @@ repository root and is mapped to ``byzpgd.<name>``):
 """
 
 __version__ = "0.1.0"
+
+# --- the Python API (byzpgd.api): byzpgd.verify(...) and byzpgd.audit(...) --------------------
+# Imported lazily: the pytest plugin imports this package in every pytest session.
+#
+# ``byzpgd.audit`` is also the name of the audit sub-package (audit/), which the import system
+# binds here whenever ``byzpgd.audit.<module>`` is imported. So that both work, the package is made
+# callable: ``byzpgd.audit(rule, ...)`` calls :func:`byzpgd.api.audit`, while ``byzpgd.audit.run``,
+# ``from byzpgd.audit.sandbox import Sandbox``, ... stay the package's modules.
+import types as _types
+
+
+class _CallableAuditPackage(_types.ModuleType):
+    """The ``byzpgd.audit`` package, callable as :func:`byzpgd.api.audit`."""
+
+    def __call__(self, rule, *args, **kwargs):
+        from .api import audit
+        return audit(rule, *args, **kwargs)
+
+
+from . import audit as _audit_package  # noqa: E402  (the light package __init__ only)
+
+_audit_package.__class__ = _CallableAuditPackage
+
+
+def verify(claims=None, profile="ci", seed=0, **kwargs):
+    """Check claims and return the report: :func:`byzpgd.api.verify` (same arguments)."""
+    from .api import verify as _verify
+    return _verify(claims, profile, seed, **kwargs)
+
+
+def __getattr__(name):
+    if name in ("api", "testing", "strategies", "progress", "outdir"):
+        import importlib
+        return importlib.import_module(f"{__name__}.{name}")
+    if name in ("VerifyReport", "AuditResult", "RuleNotAuditable", "ClaimSelectionError"):
+        from . import api
+        return getattr(api, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["__version__", "verify", "audit", "VerifyReport", "AuditResult", "RuleNotAuditable",
+           "ClaimSelectionError"]
