@@ -29,7 +29,6 @@ from __future__ import annotations
 import sys
 import time
 from functools import partial
-from pathlib import Path
 
 DELTAS = (1e-4, 1e-3, 1e-2, 1e-1)
 GRIDS = {"c_T": (1.0, 2.0, 4.0, 8.0, 16.0), "c_Q": (1.0, 2.0, 4.0, 8.0, 16.0),
@@ -53,13 +52,15 @@ def _specs(per_cell: int, seed: int) -> list[dict]:
     return out
 
 
-def evaluate(factors: dict, specs: list[dict], executor=None) -> dict:
+def evaluate(factors: dict, specs: list[dict], executor=None, bar=None) -> dict:
     """Run every spec with the constant ``factors``; trapped count, worst C, calls, per-Δ
-    summaries. A run that crashed counts as trapped (and is listed under 'errors')."""
+    summaries. A run that crashed counts as trapped (and is listed under 'errors'). ``bar``: a
+    :class:`byzpgd.progress.Progress` counting runs (advanced by one per run)."""
     from ..experiments.ablations import run_calibration
     from ..experiments.loop import InstanceError, run_instances
 
-    results = run_instances(specs, partial(run_calibration, factors=factors), executor)
+    tick = None if bar is None else (lambda done, total: bar.advance())
+    results = run_instances(specs, partial(run_calibration, factors=factors), executor, progress=tick)
     trapped, errors, worst_C, calls, rows = [], [], 0.0, 0, {}
     for spec, res in zip(specs, results, strict=True):
         row = rows.setdefault(f"{spec['Delta']:g}", {"runs": 0, "trapped": 0, "worst_C": 0.0,
@@ -95,11 +96,16 @@ def claim_constant_findings() -> dict:
     return {"L_F": 1.0, "rho_F": 1.0, "nonvacuous_margin": NONVACUOUS_MARGIN, "by_dim": rows}
 
 
-def search(specs: list[dict], say=print) -> tuple[dict, list[dict]]:
+def max_candidates() -> int:
+    """The most factor sets the staged search evaluates (START and every grid value below it)."""
+    return 1 + sum(sum(1 for v in GRIDS[n] if v < START[n]) for n in ("c_T", "c_Q", "c_r", "c_R"))
+
+
+def search(specs: list[dict], say=print, bar=None) -> tuple[dict, list[dict]]:
     """Staged search (module docstring): from START, lower c_T, c_Q, c_r, c_R in turn to the
     smallest grid value with no trapped run; (chosen factors, history of the candidates)."""
     factors = dict(START)
-    first = evaluate(factors, specs)
+    first = evaluate(factors, specs, bar=bar)
     say(f"start {factors}: trapped {first['trapped']}/{first['runs']}")
     history = [{"constants": dict(factors), "trapped": first["trapped"]}]
     if first["trapped"]:
@@ -109,7 +115,7 @@ def search(specs: list[dict], say=print) -> tuple[dict, list[dict]]:
             if value >= factors[name]:
                 break
             trial = {**factors, name: value}
-            ev = evaluate(trial, specs)
+            ev = evaluate(trial, specs, bar=bar)
             history.append({"constants": trial, "trapped": ev["trapped"]})
             say(f"  {trial}: trapped {ev['trapped']}/{ev['runs']}")
             if ev["trapped"] == 0:
@@ -118,12 +124,19 @@ def search(specs: list[dict], say=print) -> tuple[dict, list[dict]]:
     return factors, history
 
 
-def calibrate(per_cell: int = 2, verify_per_cell: int = 6, seed: int = 0, say=print) -> dict:
+def calibrate(per_cell: int = 2, verify_per_cell: int = 6, seed: int = 0, say=print, bar=None) -> dict:
     """The whole calibration (module docstring): the paper-constant findings, the search on
-    ``per_cell`` runs per (Δ, adversary) and the verification on ``verify_per_cell`` fresh ones."""
+    ``per_cell`` runs per (Δ, adversary) and the verification on ``verify_per_cell`` fresh ones.
+    ``bar``: a :class:`byzpgd.progress.Progress` counting runs; its total is the most runs the
+    search can take plus the verification's, lowered to the runs left once the search ends."""
     t0 = time.perf_counter()
-    factors, history = search(_specs(per_cell, seed), say)
-    final = evaluate(factors, _specs(verify_per_cell, seed + 1))
+    search_specs, verify_specs = _specs(per_cell, seed), _specs(verify_per_cell, seed + 1)
+    if bar is not None:
+        bar.set(0, total=max_candidates() * len(search_specs) + len(verify_specs), note="search")
+    factors, history = search(search_specs, say, bar)
+    if bar is not None:
+        bar.set(bar.done, total=bar.done + len(verify_specs), note="verification")
+    final = evaluate(factors, verify_specs, bar=bar)
     say(f"chosen {factors}: verification trapped {final['trapped']}/{final['runs']}, "
         f"worst C = {final['worst_C']:.4g}")
     return {"claim_constants": claim_constant_findings(), "deltas": list(DELTAS),
@@ -137,14 +150,27 @@ def calibrate(per_cell: int = 2, verify_per_cell: int = 6, seed: int = 0, say=pr
 
 def cmd_calibrate(ns) -> int:
     from ..jsonsafe import dumps
+    from ..outdir import OutDirError, check_out_dir
+    from ..progress import Progress
     from ..reports.json_report import write_atomic
 
     if ns.per_cell < 1 or ns.verify_per_cell < 1:
         print("byzpgd calibrate: --per-cell and --verify-per-cell must be >= 1", file=sys.stderr)
         return 2
-    say = (lambda *a: None) if ns.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
-    out = calibrate(ns.per_cell, ns.verify_per_cell, ns.seed, say)
-    path = Path(ns.out) / "calibration.json"
+    try:
+        out_dir = check_out_dir(ns.out)
+    except OutDirError as exc:
+        print(f"byzpgd calibrate: error: {exc}", file=sys.stderr)
+        return 2
+    with Progress("byzpgd calibrate", unit="runs", quiet=ns.quiet) as bar:
+        try:
+            out = calibrate(ns.per_cell, ns.verify_per_cell, ns.seed, bar.say, bar)
+        except KeyboardInterrupt:
+            bar.close()
+            out_dir.discard_if_empty()
+            print(f"byzpgd calibrate: interrupted; nothing was written to {ns.out}", file=sys.stderr)
+            return 130
+    path = out_dir.path / "calibration.json"
     write_atomic(path, dumps(out) + "\n")
     v = out["verification"]
     print(dumps({"chosen": out["chosen"], "trapped": v["trapped"], "runs": v["runs"],
@@ -166,5 +192,7 @@ def register(subparsers) -> None:
     p.add_argument("--verify-per-cell", type=int, default=6,
                    help="verification runs per (Delta, adversary) (default 6)")
     p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
-    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress output (default: a progress bar on a terminal, periodic lines "
+                        "otherwise)")
     p.set_defaults(func=cmd_calibrate)

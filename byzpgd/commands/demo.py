@@ -9,10 +9,16 @@ import sys
 
 def cmd_demo(ns) -> int:
     from ..experiments.figures import saddle_attack
+    from ..outdir import OutDirError, check_out_dir
     from ..reports.figures import write_saddle_attack_figure
 
     if not (0 < ns.delta <= 0.1):
         print(f"byzpgd demo: --delta must be in (0, 0.1], got {ns.delta}", file=sys.stderr)
+        return 2
+    try:
+        check_out_dir(ns.out)
+    except OutDirError as exc:
+        print(f"byzpgd demo: error: {exc}", file=sys.stderr)
         return 2
     for p in write_saddle_attack_figure(saddle_attack(Delta=ns.delta, seed=ns.seed), ns.out):
         print(p)

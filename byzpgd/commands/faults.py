@@ -10,6 +10,8 @@ from pathlib import Path
 
 def cmd_faults(ns) -> int:
     from ..experiments.faults import BY_ID, CATALOGUE
+    from ..outdir import OutDirError, check_out_dir
+    from ..progress import Progress
     from ..properties.campaign import run_campaign
     from ..reports.faults import write_faults
 
@@ -20,10 +22,6 @@ def cmd_faults(ns) -> int:
     if ns.out is None:
         print("byzpgd faults: --out DIR is required (or --list)", file=sys.stderr)
         return 2
-    out = Path(ns.out)
-    if out.exists() and not out.is_dir():
-        print(f"byzpgd faults: --out {out} exists and is not a folder", file=sys.stderr)
-        return 2
     if ns.faults:
         ids = ns.faults.split(",")
         unknown = [f for f in ids if f not in BY_ID]
@@ -33,15 +31,29 @@ def cmd_faults(ns) -> int:
             return 2
     else:
         ids = [f.id for f in CATALOGUE if f.ci or not ns.subset]
+    try:
+        out_dir = check_out_dir(ns.out)
+    except OutDirError as exc:
+        print(f"byzpgd faults: error: {exc}", file=sys.stderr)
+        return 2
+    out = Path(ns.out)
     command = shlex.join(["byzpgd", "faults", "--profile", ns.profile, "--seed", str(ns.seed),
                           *(["--faults", ns.faults] if ns.faults else []),
                           *(["--subset"] if ns.subset else []),
                           *(["--all-claims"] if ns.all_claims else []), "--out", str(out)])
-    say = (lambda msg: None) if ns.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
-    say(f"byzpgd faults: {len(ids)} fault(s), profile {ns.profile}, seed {ns.seed}")
-    campaign = run_campaign(ids, ns.profile, ns.seed, all_claims=ns.all_claims, command=command,
-                            progress=say)
+    # the bar counts faults: the campaign's '[k/N] fault: status' lines move it
+    with Progress("byzpgd faults", total=len(ids), unit="faults", quiet=ns.quiet) as bar:
+        bar.say(f"byzpgd faults: {len(ids)} fault(s), profile {ns.profile}, seed {ns.seed}")
+        try:
+            campaign = run_campaign(ids, ns.profile, ns.seed, all_claims=ns.all_claims, command=command,
+                                    progress=bar.messages())
+        except KeyboardInterrupt:
+            bar.close()
+            out_dir.discard_if_empty()
+            print(f"byzpgd faults: interrupted; the previous files in {out} are untouched", file=sys.stderr)
+            return 130
     paths = write_faults(out, campaign)
+    say = (lambda msg: None) if ns.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
     say(f"wrote {', '.join(str(p) for p in paths)}: {campaign.summary}, kill rate "
         f"{campaign.kill_rate:.1%}")
     return 0 if all(f.status in ("killed", "equivalent") for f in campaign.faults) else 1
@@ -68,5 +80,7 @@ def register(subparsers) -> None:
     p.add_argument("--all-claims", action="store_true",
                    help="run every relevant claim (default: stop at a fault's first kill)")
     p.add_argument("--list", action="store_true", help="list the catalogue and exit")
-    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress output (default: a progress bar on a terminal, periodic lines "
+                        "otherwise)")
     p.set_defaults(func=cmd_faults)
