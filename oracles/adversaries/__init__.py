@@ -11,6 +11,12 @@
 | adaptive | adaptive | white box: sees phase and ξ, fights the escape direction | yes |
 | search | search | per-call optimization of e against escape progress | no |
 
+Constructions (:data:`CONSTRUCTIONS`, resolved by :func:`make_adversary` but never in ``NAMES``,
+so the claims' default draws are unchanged): ``pep_under_report`` (ĝ shorter by exactly Δ: with
+the 1-D chain of ``pep_worst`` it attains the certified worst case of the gradient phase),
+``pep_scripted`` (the k-th answer's error scripted: the adversarial search's oracle) and
+``pep_ratio_one`` (ĝ = (3/4)∇F: ‖∇F(w̃)‖ = 4Δ exactly), all in :mod:`.pep_worst`.
+
 A spec's adversary is a JSON-able dict ``{"name": ..., "seed": ..., **params}``;
 :func:`make_adversary` builds it, :func:`sample_adversary` draws one through a property-suite
 source. Runs always wrap the adversary in :class:`~byzpgd.oracles.inexact.CertifiedOracle`.
@@ -23,6 +29,7 @@ import numpy as np
 from .adaptive import WhiteBoxAdaptive
 from .base import Adversary, clip_to_budget, negative_eigenspace, trap_centre
 from .noise import RandomDirection, UniformBall
+from .pep_worst import CONSTRUCTIONS
 from .pullback import PullBack
 from .search import SearchBased
 from .shrink import Shrink
@@ -38,11 +45,13 @@ def make_adversary(desc: dict, landscape, Delta: float) -> Adversary:
     if not isinstance(desc, dict) or "name" not in desc:
         raise ValueError(f"adversary must be a dict with a 'name', got {desc!r}")
     name = desc["name"]
-    if name not in ADVERSARIES:
-        raise ValueError(f"unknown adversary {name!r}; known: {list(NAMES)}")
+    classes = {**ADVERSARIES, **CONSTRUCTIONS}
+    if name not in classes:
+        raise ValueError(f"unknown adversary {name!r}; known: {list(NAMES)} and the constructions "
+                         f"{list(CONSTRUCTIONS)}")
     params = {k: v for k, v in desc.items() if k not in ("name", "seed")}
     rng = np.random.default_rng(desc.get("seed", 0))
-    return ADVERSARIES[name](landscape, Delta, rng, **params)
+    return classes[name](landscape, Delta, rng, **params)
 
 
 def sample_adversary(src, name: str | None = None, names=NAMES) -> dict:
@@ -52,6 +61,6 @@ def sample_adversary(src, name: str | None = None, names=NAMES) -> dict:
     return {"name": name, **ADVERSARIES[name].sample_params(src), "seed": src.seed()}
 
 
-__all__ = ["ADVERSARIES", "NAMES", "Adversary", "make_adversary", "sample_adversary",
+__all__ = ["ADVERSARIES", "CONSTRUCTIONS", "NAMES", "Adversary", "make_adversary", "sample_adversary",
            "clip_to_budget", "negative_eigenspace", "trap_centre",
            *(c.__name__ for c in ADVERSARIES.values())]
