@@ -1,0 +1,355 @@
+"""Scale-out on Dask (issue 14, items 1-2): byzpgd.scaleout and byzpgd.experiments.executors.
+
+The cluster tests start a real ``dask scheduler`` and two ``dask worker`` processes on 127.0.0.1
+(free ports, one thread each, no dashboard, each in its own process group; all of them are killed
+at the end, also when a test fails), run a small verify (three cheap claims, quick profile, each claim's
+registered check as one task, as ``byzpgd verify`` runs them) and a small calibration evaluation (instances in
+chunks) through them, and compare with the local results; then kill one worker (the nanny and its
+worker process) while it runs tasks and check that the run finishes with the same result.
+
+Needs the ``dask`` extra (``make venv`` installs it); without it the module is skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from functools import partial
+from pathlib import Path
+
+import pytest
+
+from byzpgd import scaleout
+from byzpgd.experiments import executors as ex
+from byzpgd.experiments.loop import ProcessExecutor, SerialExecutor
+
+distributed = pytest.importorskip(
+    "distributed", reason="the optional 'dask' extra is not installed (make venv installs it: .[dev,dask])")
+
+VERIFY_CLAIMS = ("exact_pgd.iterations", "ablation.jin_radius", "saddle_attack.robust_gd_trapped")
+CALIBRATION_RUNS = 12
+START_SECONDS = 60.0
+
+
+# --- no cluster: arguments, chunks, same-code check --------------------------------------------------
+@pytest.mark.parametrize("text, expected", [
+    ("tcp://127.0.0.1:8786", "tcp://127.0.0.1:8786"),
+    ("127.0.0.1:8786", "tcp://127.0.0.1:8786"),
+    ("TCP://node-7.cluster.local:9000", "tcp://node-7.cluster.local:9000"),
+    ("tls://[::1]:8786", "tls://[::1]:8786"),
+    (" tcp://h:1 ", "tcp://h:1"),
+])
+def test_parse_address_accepts(text, expected):
+    assert scaleout.parse_address(text) == expected
+
+
+@pytest.mark.parametrize("text, says", [
+    ("", "empty"),
+    ("tcp://127.0.0.1", "no port"),
+    ("127.0.0.1", "no port"),
+    ("tcp://127.0.0.1:0", "1..65535"),
+    ("tcp://127.0.0.1:65536", "1..65535"),
+    ("tcp://127.0.0.1:87x6", "1..65535"),
+    ("http://127.0.0.1:8786", "unknown scheme"),
+    ("tcp://::1:8786", "brackets"),
+    ("tcp://[zz::1]:8786", "not an IPv6"),
+    ("tcp://bad_host!:8786", "not a hostname"),
+    ("tcp://:8786", "no port"),
+])
+def test_parse_address_rejects_with_reason(text, says):
+    with pytest.raises(ValueError, match=says):
+        scaleout.parse_address(text)
+
+
+def _parser():
+    p = argparse.ArgumentParser(prog="byzpgd verify")
+    p.add_argument("--jobs", type=int, default=2)
+    scaleout.add_arguments(p)
+    return p
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["--scheduler", "tcp://127.0.0.1:8786", "--workers", "2"], "not allowed with argument"),
+    (["--scheduler", "tcp://127.0.0.1"], "no port"),
+    (["--workers", "0"], "must be an integer >= 1"),
+    (["--workers", "two"], "must be an integer >= 1"),
+])
+def test_usage_errors(argv, says, capsys):
+    with pytest.raises(SystemExit) as exc:
+        _parser().parse_args(argv)
+    assert exc.value.code == 2
+    assert says in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["--workers", "2"], ["--scheduler", "tcp://127.0.0.1:8786"]])
+def test_without_dask_the_usage_error_says_how_to_install(argv, capsys, monkeypatch):
+    monkeypatch.setattr(scaleout, "dask_installed", lambda: False)
+    with pytest.raises(SystemExit) as exc:
+        _parser().parse_args(argv)
+    assert exc.value.code == 2
+    assert "pip install 'byzpgd[dask]'" in capsys.readouterr().err
+
+
+def test_default_is_the_local_pool():
+    ns = _parser().parse_args([])
+    assert ns.scheduler is None and ns.workers is None
+    with scaleout.executor_from_args(ns, 1) as e:
+        assert isinstance(e, ProcessExecutor) and e.jobs == 2      # ns.jobs wins over the default
+    with scaleout.executor_from_args(argparse.Namespace(), 3) as e:
+        assert isinstance(e, ProcessExecutor) and e.jobs == 3
+    with scaleout.executor_from_args(argparse.Namespace(), 1) as e:
+        assert isinstance(e, SerialExecutor)
+        assert sorted(e.as_completed(abs, [-2, 1])) == [(0, 2), (1, 1)]
+
+
+def test_unreachable_scheduler_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(ex, "CONNECT_SECONDS", 1.0)
+    ns = argparse.Namespace(scheduler=f"tcp://127.0.0.1:{_free_port()}", workers=None)
+    with pytest.raises(scaleout.ScaleOutError, match="cannot reach the Dask scheduler") as err:
+        with scaleout.executor_from_args(ns, 1):
+            pass
+    assert err.value.exit_code == 2
+
+
+@pytest.mark.parametrize("n, threads", [(0, 1), (1, 4), (7, 2), (100, 3), (3000, 4)])
+def test_chunks_cover_the_items_in_order(n, threads):
+    items = list(range(n))
+    size = ex.chunk_size(n, threads)
+    parts = ex.chunks(items, size)
+    assert [x for p in parts for x in p] == items
+    assert all(1 <= len(p) <= size for p in parts)
+    assert len(parts) <= ex.CHUNKS_PER_THREAD * threads
+
+
+class _FakeClient:
+    def __init__(self, fingerprints):
+        self.fingerprints = fingerprints
+
+    def run(self, fn):
+        return self.fingerprints
+
+
+def test_same_code_check_refuses_a_worker_with_other_code():
+    here = ex.code_fingerprint()
+    ex.check_same_code(_FakeClient({"tcp://a:1": here, "tcp://b:1": dict(here)}))   # equal: fine
+    for key, other in (("byzpgd_source", "0" * 64), ("numpy", "1.0.0")):
+        with pytest.raises(ex.ClusterError, match=f"tcp://b:1: {key}") as err:
+            ex.check_same_code(_FakeClient({"tcp://a:1": here, "tcp://b:1": {**here, key: other}}))
+        assert err.value.exit_code == 2
+
+
+def test_fingerprint_changes_with_the_source(tmp_path, monkeypatch):
+    """A one-byte change of any byzpgd source file changes the fingerprint (the check can fail)."""
+    import importlib.util
+    here = ex.code_fingerprint()
+    root = Path(next(iter(importlib.util.find_spec("byzpgd.algorithms").submodule_search_locations)))
+    copy = tmp_path / "algorithms"
+    copy.mkdir()
+    for path in root.glob("*.py"):
+        (copy / path.name).write_bytes(path.read_bytes())
+    target = sorted(copy.glob("*.py"))[0]
+    target.write_bytes(target.read_bytes() + b" ")
+    real = importlib.util.find_spec
+
+    def find_spec(name, *a, **k):
+        spec = real(name, *a, **k)
+        if name == "byzpgd.algorithms":
+            spec.submodule_search_locations = [str(copy)]
+        return spec
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    assert ex.code_fingerprint()["byzpgd_source"] != here["byzpgd_source"]
+
+
+# --- a real cluster -----------------------------------------------------------------------------------
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """SIGTERM the process group of ``proc``, SIGKILL it if still alive after 5 s."""
+    for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+        if proc.poll() is not None:
+            break
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            proc.wait(wait)
+        except subprocess.TimeoutExpired:
+            continue
+
+
+class Cluster:
+    """A scheduler and named workers, each a ``python -m dask ...`` subprocess in its own process
+    group; logs in ``log_dir``."""
+
+    def __init__(self, log_dir: Path):
+        self.log_dir, self.procs, self.workers = log_dir, [], {}
+        self.address = f"tcp://127.0.0.1:{_free_port()}"
+
+    def _spawn(self, name, args):
+        log = open(self.log_dir / f"{name}.log", "ab")   # noqa: SIM115  (closed with the process)
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+        proc = subprocess.Popen([sys.executable, "-m", "dask", *args], stdout=log, stderr=log,
+                                stdin=subprocess.DEVNULL, start_new_session=True, env=env)
+        log.close()
+        self.procs.append(proc)
+        return proc
+
+    def start_scheduler(self):
+        port = self.address.rsplit(":", 1)[1]
+        # --idle-timeout: an orphan (the test process killed hard) stops by itself
+        self._spawn("scheduler", ["scheduler", "--host", "127.0.0.1", "--port", port, "--no-dashboard",
+                                  "--idle-timeout", "300"])
+
+    def start_worker(self, name):
+        # --death-timeout: a worker whose scheduler is gone stops by itself
+        self.workers[name] = self._spawn(name, [
+            "worker", self.address, "--name", name, "--nthreads", "1", "--nworkers", "1",
+            "--host", "127.0.0.1", "--no-dashboard", "--death-timeout", "60"])
+
+    def kill_worker(self, name):
+        proc = self.workers.pop(name)
+        os.killpg(proc.pid, signal.SIGKILL)      # the nanny and its worker process, at once
+        proc.wait(10)
+
+    def stop(self):
+        for proc in reversed(self.procs):
+            _stop(proc)
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}"
+                         for p in sorted(self.log_dir.glob("*.log")))
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    c = Cluster(tmp_path_factory.mktemp("dask-logs"))
+    try:
+        c.start_scheduler()
+        for name in ("w0", "w1"):
+            c.start_worker(name)
+        yield c
+    finally:
+        c.stop()
+
+
+@pytest.fixture(scope="module")
+def executor(cluster):
+    try:
+        with ex.dask_client(ex.ClusterSpec(scheduler=cluster.address)) as client:
+            client.wait_for_workers(2, timeout=START_SECONDS)
+            yield ex.DaskExecutor(client)
+    except Exception:
+        print(cluster.logs(), file=sys.stderr)
+        raise
+
+
+def _comparable(obj):
+    """A ClaimResult (or anything) as plain data without wall-clock times ('seconds' keys)."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        obj = dataclasses.asdict(obj)
+    if isinstance(obj, dict):
+        return {k: _comparable(v) for k, v in obj.items() if "seconds" not in str(k)}
+    if isinstance(obj, list | tuple):
+        return [_comparable(v) for v in obj]
+    return obj
+
+
+def test_verify_through_the_cluster_equals_the_local_run(executor):
+    """verify's task: one claim's registered check (``run_check``, what ``byzpgd verify`` runs per
+    claim) as one Dask task, results by claim whatever the completion order."""
+    from byzpgd.properties.registry import run_check
+
+    check = partial(run_check, profile="quick", seed=0)
+    local = [check(cid) for cid in VERIFY_CLAIMS]
+    remote = [None] * len(VERIFY_CLAIMS)
+    for i, result in executor.as_completed(check, VERIFY_CLAIMS):
+        assert remote[i] is None
+        remote[i] = result
+    for loc, rem in zip(local, remote, strict=True):
+        assert rem.id == loc.id
+        assert (rem.status, rem.instances, rem.nonvacuous_instances, rem.violations, rem.errors) == \
+               (loc.status, loc.instances, loc.nonvacuous_instances, loc.violations, loc.errors)
+        assert rem.worst_ratio == loc.worst_ratio
+        assert _comparable(rem) == _comparable(loc)      # the whole result, timings aside
+    assert all(r.status == "holds" for r in local)
+
+
+def _calibration_specs():
+    from byzpgd.commands.calibrate import _specs
+    return _specs(1, 0)[:CALIBRATION_RUNS]    # Δ = 1e-4 and 1e-3, every adversary, one run each
+
+
+@pytest.fixture(scope="module")
+def calibration_local():
+    """``byzpgd calibrate``'s evaluation of its starting factors on a few runs, in this process."""
+    from byzpgd.commands.calibrate import START, evaluate
+    out = evaluate(dict(START), _calibration_specs())
+    assert out["runs"] == CALIBRATION_RUNS and not out["errors"]
+    return out
+
+
+def test_calibration_through_the_cluster_equals_the_local_run(executor, calibration_local):
+    """Instances in chunks (uneven: 3 per task) as Dask tasks; trapped count, worst C, oracle
+    calls, per-Δ rows and examples equal the local evaluation's."""
+    from byzpgd.commands.calibrate import START, evaluate
+    remote = evaluate(dict(START), _calibration_specs(), ex.DaskExecutor(executor.client, chunksize=3))
+    assert remote == calibration_local
+
+
+def test_map_is_in_spec_order_whatever_the_completion_order(executor):
+    """Later items finish first (they sleep less); map still yields them in order."""
+    items = [0.3, 0.2, 0.1, 0.0]
+    sleep_then_echo = lambda x: (time.sleep(x), x)[1]   # noqa: E731  (a lambda travels by value)
+    assert list(ex.DaskExecutor(executor.client, chunksize=1).map(sleep_then_echo, items)) == items
+    done = list(executor.as_completed(sleep_then_echo, items))
+    assert sorted(done) == list(enumerate(items))
+
+
+class _KillAfterFirst:
+    """An executor that runs ``kill()`` once the first result is in (both workers busy then)."""
+
+    def __init__(self, inner, kill):
+        self.inner, self.kill = inner, kill
+
+    def map(self, fn, items):
+        for k, result in enumerate(self.inner.map(fn, items)):
+            if k == 0:
+                self.kill()
+            yield result
+
+
+def test_a_worker_killed_mid_run_is_survived(cluster, executor, calibration_local):
+    """One task per instance; after the first result, worker w1 (its nanny and its process) is
+    SIGKILLed while it runs a task: Dask re-runs its tasks (and the results it held) on w0 and the
+    evaluation equals the local one."""
+    from byzpgd.commands.calibrate import START, evaluate
+
+    client = executor.client
+    victim = next(addr for addr, w in client.scheduler_info()["workers"].items() if w["name"] == "w1")
+    seen = {}
+
+    def kill():
+        seen["processing"] = len(client.processing().get(victim, ()))
+        cluster.kill_worker("w1")
+
+    try:
+        remote = evaluate(dict(START), _calibration_specs(),
+                          _KillAfterFirst(ex.DaskExecutor(client, chunksize=1), kill))
+        assert seen["processing"] >= 1, "the killed worker was running no task"
+        assert victim not in client.scheduler_info()["workers"]
+        assert remote == calibration_local
+    finally:    # give the other tests their second worker back
+        if "w1" not in cluster.workers:
+            cluster.start_worker("w1")
+            client.wait_for_workers(2, timeout=START_SECONDS)
