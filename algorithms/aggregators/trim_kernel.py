@@ -9,7 +9,10 @@ added to the kept sum. Every step is a min/max on a whole block of columns at on
 first b values only fill ``lo`` (what they push out is its +Inf sentinel) and the next b only
 fill ``hi`` (they push out −Inf sentinels), so the kept sum holds exactly the m − 2b middle
 values; the result is that sum / (m − 2b). Cost: 2b compare-exchanges per entry, so the kernel
-is used for b <= ``MAX_TRIM`` only; numpy's partition is O(m) per column whatever b is.
+is used for b <= ``MAX_TRIM`` only (and ``trimmed_mean.choose_method`` picks it only for small
+b, where it beats numpy's sort and partition); numpy's partition is O(m) per column whatever b is.
+numba is optional (the extra ``byzpgd[fast]``): without it :func:`available` is False and the
+trimmed mean uses numpy.
 
 NaN ranks above +Inf (``basic``): a NaN enters as +Inf and is counted; a column with more than b
 NaN keeps one, and its result is NaN, as in the sort definition. With at most b NaN the NaN
@@ -49,6 +52,8 @@ def trimmed_mean_kernel(X: np.ndarray, b: int) -> np.ndarray:
     m = X.shape[0]
     if not (1 <= b <= MAX_TRIM and m > 2 * b):
         raise ValueError(f"the kernel needs 1 <= b <= {MAX_TRIM} and m > 2b, got b = {b}, m = {m}")
+    if not available():
+        raise KernelUnavailable("the trimmed-mean kernel needs numba (pip install 'byzpgd[fast]')")
     out = np.empty(X.shape[1])
     from numba.core.errors import NumbaError
 
