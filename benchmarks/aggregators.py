@@ -5,9 +5,15 @@ before numpy is imported, and threadpoolctl). Prints ratios measured in this run
   ``trim_mean``, and vs one single-kth ``np.partition`` pass over the same array;
 - Krum vs a scipy ``cdist`` implementation (also with a common offset: the centred path);
   iterative filtering at (200, 100000) vs the median;
-- peak memory (tracemalloc) of each; byzfl's aggregators when importable.
+- peak memory (tracemalloc) of each; byzfl's aggregators when importable;
+- the trimmed mean's dispatch (``trimmed_mean.choose_method``): at each shape of ``TRIM_SHAPES``
+  the three implementations forced (kernel when numba is importable, row sort, row partitions),
+  plain numpy (the trimmed mean by a full ``np.sort`` along axis 0), and the ratio of the
+  dispatched call to the fastest of them (target <= 1.1), the outputs compared; CPU time of
+  this thread (``time.thread_time``), best of interleaved runs. One ``np.partition`` pass is
+  printed for reference (it is not a trimmed mean: one kth, no mean).
 
-Run: python benchmarks/aggregators.py
+Run: python benchmarks/aggregators.py [--trimmed-mean-only]
 """
 
 import os
@@ -23,7 +29,19 @@ from scipy.spatial.distance import cdist  # noqa: E402
 from scipy.stats import trim_mean  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
-from byzpgd.algorithms.aggregators import coordinate_median, iterative_filtering, krum, trimmed_mean  # noqa: E402
+from byzpgd.algorithms.aggregators import (  # noqa: E402
+    coordinate_median,
+    iterative_filtering,
+    krum,
+    trim_kernel,
+    trimmed_mean,
+)
+from byzpgd.algorithms.aggregators.trimmed_mean import choose_method  # noqa: E402
+
+TRIM_SHAPES = ((50, 100_000, 5), (200, 10_000, 20), (200, 10_000, 2), (100, 20_000, 10),
+               (16, 125_000, 4), (1000, 2_000, 100))
+"""(m, d, b) of the dispatch benchmark: the two shapes of the issue, small and medium b at
+m·d = 2·10^6, and a large m."""
 
 
 def best(fn, reps=5):
@@ -35,17 +53,19 @@ def best(fn, reps=5):
     return t
 
 
-def best_interleaved(*fns, reps=7):
+def best_interleaved(*fns, reps=7, clock=time.perf_counter):
     """Best time of each function, the calls alternating (fn0, fn1, ..., fn0, ...) so that a
-    drift in machine speed during the run affects all of them alike (a shared VM drifts)."""
+    drift in machine speed during the run affects all of them alike (a shared VM drifts).
+    ``clock=time.thread_time`` measures this thread's CPU time instead of wall time: less
+    disturbed when other processes compete for the cores."""
     for fn in fns:   # warm-up (and JIT compilation) outside the timing
         fn()
     ts = [np.inf] * len(fns)
     for _ in range(reps):
         for k, fn in enumerate(fns):
-            t0 = time.perf_counter()
+            t0 = clock()
             fn()
-            ts[k] = min(ts[k], time.perf_counter() - t0)
+            ts[k] = min(ts[k], clock() - t0)
     return ts
 
 
@@ -107,7 +127,39 @@ def main():
     print(f"(m, d) = (200, 100000): iterative filtering {t_f * 1e3:.1f} ms, median {t_m * 1e3:.1f} ms, "
           f"filter/median = {t_f / t_m:.2f} {verdict(t_f / t_m, 10, 'lower')}"
           f"  peak {peak(lambda: iterative_filtering(X, 20)):.1f} MiB")
+    trimmed_mean_dispatch(rng)
     compare_byzfl(rng)
+
+
+def trimmed_mean_dispatch(rng, reps=11):
+    """The dispatched trimmed mean against each implementation and plain numpy (module doc)."""
+    print("trimmed mean dispatch (CPU ms, best of interleaved runs; ratio = dispatched / fastest)")
+    worst = 0.0
+    for m, d, b in TRIM_SHAPES:
+        X = rng.standard_normal((m, d))
+        cands = {}
+        if trim_kernel.available() and b <= trim_kernel.MAX_TRIM:
+            cands["kernel"] = lambda X=X, b=b: trimmed_mean(X, b, method="kernel")
+        cands["sort"] = lambda X=X, b=b: trimmed_mean(X, b, method="sort")
+        cands["partition"] = lambda X=X, b=b: trimmed_mean(X, b, method="partition")
+        cands["np.sort axis 0"] = lambda X=X, b=b, m=m: np.sort(X, axis=0)[b:m - b].mean(0)
+        want = np.sort(X, axis=0)[b:m - b].mean(0)
+        for name in ("kernel", "sort", "partition"):
+            if name in cands:
+                assert np.allclose(cands[name](), want, rtol=1e-13, atol=1e-14), name
+        one_pass = lambda X=X, m=m: np.partition(X, m // 2, axis=0)  # noqa: E731
+        times = best_interleaved(lambda X=X, b=b: trimmed_mean(X, b), *cands.values(), one_pass,
+                                 reps=reps, clock=time.thread_time)
+        t_ours, others = times[0], dict(zip(cands, times[1:-1], strict=True))
+        fastest = min(others, key=others.get)
+        ratio = t_ours / others[fastest]
+        worst = max(worst, ratio)
+        print(f"  ({m}, {d}), b = {b}: chosen {choose_method(m, d, b):9s} {t_ours * 1e3:7.2f} ms  "
+              + "  ".join(f"{k} {v * 1e3:.2f}" for k, v in others.items())
+              + f"  ours/fastest ({fastest}) = {ratio:4.2f} {verdict(ratio, 1.1, 'lower')}"
+              + f"  [one np.partition pass {times[-1] * 1e3:.2f} ms, not a trimmed mean]")
+    print(f"  worst ratio over the shapes: {worst:.2f} {verdict(worst, 1.1, 'lower')}"
+          f"{'' if trim_kernel.available() else '  (numba not importable: no kernel)'}")
 
 
 def compare_byzfl(rng):
@@ -145,6 +197,12 @@ def compare_byzfl(rng):
 if __name__ == "__main__":
     import argparse
 
-    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--trimmed-mean-only", action="store_true",
+                        help="run only the trimmed-mean dispatch part")
+    args = parser.parse_args()
     with threadpool_limits(limits=1):
-        main()
+        if args.trimmed_mean_only:
+            trimmed_mean_dispatch(np.random.default_rng(0))
+        else:
+            main()
