@@ -21,6 +21,7 @@ N; every message is also written (in 'bar' mode above the bar).
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import re
@@ -99,8 +100,10 @@ class Progress:
         if self.mode == "bar":
             from tqdm import tqdm
 
-            self._bar = tqdm(total=total, desc=desc, unit=f" {unit}", file=self.stream, dynamic_ncols=True,
-                             leave=True, mininterval=0.2, smoothing=0.1)
+            sized = _columns(self.stream) > 0   # a terminal without a size (some ptys): fixed width
+            self._bar = tqdm(total=total, desc=desc, unit=f" {unit}", file=self.stream, dynamic_ncols=sized,
+                             ncols=None if sized else 100, nrows=None if sized else 24, leave=True,
+                             mininterval=0.2, smoothing=0.1)
 
     # -- counts ---------------------------------------------------------------------------------
     def advance(self, n: int = 1, note: str | None = None) -> None:
@@ -189,6 +192,13 @@ class Progress:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _columns(stream) -> int:
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, ValueError, OSError, io.UnsupportedOperation):
+        return 0
 
 
 def _short(note: str, width: int = 60) -> str:
