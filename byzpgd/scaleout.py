@@ -108,6 +108,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "on it (default: the local process pool)")
 
 
+def uses_dask(ns: argparse.Namespace) -> bool:
+    """Whether ``ns`` asks for Dask (``--scheduler`` or ``--workers``)."""
+    return getattr(ns, "scheduler", None) is not None or getattr(ns, "workers", None) is not None
+
+
 @contextlib.contextmanager
 def executor_from_args(ns: argparse.Namespace, default_jobs: int = 1, *, chunksize: int | None = None):
     """The executor the options of ``ns`` select (module docstring): a
@@ -119,7 +124,7 @@ def executor_from_args(ns: argparse.Namespace, default_jobs: int = 1, *, chunksi
     from .experiments.executors import dask_client
 
     scheduler, workers = getattr(ns, "scheduler", None), getattr(ns, "workers", None)
-    if scheduler is None and workers is None:
+    if not uses_dask(ns):
         jobs = getattr(ns, "jobs", None) or default_jobs
         yield SerialExecutor() if int(jobs) == 1 else ProcessExecutor(int(jobs))
         return
