@@ -9,8 +9,20 @@ aggregator (:class:`~byzpgd.oracles.pipeline.ByzantineOracle`): the sup of ‖ĝ
 probe points and the same attack randomness; adaptive attacks (line searches, the oracle-realising
 attack, the worst-case search) adapt to each aggregator with the same procedure and budget.
 
-Settings: an α sweep at n = n0 (f = round(φ·f_max) for the profile's fractions φ) and an n sweep
-at f_max, with m and d from the profile (f_max from ``--f`` or ⌊α·m⌋).
+Settings (m0, d from the profile; f_max from ``--f`` or ⌊α·m0⌋; α_max = f_max/m0):
+
+- *attacked* (every attack of the battery): an α sweep at (m0, n0), f = round(φ·f_max) for the
+  profile's fractions φ; an n sweep at (m0, f_max); an m sweep at (n0, α_max), f = max(1, ⌊α_max·m⌋)
+  over the profile's ``m_grid`` (at least a decade);
+- *honest* (α = 0, no Byzantine worker; the rule is still built for f_rule = max(1, ⌊α_max·m⌋),
+  the robustness it would be deployed with): an m sweep at n0 over ``m_grid`` and an n sweep at
+  m0 over ``n_grid``. These are the rate's clean part √(d/(nm)): a rule whose error does not
+  shrink like 1/√m shows it here.
+
+Repetitions: every attacked setting is measured on ``reps_attack`` independent data sets (and
+attack randomness), every honest one on ``reps_honest``; the Δ of a row is the mean over the
+repetitions (``delta_reps`` keeps each). The repetitions give the slopes their confidence
+intervals (:mod:`.rates_fit`) and the honest ones the bias test (:func:`bias_test`).
 
 Attacks: the whole library (:data:`byzpgd.oracles.attacks.ATTACKS`: sign flip, Gaussian, ALIE,
 IPM, mimic, NaN/±Inf/1e308 rows, the line-search ALIE and IPM, the lower bound's shift), the
@@ -24,7 +36,7 @@ filtering given the honest covariance bound σ²/n, :func:`byzpgd.experiments.ag
 by default; a reference whose breakdown number is below f is left out at that setting. Also
 recorded per setting: the statistical lower bound σ(α/√n + √(d/(nm))) (docs/paper.md §7.2, σ = 1)
 and the paper's Õ-rates (:func:`byzpgd.theory.rates.symmetric_rate`, constants dropped, skewness 0).
-Slopes of the worst Δ are fitted with :func:`byzpgd.properties.fits.loglog_fit`.
+Slopes of the worst Δ (with confidence intervals) are fitted in :mod:`.rates_fit`.
 """
 
 from __future__ import annotations
@@ -37,7 +49,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize
 
-from byzpgd.geometry import unit_vector
+from byzpgd.geometry import uniform_ball, unit_vector
 
 from ..algorithms.aggregators import AGGREGATORS, PAPER_AGGREGATORS, max_byzantine
 from ..experiments.aggregation import paper_aggregator
@@ -45,20 +57,26 @@ from ..oracles.attacks import ATTACKS, Attack, RealiseTarget, make_attack
 from ..oracles.pipeline import ByzantineOracle
 from ..oracles.statistical import GaussianLocation
 from ..oracles.workers import WorkerPool
-from ..properties.fits import loglog_fit
 from ..theory import rates as theory_rates
 from .sandbox import AggregatorFailure
 
 PROFILES = {
-    "quick": {"m": 30, "d": 10, "n0": 100, "n_grid": (25, 100, 400), "alpha_fractions": (0.25, 0.5, 1.0),
-              "probes": 2, "restarts": 2, "maxfev": 100, "e2e_instances": 3},
+    "quick": {"m": 30, "d": 10, "n0": 100, "n_grid": (25, 100, 400), "alpha_fractions": (0.5, 1.0),
+              "m_grid": (10, 30, 100), "reps_attack": 2, "reps_honest": 16,
+              "probes": 2, "restarts": 2, "maxfev": 100, "e2e_instances": 16},
     "ci": {"m": 50, "d": 10, "n0": 100, "n_grid": (25, 100, 400, 1600),
-           "alpha_fractions": (0.125, 0.25, 0.5, 1.0), "probes": 3, "restarts": 3, "maxfev": 200,
-           "e2e_instances": 6},
+           "alpha_fractions": (0.125, 0.25, 0.5, 1.0), "m_grid": (10, 30, 100, 300), "reps_attack": 3,
+           "reps_honest": 24, "probes": 3, "restarts": 3, "maxfev": 200, "e2e_instances": 24},
     "deep": {"m": 100, "d": 20, "n0": 100, "n_grid": (25, 100, 400, 1600, 6400),
-             "alpha_fractions": (0.0625, 0.125, 0.25, 0.5, 1.0), "probes": 6, "restarts": 5, "maxfev": 400,
-             "e2e_instances": 24},
+             "alpha_fractions": (0.0625, 0.125, 0.25, 0.5, 1.0), "m_grid": (10, 30, 100, 300, 1000),
+             "reps_attack": 4, "reps_honest": 32, "probes": 6, "restarts": 5, "maxfev": 400,
+             "e2e_instances": 48},
 }
+HONEST = "none"     # the 'attack' of the honest (α = 0) settings
+# attacks whose Byzantine rows are not vectors of R^d (NaN, ±Inf): outside the paper's model, in
+# which Byzantine workers send arbitrary vectors of R^d and Δ is defined; measured and reported
+# (per attack, and in each worst row's 'nonfinite_input'), not part of the graded worst Δ
+NONFINITE_INPUT = ("nan", "inf", "neg_inf")
 DEFAULT_ALPHA = 0.1
 LIBRARY_ATTACKS = tuple(ATTACKS)
 BATTERY_ATTACKS = (*LIBRARY_ATTACKS, "realise_target", "worst_case")
@@ -70,25 +88,43 @@ def profile_config(profile: str) -> dict:
     return dict(PROFILES[profile])
 
 
+SWEEPS = {"alpha": "alpha at (m0, n0)", "n": "n at (m0, f_max)", "m": "m at (n0, alpha_max)",
+          "m_honest": "m at (n0, alpha = 0)", "n_honest": "n at (m0, alpha = 0)"}
+
+
 @dataclass(frozen=True)
 class Setting:
+    """One statistical setting: ``m`` workers with ``n`` samples in dimension ``d``, ``f`` of them
+    Byzantine (0 for an honest setting); the rule is built for ``f_rule`` (= f when f > 0);
+    ``sweeps``: the sweeps (keys of :data:`SWEEPS`) it belongs to."""
+
     id: int
     m: int
     n: int
     d: int
     f: int
     sweeps: tuple[str, ...]
+    f_rule: int | None = None
 
     @property
     def alpha(self) -> float:
         return self.f / self.m
 
+    @property
+    def honest(self) -> bool:
+        return self.f == 0
+
+    @property
+    def rule_f(self) -> int:
+        return self.f if self.f_rule is None else self.f_rule
+
     def to_dict(self) -> dict:
         return {"id": self.id, "m": self.m, "n": self.n, "d": self.d, "f": self.f, "alpha": self.alpha,
-                "sweeps": list(self.sweeps)}
+                "f_rule": self.rule_f, "honest": self.honest, "sweeps": list(self.sweeps)}
 
     def label(self) -> str:
-        return f"m = {self.m}, n = {self.n}, d = {self.d}, f = {self.f} (alpha = {self.alpha:.3g})"
+        extra = f", rule built for f = {self.rule_f}" if self.honest else ""
+        return f"m = {self.m}, n = {self.n}, d = {self.d}, f = {self.f} (alpha = {self.alpha:.3g}{extra})"
 
 
 def byzantine_count(m: int, f: int | None = None, alpha: float | None = None) -> int:
@@ -111,18 +147,29 @@ def byzantine_count(m: int, f: int | None = None, alpha: float | None = None) ->
     return f
 
 
+def f_at(m: int, alpha_max: float) -> int:
+    """max(1, ⌊α_max·m⌋), kept below m/2: the f of the m sweeps (and f_rule of honest settings)."""
+    return max(1, min(int(math.floor(alpha_max * m + 1e-12)), (m - 1) // 2))
+
+
 def settings(cfg: dict, f_max: int) -> list[Setting]:
-    """The α sweep at n0 and the n sweep at f_max (shared settings once)."""
-    m, d, n0 = cfg["m"], cfg["d"], cfg["n0"]
+    """The settings of the module docstring (shared settings once, each with all its sweeps)."""
+    m0, d, n0 = cfg["m"], cfg["d"], cfg["n0"]
+    alpha_max = f_max / m0
+    m_grid = sorted({*cfg.get("m_grid", ()), m0})
     fs = sorted({max(1, int(round(phi * f_max))) for phi in cfg["alpha_fractions"]} | {f_max})
-    keys: dict[tuple[int, int], set] = {}
-    for f in fs:
-        keys.setdefault((n0, f), set()).add("alpha")
+    keys: dict[tuple[int, int, int], set] = {}     # (m, n, f) -> sweeps
+    for f in [0, *fs]:
+        keys.setdefault((m0, n0, f), set()).add("alpha")
     for n in cfg["n_grid"]:
-        keys.setdefault((n, f_max), set()).add("n")
+        keys.setdefault((m0, n, f_max), set()).add("n")
+        keys.setdefault((m0, n, 0), set()).add("n_honest")
+    for m in m_grid:
+        keys.setdefault((m, n0, f_at(m, alpha_max)), set()).add("m")
+        keys.setdefault((m, n0, 0), set()).add("m_honest")
     out = []
-    for k, ((n, f), sw) in enumerate(sorted(keys.items(), key=lambda kv: (kv[0][1], kv[0][0]))):
-        out.append(Setting(k, m, n, d, f, tuple(sorted(sw))))
+    for k, ((m, n, f), sw) in enumerate(sorted(keys.items(), key=lambda kv: (kv[0][2] > 0, kv[0]))):
+        out.append(Setting(k, m, n, d, f, tuple(sorted(sw)), None if f else f_at(m, alpha_max)))
     return out
 
 
@@ -248,30 +295,44 @@ def make_battery_attack(name: str, s: Setting, model, cfg: dict, seed: int) -> A
 # references and measurements
 # ---------------------------------------------------------------------------------------------
 def reference_aggregate(name: str, s: Setting, model) -> Callable | None:
-    """The reference ``name`` for s, or None when f exceeds its breakdown number."""
+    """The reference ``name`` for s (built for f_rule), or None when that exceeds its breakdown number."""
     if name not in AGGREGATORS:
         raise ValueError(f"reference must be one of {sorted(AGGREGATORS)}, got {name!r}")
-    if s.f > max_byzantine(name, s.m):
+    if s.rule_f > max_byzantine(name, s.m):
         return None
-    return paper_aggregator(name, s.m, s.f, model, s.n)
+    return paper_aggregator(name, s.m, s.rule_f, model, s.n)
+
+
+def _stream(seed: int, s: Setting, rep: int, *tail) -> np.random.Generator:
+    """Repetition 0 keeps the streams of the single-repetition battery."""
+    return np.random.default_rng([seed, s.id, *tail] if rep == 0 else [seed, s.id, *tail, 10_000 + rep])
 
 
 class SettingData:
-    """The honest data of one setting (shared by every aggregator and attack)."""
+    """The honest data of one setting and repetition (shared by every aggregator and attack)."""
 
-    def __init__(self, s: Setting, seed: int):
-        self.setting = s
+    def __init__(self, s: Setting, seed: int, rep: int = 0):
+        self.setting, self.rep = s, rep
         self.model = GaussianLocation(np.zeros(s.d), sigma=1.0, radius=1.0)
-        self.pool = WorkerPool(self.model, s.m, s.n, np.random.default_rng([seed, s.id, 0]), f=s.f)
+        self.pool = WorkerPool(self.model, s.m, s.n, _stream(seed, s, rep, 0), f=s.f)
+
+
+def probe_points(s: Setting, cfg: dict, seed: int) -> np.ndarray:
+    """The probe points of setting s (the same for every repetition, as ByzantineOracle.probe)."""
+    return uniform_ball(np.random.default_rng([seed, s.id, 2]), s.d, 1.0, size=cfg["probes"])
 
 
 def measure(data: SettingData, aggregate: Callable, attack: str, cfg: dict, seed: int) -> dict:
-    """Empirical Δ of workers → ``attack`` → ``aggregate`` on ``data``: {'delta', 'error'}.
-    A failure of the aggregator (an exception, a timeout, ...) gives Δ = +inf and its kind."""
+    """Empirical Δ of workers → ``attack`` → ``aggregate`` on ``data``: {'delta', 'error'}
+    (attack :data:`HONEST`: no Byzantine worker; then also 'errors', the (probes, d) array of
+    ĝ(w) − ∇F(w), for the bias test). A failure of the aggregator (an exception, a timeout, ...)
+    gives Δ = +inf and its kind."""
     s = data.setting
+    if attack == HONEST:
+        return _measure_honest(data, aggregate, cfg, seed)
     k = BATTERY_ATTACKS.index(attack)
     att = make_battery_attack(attack, s, data.model, cfg, seed)
-    oracle = ByzantineOracle(data.pool, att, aggregate, np.random.default_rng([seed, s.id, 1, k]))
+    oracle = ByzantineOracle(data.pool, att, aggregate, _stream(seed, s, data.rep, 1, k))
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore", RuntimeWarning)
@@ -281,39 +342,142 @@ def measure(data: SettingData, aggregate: Callable, attack: str, cfg: dict, seed
     return {"delta": float(delta) if math.isfinite(delta) else math.inf, "error": None}
 
 
+def _measure_honest(data: SettingData, aggregate: Callable, cfg: dict, seed: int) -> dict:
+    s = data.setting
+    errs = np.full((cfg["probes"], s.d), np.inf)
+    error = None
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for i, w in enumerate(probe_points(s, cfg, seed)):
+            try:
+                out = np.asarray(aggregate(data.pool.honest_gradients(w)), dtype=np.float64)
+            except AggregatorFailure as exc:
+                error = exc.kind
+                continue
+            if out.shape == (s.d,):
+                errs[i] = out - data.model.grad(w)
+    norms = np.linalg.norm(errs, axis=1)
+    delta = float(norms.max()) if np.all(np.isfinite(norms)) else math.inf
+    return {"delta": delta, "error": error, "errors": errs}
+
+
 def run_battery(user_factory: Callable[[int, int], Callable], cfg: dict, f_max: int, seed: int, *,
-                references=PAPER_AGGREGATORS, attacks=BATTERY_ATTACKS, log=None, progress=None) -> dict:
+                references=PAPER_AGGREGATORS, attacks=BATTERY_ATTACKS, log=None, progress=None,
+                reference_cache: dict | None = None) -> dict:
     """Measure the user's aggregator (``user_factory(m, f)``) and the references on every
-    setting × attack. Returns {'settings', 'results'} with one row per (setting, attack) and one
-    row per setting with attack 'worst' (the sup over the attacks)."""
+    setting × attack × repetition (module docstring). Returns {'settings', 'results', 'bias'}:
+    one row per (setting, attack) — :data:`HONEST` for the honest settings — and one row per
+    setting with attack 'worst' (per repetition the sup over the attacks, then the mean over the
+    repetitions); 'bias': :func:`bias_test` of every honest setting, for the user ('user') and
+    each reference. ``reference_cache``: a dict shared between batteries of the same process
+    (tests, benchmarks) that keeps the references' measurements, keyed by everything they depend
+    on (seed, setting, repetition, attack, reference, the profile's attack budget); None (the
+    command's default): every reference is measured afresh."""
     unknown = [a for a in attacks if a not in BATTERY_ATTACKS]
     if unknown:
         raise ValueError(f"attacks must be among {BATTERY_ATTACKS}, got {unknown}")
     sets = settings(cfg, f_max)
-    rows = []
-    total, done = len(sets) * len(attacks), 0
-    for s in sets:
-        data = SettingData(s, seed)
+    rows, bias = [], []
+    plan = [(s, (HONEST,) if s.honest else tuple(attacks),
+             cfg.get("reps_honest", 1) if s.honest else cfg.get("reps_attack", 1)) for s in sets]
+    total, done = sum(len(a) * r for _, a, r in plan), 0
+    for s, atts, reps in plan:
         lb = lower_bound(s)
         rates = paper_rates(s)
-        refs = {r: reference_aggregate(r, s, data.model) for r in references}
-        user = user_factory(s.m, s.f)
+        user = user_factory(s.m, s.rule_f)
+        per: dict[str, dict] = {a: {"user": [], "error": None, "ref": {r: [] for r in references}}
+                                for a in atts}
+        errors: dict[str, list] = {"user": [], **{r: [] for r in references}}
+        refs = None
+        for rep in range(reps):
+            data = SettingData(s, seed, rep)
+            if refs is None:
+                refs = {r: reference_aggregate(r, s, data.model) for r in references}
+            for a in atts:
+                if log is not None:
+                    log.context = {"phase": "battery", "attack": a, "rep": rep, **s.to_dict()}
+                mu = measure(data, user, a, cfg, seed)
+                cell = per[a]
+                cell["user"].append(mu["delta"])
+                cell["error"] = cell["error"] or mu["error"]
+                if a == HONEST:
+                    errors["user"].append(mu["errors"])
+                for r, agg in refs.items():
+                    if agg is None:
+                        cell["ref"][r].append(None)
+                        continue
+                    key = (seed, s, rep, a, r, cfg["probes"], cfg["restarts"], cfg["maxfev"])
+                    if reference_cache is not None and key in reference_cache:
+                        mr = reference_cache[key]
+                    else:
+                        mr = measure(data, agg, a, cfg, seed)
+                        if reference_cache is not None:
+                            reference_cache[key] = mr
+                    cell["ref"][r].append(mr["delta"])
+                    if a == HONEST:
+                        errors[r].append(mr["errors"])
+                done += 1
+                if progress is not None:
+                    progress(done, total, {"n": s.n, "f": s.f, "m": s.m, "attack": a, "rep": rep,
+                                           "delta_empirical": mu["delta"]})
         per_attack = []
-        for a in attacks:
-            if log is not None:
-                log.context = {"phase": "battery", "attack": a, **s.to_dict()}
-            mu = measure(data, user, a, cfg, seed)
-            ref_d = {r: (None if agg is None else measure(data, agg, a, cfg, seed)["delta"])
-                     for r, agg in refs.items()}
-            row = _row(s, a, mu["delta"], ref_d, lb, rates)
-            row["error"] = mu["error"]
+        for a in atts:
+            cell = per[a]
+            row = _row(s, a, _mean(cell["user"]), {r: _mean(v) for r, v in cell["ref"].items()}, lb, rates)
+            row["delta_reps"] = list(cell["user"])
+            row["delta_reference_reps"] = {r: list(v) for r, v in cell["ref"].items()}
+            row["error"] = cell["error"]
             per_attack.append(row)
-            done += 1
-            if progress is not None:
-                progress(done, total, row)
         rows.extend(per_attack)
-        rows.append(_worst_row(s, per_attack, refs, lb, rates))
-    return {"settings": [s.to_dict() for s in sets], "results": rows}
+        rows.append(_worst_row(s, per_attack, references, lb, rates))
+        if s.honest:
+            rng = np.random.default_rng([seed, s.id, 5])
+            entry = {"setting": s.id, "m": s.m, "n": s.n, "d": s.d, "f_rule": s.rule_f, "reps": reps,
+                     "tests": {who: (bias_test(np.array(e), rng) if len(e) == reps else None)
+                               for who, e in errors.items()}}
+            bias.append(entry)
+    return {"settings": [s.to_dict() for s in sets], "results": rows, "bias": bias}
+
+
+def _mean(vals):
+    vals = [v for v in vals if v is not None]
+    if not vals:
+        return None
+    return math.inf if any(not math.isfinite(v) for v in vals) else float(np.mean(vals))
+
+
+def bias_test(errors: np.ndarray, rng: np.random.Generator, max_exact: int = 16,
+              draws: int = 1 << 15) -> dict:
+    """Is the rule's output biased when no worker is Byzantine?
+
+    ``errors``: (R, K, d), the error ĝ(w_k) − ∇F(w_k) at K fixed probe points on R independent
+    data sets. The bias at w_k is b_k = mean over r of errors[r, k]. Under H0 (no bias: the error
+    is symmetric about 0, as for every translation-equivariant odd rule on the symmetric Gaussian
+    model, e.g. the median, trimmed mean, Krum, the mean), flipping the sign of each repetition's
+    errors leaves their law unchanged, so the statistic T = Σ_k ‖b_k‖² is compared with its
+    sign-flip distribution (exact over all 2^R sign vectors for R <= ``max_exact``, else
+    ``draws`` random ones): p = P(T_flip >= T). Returns {'bias': max_k ‖b_k‖, 'p_value',
+    'statistic', 'reps', 'exact'}; bias = inf (p = 0) when an error is not finite."""
+    E = np.asarray(errors, dtype=np.float64)
+    R = E.shape[0]
+    if R < 2:
+        raise ValueError(f"the bias test needs at least 2 repetitions, got {R}")
+    if not np.all(np.isfinite(E)):
+        return {"bias": math.inf, "p_value": 0.0, "statistic": math.inf, "reps": R, "exact": True}
+    b = E.mean(axis=0)
+    t_obs = float(np.sum(b * b))
+    exact = R <= max_exact
+    if exact:
+        signs = 1.0 - 2.0 * ((np.arange(1 << R)[:, None] >> np.arange(R)[None, :]) & 1)
+    else:
+        signs = rng.choice([-1.0, 1.0], size=(draws, R))
+    flat = E.reshape(R, -1)
+    t_flip = np.sum((signs @ flat / R) ** 2, axis=1)
+    p = float(np.mean(t_flip >= t_obs * (1 - 1e-12)))
+    if not exact:
+        p = (p * draws + 1) / (draws + 1)
+    return {"bias": float(np.linalg.norm(b, axis=1).max()), "p_value": p, "statistic": t_obs, "reps": R,
+            "exact": exact}
 
 
 def _best(ref_d: dict) -> tuple[str | None, float | None]:
@@ -335,59 +499,40 @@ def _ratio(a, b):
 def _row(s: Setting, attack: str, delta: float, ref_d: dict, lb: float, rates: dict) -> dict:
     best_name, best = _best(ref_d)
     return {"attack": attack, "setting": s.id, "m": s.m, "n": s.n, "d": s.d, "f": s.f, "alpha": s.alpha,
+            "f_rule": s.rule_f, "honest": s.honest, "sweeps": list(s.sweeps),
             "delta_empirical": delta, "delta_reference": ref_d, "best_reference": best_name,
             "ratio_to_best_reference": _ratio(delta, best), "lower_bound": lb,
             "ratio_to_lower_bound": _ratio(delta, lb), "rates": rates}
 
 
-def _worst_row(s, per_attack, refs, lb, rates) -> dict:
-    worst = max(per_attack, key=lambda r: r["delta_empirical"])
-    ref_d, ref_att = {}, {}
-    for r in refs:
-        vals = [(row["delta_reference"][r], row["attack"]) for row in per_attack
-                if row["delta_reference"][r] is not None]
-        if vals:
-            v, a = max(vals, key=lambda t: t[0])
-            ref_d[r], ref_att[r] = v, a
-        else:
-            ref_d[r], ref_att[r] = None, None
-    row = _row(s, "worst", worst["delta_empirical"], ref_d, lb, rates)
+def _worst_row(s, per_attack, references, lb, rates) -> dict:
+    """Per repetition the sup over the attacks with real-valued Byzantine rows (all but
+    :data:`NONFINITE_INPUT`), then the mean over the repetitions (user and each reference);
+    'worst_attack': the attack with the largest mean Δ of the user's rule; 'nonfinite_input':
+    the user's Δ under each NaN/±Inf attack, 'nonfinite_input_failed' those where it was infinite
+    or the rule failed."""
+    nonfinite = {r["attack"]: r["delta_empirical"] for r in per_attack if r["attack"] in NONFINITE_INPUT}
+    failed = [r["attack"] for r in per_attack if r["attack"] in NONFINITE_INPUT
+              and (not math.isfinite(r["delta_empirical"]) or r.get("error"))]
+    per_attack = [row for row in per_attack if row["attack"] not in NONFINITE_INPUT] or per_attack
+    reps = len(per_attack[0]["delta_reps"])
+    user_reps = [max(row["delta_reps"][i] for row in per_attack) for i in range(reps)]
+    ref_d, ref_att, ref_reps = {}, {}, {}
+    for r in references:
+        vals = [[row["delta_reference_reps"][r][i] for row in per_attack] for i in range(reps)]
+        if any(v is None for vv in vals for v in vv):
+            ref_d[r], ref_att[r], ref_reps[r] = None, None, [None] * reps
+            continue
+        ref_reps[r] = [max(vv) for vv in vals]
+        ref_d[r] = _mean(ref_reps[r])
+        ref_att[r] = max(per_attack, key=lambda row: row["delta_reference"][r])["attack"]
+    worst = max(per_attack, key=lambda row: row["delta_empirical"])
+    row = _row(s, "worst", _mean(user_reps), ref_d, lb, rates)
+    row["delta_reps"] = user_reps
+    row["delta_reference_reps"] = ref_reps
     row["worst_attack"] = worst["attack"]
     row["reference_worst_attack"] = ref_att
     row["error"] = next((r["error"] for r in per_attack if r["error"]), None)
+    row["nonfinite_input"] = nonfinite
+    row["nonfinite_input_failed"] = failed
     return row
-
-
-def rate_summary(results: list[dict], references=PAPER_AGGREGATORS) -> dict:
-    """Against the paper's rates: for the user's rule and each reference, the empirical constant
-    max over settings of worst Δ / rate (per paper rate), and the log-log slopes of the worst Δ
-    in α (n = n0) and in n (f = f_max) next to the exponents of the rates and the lower bound."""
-    worst = [r for r in results if r["attack"] == "worst"]
-    series = {"user": [r["delta_empirical"] for r in worst]}
-    for ref in references:
-        series[ref] = [r["delta_reference"].get(ref) for r in worst]
-    constants = {}
-    for who, ds in series.items():
-        constants[who] = {}
-        for rate in PAPER_AGGREGATORS:
-            vals = [d / r["rates"][rate] for d, r in zip(ds, worst, strict=True) if d is not None]
-            constants[who][rate] = max(vals) if vals else None
-    slopes = {}
-    n0 = min((r["n"] for r in worst), key=lambda n: abs(math.log(n / 100))) if worst else None
-    f_max = max((r["f"] for r in worst), default=None)
-    for var, pick in (("alpha", lambda r: r["n"] == n0), ("n", lambda r: r["f"] == f_max)):
-        pts = [(i, r) for i, r in enumerate(worst) if pick(r)]
-        xs = [r[var] for _, r in pts]
-        entry = {"values": xs, "fitted": {}}
-        for who, ds in series.items():
-            ys = [ds[i] if ds[i] is not None else np.nan for i, _ in pts]
-            fit = loglog_fit(xs, ys)
-            entry["fitted"][who] = None if fit is None else fit[0]
-        entry["theory"] = {name: float(theory_rates.exponent(theory_rates.symmetric_rate(name), var))
-                           for name in PAPER_AGGREGATORS}
-        entry["theory"]["lower_bound"] = float(theory_rates.exponent(theory_rates.LOWER_BOUND, var))
-        slopes[var] = entry
-    return {"empirical_constants": constants, "slopes": slopes,
-            "note": "rates are O~ with constants and logs dropped; the alpha slope is of the raw "
-                    "worst Delta (not of its alpha term), so it is below the rate's exponent when the "
-                    "sqrt(d/(nm)) term dominates"}

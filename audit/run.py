@@ -21,8 +21,9 @@ from ..algorithms.aggregators import AGGREGATORS, PAPER_AGGREGATORS
 from . import battery as bat
 from .end_to_end import run_end_to_end
 from .loader import INPUT_KINDS, UsageError, parse_target
+from .rates_fit import rate_summary
 from .sandbox import FindingLog, Sandbox
-from .verdict import FACTOR, SLACK, decide
+from .verdict import BIAS_LEVEL, BREAKDOWN, FACTOR, SLACK, grade
 
 E2E_BUDGET_SECONDS = {"quick": 60.0, "ci": 300.0, "deep": 3600.0}
 
@@ -64,8 +65,10 @@ def run_audit(target: str, *, f: int | None = None, alpha: float | None = None, 
               seed: int = 0, m: int | None = None, paths=(), call_timeout: float = 10.0,
               load_timeout: float = 120.0, references=PAPER_AGGREGATORS, input_kind: str = "numpy",
               factor: float = FACTOR, progress: Callable[[str], None] | None = None,
-              command: str | None = None) -> dict:
-    """Audit ``target`` (``MODULE:CALLABLE``) and return the report (module docstring)."""
+              command: str | None = None, reference_cache: dict | None = None) -> dict:
+    """Audit ``target`` (``MODULE:CALLABLE``) and return the report (module docstring): a dict with
+    'verdict' ('pass', 'suboptimal' or 'fail'), 'reasons', 'notes', 'findings', the measurements
+    and the rate fits. ``reference_cache``: see :func:`.battery.run_battery` (tests, benchmarks)."""
     say = progress or (lambda msg: None)
     t0 = time.perf_counter()
     references = tuple(references)
@@ -84,10 +87,11 @@ def run_audit(target: str, *, f: int | None = None, alpha: float | None = None, 
             try:
                 def tick(done, total, row):
                     if done == total or done % max(1, total // 10) == 0:
-                        say(f"battery: {done}/{total} (setting n = {row['n']}, f = {row['f']}, "
-                            f"attack {row['attack']}: Delta = {row['delta_empirical']:.4g})")
+                        say(f"battery: {done}/{total} (setting m = {row['m']}, n = {row['n']}, "
+                            f"f = {row['f']}, attack {row['attack']}: Delta = {row['delta_empirical']:.4g})")
                 battery = bat.run_battery(lambda mm, ff: sandbox.aggregator(mm, ff), cfg, f_max, seed,
-                                          references=references, log=log, progress=tick)
+                                          references=references, log=log, progress=tick,
+                                          reference_cache=reference_cache)
             except Exception as exc:  # a harness bug must not lose the report
                 _harness_error(log, "battery", exc)
             say(f"battery done in {time.perf_counter() - t0:.1f} s; end to end: "
@@ -103,29 +107,39 @@ def run_audit(target: str, *, f: int | None = None, alpha: float | None = None, 
     rates = None
     try:
         if battery["results"]:
-            rates = bat.rate_summary(battery["results"], references)
+            rates = rate_summary(battery["results"], battery["settings"], references)
     except Exception as exc:
         _harness_error(log, "rates", exc)
     findings = [fd.to_dict() for fd in log.findings()]
-    verdict, reasons = decide(battery["results"], e2e, findings, factor=factor, slack=SLACK)
-    if not battery["results"] and verdict == "pass":   # defensive: nothing measured cannot pass
+    g = grade(battery["results"], e2e, findings, slopes=(rates or {}).get("slopes"),
+              bias=battery.get("bias"), factor=factor, slack=SLACK)
+    verdict, reasons = g.verdict, [r.to_dict() for r in g.reasons]
+    if not battery["results"] and verdict != "fail":   # defensive: nothing measured cannot pass
         verdict = "fail"
-        reasons.append({"kind": "battery", "message": "no measurement was made"})
-    s_max = max((s for s in battery["settings"]), key=lambda s: (s["f"], s["n"] == cfg["n0"]), default=None)
+        reasons.append({"kind": "battery", "grade": "fail", "message": "no measurement was made"})
+    s_max = max((s for s in battery["settings"] if s["m"] == cfg["m"]),
+                key=lambda s: (s["f"], s["n"] == cfg["n0"]), default=None)
     return {
         "aggregator": {"target": target, "description": sandbox.description, "input_kind": input_kind},
         "verdict": verdict,
         "reasons": reasons,
+        "notes": list(g.notes),
+        "grade": {"error_probability": g.error_probability, "decisions": list(g.decisions)},
         "findings": findings,
         "results": battery["results"],
+        "bias": battery.get("bias", []),
         "settings": battery["settings"],
         "references": list(references),
         "attacks": list(bat.BATTERY_ATTACKS),
-        "criterion": {"factor": factor, "slack": SLACK,
-                      "statement": f"at every setting: worst Delta over the attacks <= {factor:g} x the best "
-                                   f"reference's worst Delta + {SLACK:g} x lower bound; ByzantinePGD's "
-                                   "Theorem 1 holds end to end with the measured Delta; no error-level "
-                                   "finding"},
+        "criterion": {"factor": factor, "slack": SLACK, "breakdown": BREAKDOWN, "bias_level": BIAS_LEVEL,
+                      "statement": f"fail: an error-level finding, breakdown (worst Delta under attack > "
+                                   f"{BREAKDOWN:g} x the best reference's + {SLACK:g} x lower bound, "
+                                   "or inf), "
+                                   "a significant bias without attack larger than the best reference's "
+                                   "Delta, or Theorem 1 violated end to end; suboptimal: worst Delta > "
+                                   f"{factor:g} x the best reference's + {SLACK:g} x lower bound at some "
+                                   "setting, or a graded log-log slope (m at alpha = 0, n) above half "
+                                   "the lower bound's; pass otherwise"},
         "lower_bound": {"formula": "sigma (alpha/sqrt(n) + sqrt(d/(n m))), sigma = 1",
                         "source": "docs/paper.md §7.2 (statistical lower bound, Gaussian location model)"},
         "model": "Gaussian location: f(w; z) = |w - z|^2/2, z ~ N(0, I_d), W = unit ball; Delta = sup of "

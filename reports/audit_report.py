@@ -6,9 +6,12 @@ The three texts are rendered first, then staged to temporary siblings and moved 
 (:func:`byzpgd.reports.json_report.stage` / ``commit``): an interrupted write leaves whole
 files. A plot that cannot be drawn is replaced by the reason; the rest is still written.
 
-Plots: Δ against α (at n = n0) and Δ against n (at f = f_max), one panel per attack (and the
-worst over the attacks), the audited aggregator beside the references and the statistical lower
-bound; an infinite Δ is drawn as a red triangle at the top of the panel.
+Plots (worst Δ over the attacks): Δ against m (at α = 0 and at α_max) and Δ against n (at f_max
+and at α = 0) and α, the audited aggregator (min–max over the repetitions as error bars, its
+fitted log-log line dotted) beside the references and the statistical lower bound (dashed); an
+infinite Δ is drawn as a red triangle at the top of the panel. Tables: reasons and notes,
+findings, worst Δ per setting, Δ per attack × setting, the slope fits with their intervals
+against the rates' local slopes, empirical constants, the bias test, the end-to-end runs.
 """
 
 from __future__ import annotations
@@ -28,6 +31,9 @@ from .json_report import commit, environment, stage
 from .style import BASE_CSS
 
 FILES = ("audit.json", "audit.md", "audit.html")
+# the battery's sweeps and their variable (= byzpgd.audit.rates_fit.SWEEP_VARIABLE; reports import
+# no audit module: tests/test_audit.py checks the two agree)
+SWEEP_VARIABLE = {"alpha": "alpha", "n": "n", "m": "m", "m_honest": "m", "n_honest": "n"}
 REF_COLORS = ("#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 
 
@@ -69,77 +75,97 @@ def _png(fig: Figure) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def sweep_rows(report: dict, var: str) -> dict[str, list[dict]]:
-    """Rows of the sweep in ``var`` ('alpha' or 'n'), by attack, sorted by var."""
-    ids = {s["id"] for s in report.get("settings", []) if var in s.get("sweeps", [])}
-    out: dict[str, list[dict]] = {}
-    for r in report.get("results", []):
-        if r.get("setting") in ids:
-            out.setdefault(r["attack"], []).append(r)
-    for rows in out.values():
-        rows.sort(key=lambda r: r[var])
-    return out
+def sweep_rows(report: dict, sweep: str, attack: str = "worst") -> list[dict]:
+    """The rows of ``attack`` (default: the worst over the attacks) on the settings of ``sweep``
+    (a key of battery.SWEEPS), sorted by the sweep's variable."""
+    ids = {s["id"] for s in report.get("settings", []) if sweep in s.get("sweeps", [])}
+    var = SWEEP_VARIABLE.get(sweep, sweep)
+    rows = [r for r in report.get("results", []) if r.get("setting") in ids and r["attack"] == attack]
+    if var == "alpha":
+        rows = [r for r in rows if r["alpha"] > 0]
+    return sorted(rows, key=lambda r: r[var])
 
 
-def sweep_plot(report: dict, var: str) -> str | None:
-    """Small multiples of Δ against ``var``: one panel per attack (module docstring)."""
-    by_attack = sweep_rows(report, var)
-    if not by_attack:
+def _reps(r: dict, who: str) -> list[float]:
+    vals = r.get("delta_reps") if who == "audited" else (r.get("delta_reference_reps") or {}).get(who)
+    return [v for v in (_num(x) for x in (vals or [])) if v is not None and math.isfinite(v) and v > 0]
+
+
+def _panel(ax, report: dict, sweep: str, title: str):
+    """Worst Δ along one sweep: the audited rule (black, min–max over the repetitions as error
+    bars, its fitted line dotted), the references and the lower bound (dashed)."""
+    rows = sweep_rows(report, sweep)
+    var = SWEEP_VARIABLE[sweep]
+    if not rows:
+        ax.set_title(f"{title}: no settings", fontsize=9)
+        return
+    xs = [r[var] for r in rows]
+    series = [("audited", "black", "o")] + [(ref, REF_COLORS[j % len(REF_COLORS)], ".")
+                                            for j, ref in enumerate(report.get("references", []))]
+    finite_all = []
+    for name, color, marker in series:
+        ys = [_num(r["delta_empirical"] if name == "audited" else (r.get("delta_reference") or {}).get(name))
+              for r in rows]
+        pts = [(x, y, r) for x, y, r in zip(xs, ys, rows, strict=True)
+               if y is not None and math.isfinite(y) and y > 0]
+        finite_all += [p[1] for p in pts]
+        if pts:
+            lo = [p[1] - min(_reps(p[2], name) or [p[1]]) for p in pts]
+            hi = [max(_reps(p[2], name) or [p[1]]) - p[1] for p in pts]
+            ax.errorbar([p[0] for p in pts], [p[1] for p in pts], yerr=[lo, hi], color=color, marker=marker,
+                        lw=1.4 if name == "audited" else 1.0, ms=4, capsize=2, label=name)
+        infs = [x for x, y in zip(xs, ys, strict=True) if y is not None and math.isinf(y)]
+        if infs and name == "audited":
+            top = max(finite_all) * 3 if finite_all else 1.0
+            ax.plot(infs, [top] * len(infs), ls="none", marker="^", color="#cf222e", ms=7,
+                    label="audited: inf")
+    ax.plot(xs, [_num(r["lower_bound"]) for r in rows], color="gray", ls="--", lw=1, label="lower bound")
+    entry = ((report.get("rates") or {}).get("slopes") or {}).get(sweep) or {}
+    fit = (entry.get("fits") or {}).get("user") or {}
+    if fit.get("slope") is not None and fit.get("constant"):
+        ax.plot(xs, [fit["constant"] * x ** fit["slope"] for x in xs], color="black", ls=":", lw=1,
+                label=f"fit: slope {fit['slope']:.2f}")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xticks(xs)
+    ax.set_xticklabels([fmt(x, 2) for x in xs])
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_title(title, fontsize=9)
+    ax.set_xlabel(var, fontsize=8)
+    ax.set_ylabel("worst empirical Delta", fontsize=8)
+    ax.tick_params(labelsize=7)
+    ax.legend(fontsize=6, loc="best")
+
+
+def sweep_plot(report: dict, panels: list[tuple[str, str]], title: str) -> str | None:
+    """One row of :func:`_panel` s; None when no panel has settings."""
+    if not any(sweep_rows(report, sw) for sw, _ in panels):
         return None
-    attacks = [a for a in [*report.get("attacks", []), "worst"] if a in by_attack]
-    refs = report.get("references", [])
-    ncols = 4
-    nrows = math.ceil(len(attacks) / ncols)
-    fig = Figure(figsize=(3.4 * ncols, 2.7 * nrows), layout="constrained")
-    label = "alpha = f/m" if var == "alpha" else "n (samples per worker)"
-    for k, att in enumerate(attacks):
-        ax = fig.add_subplot(nrows, ncols, k + 1)
-        rows = by_attack[att]
-        xs = [r[var] for r in rows]
-        series = [("audited", [_num(r["delta_empirical"]) for r in rows], "black", "o", "-")]
-        for j, ref in enumerate(refs):
-            series.append((ref, [_num((r.get("delta_reference") or {}).get(ref)) for r in rows],
-                           REF_COLORS[j % len(REF_COLORS)], ".", "-"))
-        series.append(("lower bound", [_num(r["lower_bound"]) for r in rows], "gray", None, "--"))
-        finite = [y for _, ys, *_ in series for y in ys if y is not None and math.isfinite(y) and y > 0]
-        top = max(finite) * 3 if finite else 1.0
-        for name, ys, color, marker, ls in series:
-            pts = [(x, y) for x, y in zip(xs, ys, strict=True)
-                   if y is not None and math.isfinite(y) and y > 0]
-            if pts:
-                ax.plot([p[0] for p in pts], [p[1] for p in pts], color=color, marker=marker, ls=ls, lw=1.2,
-                        ms=4, label=name)
-            infs = [x for x, y in zip(xs, ys, strict=True) if y is not None and math.isinf(y)]
-            if infs:
-                ax.plot(infs, [top] * len(infs), ls="none", marker="^", color="#cf222e", ms=7,
-                        label=f"{name}: inf" if name == "audited" else None)
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xticks(xs)
-        ax.set_xticklabels([fmt(x, 2) for x in xs])
-        ax.xaxis.set_minor_formatter(NullFormatter())
-        ax.set_title(att if att != "worst" else "worst over attacks", fontsize=9,
-                     fontweight="bold" if att == "worst" else "normal")
-        ax.tick_params(labelsize=7)
-        if k % ncols == 0:
-            ax.set_ylabel("empirical Delta", fontsize=8)
-        if k >= len(attacks) - ncols:
-            ax.set_xlabel(label, fontsize=8)
-        if k == 0:
-            ax.legend(fontsize=6, loc="best")
-    fig.suptitle(f"Delta against {'alpha' if var == 'alpha' else 'n'}: audited aggregator (black) vs "
-                 "references and the lower bound (dashed); red triangles: infinite Delta", fontsize=10)
+    fig = Figure(figsize=(4.2 * len(panels), 3.4), layout="constrained")
+    for k, (sw, t) in enumerate(panels):
+        _panel(fig.add_subplot(1, len(panels), k + 1), report, sw, t)
+    fig.suptitle(title, fontsize=10)
     return _png(fig)
 
 
+PLOTS = (
+    ("Delta against m", [("m_honest", "m sweep, alpha = 0 (no attack)"), ("m", "m sweep, alpha = alpha_max")],
+     "Delta against m: audited (black; bars: min-max over repetitions; dotted: fit), references, "
+     "lower bound (dashed)"),
+    ("Delta against n and alpha", [("n", "n sweep, f = f_max"), ("n_honest", "n sweep, alpha = 0"),
+                                   ("alpha", "alpha sweep, n = n0")],
+     "Delta against n and alpha (worst over the attacks)"),
+)
+
+
 def plots(report: dict) -> list[dict]:
-    """[{'title', 'uri' or 'error'}] for the two sweeps."""
+    """[{'title', 'uri' or 'error'}]: Δ against m, and against n and α (:data:`PLOTS`)."""
     out = []
-    for var, title in (("alpha", "Delta against alpha (n = n0)"), ("n", "Delta against n (f = f_max)")):
+    for title, panels, suptitle in PLOTS:
         try:
-            uri = sweep_plot(report, var)
+            uri = sweep_plot(report, panels, suptitle)
             out.append({"title": title, "uri": uri} if uri else
-                       {"title": title, "error": "no settings in this sweep"})
+                       {"title": title, "error": "no settings in these sweeps"})
         except Exception as exc:  # a figure must never cost the report
             out.append({"title": title, "error": f"{type(exc).__name__}: {exc}"})
     return out
@@ -150,23 +176,27 @@ def plots(report: dict) -> list[dict]:
 # ---------------------------------------------------------------------------------------------
 def worst_table(report: dict) -> tuple[list[str], list[list[str]]]:
     refs = report.get("references", [])
-    head = ["n", "f", "alpha", "Delta (audited)", "its worst attack", *[f"Delta {r}" for r in refs],
-            "best reference", "threshold", "lower bound", "within factor"]
+    head = ["m", "n", "f", "alpha", "sweeps", "Delta (audited)", "its worst attack",
+            *[f"Delta {r}" for r in refs], "best reference", "ratio", "threshold", "lower bound",
+            "within factor", "broken"]
     rows = []
     for r in report.get("results", []):
         if r["attack"] != "worst":
             continue
-        rows.append([fmt(r["n"]), fmt(r["f"]), fmt(r["alpha"], 3), fmt(_num(r["delta_empirical"])),
+        f_txt = fmt(r["f"]) + (f" (rule f = {r.get('f_rule')})" if r.get("honest") else "")
+        rows.append([fmt(r["m"]), fmt(r["n"]), f_txt,
+                     fmt(r["alpha"], 3), ", ".join(r.get("sweeps") or []), fmt(_num(r["delta_empirical"])),
                      r.get("worst_attack", ""), *[fmt(_num(r["delta_reference"].get(x))) for x in refs],
-                     fmt(r.get("best_reference")), fmt(_num(r.get("threshold"))),
-                     fmt(_num(r["lower_bound"])), fmt(r.get("within_factor"))])
+                     fmt(r.get("best_reference")), fmt(_num(r.get("ratio_to_best_reference")), 3),
+                     fmt(_num(r.get("threshold"))), fmt(_num(r["lower_bound"])), fmt(r.get("within_factor")),
+                     fmt(r.get("broken"))])
     return head, rows
 
 
 def attack_table(report: dict) -> tuple[list[str], list[list[str]]]:
     """Attacks × settings: the audited Δ and, in brackets, its ratio to the best reference."""
     sets = report.get("settings", [])
-    head = ["attack", *[f"n={s['n']}, f={s['f']}" for s in sets]]
+    head = ["attack", *[f"m={s['m']}, n={s['n']}, f={s['f']}" for s in sets]]
     cells: dict[str, dict[int, str]] = {}
     for r in report.get("results", []):
         ratio = _num(r.get("ratio_to_best_reference"))
@@ -204,15 +234,52 @@ def constants_table(report: dict) -> tuple[list[str], list[list[str]]]:
     return head, rows
 
 
+def _slope_txt(fit: dict | None) -> str:
+    if not fit:
+        return "—"
+    if fit.get("slope") is None:
+        return "inf" if fit.get("infinite") else "—"
+    ci = fit.get("ci")
+    return f"{fit['slope']:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
+
+
 def slopes_table(report: dict) -> tuple[list[str], list[list[str]]]:
+    """Per sweep: the audited rule's fitted slope [CI], the references', the rates' local slopes,
+    the decision (graded sweeps)."""
     slopes = (report.get("rates") or {}).get("slopes") or {}
-    head = ["sweep", "audited", *[str(k) for k in report.get("references", [])], "theory exponents"]
+    refs = report.get("references", [])
+    head = ["sweep", "values", "audited slope [CI]", *[f"{r} [CI]" for r in refs],
+            "rates: median / trimmed mean / it. filtering / lower bound", "graded: threshold",
+            "consistent", "P(wrong decision)"]
     rows = []
-    for var, e in slopes.items():
-        fitted = e.get("fitted", {})
-        theory = ", ".join(f"{k} {fmt(_num(v), 3)}" for k, v in (e.get("theory") or {}).items())
-        rows.append([var, fmt(_num(fitted.get("user")), 3),
-                     *[fmt(_num(fitted.get(r)), 3) for r in report.get("references", [])], theory])
+    for sweep, e in slopes.items():
+        if not isinstance(e, dict) or "fits" not in e:
+            continue
+        th = e.get("theory") or {}
+        theory = " / ".join(fmt(_num(th.get(k)), 3) for k in ("median", "trimmed_mean", "iterative_filtering",
+                                                               "lower_bound"))
+        values = ", ".join(fmt(_num(v), 3) for v in e.get("values", []))
+        rows.append([f"{sweep} ({e.get('variable')})", values,
+                     _slope_txt(e["fits"].get("user")), *[_slope_txt(e["fits"].get(r)) for r in refs], theory,
+                     fmt(_num(e.get("threshold")), 3) if e.get("graded") else "not graded",
+                     fmt(e.get("consistent")) if e.get("graded") else "—",
+                     fmt(_num(e.get("error_probability")), 2) if e.get("graded") else "—"])
+    return head, rows
+
+
+def bias_table(report: dict) -> tuple[list[str], list[list[str]]]:
+    """Honest settings: the norm of the mean error over the repetitions and its sign-flip p-value,
+    audited and references."""
+    refs = report.get("references", [])
+    head = ["m", "n", "repetitions", "audited: bias (p)", *[f"{r}: bias (p)" for r in refs]]
+    rows = []
+    for b in report.get("bias") or []:
+        tests = b.get("tests") or {}
+
+        def cell(t):
+            return "—" if not t else f"{fmt(_num(t.get('bias')), 3)} ({fmt(_num(t.get('p_value')), 2)})"
+        rows.append([fmt(b.get("m")), fmt(b.get("n")), fmt(b.get("reps")), cell(tests.get("user")),
+                     *[cell(tests.get(r)) for r in refs]])
     return head, rows
 
 
@@ -245,7 +312,15 @@ def render_markdown(report: dict) -> str:
         out += [f"Reproduce: `{report['command']}`", ""]
     out += ["## Reasons", ""]
     reasons = report.get("reasons") or []
-    out += [f"- **{r['kind']}**: {r['message']}" for r in reasons] if reasons else ["None: the audit passed."]
+    out += ([f"- **{r['kind']}** ({r.get('grade', report.get('verdict'))}): {r['message']}" for r in reasons]
+            if reasons else ["None: the audit passed."])
+    grade = report.get("grade") or {}
+    if grade.get("error_probability") is not None:
+        out += ["", f"Largest error probability of the statistical decisions behind the verdict: "
+                    f"{fmt(_num(grade['error_probability']), 2)}."]
+    notes = report.get("notes") or []
+    if notes:
+        out += ["", "Notes (reported, not counted):", ""] + [f"- {n}" for n in notes]
     out += ["", "## Findings", ""]
     findings = report.get("findings") or []
     if findings:
@@ -257,9 +332,14 @@ def render_markdown(report: dict) -> str:
     out += ["", "## Worst empirical Delta per setting", "", _md_table(*worst_table(report)), "",
             "## Per attack (audited Delta, ratio to the best reference under the same attack)", "",
             _md_table(*attack_table(report)), "", "## Against the paper's rates", "",
-            "Empirical constants (largest worst-Delta / O~-rate over the settings):", "",
-            _md_table(*constants_table(report)), "", "Log-log slopes of the worst Delta:", "",
+            "Log-log slopes of the worst Delta along each sweep, with their confidence intervals "
+            "(repetitions on independent data), next to the local slopes of the paper's rates and of "
+            "the lower bound on the same grid:", "",
             _md_table(*slopes_table(report)), "",
+            "Empirical constants (largest worst-Delta / O~-rate over the settings):", "",
+            _md_table(*constants_table(report)), "",
+            "Bias without attack (norm of the mean error over the repetitions; sign-flip p-value):", "",
+            _md_table(*bias_table(report)), "",
             f"_{(report.get('rates') or {}).get('note', '')}_", "",
             "## ByzantinePGD end to end (saddle-point attack, Theorem 1 with the measured Delta)", ""]
     if e2e:
@@ -272,7 +352,7 @@ def render_markdown(report: dict) -> str:
                 _md_table(*e2e_table(report))]
     else:
         out.append("Not run.")
-    out += ["", "Plots (Delta against alpha and against n, per attack) are in audit.html.", ""]
+    out += ["", "Plots (Delta against m, against n and alpha, with the fitted slopes) are in audit.html.", ""]
     return "\n".join(out)
 
 
@@ -297,6 +377,7 @@ TEMPLATE = r"""<!DOCTYPE html>
 code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 0.9em; }
 .pass { color: #1a7f37; font-weight: 700; }
 .fail { color: #cf222e; font-weight: 700; }
+.suboptimal { color: #9a6700; font-weight: 700; }
 img { max-width: 100%; border: 1px solid #d0d7de; }
 </style>
 </head>
@@ -318,8 +399,13 @@ input {{ agg.input_kind }}</td></tr>
 </table>
 
 <h2>Reasons</h2>
-{% if r.reasons %}<ul>{% for x in r.reasons %}<li><b>{{ x.kind }}</b>: {{ x.message }}</li>{% endfor %}</ul>
+{% if r.reasons %}<ul>{% for x in r.reasons %}<li><b>{{ x.kind }}</b> ({{ x.grade or verdict }}):
+{{ x.message }}</li>{% endfor %}</ul>
 {% else %}<p>None: the audit passed.</p>{% endif %}
+{% if r.grade and r.grade.error_probability is not none %}<p>Largest error probability of the statistical
+decisions behind the verdict: {{ fmt(r.grade.error_probability) }}.</p>{% endif %}
+{% if r.notes %}<p>Notes (reported, not counted):</p><ul>{% for n in r.notes %}<li>{{ n }}</li>{% endfor %}
+</ul>{% endif %}
 
 <h2>Findings</h2>
 {% if r.findings %}
@@ -357,10 +443,13 @@ def render_html(report: dict) -> str:
         {"title": "Worst empirical Delta per setting", "note": "", **_ht(worst_table(report))},
         {"title": "Per attack", "note": "Audited Delta at each setting and, in brackets, its ratio to the "
                                         "best reference under the same attack.", **_ht(attack_table(report))},
+        {"title": "Against the paper's rates: log-log slopes of the worst Delta, with confidence intervals",
+         "note": (report.get("rates") or {}).get("note", ""), **_ht(slopes_table(report))},
         {"title": "Against the paper's rates: empirical constants",
          "note": "Largest worst-Delta / O~-rate over the settings.", **_ht(constants_table(report))},
-        {"title": "Against the paper's rates: log-log slopes of the worst Delta",
-         "note": (report.get("rates") or {}).get("note", ""), **_ht(slopes_table(report))},
+        {"title": "Bias without attack",
+         "note": "Norm of the mean error over the repetitions at the probe points, and the sign-flip "
+                 "test's p-value (H0: no bias).", **_ht(bias_table(report))},
         {"title": "ByzantinePGD end to end (saddle-point attack, Theorem 1 with the measured Delta)",
          "note": (f"{e2e.get('inside_hypotheses')} of {e2e.get('instances')} instance(s) inside the "
                   f"hypotheses; {e2e.get('violations')} violation(s), {e2e.get('errors')} error(s); "

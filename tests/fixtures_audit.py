@@ -170,3 +170,38 @@ def spins_in_background(X):
             pass
     threading.Thread(target=spin, daemon=True).start()
     return np.median(X, axis=0)
+
+
+# ---------------------------------------------------------------------------------------------
+# rules of the kinds the graded verdict must judge (issue 12; tests/test_audit_grade.py)
+# ---------------------------------------------------------------------------------------------
+def one_worker(X):
+    """One worker's gradient: the row nearest the coordinate-wise median (robust, but no 1/√m
+    averaging: not pass)."""
+    med = np.median(X, axis=0)
+    return X[int(np.argmin(np.linalg.norm(X - med, axis=1)))].copy()
+
+
+def biased_median(X):
+    """The median shifted by half the workers' typical spread (the median over coordinates of the
+    rows' standard deviation) in every coordinate: a bias that does not shrink with m (fail)."""
+    spread = float(np.median(np.std(X, axis=0)))
+    return np.median(X, axis=0) + 0.5 * spread
+
+
+def percentile_median(X):
+    """The coordinate-wise median written differently: np.percentile at 50 (pass)."""
+    return np.percentile(X, 50, axis=0)
+
+
+def sorted_median(X):
+    """The coordinate-wise median by sorting a copy (pass)."""
+    S = np.sort(X, axis=0)
+    m = S.shape[0]
+    return 0.5 * (S[(m - 1) // 2] + S[m // 2])
+
+
+def finite_mean(X):
+    """Drops the rows with a non-finite entry and averages the rest (fails under attack)."""
+    keep = np.all(np.isfinite(X), axis=1)
+    return X[keep].mean(axis=0) if keep.any() else np.zeros(X.shape[1])

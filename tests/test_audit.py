@@ -1,6 +1,8 @@
 """``byzpgd audit``: loader, sandbox findings, battery, verdict, report, and the command end to end
 (the project's median passes, the plain mean fails with reasons, a raising / hanging / mutating
-aggregator ends with a finding and a written report). Quick profile throughout."""
+aggregator ends with a finding and a written report). Quick profile throughout; the audits of
+this module share the references' measurements (``reference_cache``). The graded verdict's
+rules and the unseen rule kinds: tests/test_audit_grade.py."""
 
 import json
 import math
@@ -15,7 +17,7 @@ from byzpgd.algorithms.aggregators import coordinate_median, make, mean
 from byzpgd.audit import battery as bat
 from byzpgd.audit import loader
 from byzpgd.audit.sandbox import AggregatorFailure, FindingLog, Sandbox
-from byzpgd.audit.verdict import FACTOR, SLACK, decide
+from byzpgd.audit.verdict import BREAKDOWN, FACTOR, SLACK, decide
 from byzpgd.oracles.attacks import AttackContext
 from byzpgd.reports.audit_report import render_html, render_markdown
 
@@ -23,10 +25,23 @@ TESTS = str(Path(__file__).resolve().parent)
 X = np.random.default_rng(0).standard_normal((30, 10))
 
 
-def audit(tmp_path, target, *extra):
+CACHE: dict = {}
+
+
+def audit(tmp_path, target, *extra, monkeypatch=None):
+    """``byzpgd audit TARGET --profile quick ...`` through the command line, with the references'
+    measurements shared between the tests of this module."""
+    from byzpgd.audit import run as audit_run
     out = tmp_path / "out"
-    rc = cli.main(["audit", target, "--profile", "quick", "--path", TESTS, "--out", str(out), "--quiet",
-                   *extra])
+    real = audit_run.run_audit
+
+    def cached(*a, **kw):
+        kw.setdefault("reference_cache", CACHE)
+        return real(*a, **kw)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(audit_run, "run_audit", cached)
+        rc = cli.main(["audit", target, "--profile", "quick", "--path", TESTS, "--out", str(out), "--quiet",
+                       *extra])
     report = json.loads((out / "audit.json").read_text()) if (out / "audit.json").exists() else None
     return rc, report, out
 
@@ -156,7 +171,8 @@ def test_worst_case_search_breaks_the_mean_not_the_median():
 
 def small_cfg():
     cfg = bat.profile_config("quick")
-    cfg.update(n_grid=(25, 100), alpha_fractions=(0.5, 1.0), probes=1, restarts=1, maxfev=20)
+    cfg.update(n_grid=(25, 100), alpha_fractions=(0.5, 1.0), m_grid=(10, 30), probes=1, restarts=1, maxfev=20,
+               reps_attack=1, reps_honest=3)
     return cfg
 
 
@@ -165,12 +181,15 @@ def test_battery_is_deterministic_and_compares_on_identical_inputs():
     runs = [bat.run_battery(lambda m, f: make("median", m, f), cfg, 3, seed=5) for _ in range(2)]
     assert runs[0] == runs[1]
     rows = runs[0]["results"]
-    assert {r["attack"] for r in rows} == {*bat.BATTERY_ATTACKS, "worst"}
+    assert {r["attack"] for r in rows} == {*bat.BATTERY_ATTACKS, bat.HONEST, "worst"}
+    assert {r["m"] for r in rows} == {10, 30} and {r["alpha"] for r in rows if r["honest"]} == {0.0}
     for r in rows:   # the audited rule *is* the reference median: identical inputs, identical Δ
         assert r["delta_empirical"] == r["delta_reference"]["median"]
-        lb = r["alpha"] / math.sqrt(r["n"]) + math.sqrt(10 / (r["n"] * 30))
+        lb = r["alpha"] / math.sqrt(r["n"]) + math.sqrt(10 / (r["n"] * r["m"]))
         assert r["lower_bound"] == pytest.approx(lb)
-    verdict, reasons = decide(rows, {"holds": True}, [])
+    for b in runs[0]["bias"]:
+        assert b["tests"]["user"] == b["tests"]["median"] and b["reps"] == 3
+    verdict, reasons = decide(rows, {"holds": True}, [], bias=runs[0]["bias"])
     assert verdict == "pass" and reasons == []
 
 
@@ -180,10 +199,14 @@ def test_verdict_threshold_and_reasons():
            "best_reference": "median", "lower_bound": 0.05, "worst_attack": "alie_ls",
            "reference_worst_attack": {"median": "shift"}}
     per = dict(row, attack="alie_ls")
-    verdict, reasons = decide([per, row], {"holds": True}, [])
+    verdict, reasons = decide([per, row], {"holds": True}, [])     # 5x the best reference: robust, off
     assert row["threshold"] == pytest.approx(FACTOR * 0.2 + SLACK * 0.05)
-    assert verdict == "fail" and reasons[0]["kind"] == "delta_exceeds_reference"
+    assert verdict == "suboptimal" and reasons[0]["kind"] == "delta_exceeds_reference"
     assert reasons[0]["attack"] == "alie_ls" and "n = 100" in reasons[0]["message"]
+    row["delta_empirical"] = per["delta_empirical"] = 2.5                 # 12.5x: breakdown
+    verdict, reasons = decide([per, row], {"holds": True}, [])
+    assert verdict == "fail" and [r["kind"] for r in reasons] == ["breakdown"]
+    assert row["breakdown_threshold"] == pytest.approx(BREAKDOWN * 0.2 + SLACK * 0.05)
     row["delta_empirical"] = per["delta_empirical"] = 0.6
     assert decide([per, row], {"holds": True}, [])[0] == "pass"
     v, rs = decide([per, row], {"holds": False, "reasons": ["Theorem 1 violated"]},
@@ -212,7 +235,14 @@ def test_audit_of_the_projects_median_passes(tmp_path):
         keys = {"attack", "m", "n", "d", "alpha", "delta_empirical", "delta_reference", "lower_bound"}
         assert keys <= set(r)
         assert set(r["delta_reference"]) == {"median", "trimmed_mean", "iterative_filtering"}
-    assert rep["end_to_end"]["holds"] and rep["end_to_end"]["inside_hypotheses"] >= 1
+    e2e = rep["end_to_end"]
+    assert e2e["holds"] and e2e["inside_hypotheses"] >= 10 and e2e["setting"]["d"] >= 10
+    slopes = rep["rates"]["slopes"]
+    assert {"m_honest", "n_honest", "n", "m", "alpha"} <= set(slopes)
+    assert max(s["m"] for s in rep["settings"]) >= 10 * min(s["m"] for s in rep["settings"])   # a decade
+    for sweep in ("m_honest", "n"):
+        fit = slopes[sweep]["fits"]["user"]
+        assert slopes[sweep]["consistent"] and fit["ci"][0] < -0.5 < fit["ci"][1] + 0.1
     html = (out / "audit.html").read_text()
     assert html.count("data:image/png;base64,") == 2 and "src=\"http" not in html
     assert "PASS" in (out / "audit.md").read_text()
@@ -221,8 +251,8 @@ def test_audit_of_the_projects_median_passes(tmp_path):
 def test_audit_of_the_plain_mean_fails_with_reasons(tmp_path):
     rc, rep, out = audit(tmp_path, "fixtures_audit:plain_mean", "--f", "3")
     assert rc == 1 and rep["verdict"] == "fail"
-    deltas = [r for r in rep["reasons"] if r["kind"] == "delta_exceeds_reference"]
-    assert len(deltas) == len(rep["settings"])           # every setting, with attack and numbers
+    deltas = [r for r in rep["reasons"] if r["kind"] == "breakdown"]
+    assert len(deltas) == sum(not s["honest"] for s in rep["settings"])   # every attacked setting
     for r in deltas:
         assert r["attack"] and r["best_reference"] and "Delta = " in r["message"]
         assert r["attacks_exceeding"].get("worst_case") not in (None, "nan")
