@@ -205,11 +205,16 @@ def _run_checks(ids: list[str], profile: str, seed: int, jobs: int, bar: Progres
         for k, fut in enumerate(as_completed(futures), 1):
             done(k, fut.result())
     except BaseException:
-        # Ctrl-C (or any error): end the workers now instead of waiting for their checks
-        pool.shutdown(wait=False, cancel_futures=True)
-        for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        # Ctrl-C (or any error): end the workers now instead of waiting for their checks (the
+        # processes are taken before shutdown, which forgets them)
+        procs = list((getattr(pool, "_processes", None) or {}).values())
+        for proc in procs:
             with contextlib.suppress(Exception):
                 proc.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        for proc in procs:
+            with contextlib.suppress(Exception):
+                proc.join(5.0)
         raise
     pool.shutdown(wait=True)
     return results

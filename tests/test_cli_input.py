@@ -1,0 +1,156 @@
+"""Bad input is refused early with one clear line (exit 2): an --out that is a file, sits under a
+file, or cannot be written; claim patterns that match nothing. --claims takes patterns and says
+what matched. Ctrl-C during verify leaves the previous report set untouched and says so."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from byzpgd import cli
+from byzpgd.api import ClaimSelectionError, select_claims
+from byzpgd.outdir import OutDirError, check_out_dir
+from byzpgd.properties import registry
+
+KNOWN = ["byzantine_pgd.grad_norm", "byzantine_pgd.lambda_min", "exact_pgd.grad_norm", "parameters.exponents"]
+
+
+# --- claim patterns ------------------------------------------------------------------------------------
+def test_patterns_select_in_order_without_duplicates():
+    assert select_claims("byzantine_pgd.*", KNOWN) == KNOWN[:2]
+    assert select_claims("parameters.exponents,*.grad_norm", KNOWN) == [
+        "parameters.exponents", "byzantine_pgd.grad_norm", "exact_pgd.grad_norm"]
+    assert select_claims(["*grad_norm", "byzantine_pgd.*"], KNOWN) == [
+        "byzantine_pgd.grad_norm", "exact_pgd.grad_norm", "byzantine_pgd.lambda_min"]
+    assert select_claims(None, KNOWN) == KNOWN
+    assert select_claims("exact_pgd.grad_norm", KNOWN) == ["exact_pgd.grad_norm"]
+
+
+@pytest.mark.parametrize("bad", ["nope.*", "byzantine_pgd.*,nope", "", ",", [], [3], 5])
+def test_patterns_matching_nothing_are_errors(bad):
+    with pytest.raises(ClaimSelectionError):
+        select_claims(bad, KNOWN)
+
+
+def test_a_pattern_is_not_a_prefix():
+    with pytest.raises(ClaimSelectionError, match="byzantine_pgd"):
+        select_claims("byzantine_pgd", KNOWN)     # an id, not a pattern: no claim has it
+
+
+# --- --out -----------------------------------------------------------------------------------------------
+@pytest.fixture
+def no_work(monkeypatch):
+    """Any claim check (or calibration run, fault campaign, figure) run would fail the test."""
+    from byzpgd.commands import calibrate
+    from byzpgd.experiments import figures
+    from byzpgd.properties import campaign
+
+    def boom(*a, **k):
+        raise AssertionError("work started before the usage error")
+
+    registry.load_all()
+    monkeypatch.setattr(registry, "run_check", boom)
+    monkeypatch.setattr(calibrate, "calibrate", boom)
+    monkeypatch.setattr(campaign, "run_campaign", boom)
+    monkeypatch.setattr(figures, "saddle_attack", boom)
+
+
+def _bad_outs(tmp_path):
+    f = tmp_path / "a_file"
+    f.write_text("not a folder")
+    outs = {"existing file": (str(f), "exists and is not a folder"),
+            "under a file": (str(f / "sub"), "is a file, not a folder"),
+            "read-only mount": ("/sys/byzpgd-no-such-dir/out", "cannot be created")}
+    if os.geteuid() != 0:   # root writes through permission bits
+        ro = tmp_path / "ro"
+        ro.mkdir()
+        ro.chmod(0o555)
+        outs["not writable"] = (str(ro), "is not writable")
+    return outs
+
+
+COMMANDS = {"verify": ["verify", "--claims", "parameters.exponents"], "calibrate": ["calibrate"],
+            "faults": ["faults", "--subset"], "demo": ["demo", "saddle-attack"]}
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_bad_out_is_one_line_exit_2_before_any_work(command, tmp_path, capsys, no_work):
+    for case, (out, words) in _bad_outs(tmp_path).items():
+        rc = cli.main([*COMMANDS[command], "--out", out])
+        err = capsys.readouterr().err
+        assert rc == 2, (case, err)
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and words in lines[0] and out in lines[0], (case, err)
+        assert lines[0].startswith(f"byzpgd {command}: error:")
+        assert "Traceback" not in err
+
+
+def test_check_out_dir_creates_missing_folders_and_can_take_them_back(tmp_path):
+    out = check_out_dir(tmp_path / "a" / "b")
+    assert out.path.is_dir() and out.created == (tmp_path / "a", tmp_path / "a" / "b")
+    out.discard_if_empty()
+    assert not (tmp_path / "a").exists()
+    again = check_out_dir(tmp_path)
+    assert again.created == () and list(tmp_path.iterdir()) == []   # the write probe left nothing
+
+
+def test_check_out_dir_refuses_an_empty_name():
+    with pytest.raises(OutDirError, match="needs a folder"):
+        check_out_dir("")
+
+
+def test_verify_says_which_ids_a_pattern_matched(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("BYZPGD_PROGRESS", "lines")
+    rc = cli.main(["verify", "--profile", "quick", "--claims", "parameters.exp*", "--jobs", "1",
+                   "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert rc == 0 and "--claims parameters.exp* matched 1 claim(s): parameters.exponents" in err
+    assert "--claims 'parameters.exp*'" in (tmp_path / "report.json").read_text()   # the command
+    rc = cli.main(["verify", "--claims", "nothing.*", "--out", str(tmp_path)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and "nothing.*" in err[0]
+
+
+# --- Ctrl-C ----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_ctrl_c_leaves_the_previous_report_untouched(tmp_path, jobs):
+    previous = {name: f"previous {name}\n" for name in ("report.json", "report.md", "report.html")}
+    for name, text in previous.items():
+        (tmp_path / name).write_text(text)
+    env = {**os.environ, "BYZPGD_PROGRESS": "lines"}
+    # a claim that runs for tens of seconds on the quick profile
+    proc = subprocess.Popen([sys.executable, "-m", "byzpgd", "verify", "--profile", "quick", "--claims",
+                             "exact_pgd.poster_lambda_min,exact_pgd.lambda_min", "--jobs", jobs,
+                             "--out", str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env)
+    seen = []
+    for line in proc.stderr:                 # wait until the checks run
+        seen.append(line)
+        if "2 claims, profile quick" in line:
+            break
+    time.sleep(2.0)
+    proc.send_signal(signal.SIGINT)
+    try:
+        _, rest = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    err = "".join(seen) + rest
+    assert proc.returncode == 130, err
+    assert "interrupted after" in err and f"the previous report in {tmp_path} is untouched" in err
+    assert "Traceback" not in err
+    assert {p.name: p.read_text() for p in tmp_path.iterdir()} == previous   # no temporary left behind
+
+
+def test_ctrl_c_without_a_previous_report_says_nothing_was_written(tmp_path, monkeypatch, capsys):
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+    monkeypatch.setattr("byzpgd.api.verify", interrupted)
+    out = tmp_path / "new" / "dir"
+    rc = cli.main(["verify", "--claims", "parameters.exponents", "--out", str(out), "--quiet"])
+    assert rc == 130 and "no report was written" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()    # the folders made by the --out check are removed again
+    assert Path(tmp_path).is_dir()
