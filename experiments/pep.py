@@ -258,7 +258,9 @@ def certified_steps(Delta: float, L: float = 1.0, D: float = 1.0, *, relaxation:
 GRAD_POINTS_FULL = tuple(
     [(n, dl, 1.0, 1.0) for n in (1, 2, 3, 5, 8, 10) for dl in (0.0, 0.1, 0.3)]
     + [(4, 0.05, 2.0, 0.5), (6, 0.2, 0.5, 3.0), (20, 0.1, 1.0, 1.0), (10, 0.2, 1.0, 1.0),
-       (20, 0.05, 2.0, 0.5), (5, 0.2, 4.0, 0.25)])
+       (20, 0.05, 2.0, 0.5), (5, 0.2, 4.0, 0.25),
+       # scale-invariance pairs: same N and L D/Delta^2 as (5, 0.2, 4, 0.25) and (10, 0.2, 1, 1)
+       (5, 0.2, 1.0, 1.0), (10, 0.1, 1.0, 0.25), (3, 0.05, 1.0, 0.25)])
 GRAD_POINTS_CONSECUTIVE = ((5, 0.1, 1.0, 1.0), (10, 0.3, 1.0, 1.0), (10, 0.2, 1.0, 1.0),
                            (20, 0.1, 1.0, 1.0), (40, 0.1, 1.0, 1.0))
 ORACLE_POINTS_FULL = ((3, 0.1, 1.0, 1.0), (5, 0.1, 1.0, 1.0), (10, 0.2, 1.0, 1.0), (12, 0.2, 1.0, 1.0))
@@ -277,24 +279,39 @@ def _versions() -> dict:
     return out
 
 
-def build_cache(log=print) -> PepCache:
-    """Solve every point of the cache (module constants above)."""
+def build_cache(log=print, previous: PepCache | None = None) -> PepCache:
+    """Solve every point of the cache (module constants above); with ``previous``, only the grad
+    and oracle points it does not hold yet (its step counts are kept when their point is listed)."""
+    have = {p.key(): p for p in previous.points} if previous is not None else {}
     points = []
     for rel, grid in (("full", GRAD_POINTS_FULL), ("consecutive", GRAD_POINTS_CONSECUTIVE)):
         for n, dl, L, D in grid:
+            key = ("grad", n, float(dl), float(L), float(D), rel)
+            if key in have:
+                points.append(have[key])
+                continue
             p = solve_gd_phase(n, dl, L, D, metric="grad", relaxation=rel)
             log(f"grad {rel} N={n} Delta={dl} L={L} D={D}: {p.value:.9g} "
                 f"(W = {gd_phase.w_value(n, dl, L, D):.9g}, {p.seconds:.1f} s)")
             points.append(p)
     for n, dl, L, D in ORACLE_POINTS_FULL:
-        points.append(solve_gd_phase(n, dl, L, D, metric="oracle", relaxation="full"))
+        key = ("oracle", n, float(dl), float(L), float(D), "full")
+        points.append(have.get(key) or solve_gd_phase(n, dl, L, D, metric="oracle", relaxation="full"))
         log(f"oracle full N={n} Delta={dl}: {points[-1].value:.9g}")
     steps = []
+    kept = {(s_.Delta, s_.L, s_.D): s_ for s_ in previous.steps} if previous is not None else {}
     for dl, L, D in STEPS_POINTS:
+        if (float(dl), float(L), float(D)) in kept:
+            steps.append(kept[(float(dl), float(L), float(D))])
+            points.extend(p for p in previous.points if p.metric == "oracle" and p.relaxation == "consecutive"
+                          and (p.Delta, p.L, p.D) == (float(dl), float(L), float(D)))
+            continue
         sp_, solved = certified_steps(dl, L, D, relaxation="consecutive", log=log)
         log(f"steps Delta={dl} L={L} D={D}: {sp_.steps} (bound {sp_.bound:.4g})")
         steps.append(sp_)
         points.extend(solved)
+    if previous is not None and previous.meta.get("PEPit") != _versions().get("PEPit"):
+        raise RuntimeError("the previous cache was solved with another PEPit version: regenerate it all")
     meta = {"format": CACHE_FORMAT, "command": REGENERATE, **_versions(),
             "generated": time.strftime("%Y-%m-%d"),
             "model": "SmoothFunction(L) (or its consecutive-only relaxation), N inexact_gradient_step "
@@ -353,13 +370,15 @@ def default_cache_path() -> Path:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m byzpgd.experiments.pep", description=__doc__.split("\n")[0])
     ap.add_argument("--write", action="store_true", help="solve every point and write the cache")
+    ap.add_argument("--missing", action="store_true",
+                    help="with --write: keep the points the current cache holds, solve only the others")
     ap.add_argument("--out", default=None, help="cache file (default: experiments/data/pep_cache.json)")
     args = ap.parse_args(argv)
     if not args.write:
         ap.print_help()
         return 0
-    cache = build_cache()
     out = Path(args.out) if args.out else default_cache_path()
+    cache = build_cache(previous=load_cache(out) if args.missing and out.exists() else None)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(cache_to_json(cache), indent=1, allow_nan=False) + "\n")

@@ -12,12 +12,16 @@ sub-checks): a sub-check SymPy cannot decide makes it 'inconclusive', a disprove
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
+from ...experiments import pep
 from ...jsonsafe import sanitize
 from ...theory import bound_comparisons as bc
+from ...theory import gd_phase
 from ...theory import parameter_derivations as pd
 from ...theory.claims import get
 from ...theory.prover import Derivation
+from .. import hierarchy as hier
 from ..registry import register_check
 from ..result import ClaimResult
 
@@ -64,3 +68,34 @@ def _register(claim_id: str) -> None:
 
 for _cid in DERIVATIONS:
     _register(_cid)
+
+
+GD_PHASE = "parameters.gd_phase_worst_case"
+
+
+def check_gd_phase(profile: str = "ci", seed: int = 0, *, cache: pep.PepCache | None = None,
+                   w_expr=None, search=None, quantities=tuple(hier.POINTS)) -> ClaimResult:
+    """``parameters.gd_phase_worst_case``: the SymPy derivation of W (:func:`byzpgd.theory.gd_phase.
+    derivation`, with the cached PEP values), the sub-checks on the cache (consecutive = full, scale
+    invariance, step counts <= B), and the hierarchy O <= W <= B of the three quantities of
+    :mod:`byzpgd.properties.hierarchy` (one sub-check per item; a breach is 'disproved'). The result
+    carries the items in ``hierarchy``; ``details['hierarchy_summary']`` has the smallest O/W and
+    the largest W/B. ``cache``, ``w_expr`` and ``search`` replace the cache, the closed form and
+    the search (the able-to-fail tests)."""
+    cache = pep.load_cache() if cache is None else cache
+    grads = [(p.N, p.Delta, p.L, p.D, p.value) for p in cache.points
+             if p.metric == "grad" and p.relaxation == "full"]
+    der = gd_phase.derivation(grads, rtol=hier.PEP_RTOL, w_expr=w_expr)
+    der.subchecks.extend(hier.cache_subchecks(cache))
+    items = [h for q in quantities for h in hier.items(q, profile, seed, cache=cache, search=search)]
+    der.subchecks.extend(hier.hierarchy_subchecks(items))
+    der.data = {**der.data, "pep_cache": cache.meta, "hierarchy_summary": hier.ratio_summary(items)}
+    return replace(symbolic_result(GD_PHASE, der), hierarchy=tuple(items))
+
+
+@register_check(GD_PHASE)
+def _run_gd_phase(profile, seed, progress):
+    result = check_gd_phase(profile, seed)
+    if progress is not None:
+        progress(1, 1)
+    return result

@@ -1,0 +1,239 @@
+"""Adversarial search for the worst case of the gradient phase (the O of the hierarchy O <= W <= B;
+W from :mod:`byzpgd.experiments.pep` or :mod:`byzpgd.theory.gd_phase`).
+
+Every search maximizes, with scipy's Nelder–Mead from seeded restarts (starts drawn from
+``numpy.random.default_rng(seed)``), a quantity measured on a *real run* of the project's
+algorithm (:func:`byzpgd.algorithms.robust_gd`, which is ByzantinePGD up to its first candidate:
+η = 1/L, stopping test ‖ĝ‖ <= ε) against a Δ-inexact oracle wrapped in ``CertifiedOracle``, over
+the parameters of a family of functions and adversaries. A value above W is a finding: the
+implementation or the PEP's encoding is wrong.
+
+- :func:`search_min_grad`: min_{0<=i<=N} |f′(x_i)| after N steps, over the 1-D chains of
+  :func:`byzpgd.oracles.adversaries.pep_worst.chain` (per step: the level f′(x_k), the oracle's
+  error in [−Δ, Δ], the depth of the dip of f′ between iterates; 3N parameters), the overall level
+  solved by bisection so that f(x_0) − inf f = D exactly. The W-attaining tent chain is one member.
+- :func:`search_steps`: the number of large-gradient steps before the test ‖ĝ‖ <= 3Δ fires, over
+  the same chains with per-step parameters shared (level, error, dip; as many steps as D allows).
+  The PEP's worst case is N-dimensional (the gradients rotate); 1-D chains reach about 0.65 of it.
+- :func:`search_output_grad`: ‖∇F(w̃)‖ at the first candidate, over F = (L/2)w² (1-D) with the
+  start and the oracle ĝ = c∇F (clipped to the Δ budget) as parameters.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import minimize
+
+from ..algorithms import robust_gd
+from ..oracles.adversaries.pep_worst import Parabola, Scripted, chain
+from ..oracles.inexact import CertifiedOracle, OracleBudgetExceeded, ScaledGradientOracle
+from ..theory import gd_phase
+
+METHOD = "Nelder-Mead"
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """The best value one search found.
+
+    quantity : what was maximized; point : the parameter point (N, Delta, L, D as relevant)
+    observed : O, the best value found on a real run; params : the family's parameters there
+    evaluations : objective evaluations (real runs); restarts, seed : of the Nelder–Mead starts
+    description : the search in one line (for reports)
+    """
+
+    quantity: str
+    point: dict
+    observed: float
+    params: list = field(default_factory=list)
+    evaluations: int = 0
+    restarts: int = 0
+    seed: int = 0
+    description: str = ""
+
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _unpack(p, N):
+    """Shape parameters p (3N values in the box :func:`_box`) -> (levels relative to level 0,
+    errors in units of Δ, dip depths)."""
+    p = np.clip(np.asarray(p, dtype=np.float64), *_box(N))
+    return np.concatenate([[1.0], np.exp(p[:N])]), p[N:2 * N], p[2 * N:3 * N]
+
+
+def _box(N):
+    lo = np.concatenate([np.full(N, -0.5), np.full(N, -1.0), np.zeros(N)])
+    hi = np.concatenate([np.full(N, 0.5), np.ones(N), np.ones(N)])
+    return lo, hi
+
+
+def chain_budget(levels, errors, dips, Delta, L) -> float:
+    """f(x_0) − inf f of :func:`~byzpgd.oracles.adversaries.pep_worst.chain` in closed form
+    (exact: f′ is piecewise linear; inf if the design is not L-smooth or a dip would go below 0,
+    which the family excludes so that f is monotone and inf f is reached after x_N)."""
+    g0, g1 = levels[:-1], levels[1:]
+    d = g0 + errors * Delta
+    s = d / L
+    t = 0.5 * (s + (g0 - g1) / L)
+    if np.any(d <= 0) or np.any(np.abs(g1 - g0) > L * s * (1 + 1e-12)):
+        return math.inf
+    bottom = g0 - L * t
+    straight = g0 + (g1 - g0) * t / s
+    depth = straight - dips * (straight - bottom)
+    if np.any(depth < 0):
+        return math.inf
+    steps = 0.5 * t * (g0 + depth) + 0.5 * (s - t) * (depth + g1)
+    return float(np.sum(steps) + levels[-1] ** 2 / (2 * L))
+
+
+def _design(p, N, Delta, L, D):
+    """(landscape, fractions) of the chain with shape parameters p whose overall level is set by
+    bisection so that f(x_0) − inf f = D; None if no level fits."""
+    rel, errors, dips = _unpack(p, N)
+
+    def used(g):
+        return chain_budget(g * rel, errors, dips, Delta, L)
+
+    lo, hi = 0.0, math.sqrt(2 * L * D) * 4 + 4 * Delta
+    if used(hi) <= D:
+        return None
+    for _ in range(42):
+        mid = 0.5 * (lo + hi)
+        if used(mid) <= D:
+            lo = mid
+        else:
+            hi = mid
+    if lo == 0.0:
+        return None
+    out = chain(lo * rel, errors, dips, Delta, L)
+    if out is None:
+        return None
+    return out[0], [-float(e) for e in errors]   # Scripted's fraction f gives error −fΔ·sign(f′)
+
+
+def run_min_grad(p, N, Delta, L, D) -> float:
+    """The objective of :func:`search_min_grad`: min_{i<=N} |f′(x_i)| on a real run (0 if the
+    design is infeasible)."""
+    design = _design(p, N, Delta, L, D)
+    if design is None:
+        return 0.0
+    land, fractions = design
+    oracle = CertifiedOracle(Scripted(land, Delta, np.random.default_rng(0), fractions=fractions))
+    try:
+        res = robust_gd(oracle, np.array([0.0]), eta=1.0 / L, epsilon=1e-300, max_oracle_calls=N + 1,
+                        trace=True)
+    except OracleBudgetExceeded:            # pragma: no cover - a design error, never expected
+        return 0.0
+    pts = res.trace["points"]
+    return float(np.min(np.abs(land.grad(pts[:, 0]))))
+
+
+def _nelder_mead(objective, box, restarts, seed, maxfev):
+    """Maximize ``objective`` over the box (lo, hi) with Nelder–Mead (bounded) from ``restarts``
+    starts drawn uniformly in the box by ``default_rng(seed)``."""
+    rng = np.random.default_rng(seed)
+    lo, hi = box
+    best, best_x, evals = -math.inf, None, 0
+    for _ in range(restarts):
+        start = rng.uniform(lo, hi)
+        res = minimize(lambda z: -objective(z), start, method=METHOD, bounds=list(zip(lo, hi, strict=True)),
+                       options={"maxfev": maxfev, "xatol": 1e-7, "fatol": 1e-12, "adaptive": True})
+        evals += int(res.nfev)
+        if -res.fun > best:
+            best, best_x = float(-res.fun), res.x
+    return best, best_x, evals
+
+
+def _expand(q, N):
+    """The 3 shared parameters (log level ratio per step, error, dip) as the 3N per-step ones."""
+    return np.concatenate([np.full(N, q[0]), np.full(N, q[1]), np.full(N, q[2])])
+
+
+def search_min_grad(N: int, Delta: float, L: float = 1.0, D: float = 1.0, *, restarts: int = 3,
+                    seed: int = 0, maxfev: int = 120, polish_fev: int = 240) -> SearchResult:
+    """O for min_{i<=N} ‖∇f(x_i)‖ (module docstring). Each restart: Nelder–Mead over the 3
+    parameters shared by every step (``maxfev`` evaluations), then over the 3N per-step ones from
+    there (``polish_fev``)."""
+    gd_phase._check(N, Delta, L, D)
+    rng = np.random.default_rng(seed)
+    lo3, hi3 = np.array([-0.5, -1.0, 0.0]), np.array([0.5, 1.0, 1.0])
+    lo, hi = _box(N)
+    best, best_x, evals = -math.inf, None, 0
+    for _ in range(restarts):
+        res = minimize(lambda q: -run_min_grad(_expand(q, N), N, Delta, L, D), rng.uniform(lo3, hi3),
+                       method=METHOD, bounds=list(zip(lo3, hi3, strict=True)),
+                       options={"maxfev": maxfev, "xatol": 1e-7, "fatol": 1e-12, "adaptive": True})
+        evals += int(res.nfev)
+        start = _expand(res.x, N)
+        if polish_fev > 0:
+            res = minimize(lambda p: -run_min_grad(p, N, Delta, L, D), start, method=METHOD,
+                           bounds=list(zip(lo, hi, strict=True)),
+                           options={"maxfev": polish_fev, "xatol": 1e-7, "fatol": 1e-12, "adaptive": True})
+            evals += int(res.nfev)
+        if -res.fun > best:
+            best, best_x = float(-res.fun), res.x
+    return SearchResult("min_i |grad f(x_i)|, N steps", {"N": N, "Delta": Delta, "L": L, "D": D}, best,
+                        [] if best_x is None else [float(v) for v in best_x], evals, restarts, seed,
+                        f"{METHOD}, {restarts} seeded restarts (seed {seed}), 1-D chains: 3 shared then "
+                        f"3N = {3 * N} per-step parameters")
+
+
+def run_steps(p, Delta, L, D, max_steps: int) -> float:
+    """The objective of :func:`search_steps`: large-gradient steps of a real run with ε = 3Δ on the
+    chain with shared per-step parameters p = (log((‖d‖ − 3Δ)/Δ), error in units of Δ, dip) and as
+    many steps as D allows, plus half the unused fraction of a step's budget (a tie-breaker)."""
+    d = 3 * Delta + Delta * math.exp(float(p[0]))
+    err, dip = float(p[1]), float(p[2])
+    level = d - err * Delta
+    per_step = chain_budget(np.array([level, level]), np.array([err]), np.array([dip]), Delta, L) \
+        - level**2 / (2 * L)
+    if not (math.isfinite(per_step) and per_step > 0):
+        return 0.0
+    room = (D - level**2 / (2 * L)) / per_step
+    n = int(min(max_steps, max(0, math.floor(room))))
+    if n == 0:
+        return 0.0
+    land, _ = chain(np.full(n + 1, level), np.full(n, err), np.full(n, dip), Delta, L)
+    oracle = CertifiedOracle(Scripted(land, Delta, np.random.default_rng(0), fractions=[-err] * n))
+    res = robust_gd(oracle, np.array([0.0]), eta=1.0 / L, epsilon=3 * Delta, max_oracle_calls=n + 2)
+    return res.gd_steps + (room - math.floor(room)) * 0.5
+
+
+def search_steps(Delta: float, L: float = 1.0, D: float = 1.0, *, restarts: int = 4, seed: int = 0,
+                 maxfev: int = 150) -> SearchResult:
+    """O for the number of large-gradient steps of one gradient phase (module docstring)."""
+    bound = gd_phase.steps_bound(Delta, L, D)
+    cap = math.ceil(bound) + 2
+    box = (np.array([-8.0, -1.0, 0.0]), np.array([2.0, 1.0, 1.0]))
+    best, x, evals = _nelder_mead(lambda p: run_steps(p, Delta, L, D, cap), box, restarts, seed, maxfev)
+    steps = float(math.floor(best))
+    return SearchResult("large-gradient steps before ||g^|| <= 3 Delta", {"Delta": Delta, "L": L, "D": D},
+                        steps, [] if x is None else [float(v) for v in x], evals, restarts, seed,
+                        f"{METHOD}, {restarts} seeded restarts (seed {seed}), 1-D chains, 3 parameters")
+
+
+def run_output_grad(p, Delta, L) -> float:
+    """‖∇F(w̃)‖ at the first candidate of a real run on F = (L/2)w², start w_0 = 4Δ e^{p0}/L,
+    oracle ĝ = c∇F clipped to the budget, c = sigmoid(p1)."""
+    land = Parabola(1, L)
+    w0 = np.array([4 * Delta * math.exp(float(p[0])) / L])
+    oracle = CertifiedOracle(ScaledGradientOracle(land, Delta, float(_sigmoid(p[1]))))
+    res = robust_gd(oracle, w0, eta=1.0 / L, epsilon=3 * Delta, max_oracle_calls=10_000)
+    if res.status != "converged":
+        return 0.0
+    return float(np.linalg.norm(land.grad(res.w)))
+
+
+def search_output_grad(Delta: float, L: float = 1.0, *, restarts: int = 4, seed: int = 0,
+                       maxfev: int = 200) -> SearchResult:
+    """O for ‖∇F(w̃)‖ at termination (module docstring)."""
+    box = (np.array([-1.0, -4.0]), np.array([1.0, 4.0]))
+    best, x, evals = _nelder_mead(lambda p: run_output_grad(p, Delta, L), box, restarts, seed, maxfev)
+    return SearchResult("||grad F(w~)|| at the first candidate", {"Delta": Delta, "L": L}, best,
+                        [] if x is None else [float(v) for v in x], evals, restarts, seed,
+                        f"{METHOD}, {restarts} seeded restarts (seed {seed}), start and oracle scale")
