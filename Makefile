@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 REPORT ?= report
 
-.PHONY: venv test verify faults faults-ci lint benchmark clean
+.PHONY: venv test verify faults faults-ci lint benchmark clean wheel-check
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,12 @@ faults: $(STAMP)
 ## faults-ci: the catalogue's small 'ci' subset on the quick profile (a few minutes)
 faults-ci: $(STAMP)
 	$(BIN)/byzpgd faults --profile quick --subset --out $(FAULTS)
+
+## wheel-check: python -m build (wheel + sdist in dist/), install the wheel in a fresh venv
+## ($(WHEELCHECK)) and run byzpgd --help, byzpgd claims, the pytest plugin and docs/examples there
+WHEELCHECK ?= /tmp/byzpgd-wheel-check
+wheel-check: $(STAMP)
+	$(BIN)/python tests/wheel_check.py --venv $(WHEELCHECK) --dist dist
 
 lint: $(STAMP)
 	$(BIN)/ruff check byzpgd theory algorithms oracles properties reports experiments audit tests benchmarks
