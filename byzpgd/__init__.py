@@ -13,6 +13,15 @@ repository root and is mapped to ``byzpgd.<name>``):
 - :mod:`byzpgd.properties`   claim checks returning one typed ``ClaimResult``;
 - :mod:`byzpgd.reports`      rendering a typed ``Report`` (JSON, Markdown, HTML);
 - :mod:`byzpgd.audit`        the aggregator audit (``byzpgd audit``).
+
+For a user's own tests and CI (docs/ci.md):
+
+- ``byzpgd.verify(claims=None, profile="ci", seed=0, ...)`` -> :class:`byzpgd.api.VerifyReport`
+  and ``byzpgd.audit(rule, f=None, alpha=None, profile="ci", seed=0, ...)`` ->
+  :class:`byzpgd.api.AuditResult` (:mod:`byzpgd.api`; the command line is built on them);
+- :mod:`byzpgd.testing`      ``assert_claim_holds``, ``assert_aggregator_passes`` for pytest;
+- :mod:`byzpgd.strategies`   Hypothesis strategies for Byzantine inputs;
+- :mod:`byzpgd.progress`, :mod:`byzpgd.outdir`  progress display and the early ``--out`` check.
 """
 
 __version__ = "0.1.0"
