@@ -156,3 +156,44 @@ def run_audit(target: str, *, f: int | None = None, alpha: float | None = None, 
         "command": command,
         "seconds": round(time.perf_counter() - t0, 3),
     }
+
+
+def audit_in_process(factory: Callable[[int, int], Callable], *, profile: str = "quick", seed: int = 0,
+                     f: int | None = None, alpha: float | None = None, references=PAPER_AGGREGATORS,
+                     end_to_end: bool = True, reference_cache: dict | None = None) -> dict:
+    """The audit's battery, rate fits, end-to-end runs and graded verdict for ``factory(m, f) ->
+    aggregate``, called **in this process** (no sandbox: for the project's own aggregators, tests
+    and benchmarks/audit_seeds.py; a user's rule goes through :func:`run_audit`). The sandbox
+    only carries the calls, so on the same inputs the verdict is the same; a non-finite output
+    becomes a ``non_finite_output`` finding as in the sandbox, an exception propagates. Returns
+    {'verdict', 'reasons', 'notes', 'grade', 'findings', 'results', 'settings', 'bias', 'rates',
+    'end_to_end', 'seconds'}."""
+    import numpy as np
+    t0 = time.perf_counter()
+    cfg = bat.profile_config(profile)
+    f_max = bat.byzantine_count(cfg["m"], f, alpha)
+    findings: list[dict] = []
+
+    def checked(m, ff):
+        agg = factory(m, ff)
+
+        def call(X):
+            out = np.asarray(agg(X), dtype=np.float64)
+            if not np.all(np.isfinite(out)):
+                if not findings:
+                    findings.append({"kind": "non_finite_output", "severity": "error", "count": 0,
+                                     "message": "returned a non-finite output on Byzantine input",
+                                     "context": {}})
+                findings[0]["count"] += 1
+            return out
+        return call
+    with threadpool_limits(limits=1), np.errstate(all="ignore"):
+        battery = bat.run_battery(checked, cfg, f_max, seed, references=tuple(references),
+                                  reference_cache=reference_cache)
+        e2e = run_end_to_end(checked, cfg["e2e_instances"], seed) if end_to_end else None
+    rates = rate_summary(battery["results"], battery["settings"], tuple(references))
+    g = grade(battery["results"], e2e, findings, slopes=rates["slopes"], bias=battery["bias"])
+    return {"verdict": g.verdict, "reasons": [r.to_dict() for r in g.reasons], "notes": list(g.notes),
+            "grade": g.to_dict(), "findings": findings, "results": battery["results"],
+            "settings": battery["settings"], "bias": battery["bias"], "rates": rates, "end_to_end": e2e,
+            "seconds": round(time.perf_counter() - t0, 3)}

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -40,45 +39,21 @@ _CACHE: dict = {}     # the references' measurements, shared by the audits of th
 
 def audit_in_process(rule: str, seed: int, profile: str = "quick", f: int | None = None,
                      e2e: bool = True, reference_cache: dict | None = _CACHE) -> dict:
-    """The audit's verdict of ``rule`` at ``seed`` (module docstring): {'rule', 'seed', 'verdict',
-    'kinds' (reason kinds), 'error_probability', 'seconds', 'inside' (end-to-end instances
-    inside the hypotheses)}."""
-    import numpy as np
-    from threadpoolctl import threadpool_limits
-
-    from byzpgd.algorithms.aggregators import PAPER_AGGREGATORS
-    from byzpgd.audit import battery as bat
-    from byzpgd.audit.end_to_end import run_end_to_end
-    from byzpgd.audit.rates_fit import rate_summary
-    from byzpgd.audit.verdict import grade
-    t0 = time.perf_counter()
-    cfg = bat.profile_config(profile)
-    f_max = bat.byzantine_count(cfg["m"], f, None)
-    fac = factory_of(rule)
-    findings = []
-
-    def checked(m, ff):
-        agg = fac(m, ff)
-
-        def call(X):
-            out = np.asarray(agg(X), dtype=np.float64)
-            if not np.all(np.isfinite(out)) and not any(x["kind"] == "non_finite_output" for x in findings):
-                findings.append({"kind": "non_finite_output", "severity": "error", "count": 1,
-                                 "message": "non-finite output"})
-            return out
-        return call
-    with threadpool_limits(limits=1), np.errstate(all="ignore"):
-        battery = bat.run_battery(checked, cfg, f_max, seed, references=PAPER_AGGREGATORS,
-                                  reference_cache=reference_cache)
-        e2e_sum = run_end_to_end(checked, cfg["e2e_instances"], seed) if e2e else None
-    rates = rate_summary(battery["results"], battery["settings"], PAPER_AGGREGATORS)
-    g = grade(battery["results"], e2e_sum, findings, slopes=rates["slopes"], bias=battery["bias"])
-    slopes = {k: (v["fits"]["user"]["slope"], v["fits"]["user"]["ci"]) for k, v in rates["slopes"].items()}
-    return {"rule": rule, "seed": seed, "verdict": g.verdict, "kinds": sorted({r.kind for r in g.reasons}),
-            "error_probability": g.error_probability, "seconds": round(time.perf_counter() - t0, 2),
-            "inside": None if e2e_sum is None else e2e_sum["inside_hypotheses"],
-            "slopes": slopes, "max_ratio": max((r["ratio_to_best_reference"] or 0) for r in battery["results"]
-                                               if r["attack"] == "worst")}
+    """The verdict of ``rule`` at ``seed`` (:func:`byzpgd.audit.run.audit_in_process`): {'rule',
+    'seed', 'verdict', 'kinds' (reason kinds), 'error_probability', 'seconds', 'inside'
+    (end-to-end instances inside the hypotheses), 'slopes', 'max_ratio'}."""
+    from byzpgd.audit.run import audit_in_process as run
+    rep = run(factory_of(rule), profile=profile, seed=seed, f=f, end_to_end=e2e,
+              reference_cache=reference_cache)
+    slopes = {k: (v["fits"]["user"]["slope"], v["fits"]["user"]["ci"])
+              for k, v in rep["rates"]["slopes"].items()}
+    e2e_sum = rep["end_to_end"]
+    worst = [r for r in rep["results"] if r["attack"] == "worst"]
+    return {"rule": rule, "seed": seed, "verdict": rep["verdict"],
+            "kinds": sorted({r["kind"] for r in rep["reasons"]}),
+            "error_probability": rep["grade"]["error_probability"], "seconds": rep["seconds"],
+            "inside": None if e2e_sum is None else e2e_sum["inside_hypotheses"], "slopes": slopes,
+            "max_ratio": max((r["ratio_to_best_reference"] or 0) for r in worst)}
 
 
 def _short(slopes: dict) -> dict:
