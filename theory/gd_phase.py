@@ -9,7 +9,11 @@ Closed form (OWN; found with PEPit 0.5.1 and reproduced by the cache of experime
 
     W(N, Δ, L, D) = [NΔ + √(N²Δ² + (3N+2)(NΔ² + 4LD))] / (3N + 2)
 
-is the supremum over such f and oracles of min_{0<=i<=N} ‖∇f(x_i)‖. Equivalently W is the
+is the supremum over such f and oracles of min_{0<=i<=N} ‖∇f(x_i)‖ when 2LD >= Δ² (κ = LD/Δ² >= 1/2;
+then W >= Δ, since q(Δ) = 2Δ² − 4LD <= 0). When 2LD < Δ² the supremum is √(2LD): every gradient
+at x_0 is at most √(2LD) < Δ, so the oracle may answer 0 and the iterates never move (found by
+Hypothesis against the construction, confirmed by the PEP; the cache holds points of both
+regimes). :func:`w_value` and :data:`W_PIECEWISE` cover both. Equivalently, for 2LD >= Δ², W is the
 largest root of q(G) = (3N+2)G² − 2NΔG − (NΔ² + 4LD), which is the budget equation of the
 construction that attains it (:mod:`byzpgd.oracles.adversaries.pep_worst`): a 1-D f with
 f′(x_k) = G at every iterate, a tent of slope ±L between consecutive iterates, the oracle
@@ -57,7 +61,10 @@ SOURCE = "docs/paper.md §3 (Algorithm 1, eta = 1/L_F), §8.1 (descent lemma); c
 
 # --- statements ------------------------------------------------------------------------------
 W_EXPR = (N * Delta + sp.sqrt(N**2 * Delta**2 + (3 * N + 2) * (N * Delta**2 + 4 * L_F * gap))) / (3 * N + 2)
-"""W(N, Δ, L, D): the certified worst case of min_{0<=i<=N} ‖∇f(x_i)‖ (module docstring)."""
+"""W(N, Δ, L, D) for 2LD >= Δ²: the certified worst case of min_{0<=i<=N} ‖∇f(x_i)‖ (module docstring)."""
+
+W_PIECEWISE = sp.Piecewise((W_EXPR, 2 * L_F * gap >= Delta**2), (sp.sqrt(2 * L_F * gap), True))
+"""W in both regimes: the closed form for 2LD >= Δ², √(2LD) below."""
 
 Q_EXPR = (3 * N + 2) * G**2 - 2 * N * Delta * G - (N * Delta**2 + 4 * L_F * gap)
 """q(G): W is its largest root."""
@@ -82,8 +89,10 @@ STEPS_FOR_ACCURACY = (4 * L_F * gap - 2 * c**2 * Delta**2) / ((3 * c + 1) * (c -
 
 
 def w_value(n: int, delta: float, L: float, D: float) -> float:
-    """W(N, Δ, L, D) in float64 (see the module docstring)."""
+    """W(N, Δ, L, D) in float64, both regimes (see the module docstring)."""
     n, delta, L, D = _check(n, delta, L, D)
+    if 2 * L * D < delta * delta:
+        return math.sqrt(2 * L * D)
     return (n * delta + math.sqrt(n * n * delta * delta + (3 * n + 2) * (n * delta * delta + 4 * L * D))) \
         / (3 * n + 2)
 
@@ -144,7 +153,7 @@ def check_pep_agreement(points, rtol: float, w_expr: sp.Expr | None = None) -> S
         worst, worst_pt = 0.0, None
         for n, dl, L, D, value in pts:
             values = {N: n, Delta: sp.nsimplify(dl), L_F: sp.nsimplify(L), gap: sp.nsimplify(D)}
-            w = float((W_EXPR if w_expr is None else w_expr).subs(values).evalf(30))
+            w = float((W_PIECEWISE if w_expr is None else w_expr).subs(values).evalf(30))
             rel = abs(w - value) / w
             if rel >= worst:
                 worst, worst_pt = rel, {"N": n, "Delta": dl, "L": L, "D": D, "pep": value, "W": w}
@@ -167,6 +176,11 @@ def derivation(pep_points=(), rtol: float = 1e-3, w_expr: sp.Expr | None = None)
     add(prove_identity(N * STEP_DECREASE + FINAL_DECREASE - gap, Q_EXPR / (4 * L_F), "construction budget",
                        "N (3G+Delta)(G-Delta)/(4L) + G^2/(2L) - D = q(G)/(4L): the construction "
                        "spends exactly D at G = W"))
+    add(prove_identity(sp.expand(Q_EXPR.subs(G, Delta)), 2 * Delta**2 - 4 * L_F * gap, "regime",
+                       "q(Delta) = 2 Delta^2 - 4 L D: W >= Delta (the construction's d = W - Delta >= 0) "
+                       "iff 2 L D >= Delta^2"))
+    add(prove_nonneg((DESCENT_BOUND_SQ - 2 * L_F * gap).subs(Delta, sp.sqrt(2 * L_F * gap * (1 + s_scale))),
+                     "W <= B (2LD < Delta^2)", "sqrt(2LD) <= sqrt(2LD/N + Delta^2) when 2LD <= Delta^2"))
     add(prove_identity(W.subs(Delta, 0)**2, 4 * L_F * gap / (3 * N + 2), "Delta = 0",
                        "W(N, 0, L, D)^2 = 4LD/(3N+2)"))
     add(prove_identity(W.subs(N, 0)**2, 2 * L_F * gap, "N = 0", "W(0, Delta, L, D)^2 = 2LD"))

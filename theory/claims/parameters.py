@@ -79,7 +79,8 @@ CLAIMS = [
           statement="The gradient phase with a Delta-inexact oracle (eta = 1/L_F, N steps, F_0 - F* <= D): "
                     "the certified worst case of min_{i<=N} ||grad F(x_i)|| is W = [N Delta + "
                     "sqrt(N^2 Delta^2 + (3N+2)(N Delta^2 + 4 L_F D))]/(3N+2), attained by a 1-D "
-                    "construction, equal to the PEP values, <= sqrt(2 L_F D/N + Delta^2), and a function "
+                    "construction, equal to the PEP values (for 2 L_F D >= Delta^2; sqrt(2 L_F D) below), "
+                    "<= sqrt(2 L_F D/N + Delta^2), and a function "
                     "of N and L_F D/Delta^2 only; the "
                     "hierarchy O <= W <= B holds for it, for ||grad F(w~)|| <= 4 Delta and for the "
                     "large-gradient steps <= 2 L_F D/(3 Delta^2)",
