@@ -5,10 +5,13 @@ bound, and ByzantinePGD end to end (Theorem 1 with the measured Δ).
 - :mod:`.loader`: ``MODULE:CALLABLE`` import, class and ByzFL-style adapters, usage errors;
 - :mod:`.sandbox`: the user code runs in a separate process with a per-call time limit on
   read-only input; every misbehaviour becomes a :class:`~.sandbox.Finding`;
-- :mod:`.battery`: settings × attacks, empirical Δ of the user's rule and of the references;
-- :mod:`.end_to_end`: ByzantinePGD with the user's rule under the saddle-point attack;
-- :mod:`.verdict`: pass/fail with reasons;
-- :mod:`.run`: the whole audit as one function (used by ``byzpgd audit``).
+- :mod:`.battery`: settings (α, n and m sweeps, with and without attack) × attacks × repetitions,
+  empirical Δ of the user's rule and of the references, the bias test without attack;
+- :mod:`.rates_fit`: log-log slopes with confidence intervals against the paper's rates;
+- :mod:`.end_to_end`: ByzantinePGD with the user's rule under the saddle-point attack (d = 10);
+- :mod:`.verdict`: the graded verdict, pass / suboptimal / fail, with reasons;
+- :mod:`.run`: the whole audit as one function (used by ``byzpgd audit``), and
+  :func:`.run.audit_in_process` for the project's own rules (tests, benchmarks).
 
 This package imports nothing heavy at import time: the sandbox child imports only
 :mod:`.loader` and :mod:`.sandbox`.

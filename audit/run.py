@@ -1,8 +1,9 @@
 """The whole audit as one function: :func:`run_audit` returns the report (a JSON-able dict).
 
 Order: validate the arguments (:class:`~.loader.UsageError` on a bad one), start the sandbox
-(a bad target is a UsageError too), run the battery, run ByzantinePGD end to end, compare with
-the rates, decide. The harness never lets the user's code crash it: every failure of the user
+(a bad target is a UsageError too), run the battery, run ByzantinePGD end to end, fit the slopes
+against the rates (:mod:`.rates_fit`), grade (:mod:`.verdict`: 'pass', 'suboptimal' or 'fail').
+The harness never lets the user's code crash it: every failure of the user
 code is a finding, and an unexpected error of the harness itself is recorded as a
 ``harness_error`` finding (the verdict is then 'fail') so that the report is still written.
 """

@@ -8,7 +8,9 @@ LB(s) = α/√n + √(d/(nm)) the statistical lower bound (σ = 1, docs/paper.md
 **fail** — the rule is broken — when any of:
 
 1. an error-level finding (an exception, timeout, crash, input mutation, wrong shape, non-finite
-   output, a sandbox limit, ...: :mod:`.sandbox`);
+   output, a sandbox limit, ...: :mod:`.sandbox`). Except: a non-finite output or an exception
+   that only ever happened on Byzantine rows of NaN/±Inf (battery.NONFINITE_INPUT: not vectors
+   of R^d, outside the paper's model) is a note (:func:`confined_to_nonfinite_input`);
 2. *breakdown*: at an attacked setting (α > 0), Δ_user(s) = inf or
    Δ_user(s) > BREAKDOWN · Δ_ref(s) + SLACK · LB(s), BREAKDOWN = 10. A robust rule's error under
    attack stays within a constant of the references' (Krum, which keeps one worker's vector, is
