@@ -35,6 +35,7 @@ executor is built.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import hashlib
 import importlib
@@ -159,14 +160,12 @@ def _result(fut):
     distributed = require_distributed()
     try:
         return fut.result()
-    except (distributed.KilledWorker, distributed.comm.CommClosedError, OSError) as exc:
+    except (distributed.KilledWorker, distributed.comm.CommClosedError) as exc:
         raise ClusterError(f"the Dask cluster lost task {fut.key}: {type(exc).__name__}: {exc}",
                            exit_code=1) from exc
-    except Exception as exc:
-        if type(exc).__name__ == "CancelledError":   # the scheduler dropped the task (restart, lost)
-            raise ClusterError(f"the Dask cluster cancelled task {fut.key} (scheduler restarted or "
-                               "lost?)", exit_code=1) from exc
-        raise
+    except concurrent.futures.CancelledError as exc:   # the scheduler dropped the task (restart, lost)
+        raise ClusterError(f"the Dask cluster cancelled task {fut.key} (scheduler restarted or lost?): "
+                           f"{exc}", exit_code=1) from exc
 
 
 # --- same code everywhere ---------------------------------------------------------------------------
@@ -238,7 +237,7 @@ def dask_client(spec: ClusterSpec, *, check_code: bool = True, quiet: bool = Tru
             stack.enter_context(dask.config.set({"distributed.worker.daemon": False}))
             cluster = stack.enter_context(distributed.LocalCluster(
                 n_workers=int(spec.workers), threads_per_worker=1, processes=True,
-                dashboard_address=None, silence_logs=level))
+                dashboard_address=":0", silence_logs=level))   # any free port: never a clash
             client = stack.enter_context(distributed.Client(cluster))
             client.wait_for_workers(int(spec.workers), timeout=WORKER_WAIT_SECONDS)
         else:
