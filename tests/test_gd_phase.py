@@ -49,6 +49,17 @@ def test_a_subtly_wrong_closed_form_is_disproved(wrong):
     assert "closed form = PEP" in [s.name for s in der.subchecks if s.status == "disproved"]
 
 
+def test_consecutive_certificate_is_proved_and_a_wrong_decrease_is_not():
+    subs = gd_phase.consecutive_certificate()
+    assert len(subs) == 5 and all(s.proved for s in subs), [(s.name, s.status) for s in subs]
+    # the per-step decrease of the certificate is tight: with 3G + 2 Delta in place of 3G + Delta the
+    # decomposition identity fails
+    A, B, E, G, D_ = sp.symbols("A B E G Delta", positive=True)
+    wrong = 2 * A**2 + B**2 - E**2 - 2 * B * E - (3 * G + 2 * D_) * (G - D_)
+    terms = 2 * (A**2 - G**2) + (B - G) * (B + G - 2 * D_) + (D_ - E) * (D_ + E + 2 * B)
+    assert sp.expand(wrong - terms) != 0
+
+
 def test_closed_form_special_cases_and_steps_for_accuracy():
     assert gd_phase.w_value(0, 0.3, 2.0, 1.5) == pytest.approx(math.sqrt(2 * 2.0 * 1.5))
     assert gd_phase.w_value(7, 0.0, 1.0, 1.0) ** 2 == pytest.approx(4 / 23)

@@ -211,6 +211,7 @@ def derivation(pep_points=(), rtol: float = 1e-3, w_expr: sp.Expr | None = None)
     nstar = STEPS_FOR_ACCURACY
     add(prove_identity(sp.expand(Q_EXPR.subs({G: c * Delta, N: nstar})), sp.Integer(0), "N*(c)",
                        "q(c Delta) = 0 at N = N*(c): after N*(c) steps W <= c Delta"))
+    der.subchecks.extend(consecutive_certificate())
     add(guard("grad-norm example", "the ratio-1 example attains ||grad F(w~)|| = 4 Delta",
               lambda: _ratio_one_example()))
     if pep_points:
@@ -218,6 +219,44 @@ def derivation(pep_points=(), rtol: float = 1e-3, w_expr: sp.Expr | None = None)
     der.data = {"W": sp.sstr(W), "B_squared": sp.sstr(DESCENT_BOUND_SQ), "steps_bound": sp.sstr(STEPS_BOUND),
                 "steps_for_accuracy": sp.sstr(STEPS_FOR_ACCURACY)}
     return der
+
+
+def consecutive_certificate() -> list[SubCheck]:
+    """The dual certificate behind W, using smoothness between consecutive iterates only (why the
+    consecutive-only relaxation of the PEP loses nothing).
+
+    The interpolation inequality of L-smooth functions (Taylor–Hendrickx–Glineur 2017, Thm 3.10)
+    between x_k and x_{k+1} = x_k − d_k/L, with a = ∇f(x_k), b = ∇f(x_{k+1}), d_k = a − e, reads
+    4L(f_k − f_{k+1}) >= Φ := −‖d_k‖² + 2⟨a + b, d_k⟩ + ‖a − b‖², and Φ = 2‖a‖² + ‖b‖² − ‖e‖² − 2⟨b, e⟩
+    (an identity). With ‖a‖, ‖b‖ >= G >= Δ >= ‖e‖ and ⟨b, e⟩ <= ‖b‖‖e‖ (Cauchy–Schwarz),
+    Φ − (3G + Δ)(G − Δ) >= 2(A² − G²) + (B − G)(B + G − 2Δ) + (Δ − E)(Δ + E + 2B) >= 0
+    (A = ‖a‖, B = ‖b‖, E = ‖e‖: three nonnegative terms, the certificate's multipliers). Summed over
+    the N steps with the budget f_0 − f_N + ‖∇f(x_N)‖²/(2L) <= D this gives
+    N(3G + Δ)(G − Δ)/(4L) + G²/(2L) <= D, i.e. q(G) <= 0 and G <= W (identity 'construction
+    budget'); and if G < Δ then G < Δ <= W (2LD >= Δ²)."""
+    va = sp.Matrix(sp.symbols("a1:4", real=True))
+    vb = sp.Matrix(sp.symbols("b1:4", real=True))
+    ve = sp.Matrix(sp.symbols("e1:4", real=True))
+    d = va - ve
+    phi = -d.dot(d) + 2 * (va + vb).dot(d) + (va - vb).dot(va - vb)
+    rhs = 2 * va.dot(va) + vb.dot(vb) - ve.dot(ve) - 2 * vb.dot(ve)
+    out = [prove_identity(sp.expand(phi), sp.expand(rhs), "certificate: interpolation identity",
+                          "-|a-e|^2 + 2<a+b, a-e> + |a-b|^2 = 2|a|^2 + |b|^2 - |e|^2 - 2<b,e> "
+                          "(vectors in R^3: an identity of the Gram entries)")]
+    A, B, E = sp.symbols("A B E", nonnegative=True)
+    lhs = 2 * A**2 + B**2 - E**2 - 2 * B * E - (3 * G + Delta) * (G - Delta)
+    terms = (2 * (A**2 - G**2), (B - G) * (B + G - 2 * Delta), (Delta - E) * (Delta + E + 2 * B))
+    out.append(prove_identity(lhs, sum(terms), "certificate: decomposition",
+                              "2A^2 + B^2 - E^2 - 2BE - (3G+Delta)(G-Delta) = 2(A^2-G^2) "
+                              "+ (B-G)(B+G-2 Delta) + (Delta-E)(Delta+E+2B)"))
+    al, be, ga, ep = sp.symbols("alpha beta gamma epsilon_e", positive=True)
+    # A = G + alpha, B = G + beta, G = Delta + gamma, Delta = E + epsilon_e (boundaries by continuity)
+    sub = {A: G + al, B: G + be}
+    for i, t in enumerate(terms):
+        expr = t.subs(sub).subs(G, Delta + ga).subs(Delta, E + ep).subs(E, sp.Symbol("E_", positive=True))
+        out.append(prove_nonneg(sp.expand(expr), f"certificate: term {i + 1} >= 0",
+                                f"{sp.sstr(t)} >= 0 for A, B >= G >= Delta >= E"))
+    return out
 
 
 def _ratio_one_example() -> SubCheck:
