@@ -72,45 +72,53 @@ def _box(N):
     return lo, hi
 
 
-def chain_budget(levels, errors, dips, Delta, L) -> float:
+def chain_budget(levels, errors, dips, Delta, L):
     """f(x_0) − inf f of :func:`~byzpgd.oracles.adversaries.pep_worst.chain` in closed form
     (exact: f′ is piecewise linear; inf if the design is not L-smooth or a dip would go below 0,
-    which the family excludes so that f is monotone and inf f is reached after x_N)."""
-    g0, g1 = levels[:-1], levels[1:]
+    which the family excludes so that f is monotone and inf f is reached after x_N). ``levels``
+    may be a (k, N+1) array of k designs: the result is then an array of k budgets."""
+    levels = np.asarray(levels, dtype=np.float64)
+    many = levels.ndim == 2
+    lv = levels if many else levels[None, :]
+    g0, g1 = lv[:, :-1], lv[:, 1:]
     d = g0 + errors * Delta
-    s = d / L
-    t = 0.5 * (s + (g0 - g1) / L)
-    if np.any(d <= 0) or np.any(np.abs(g1 - g0) > L * s * (1 + 1e-12)):
-        return math.inf
-    bottom = g0 - L * t
-    straight = g0 + (g1 - g0) * t / s
-    depth = straight - dips * (straight - bottom)
-    if np.any(depth < 0):
-        return math.inf
-    steps = 0.5 * t * (g0 + depth) + 0.5 * (s - t) * (depth + g1)
-    return float(np.sum(steps) + levels[-1] ** 2 / (2 * L))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s = d / L
+        t = 0.5 * (s + (g0 - g1) / L)
+        bottom = g0 - L * t
+        straight = g0 + (g1 - g0) * t / s
+        depth = straight - dips * (straight - bottom)
+        steps = 0.5 * t * (g0 + depth) + 0.5 * (s - t) * (depth + g1)
+        out = np.sum(steps, axis=1) + lv[:, -1] ** 2 / (2 * L)
+    bad = np.any(d <= 0, axis=1) | np.any(np.abs(g1 - g0) > L * s * (1 + 1e-12), axis=1) \
+        | np.any(depth < 0, axis=1) | ~np.isfinite(out)
+    out = np.where(bad, np.inf, out)
+    return out if many else float(out[0])
+
+
+GRID = 128
 
 
 def _design(p, N, Delta, L, D):
-    """(landscape, fractions) of the chain with shape parameters p whose overall level is set by
-    bisection so that f(x_0) − inf f = D; None if no level fits."""
+    """(landscape, fractions) of the chain with shape parameters p whose overall level g is the
+    largest on which f(x_0) − inf f <= D (grids of GRID levels, refined five times: relative
+    precision about GRID^-5); None if no level fits."""
     rel, errors, dips = _unpack(p, N)
-
-    def used(g):
-        return chain_budget(g * rel, errors, dips, Delta, L)
-
     lo, hi = 0.0, math.sqrt(2 * L * D) * 4 + 4 * Delta
-    if used(hi) <= D:
+    best = None
+    for _ in range(5):
+        g = np.linspace(lo, hi, GRID + 1)[1:]
+        ok = chain_budget(g[:, None] * rel[None, :], errors, dips, Delta, L) <= D
+        if not ok.any():
+            break
+        k = int(np.flatnonzero(ok)[-1])
+        best = g[k]
+        if k == GRID - 1:          # the whole top of the grid fits: the level is unbounded here
+            return None
+        lo, hi = g[k], g[k + 1]
+    if best is None:
         return None
-    for _ in range(42):
-        mid = 0.5 * (lo + hi)
-        if used(mid) <= D:
-            lo = mid
-        else:
-            hi = mid
-    if lo == 0.0:
-        return None
-    out = chain(lo * rel, errors, dips, Delta, L)
+    out = chain(best * rel, errors, dips, Delta, L)
     if out is None:
         return None
     return out[0], [-float(e) for e in errors]   # Scripted's fraction f gives error −fΔ·sign(f′)
