@@ -16,7 +16,8 @@ EXAMPLES = ROOT / "docs" / "examples"
 WORKFLOW = EXAMPLES / "byzpgd-audit.yml"
 
 # The example's audits are shrunk for the test suite (tests/tiny_audit.py); at full 'quick' size the
-# example runs in `make wheel-check`, from a fresh install of the wheel.
+# pytest example and the workflow's commands run in `make wheel-check` (tests/wheel_check.py), from a
+# fresh install of the wheel.
 TINY_CONFTEST = '''
 import pytest
 from byzpgd.audit import battery
@@ -26,6 +27,13 @@ TINY = {tiny!r}
 def _tiny_audit(monkeypatch):
     monkeypatch.setitem(battery.PROFILES, "quick", {{**battery.PROFILES["quick"], **TINY}})
 '''
+
+
+# ``byzpgd ARGS`` of the workflow, run with the same shrunk battery (the command line is otherwise
+# unchanged: byzpgd.cli.main parses ARGS)
+TINY_CLI = ("import sys; from byzpgd.audit import battery; "
+            "battery.PROFILES['quick'] = {{**battery.PROFILES['quick'], **{tiny!r}}}; "
+            "from byzpgd.cli import main; sys.exit(main(sys.argv[1:]))")
 
 
 def run_steps(text: str) -> list[str]:
@@ -92,17 +100,18 @@ def test_the_pytest_example_passes(tmp_path):
 
 
 def test_the_workflow_commands_run_and_keep_audit_html(tmp_path):
+    from tiny_audit import TINY
+
     text = WORKFLOW.read_text()
     steps = run_steps(text)
     assert any(s.startswith("byzpgd audit ") and "--out audit-report" in s for s in steps)
     shutil.copy(EXAMPLES / "my_rules.py", tmp_path / "my_rules.py")
-    bindir = Path(sys.executable).parent
     for step in steps:
         argv = shlex.split(step)
         if argv[:4] == ["python", "-m", "pip", "install"]:
             continue        # byzpgd is installed here (the wheel's install: make wheel-check)
-        if argv[0] == "byzpgd":
-            argv[0] = str(bindir / "byzpgd")
+        assert argv[0] == "byzpgd", step
+        argv = [sys.executable, "-c", TINY_CLI.format(tiny=TINY), *argv[1:]]
         proc = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=600)
         assert proc.returncode == 0, (step, proc.stdout[-2000:], proc.stderr[-2000:])
     kept = artifact_paths(text)

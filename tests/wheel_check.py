@@ -6,7 +6,9 @@ the source tree, run what a user runs first:
 2. pytest with the byzpgd plugin (``--byzpgd-report``) on a one-test file: report.json written;
 3. docs/examples/test_byzpgd_example.py with docs/examples/my_rules.py (byzpgd.testing,
    byzpgd.strategies, byzpgd.verify and byzpgd.audit on objects; the full 'quick' profile);
-4. the sdist holds the package folders and pyproject.toml.
+4. the ``run:`` lines of docs/examples/byzpgd-audit.yml (but the installation), and the files the
+   workflow keeps as artifacts exist (audit.html among them);
+5. the sdist holds the package folders and pyproject.toml.
 
 Exit 0 if everything passed; otherwise 1 with the failing step's output. Takes a few minutes
 (mostly installing the dependencies); kept out of the timed test suite (tests/test_wheel.py
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import shutil
 import subprocess
 import sys
@@ -28,6 +31,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+from test_ci_examples import artifact_paths, run_steps  # noqa: E402
+
 PARTS = ("theory", "algorithms", "oracles", "properties", "reports", "experiments", "audit")
 PLUGIN_TEST = '''
 def test_nothing():
@@ -101,6 +107,15 @@ def main(argv=None) -> int:
         step("docs/examples/test_byzpgd_example.py",
              [py, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_byzpgd_example.py"],
              cwd=user, env=env)
+        workflow = (ROOT / "docs" / "examples" / "byzpgd-audit.yml").read_text()
+        for line in run_steps(workflow):
+            argv = shlex.split(line)
+            if argv[:4] == ["python", "-m", "pip", "install"]:
+                continue    # installed above, from the wheel
+            step(f"workflow: {line}", [venv / "bin" / argv[0], *argv[1:]], cwd=user, env=env)
+        for path in artifact_paths(workflow):
+            if not (user / path).is_file():
+                raise SystemExit(f"wheel-check: the workflow's artifact {path} was not written")
     print(f"wheel-check: OK in {time.perf_counter() - t0:.0f} s ({wheel.name}, {len(ids)} claims)",
           flush=True)
     return 0

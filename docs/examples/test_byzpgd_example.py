@@ -4,7 +4,7 @@ docs/examples/test_byzpgd_example.py`` (about a minute on the quick profile)."""
 import numpy as np
 import pytest
 from hypothesis import given, settings
-from my_rules import TrimmedMean, plain_mean, sound_median
+from my_rules import ClippedMedian, TrimmedMean, plain_mean, sound_median
 
 import byzpgd
 from byzpgd.strategies import inexact_oracles, worker_gradients
@@ -42,8 +42,15 @@ def test_the_mean_is_rejected_with_reasons():
 
 
 def test_audit_an_object():
-    result = byzpgd.audit(TrimmedMean(f=F), f=F, m=M, profile=PROFILE)
+    result = byzpgd.audit(ClippedMedian(clip=1e6), f=F, m=M, profile=PROFILE)   # sent by pickling
+    assert result.ok, [str(r) for r in result.reasons]
+
+
+def test_audit_a_class_built_for_each_f(tmp_path):
+    result = byzpgd.audit(TrimmedMean, f=F, m=M, profile=PROFILE)
     assert result.verdict in ("pass", "suboptimal"), [str(r) for r in result.reasons]
+    result.write(tmp_path)                       # audit.json, audit.md, audit.html
+    assert (tmp_path / "audit.html").exists()
 
 
 # --- the paper's claims, from Python -------------------------------------------------------------------
