@@ -19,9 +19,10 @@ PEPit is never needed here: W comes from the cache shipped as package data.
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 from ..experiments import pep, pep_search
-from ..properties.result import HierarchyItem
+from ..properties.result import ClaimResult, HierarchyItem
 from ..theory import gd_phase
 from ..theory.prover import SubCheck, guard
 
@@ -79,6 +80,20 @@ def for_claim(claim_id: str, profile: str = "ci", seed: int = 0) -> tuple[Hierar
     """The hierarchy a claim carries (empty for a claim without a certified worst case)."""
     q = CLAIM_QUANTITIES.get(claim_id)
     return () if q is None else tuple(items(q, profile, seed))
+
+
+def attach(result: ClaimResult, hierarchy) -> ClaimResult:
+    """``result`` carrying ``hierarchy``; a breach of O <= W <= B is a finding: the result becomes
+    'violated' (unless it is already an error) and ``details['hierarchy_findings']`` lists the
+    breaches. How a theorem check carries the hierarchy of its claim (:func:`for_claim`)."""
+    hierarchy = tuple(hierarchy)
+    findings = [{"point": h.point, "quantity": h.quantity, "finding": h.finding}
+                for h in hierarchy if h.finding]
+    if not findings:
+        return replace(result, hierarchy=hierarchy)
+    status = result.status if result.status == "error" else "violated"
+    return replace(result, hierarchy=hierarchy, status=status, violations=result.violations + len(findings),
+                   details={**result.details, "hierarchy_findings": findings})
 
 
 def hierarchy_subchecks(hierarchy) -> list[SubCheck]:
@@ -153,5 +168,5 @@ def ratio_summary(hierarchy) -> dict:
             "findings": sum(1 for h in hierarchy if h.finding)}
 
 
-__all__ = ["POINTS", "items", "for_claim", "hierarchy_subchecks", "cache_subchecks", "ratio_summary",
-           "PEP_RTOL", "SEARCH_RTOL"]
+__all__ = ["POINTS", "items", "for_claim", "attach", "hierarchy_subchecks", "cache_subchecks",
+           "ratio_summary", "PEP_RTOL", "SEARCH_RTOL"]

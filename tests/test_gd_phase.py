@@ -205,6 +205,17 @@ def test_broken_scale_invariance_in_the_cache_is_caught():
     assert all(s.status == "proved" for s in hier.cache_subchecks(CACHE))
 
 
+def test_attach_turns_a_breach_into_a_violation():
+    base = ClaimResult("byzantine_pgd.grad_norm", "s", "src", "POSTER", "deterministic", "f", "holds",
+                       instances=50, nonvacuous_instances=50)
+    good = hier.attach(base, [HierarchyItem({"Delta": 0.1}, 0.4, 0.4, 0.39)])
+    assert good.status == "holds" and len(good.hierarchy) == 1 and good.violations == 0
+    bad = hier.attach(base, [HierarchyItem({"Delta": 0.1}, 0.4, 0.4, 0.41)])
+    assert bad.status == "violated" and bad.violations == 1
+    assert bad.details["hierarchy_findings"][0]["finding"].startswith("O > W")
+    assert hier.for_claim("exact_pgd.grad_norm") == ()
+
+
 def test_hierarchy_item_findings_and_json_round_trip():
     ok = HierarchyItem({"N": 1}, 2.0, 1.0, 0.5)
     assert ok.finding is None and ok.w_over_b == 0.5 and ok.o_over_w == 0.5
