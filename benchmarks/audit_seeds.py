@@ -64,7 +64,17 @@ def _job(args):
     """All rules of one seed in one process (they share the references' measurements)."""
     rules, seed, profile, f, e2e = args
     _CACHE.clear()
-    return [audit_in_process(r, seed, profile, f, e2e) for r in rules]
+    out = []
+    for r in rules:
+        out.append(audit_in_process(r, seed, profile, f, e2e))
+        print(_line(out[-1]), flush=True)
+    return out
+
+
+def _line(row: dict) -> str:
+    return (f"{row['rule']:>24} seed {row['seed']}: {row['verdict']:<10} {row['kinds']} "
+            f"p_err={row['error_probability']} inside={row['inside']} max_ratio={row['max_ratio']:.3g} "
+            f"slopes={_short(row['slopes'])} {row['seconds']} s")
 
 
 def main(argv=None) -> int:
@@ -84,12 +94,8 @@ def main(argv=None) -> int:
     jobs = [(rules, s, ns.profile, ns.f, not ns.no_e2e) for s in seeds]
     rows = []
     with ProcessPoolExecutor(max_workers=ns.jobs) as ex:
-        for row in (x for batch in ex.map(_job, jobs) for x in batch):
-            rows.append(row)
-            print(f"{row['rule']:>24} seed {row['seed']}: {row['verdict']:<10} {row['kinds']} "
-                  f"p_err={row['error_probability']} inside={row['inside']} max_ratio={row['max_ratio']:.3g} "
-                  f"slopes={_short(row['slopes'])} "
-                  f"{row['seconds']} s", flush=True)
+        for batch in ex.map(_job, jobs):
+            rows.extend(batch)
     print("\n| rule | verdicts (seeds) | same on every seed | seconds per audit (in-process) |")
     print("|---|---|---|---|")
     for r in rules:

@@ -150,7 +150,8 @@ def register(subparsers) -> None:
     g.add_argument("--alpha", type=_pos_float, default=None,
                    help="largest Byzantine fraction to audit at, in (0, 0.5) (default 0.1)")
     p.add_argument("--m", type=_int_at_least(3), default=None,
-                   help="number of workers (default: the profile's, quick 30, ci 50, deep 100)")
+                   help="number of workers m0 of the alpha and n sweeps (default: the profile's, quick 30, "
+                        "ci 50, deep 100); the m sweeps add the profile's grid (quick 10, 30, 100)")
     p.add_argument("--profile", choices=["quick", "ci", "deep"], default="ci",
                    help="battery size: quick (< 1 min), ci (the default, minutes), deep")
     p.add_argument("--seed", type=_int_at_least(0), default=0, help="seed of every random choice (default 0)")
