@@ -1,0 +1,300 @@
+"""Many instances of one claim as batched trials (:mod:`byzpgd.algorithms.batched`): the same
+specs, the same records as the one-at-a-time experiments, several times more instances per
+second (benchmarks/batched_trials.py measures the ratio).
+
+- :func:`run_batch` (the theorem claims): ``run_batch(specs)`` returns, for each spec of
+  :mod:`.instances`, what ``instances.run(spec)`` returns (a :class:`~.instances.RunRecord`,
+  equal up to rounding), or the :class:`~.loop.InstanceError` that ``run_instances`` would have
+  recorded for it; in spec order.
+- :func:`run_escape_batch` (the mechanism escape claims): what ``mechanism.run_escape(spec,
+  stop_distance, max_calls)`` returns, per spec.
+
+Specs are grouped by what one vectorised batch needs in common (landscape family, algorithm
+family; dimensions and adversaries may differ, :mod:`byzpgd.oracles.batched`); a spec whose oracle has no
+batched form (the white-box adaptive adversary with Δ > 0, the search adversary) or whose group
+has a single member runs one at a time through the one-instance experiment, so every spec gets
+its result. The descent monitor (:mod:`.monitor`) and the leave observer of the mechanism runs
+are reproduced here row by row with the same constants.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections import defaultdict
+
+import numpy as np
+
+from ..algorithms.batched import ERROR_PREFIX, batched_perturbed_gd
+from ..algorithms.byzantine_pgd import theorem_params as byz_params
+from ..algorithms.exact_pgd import theorem_params as exact_params
+from ..oracles.batched import (
+    BatchedCertifiedOracle,
+    batch_adversaries,
+    batch_landscapes,
+    oracle_kind,
+    row_norms,
+)
+from ..theory.certify import certify
+from ..theory.parameters import CALIBRATED_FACTORS
+from . import mechanism as mech
+from .budget import FAILURE_PROBABILITY, INSTANCE_SECONDS
+from .instances import (
+    MAX_ORACLE_CALLS,
+    RunRecord,
+    build_landscape,
+    make_oracle,
+    run,
+    start_point,
+    theorem_values,
+)
+from .loop import InstanceError
+from .monitor import ATOL, RTOL
+from .monitor import STATUS as DESCENT_STATUS
+
+BATCH_SIZE = 128
+"""Trials per vectorised batch (larger groups are split)."""
+
+
+def _ask(inner, W, idx, single, ended):
+    """The inner oracle's answers for the rows of trials not in ``ended`` (the one-instance
+    wrapper raises before its inner oracle is asked); zeros for the others."""
+    if not ended:
+        return inner.query(W, idx, single)
+    keep = ~np.isin(idx, np.fromiter(ended, dtype=np.int64))
+    G = np.zeros_like(W)
+    inner_ended: dict = {}
+    if keep.any():
+        G[keep], inner_ended = inner.query(W[keep], idx[keep], single[keep])
+    return G, inner_ended
+
+
+class BatchedDescentMonitor:
+    """:class:`~.monitor.DescentMonitor` row by row: a single query is judged against the
+    previous single query of its trial (Lemma §8.1 with the instance's L_F and Δ, the same
+    tolerances); a round batch or a perturbation clears the trial's previous query."""
+
+    def __init__(self, inner: BatchedCertifiedOracle, L, Delta):
+        self.inner, self.landscape = inner, inner.landscape
+        self.L, self.Delta = np.asarray(L, dtype=np.float64), np.asarray(Delta, dtype=np.float64)
+        B = self.L.size
+        self.f_prev = np.zeros(B)
+        self.required = np.zeros(B)
+        self.has_prev = np.zeros(B, dtype=bool)
+
+    def query(self, W, idx, single):
+        ended: dict[int, str] = {}
+        s_rows = np.flatnonzero(single)
+        f = None
+        if s_rows.size:
+            tb = idx[s_rows]
+            f = self.landscape.value(W[s_rows], tb)
+            fp, req = self.f_prev[tb], self.required[tb]
+            tol = RTOL * (np.abs(fp) + np.abs(f) + np.abs(req)) + ATOL * np.maximum(1.0, np.abs(fp))
+            bad = self.has_prev[tb] & (f > fp - req + tol)
+            for b in tb[bad]:
+                ended[int(b)] = DESCENT_STATUS
+        self.has_prev[np.unique(idx[~single])] = False
+        G, inner_ended = _ask(self.inner, W, idx, single, ended)
+        if s_rows.size:
+            gn = row_norms(G[s_rows])
+            self.f_prev[tb] = f
+            self.required[tb] = gn * (gn / 2 - self.Delta[tb]) / self.L[tb]
+            self.has_prev[tb] = True
+        ended.update(inner_ended)
+        return G, ended
+
+    def perturbation(self, trials):
+        self.has_prev[list(trials)] = False
+        self.inner.perturbation(trials)
+
+
+class BatchedLeaveObserver:
+    """:class:`~.mechanism.LeaveObserver` row by row: a trial whose query (any row of it) is at
+    distance >= radius from the centre ends with 'left_region' before the oracle answers."""
+
+    def __init__(self, inner, centre, radius):
+        self.inner, self.landscape = inner, inner.landscape
+        self.centre, self.radius = np.asarray(centre), np.asarray(radius, dtype=np.float64)
+
+    def query(self, W, idx, single):
+        far = row_norms(W - self.centre[idx]) >= self.radius[idx]
+        ended = {int(b): "left_region" for b in np.unique(idx[far])}
+        G, inner_ended = _ask(self.inner, W, idx, single, ended)
+        ended.update(inner_ended)
+        return G, ended
+
+    def perturbation(self, trials):
+        self.inner.perturbation(trials)
+
+
+def _error(spec, message):
+    return InstanceError(spec, message, "batched run (byzpgd.experiments.batched)")
+
+
+def _guarded(fn, spec):
+    try:
+        return fn(spec)
+    except Exception as exc:   # as run_instances: a crash is recorded, never hidden
+        return InstanceError(spec, f"{type(exc).__name__}: {exc}", traceback.format_exc(limit=4))
+
+
+def _chunks(indices, size):
+    for i in range(0, len(indices), size):
+        yield indices[i:i + size]
+
+
+# --- theorem instances ----------------------------------------------------------------------
+def _theorem_key(spec, land, oracle):
+    return (spec["family"], type(land).__name__, oracle_kind(oracle.oracle) is not None)
+
+
+def _theorem_params(spec, land, w0, oracle):
+    gap = land.value(w0) - land.f_star
+    if spec["family"] == "byzantine_pgd":
+        if not (oracle.delta > 0):
+            raise ValueError(f"Delta (oracle.delta) must be > 0 for ByzantinePGD, got {oracle.delta}")
+        return byz_params(oracle.delta, land.L, land.rho, land.dim, FAILURE_PROBABILITY, gap)
+    if oracle.delta != 0:
+        raise ValueError(f"exact_pgd needs an exact oracle (delta = 0), got delta = {oracle.delta}")
+    return exact_params(spec["epsilon"], land.L, land.rho, land.dim, FAILURE_PROBABILITY, gap,
+                        spec.get("variant", "proved"))
+
+
+def run_batch(specs: list[dict], batch_size: int = BATCH_SIZE) -> list[RunRecord | InstanceError]:
+    """One result per theorem spec, in order: what ``instances.run(spec)`` returns (module
+    docstring), or the InstanceError ``run_instances`` would record."""
+    specs = list(specs)
+    out: list = [None] * len(specs)
+    built: dict[int, tuple] = {}
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for i, spec in enumerate(specs):
+        try:
+            land = build_landscape(spec)
+            w0 = start_point(spec, land)
+            oracle = make_oracle(spec, land)
+            params = _theorem_params(spec, land, w0, oracle)
+        except Exception as exc:
+            out[i] = InstanceError(spec, f"{type(exc).__name__}: {exc}", traceback.format_exc(limit=4))
+            continue
+        built[i] = (land, w0, oracle, params)
+        groups[_theorem_key(spec, land, oracle)].append(i)
+    for members in groups.values():
+        for chunk in _chunks(members, batch_size):
+            _run_theorem_chunk(specs, chunk, built, out)
+    return out
+
+
+def _run_theorem_chunk(specs, chunk, built, out):
+    lands = [built[i][0] for i in chunk]
+    inner = [built[i][2].oracle for i in chunk]
+    try:
+        blands = batch_landscapes(lands) if len(chunk) > 1 else None
+        badv = batch_adversaries(inner, blands) if blands is not None else None
+    except ValueError:
+        badv = None
+    if badv is None:                          # no batched form: one at a time
+        for i in chunk:
+            out[i] = _guarded(run, specs[i])
+        return
+    cert = BatchedCertifiedOracle(badv)
+    monitored = BatchedDescentMonitor(cert, blands.L, badv.delta)
+    W0 = blands.pad([built[i][1] for i in chunk])
+    res = batched_perturbed_gd(monitored, W0, [built[i][3] for i in chunk],
+                               [np.random.default_rng(specs[i]["run_seed"]) for i in chunk],
+                               max_oracle_calls=MAX_ORACLE_CALLS, max_seconds=INSTANCE_SECONDS,
+                               dims=blands.dims)
+    for j, i in enumerate(chunk):
+        spec, (land, w0, _, _) = specs[i], built[i]
+        r = res[j]
+        if r.status == "error":
+            out[i] = _error(spec, res.errors[j])
+            continue
+        try:
+            c = certify(land, r.w)
+            values = theorem_values(spec, land, land.value(w0) - land.f_star)
+            left = land.domain_radius is not None and cert.max_query_norm[j] > land.domain_radius
+            out[i] = RunRecord(spec, values, c.grad_norm, c.lambda_min, c.lambda_min_error,
+                               r.grad_oracle_calls, r.status, float(np.linalg.norm(land.grad(w0))),
+                               bool(left), MAX_ORACLE_CALLS)
+        except Exception as exc:
+            out[i] = InstanceError(spec, f"{type(exc).__name__}: {exc}", traceback.format_exc(limit=4))
+
+
+# --- mechanism escape instances -------------------------------------------------------------
+def run_escape_batch(specs: list[dict], stop_distances, max_calls,
+                     batch_size: int = BATCH_SIZE) -> list[mech.EscapeRun | InstanceError]:
+    """One result per mechanism escape spec, in order: what ``mechanism.run_escape(spec,
+    stop_distances[i], max_calls[i])`` returns, or the InstanceError ``run_instances`` would
+    record."""
+    specs = list(specs)
+    stop = np.broadcast_to(np.asarray(stop_distances, dtype=np.float64), (len(specs),))
+    caps = np.broadcast_to(np.asarray(max_calls, dtype=np.int64), (len(specs),))
+    out: list = [None] * len(specs)
+    built: dict[int, tuple] = {}
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for i, spec in enumerate(specs):
+        try:
+            land = mech.escape_landscape(spec)
+            oracle = mech._oracle(spec, land)
+            c = np.zeros(land.dim)
+            if spec["family"] == "exact_pgd":
+                params = exact_params(spec["epsilon"], land.L, land.rho, land.dim, FAILURE_PROBABILITY,
+                                      land.value(c) - land.f_star)
+            else:
+                if not (oracle.delta > 0):
+                    raise ValueError(f"Delta (oracle.delta) must be > 0 for ByzantinePGD, got {oracle.delta}")
+                params = byz_params(oracle.delta, land.L, land.rho, land.dim, FAILURE_PROBABILITY,
+                                    land.value(c) - land.f_star, CALIBRATED_FACTORS)
+        except Exception as exc:
+            out[i] = InstanceError(spec, f"{type(exc).__name__}: {exc}", traceback.format_exc(limit=4))
+            continue
+        built[i] = (land, oracle, params)
+        groups[(spec["family"], oracle_kind(oracle.oracle) is not None)].append(i)
+    for members in groups.values():
+        for chunk in _chunks(members, batch_size):
+            _run_escape_chunk(specs, chunk, built, stop, caps, out)
+    return out
+
+
+def _run_escape_chunk(specs, chunk, built, stop, caps, out):
+    lands = [built[i][0] for i in chunk]
+    try:
+        blands = batch_landscapes(lands) if len(chunk) > 1 else None
+        badv = batch_adversaries([built[i][1].oracle for i in chunk], blands) if blands else None
+    except ValueError:
+        badv = None
+    if badv is None:
+        for i in chunk:
+            out[i] = _guarded(lambda s, i=i: mech.run_escape(s, float(stop[i]), int(caps[i])), specs[i])
+        return
+    d = blands.dim
+    observer = BatchedLeaveObserver(BatchedCertifiedOracle(badv), np.zeros((len(chunk), d)),
+                                    stop[chunk])
+    res = batched_perturbed_gd(observer, np.zeros((len(chunk), d)), [built[i][2] for i in chunk],
+                               [np.random.default_rng(specs[i]["run_seed"]) for i in chunk],
+                               max_oracle_calls=caps[chunk], max_seconds=INSTANCE_SECONDS,
+                               dims=blands.dims)
+    for j, i in enumerate(chunk):
+        r = res[j]
+        if r.status == "error":
+            out[i] = _error(specs[i], res.errors[j])
+            continue
+        try:
+            c = certify(lands[j], r.w)
+            out[i] = mech.EscapeRun(float(c.lambda_min), float(np.linalg.norm(r.w)), r.status,
+                                    int(r.grad_oracle_calls))
+        except Exception as exc:
+            out[i] = InstanceError(specs[i], f"{type(exc).__name__}: {exc}", traceback.format_exc(limit=4))
+
+
+def timed(results, seconds: float):
+    """``run_instances``-shaped results (:class:`~.loop.Timed` / InstanceError) from a batch
+    that took ``seconds`` in all (each instance's share)."""
+    from .loop import Timed
+
+    share = seconds / max(1, len(results))
+    return [r if isinstance(r, InstanceError) else Timed(r, share) for r in results]
+
+
+__all__ = ["run_batch", "run_escape_batch", "timed", "BatchedDescentMonitor", "BatchedLeaveObserver",
+           "ERROR_PREFIX"]

@@ -1,0 +1,286 @@
+"""Batched landscapes and Δ-inexact oracles: B independent instances of one family and one
+dimension answered at once, for :func:`byzpgd.algorithms.batched.batched_perturbed_gd`.
+
+Rows and trials: a query is ``W`` (N, d) with ``idx`` (N,) the trial (instance) of each row,
+rows grouped by trial. Every class here computes, row by row, the formula of its one-instance
+counterpart (same module docstrings, same order of operations), so a row's answer equals the
+one-instance answer up to the rounding of the small matrix products and sums over a row.
+
+- :class:`BatchedCosineSaddle`, :class:`BatchedPhaseRetrieval`: stacked parameters (rotations as
+  (B, d, d) matrices) of :class:`~byzpgd.oracles.landscapes.CosineSaddle` and
+  :class:`~byzpgd.oracles.landscapes.PhaseRetrieval`; :func:`batch_landscapes` builds one.
+- :class:`BatchedAdversary`: the errors of the stateless adversaries of
+  :mod:`byzpgd.oracles.adversaries` (random_direction, uniform_ball, shrink, trap, target_field,
+  pull_back; the foundation's ``RandomDirectionOracle``; the exact oracle), each trial's random
+  draws from its own generator in the order its one-instance oracle makes them
+  (:func:`batch_adversaries`; ``None`` when an oracle cannot be batched: the white-box adaptive
+  adversary keeps per-run state and the search adversary is not vectorised here).
+- :class:`BatchedCertifiedOracle`: the certifying layer of
+  :class:`~byzpgd.oracles.inexact.CertifiedOracle` (error <= Δ + 4·eps·(‖ĝ‖ + ‖∇F‖) per row,
+  finite answers), ending a trial with an error status instead of raising, and recording each
+  trial's ``max_query_norm``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..algorithms.batched import ERROR_PREFIX
+from .adversaries.base import BUDGET_FACTOR, Adversary
+from .inexact import EPS, InexactOracle, RandomDirectionOracle
+from .landscapes import CosineSaddle, PhaseRetrieval
+from .landscapes.rotation import DenseRotation, Rotation
+
+
+def row_norms(X):
+    """‖x‖ of each row (einsum: several times faster than ``np.linalg.norm(axis=-1)`` on short
+    rows; equal up to rounding)."""
+    return np.sqrt(np.einsum("ij,ij->i", X, X))
+
+
+def _rownorm(X):
+    return row_norms(X)[:, None]
+
+
+def _unit(X):
+    n = _rownorm(X)
+    return np.where(n > 0, X / np.maximum(n, 1e-300), 0.0)
+
+
+def _clip(E, Delta_rows):
+    """``clip_to_budget`` of adversaries.base with one Δ per row."""
+    cap = Delta_rows[:, None] * BUDGET_FACTOR
+    return E * np.minimum(1.0, cap / np.maximum(_rownorm(E), 1e-300))
+
+
+class BatchedLandscape:
+    """B landscapes of one family, dimensions d_b <= ``dim``: trial b lives in the first d_b
+    coordinates (``dims``), the others are inert (gradient 0, no contribution to F), so
+    instances of several dimensions share one batch. ``grad(W, idx)`` (N, dim),
+    ``value(W, idx)`` (N,); ``L``, ``rho``, ``f_star`` arrays (B,); ``items`` the one-instance
+    landscapes."""
+
+    def __init__(self, items, dim: int | None = None):
+        self.items = list(items)
+        self.B = len(self.items)
+        self.dims = np.array([x.dim for x in self.items], dtype=np.int64)
+        self.dim = int(self.dims.max()) if dim is None else int(dim)
+        if self.dims.max() > self.dim:
+            raise ValueError(f"dim {self.dim} is below an instance's dimension {self.dims.max()}")
+        self.L = np.array([x.L for x in self.items])
+        self.rho = np.array([x.rho for x in self.items])
+        self.f_star = np.array([x.f_star for x in self.items])
+
+    def pad(self, vectors) -> np.ndarray:
+        """(B, dim): each trial's vector followed by zeros."""
+        out = np.zeros((self.B, self.dim))
+        for b, v in enumerate(vectors):
+            out[b, :self.dims[b]] = v
+        return out
+
+
+def _dense(rotation: Rotation, dim: int) -> np.ndarray:
+    """The matrix M with ``rotation.apply_t(w) = w @ M`` (identity: I, exactly)."""
+    if isinstance(rotation, DenseRotation):
+        return rotation.matrix
+    if type(rotation) is Rotation:
+        return np.eye(dim)
+    return rotation.apply(np.eye(dim)).T     # Householder: dense here (small d only)
+
+
+class BatchedCosineSaddle(BatchedLandscape):
+    """Stacked :class:`CosineSaddle` (any dimensions and numbers of negative directions: per
+    coordinate of the rotated basis, a mask says whether it is a cosine or a quadratic one; an
+    inert coordinate is quadratic with a = 0 and an identity block in the rotation)."""
+
+    def __init__(self, items, dim: int | None = None):
+        super().__init__(items, dim)
+        B, D = self.B, self.dim
+        self.neg = np.zeros((B, D), dtype=bool)
+        self.a = np.zeros((B, D))
+        self.gamma = np.ones((B, D))
+        self.s = np.ones((B, D))
+        self.M = np.tile(np.eye(D), (B, 1, 1))
+        for b, x in enumerate(self.items):
+            n, d = x.n_neg, x.dim
+            self.neg[b, :n] = True
+            self.gamma[b, :n], self.s[b, :n] = x.gamma, x.s
+            self.a[b, n:d] = x.a
+            self.M[b, :d, :d] = _dense(x.rotation, d)
+
+    def _y(self, W, idx):
+        return np.einsum("nd,nde->ne", W, self.M[idx])
+
+    def value(self, W, idx):
+        y = self._y(W, idx)
+        neg, g, s = self.neg[idx], self.gamma[idx], self.s[idx]
+        cos_m1 = -2.0 * np.sin(y / (2.0 * s)) ** 2
+        return (0.5 * np.sum(np.where(neg, 0.0, self.a[idx] * y**2), axis=1)
+                + np.sum(np.where(neg, g * s**2 * cos_m1, 0.0), axis=1))
+
+    def grad(self, W, idx):
+        y = self._y(W, idx)
+        g, s = self.gamma[idx], self.s[idx]
+        gy = np.where(self.neg[idx], -g * s * np.sin(y / s), self.a[idx] * y)
+        return np.einsum("ne,nde->nd", gy, self.M[idx])
+
+
+class BatchedPhaseRetrieval(BatchedLandscape):
+    """Stacked :class:`PhaseRetrieval` (w* padded with zeros)."""
+
+    def __init__(self, items, dim: int | None = None):
+        super().__init__(items, dim)
+        self.w_star = self.pad([x.w_star for x in self.items])
+        self.n2s = np.array([x.norm2_star for x in self.items])
+        self.domain_radius = np.array([x.domain_radius for x in self.items])
+
+    def value(self, W, idx):
+        ws, ns = self.w_star[idx], self.n2s[idx]
+        n2 = np.einsum("nd,nd->n", W, W)
+        c = np.einsum("nd,nd->n", W, ws)
+        return 0.75 * n2**2 - 0.5 * n2 * ns - c**2 + 0.75 * ns**2
+
+    def grad(self, W, idx):
+        ws = self.w_star[idx]
+        n2 = np.sum(W * W, axis=-1, keepdims=True)
+        c = np.einsum("nd,nd->n", W, ws)
+        return (3 * n2 - self.n2s[idx][:, None]) * W - 2 * c[:, None] * ws
+
+
+def batch_landscapes(items, dim: int | None = None) -> BatchedLandscape:
+    """The batched form of a list of landscapes of one family (ValueError otherwise)."""
+    kinds = {type(x) for x in items}
+    if kinds == {CosineSaddle}:
+        return BatchedCosineSaddle(items, dim)
+    if kinds == {PhaseRetrieval}:
+        return BatchedPhaseRetrieval(items, dim)
+    raise ValueError(f"no batched form for landscapes {sorted(k.__name__ for k in kinds)}")
+
+
+BATCHABLE = ("exact", "random_direction_oracle", "random_direction", "uniform_ball", "shrink", "trap",
+             "target_field", "pull_back")
+
+
+def oracle_kind(oracle) -> str | None:
+    if isinstance(oracle, Adversary):
+        if oracle.delta == 0:
+            return "exact"                   # Adversary.__call__ answers ∇F(w), draws nothing
+        return oracle.name if oracle.name in BATCHABLE else None
+    if isinstance(oracle, RandomDirectionOracle):
+        return "random_direction_oracle"
+    if type(oracle) is InexactOracle:
+        return "exact"
+    return None
+
+
+class BatchedAdversary:
+    """ĝ = ∇F + e row by row for B one-instance oracles (module docstring; kinds may be mixed);
+    each trial's draws come from its own oracle's generator (``items[b].rng``), so the
+    one-instance oracle object must not be used elsewhere meanwhile."""
+
+    def __init__(self, items, landscape: BatchedLandscape):
+        self.items, self.landscape = list(items), landscape
+        kinds = [oracle_kind(x) for x in self.items]
+        if None in kinds:
+            raise ValueError("an oracle of the batch has no batched form")
+        self.kinds = np.array(kinds, dtype=object)
+        B, d = len(self.items), landscape.dim
+        self.delta = np.array([x.delta for x in self.items])
+        self.rngs = [getattr(x, "rng", None) for x in self.items]
+        self.dims = landscape.dims
+        self.fraction = np.array([getattr(x, "fraction", 1.0) for x in self.items])
+        self.centre = landscape.pad([getattr(x, "centre", 0.0) for x in self.items])
+        self.kappa = np.array([getattr(x, "kappa", 1.0) for x in self.items])
+        self.kappa_f = np.array([getattr(x, "kappa_f", 1.0) for x in self.items])
+        self.target = landscape.pad([getattr(x, "target", 0.0) for x in self.items])
+        width = max([x.V.shape[1] for x, k in zip(self.items, kinds, strict=True) if k == "trap"],
+                    default=1)
+        self.V = np.zeros((B, d, width))            # zero columns add exact zeros
+        for b, (x, k) in enumerate(zip(self.items, kinds, strict=True)):
+            if k == "trap":
+                self.V[b, :x.V.shape[0], :x.V.shape[1]] = x.V
+
+    def _normals(self, idx, uniform):
+        """Each trial's standard normals for its rows (then, with ``uniform``, one uniform per
+        row), in the order its one-instance oracle draws them (rows grouped by trial)."""
+        Z = np.zeros((idx.size, self.landscape.dim))
+        Uu = np.empty((idx.size, 1)) if uniform else None
+        bs, counts = np.unique(idx, return_counts=True)
+        start = 0
+        for b, c in zip(bs.tolist(), counts.tolist(), strict=True):
+            Z[start:start + c, :self.dims[b]] = self.rngs[b].standard_normal((c, self.dims[b]))
+            if uniform:
+                Uu[start:start + c] = self.rngs[b].random((c, 1))
+            start += c
+        return Z, Uu
+
+    def _error(self, k, W, grad, idx):
+        D = self.delta[idx]
+        if k in ("random_direction", "random_direction_oracle", "uniform_ball"):
+            Z, Uu = self._normals(idx, k == "uniform_ball")
+            if k == "random_direction_oracle":
+                return D[:, None] * Z / _rownorm(Z)
+            if k == "random_direction":
+                return _clip(D[:, None] * _unit(Z), D)
+            return _clip(D[:, None] * Uu ** (1.0 / self.dims[idx][:, None]) * _unit(Z), D)
+        if k == "shrink":
+            size = np.minimum(self.fraction[idx][:, None] * D[:, None], _rownorm(grad))
+            return _clip(-size * _unit(grad), D)
+        if k == "trap":
+            V = self.V[idx]
+            g_v = np.einsum("nd,ndk->nk", grad, V)
+            return _clip(-self.kappa[idx][:, None] * np.einsum("nk,ndk->nd", g_v, V), D)
+        if k == "target_field":
+            return _clip(self.kappa_f[idx][:, None] * (W - self.target[idx]) - grad, D)
+        if k == "pull_back":
+            return _clip(self.fraction[idx][:, None] * D[:, None] * _unit(W - self.centre[idx]), D)
+        raise AssertionError(k)  # pragma: no cover - oracle_kind admits only the kinds above
+
+    def __call__(self, W, idx):
+        """(ĝ, ∇F) for rows W of trials idx."""
+        grad = self.landscape.grad(W, idx)
+        row_kind = self.kinds[idx]
+        G = grad.copy()
+        for k in set(row_kind.tolist()) - {"exact"}:
+            rows = np.flatnonzero(row_kind == k)
+            G[rows] = grad[rows] + self._error(k, W[rows], grad[rows], idx[rows])
+        return G, grad
+
+
+def batch_adversaries(items, landscape: BatchedLandscape) -> BatchedAdversary | None:
+    """The batched form of B one-instance oracles, or None when one of them has none."""
+    if any(oracle_kind(x) is None for x in items):
+        return None
+    return BatchedAdversary(items, landscape)
+
+
+class BatchedCertifiedOracle:
+    """:class:`~byzpgd.oracles.inexact.CertifiedOracle` for a batch: a trial whose answer is
+    not finite or is farther than Δ + 4·eps·(‖ĝ‖ + ‖∇F‖) from ∇F is ended with an error status
+    (the message the one-instance layer would raise). ``max_query_norm`` (B,) as there."""
+
+    def __init__(self, adversary: BatchedAdversary, slack: float = 0.0):
+        self.adversary, self.landscape = adversary, adversary.landscape
+        self.delta = adversary.delta
+        self.slack = float(slack)
+        self.max_query_norm = np.zeros(len(self.delta))
+
+    def query(self, W, idx, single):
+        g, true = self.adversary(W, idx)
+        ended: dict[int, str] = {}
+        finite = np.isfinite(g).all(axis=1)
+        err = row_norms(g - true)
+        D = self.delta[idx]
+        allowed = D * (1.0 + self.slack) + 4 * EPS * (row_norms(g) + row_norms(true))
+        over = finite & (err > allowed)
+        for j in np.flatnonzero(~finite | over):
+            b = int(idx[j])
+            if b not in ended:
+                ended[b] = ERROR_PREFIX + (
+                    "OracleBudgetExceeded: oracle returned a non-finite gradient" if not finite[j] else
+                    f"OracleBudgetExceeded: oracle error exceeds Δ = {D[j]:.6g} by {err[j] - allowed[j]:.3g}")
+        np.maximum.at(self.max_query_norm, idx, row_norms(W))
+        return g, ended
+
+    def perturbation(self, trials):
+        pass

@@ -1,0 +1,219 @@
+"""Batched trials (algorithms/batched.py, oracles/batched.py, experiments/batched.py) against
+the one-at-a-time runs: trial b of a batch makes the run ``perturbed_gd`` makes with trial b's
+own generator (same final point up to rounding, same oracle calls, rounds, escapes and status),
+on several landscapes, dimensions and adversaries, both readings of the two uncertain details,
+the sequential-round path and the call cap; the spec-level runners give the records of
+``instances.run`` and ``mechanism.run_escape``. Speed is measured in
+benchmarks/batched_trials.py, never here."""
+
+import importlib
+
+import numpy as np
+import pytest
+
+from byzpgd.algorithms import PGDParams, perturbed_gd
+from byzpgd.algorithms.batched import batched_perturbed_gd
+from byzpgd.experiments import batched as eb
+from byzpgd.experiments import instances
+from byzpgd.experiments import mechanism as mech
+from byzpgd.experiments.loop import InstanceError
+from byzpgd.oracles.adversaries import make_adversary
+from byzpgd.oracles.batched import BatchedCertifiedOracle, batch_adversaries, batch_landscapes
+from byzpgd.oracles.inexact import CertifiedOracle, ExactOracle, RandomDirectionOracle
+from byzpgd.oracles.landscapes import CosineSaddle, PhaseRetrieval
+from byzpgd.properties.strategies import sample_specs
+
+mech_suite = importlib.import_module("byzpgd.properties.suites.mechanism")
+
+
+def same_run(seq, bat, atol=1e-9):
+    """The outcome of a one-at-a-time run and of its trial in a batch agree."""
+    assert bat.status == seq.status
+    assert bat.grad_oracle_calls == seq.grad_oracle_calls
+    assert (bat.gd_steps, bat.escape_rounds, bat.escapes) == (seq.gd_steps, seq.escape_rounds, seq.escapes)
+    np.testing.assert_allclose(bat.w, seq.w, rtol=1e-9, atol=atol)
+
+
+def same_record(seq, bat):
+    assert not isinstance(bat, InstanceError), bat
+    assert (bat.status, bat.oracle_calls, bat.left_domain, bat.max_calls) == (
+        seq.status, seq.oracle_calls, seq.left_domain, seq.max_calls)
+    assert bat.values == seq.values and bat.spec == seq.spec
+    np.testing.assert_allclose(bat.lambda_min, seq.lambda_min, rtol=1e-7, atol=1e-12)
+    np.testing.assert_allclose(bat.grad_norm, seq.grad_norm, rtol=1e-6, atol=1e-12)
+    assert bat.start_grad_norm == pytest.approx(seq.start_grad_norm, rel=1e-12, abs=1e-15)
+
+
+# --- the engine against perturbed_gd ----------------------------------------------------------
+def _landscapes(dims, family="cosine_saddle"):
+    """One family, several dimensions (and one or two negative directions)."""
+    if family == "phase_retrieval":
+        return [PhaseRetrieval.random(d, np.random.default_rng(100 + k)) for k, d in enumerate(dims)]
+    return [CosineSaddle.random(d, np.random.default_rng(100 + k), n_neg=1 + k % 2 if d > 2 else 1)
+            for k, d in enumerate(dims)]
+
+
+def _engine_case(kind, dims, params, reference="candidate", test="every_step", cap=20_000,
+                 family="cosine_saddle"):
+    lands = _landscapes(dims, family)
+    starts = [lands[k].saddle().point + 1e-3 * np.random.default_rng(k).standard_normal(x.dim)
+              for k, x in enumerate(lands)]
+
+    def oracle(k, land):
+        if kind == "exact":
+            return ExactOracle(land)
+        return RandomDirectionOracle(land, 1e-3, np.random.default_rng(300 + k))
+
+    seq = [perturbed_gd(CertifiedOracle(oracle(k, x)), starts[k], params, np.random.default_rng(k),
+                        escape_reference=reference, escape_test=test, max_oracle_calls=cap)
+           for k, x in enumerate(lands)]
+    bl = batch_landscapes(lands)
+    cert = BatchedCertifiedOracle(batch_adversaries([oracle(k, x) for k, x in enumerate(lands)], bl))
+    bat = batched_perturbed_gd(cert, bl.pad(starts), [params] * len(lands),
+                               [np.random.default_rng(k) for k in range(len(lands))],
+                               escape_reference=reference, escape_test=test, max_oracle_calls=cap,
+                               dims=bl.dims)
+    return seq, bat
+
+
+@pytest.mark.parametrize("family", ["cosine_saddle", "phase_retrieval"])
+@pytest.mark.parametrize("reference,test", [("candidate", "every_step"), ("perturbed", "final")])
+@pytest.mark.parametrize("kind", ["exact", "noisy"])
+def test_engine_equals_one_at_a_time_runs(kind, reference, test, family):
+    params = PGDParams(eta=0.2, epsilon=3e-3, r=1e-3, Q=6, R=0.05, T_th=40)
+    seq, bat = _engine_case(kind, [2, 3, 3, 5, 4, 6], params, reference, test, family=family)
+    assert {r.status for r in seq} == {"converged"} and sum(r.escapes for r in seq) > 0
+    for s, b in zip(seq, bat, strict=True):
+        same_run(s, b)
+
+
+def test_sequential_rounds_and_the_call_cap():
+    """A cap below calls + Q·T_th runs the rounds one by one (their own draws) and stops runs
+    at the cap with status 'max_oracle_calls', as the loop does."""
+    params = PGDParams(eta=0.2, epsilon=3e-3, r=1e-3, Q=5, R=0.05, T_th=60)
+    for cap in (150, 400, 2000):
+        seq, bat = _engine_case("noisy", [3, 4, 2, 5], params, cap=cap)
+        for s, b in zip(seq, bat, strict=True):
+            same_run(s, b)
+    assert {r.status for r in seq + list(bat)} >= {"converged"}
+    seq, _ = _engine_case("noisy", [3, 4, 2, 5], params, cap=150)
+    assert "max_oracle_calls" in {r.status for r in seq}
+
+
+def test_a_wrong_generator_or_a_wrong_step_is_caught():
+    """Able to fail: trials run with each other's generators, or with a step 1.5 times too
+    long, no longer match the one-at-a-time runs."""
+    params = PGDParams(eta=0.5, epsilon=2e-3, r=1e-3, Q=6, R=0.05, T_th=40)
+    lands = _landscapes([3, 3, 3, 3])
+    starts = [np.zeros(3)] * 4
+    seq = [perturbed_gd(ExactOracle(x), starts[k], params, np.random.default_rng(k))
+           for k, x in enumerate(lands)]
+    bl = batch_landscapes(lands)
+
+    def batch(rngs, p):
+        cert = BatchedCertifiedOracle(batch_adversaries([ExactOracle(x) for x in lands], bl))
+        return batched_perturbed_gd(cert, bl.pad(starts), [p] * 4, rngs, dims=bl.dims)
+
+    good = batch([np.random.default_rng(k) for k in range(4)], params)
+    for s, b in zip(seq, good, strict=True):
+        same_run(s, b)
+    for wrong in (batch([np.random.default_rng(3 - k) for k in range(4)], params),
+                  batch([np.random.default_rng(k) for k in range(4)],
+                        PGDParams(eta=0.75, epsilon=2e-3, r=1e-3, Q=6, R=0.05, T_th=40))):
+        mismatched = 0
+        for s, b in zip(seq, wrong, strict=True):
+            try:
+                same_run(s, b)
+            except AssertionError:
+                mismatched += 1
+        assert mismatched >= 2
+
+
+def test_an_overspending_oracle_ends_its_trial_with_an_error():
+    lands = _landscapes([3, 3])
+    bl = batch_landscapes(lands)
+    adv = batch_adversaries([RandomDirectionOracle(x, 1e-3, np.random.default_rng(k))
+                             for k, x in enumerate(lands)], bl)
+    cert = BatchedCertifiedOracle(adv)
+    cert.delta = np.array([1e-3, 0.5e-3])            # the second trial's answers exceed its Δ
+    params = PGDParams(eta=0.5, epsilon=2e-3, r=1e-3, Q=2, R=0.05, T_th=10)
+    res = batched_perturbed_gd(cert, bl.pad([np.ones(3), np.ones(3)]), [params] * 2,
+                               [np.random.default_rng(0), np.random.default_rng(1)], dims=bl.dims)
+    assert res[0].status == "converged" and res[1].status == "error"
+    assert "OracleBudgetExceeded" in res.errors[1] and 0 not in res.errors
+
+
+def test_invalid_batches_are_rejected():
+    params = PGDParams(eta=0.5, epsilon=2e-3, r=1e-3, Q=2, R=0.05, T_th=10)
+    bl = batch_landscapes(_landscapes([2, 3]))
+    cert = BatchedCertifiedOracle(batch_adversaries([ExactOracle(x) for x in bl.items], bl))
+    rngs = [np.random.default_rng(0), np.random.default_rng(1)]
+    with pytest.raises(ValueError, match="finite"):
+        batched_perturbed_gd(cert, np.full((2, 3), np.nan), [params] * 2, rngs, dims=bl.dims)
+    with pytest.raises(ValueError, match="0 beyond"):
+        batched_perturbed_gd(cert, np.ones((2, 3)), [params] * 2, rngs, dims=bl.dims)
+    with pytest.raises(ValueError, match="one params"):
+        batched_perturbed_gd(cert, np.zeros((2, 3)), [params], rngs, dims=bl.dims)
+    with pytest.raises(TypeError, match="Generator"):
+        batched_perturbed_gd(cert, np.zeros((2, 3)), [params] * 2, [0, 1], dims=bl.dims)
+    with pytest.raises(ValueError, match="no batched form"):
+        batch_landscapes([bl.items[0], object()])
+
+
+# --- spec-level runners -----------------------------------------------------------------------
+def _no_sequential_fallback(monkeypatch):
+    def refuse(*a, **k):
+        raise AssertionError("a batchable spec ran one at a time")
+    monkeypatch.setattr(eb, "run", refuse)
+    monkeypatch.setattr(mech, "run_escape", refuse)
+
+
+@pytest.mark.parametrize("claim_id,n,seed", [("byzantine_pgd.grad_norm", 14, 3),
+                                             ("exact_pgd.grad_norm", 16, 1)])
+def test_run_batch_gives_the_records_of_instances_run(claim_id, n, seed, monkeypatch):
+    """Theorem specs of several landscapes, dimensions and every batchable adversary (the white
+    box adaptive and the search adversary are left out: they run one at a time)."""
+    specs = [s for s in sample_specs(claim_id, n, seed)
+             if s["adversary"]["name"] not in ("adaptive", "search")]
+    assert len({s["landscape"] for s in specs}) == 2 and len({s["dim"] for s in specs}) >= 3
+    seq = [instances.run(s) for s in specs]
+    _no_sequential_fallback(monkeypatch)
+    bat = eb.run_batch(specs)
+    for s, b in zip(seq, bat, strict=True):
+        same_record(s, b)
+
+
+def test_run_batch_runs_unbatchable_specs_one_at_a_time_and_records_errors():
+    specs = sample_specs("byzantine_pgd.grad_norm", 16, 0)
+    adaptive = [s for s in specs if s["adversary"]["name"] == "adaptive"][:1]
+    broken = {**specs[0], "landscape": "no_such_landscape"}
+    out = eb.run_batch(adaptive + [broken])
+    same_record(instances.run(adaptive[0]), out[0])
+    assert isinstance(out[1], InstanceError) and "no_such_landscape" in out[1].error
+
+
+@pytest.mark.parametrize("claim_id", ["mechanism.escape", "mechanism.exact_escape"])
+def test_run_escape_batch_gives_the_runs_of_run_escape(claim_id, monkeypatch):
+    specs = [s for s in mech_suite.specs(claim_id, 12, 0)
+             if s.get("adversary", {}).get("name") not in ("adaptive", "search")][:8]
+    stops = [mech_suite.STOP_FACTOR * mech_suite.escape_values(s)["R"] for s in specs]
+    caps = [mech_suite.escape_call_cap(s) for s in specs]
+    seq = [mech.run_escape(s, st, c) for s, st, c in zip(specs, stops, caps, strict=True)]
+    _no_sequential_fallback(monkeypatch)
+    bat = eb.run_escape_batch(specs, stops, caps)
+    for s, b in zip(seq, bat, strict=True):
+        assert not isinstance(b, InstanceError), b
+        assert (b.status, b.oracle_calls) == (s.status, s.oracle_calls)
+        np.testing.assert_allclose([b.lambda_min, b.distance], [s.lambda_min, s.distance],
+                                   rtol=1e-7, atol=1e-12)
+    assert len({r.status for r in seq}) >= 1
+
+
+def test_make_adversary_kinds_have_a_batched_form():
+    land = _landscapes([3])[0]
+    bl = batch_landscapes([land])
+    for name in ("random_direction", "uniform_ball", "shrink", "trap", "target_field", "pull_back"):
+        assert batch_adversaries([make_adversary({"name": name, "seed": 1}, land, 1e-3)], bl) is not None
+    for name in ("adaptive", "search"):
+        assert batch_adversaries([make_adversary({"name": name, "seed": 1}, land, 1e-3)], bl) is None
+    assert batch_adversaries([make_adversary({"name": "adaptive", "seed": 1}, land, 0.0)], bl) is not None
