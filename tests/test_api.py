@@ -154,3 +154,20 @@ def test_cloudpickle_sends_a_lambda():
 
     res = api.audit(lambda X: np.mean(X, axis=0), f=2, m=11, profile="quick")
     assert res.verdict == "fail" and "cloudpickle" in res.target
+
+
+@pytest.mark.usefixtures("tiny_audit")
+def test_audit_progress_goes_to_the_display():
+    import io
+
+    from byzpgd.progress import Progress
+
+    out = io.StringIO()
+    bar = Progress("byzpgd audit", stream=out, mode="lines", interval=0.0)
+    res = api.audit("byzpgd.algorithms.aggregators:coordinate_median", f=2, m=11, profile="quick",
+                    progress=bar)
+    bar.close()
+    text = out.getvalue()
+    assert res.verdict == "pass" and "battery:" in text
+    assert bar.total and bar.done == bar.total          # the battery's 'k/N' counts moved it to the end
+    assert "byzpgd audit: " in text and "ETA" in text
