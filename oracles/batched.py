@@ -47,6 +47,12 @@ def _unit(X):
     return np.where(n > 0, X / np.maximum(n, 1e-300), 0.0)
 
 
+def _unit3(X):
+    """x/‖x‖ along the last axis of a 3-D array (0 where x = 0), as ``adversaries.base.unit``."""
+    n = np.linalg.norm(X, axis=-1, keepdims=True)
+    return np.where(n > 0, X / np.maximum(n, 1e-300), 0.0)
+
+
 def _clip(E, Delta_rows):
     """``clip_to_budget`` of adversaries.base with one Δ per row."""
     cap = Delta_rows[:, None] * BUDGET_FACTOR
@@ -158,7 +164,7 @@ def batch_landscapes(items, dim: int | None = None) -> BatchedLandscape:
 
 
 BATCHABLE = ("exact", "random_direction_oracle", "random_direction", "uniform_ball", "shrink", "trap",
-             "target_field", "pull_back")
+             "target_field", "pull_back", "search")
 
 
 def oracle_kind(oracle) -> str | None:
@@ -193,12 +199,16 @@ class BatchedAdversary:
         self.kappa = np.array([getattr(x, "kappa", 1.0) for x in self.items])
         self.kappa_f = np.array([getattr(x, "kappa_f", 1.0) for x in self.items])
         self.target = landscape.pad([getattr(x, "target", 0.0) for x in self.items])
-        width = max([x.V.shape[1] for x, k in zip(self.items, kinds, strict=True) if k == "trap"],
-                    default=1)
+        width = max([x.V.shape[1] for x, k in zip(self.items, kinds, strict=True)
+                     if k in ("trap", "search")], default=1)
         self.V = np.zeros((B, d, width))            # zero columns add exact zeros
         for b, (x, k) in enumerate(zip(self.items, kinds, strict=True)):
-            if k == "trap":
+            if k in ("trap", "search"):
                 self.V[b, :x.V.shape[0], :x.V.shape[1]] = x.V
+        self.K = np.array([getattr(x, "K", 0) for x in self.items], dtype=np.int64)
+        self.h = np.array([getattr(x, "h", 0) for x in self.items], dtype=np.int64)
+        self.n_refine = np.array([getattr(x, "n_refine", 0) for x in self.items], dtype=np.int64)
+        self.eta = np.array([getattr(x, "eta", 0.0) for x in self.items])
 
     def _normals(self, idx, uniform):
         """Each trial's standard normals for its rows (then, with ``uniform``, one uniform per
@@ -234,7 +244,59 @@ class BatchedAdversary:
             return _clip(self.kappa_f[idx][:, None] * (W - self.target[idx]) - grad, D)
         if k == "pull_back":
             return _clip(self.fraction[idx][:, None] * D[:, None] * _unit(W - self.centre[idx]), D)
+        if k == "search":
+            return self._search(W, grad, idx, D)
         raise AssertionError(k)  # pragma: no cover - oracle_kind admits only the kinds above
+
+    def _search(self, W, G, idx, D):
+        """The search adversary (adversaries/search.py) row by row: the same candidates (3
+        structured, K_b random, each trial's draws from its own generator in its order), the
+        same lookahead objective and refinement; trials with fewer candidates, lookahead steps
+        or refinement rounds than the batch's largest have the extra ones masked (J = +inf,
+        points not moved, rows not updated)."""
+        n, d = W.shape
+        V, c, eta = self.V[idx], self.centre[idx], self.eta[idx]
+        K, h, nref = self.K[idx], self.h[idx], self.n_refine[idx]
+        Kmax = int(K.max())
+        bs, counts = np.unique(idx, return_counts=True)
+        segments = list(zip(bs.tolist(), np.cumsum(counts) - counts, counts.tolist(), strict=True))
+
+        def draws(active):
+            Z = np.zeros((n, Kmax, d))
+            for b, start, cnt in segments:
+                if active[start]:
+                    Z[start:start + cnt, :self.K[b], :self.dims[b]] = self.rngs[b].standard_normal(
+                        (cnt, self.K[b], self.dims[b]))
+            return _unit3(Z)
+
+        def best_of(E, count):
+            """The candidate of least J among the first ``count`` (per row) of E (n, M, d)."""
+            M = E.shape[1]
+            valid = np.arange(M)[None, :] < count[:, None]
+            X = W[:, None, :] - eta[:, None, None] * (G[:, None, :] + E)
+            for it in range(int(h.max(initial=0))):
+                rows = np.flatnonzero(h > it)
+                flat = X[rows].reshape(-1, d)
+                step = flat - eta[rows].repeat(M)[:, None] * self.landscape.grad(flat, idx[rows].repeat(M))
+                X[rows] = step.reshape(rows.size, M, d)
+            J = np.sqrt(np.einsum("nmk,nmk->nm", *(2 * [np.einsum("nmd,ndk->nmk", X - c[:, None, :], V)])))
+            J = np.where(valid, J, np.inf)
+            j = np.argmin(J, axis=1)
+            return E[np.arange(n), j], J[np.arange(n), j]
+
+        gv = np.einsum("nd,ndk->nk", G, V)
+        structured = np.stack([_unit(np.einsum("nk,ndk->nd", -gv, V)), _unit(-G), _unit(W - c)], axis=1)
+        rand = draws(np.ones(n, dtype=bool))
+        best, best_j = best_of(D[:, None, None] * np.concatenate([structured, rand], axis=1), 3 + K)
+        for it in range(int(nref.max(initial=0))):
+            active = nref > it
+            Z = draws(active)
+            trial = _unit3(best[:, None, :] / D[:, None, None] + 0.3 * Z)
+            cand, j = best_of(D[:, None, None] * trial, K)
+            better = active & (j < best_j)
+            best = np.where(better[:, None], cand, best)
+            best_j = np.where(better, j, best_j)
+        return _clip(best, D)
 
     def __call__(self, W, idx):
         """(ĝ, ∇F) for rows W of trials idx."""
