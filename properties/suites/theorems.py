@@ -9,6 +9,7 @@ statement in :mod:`byzpgd.theory.claims.theorems`; instance distributions in
 :func:`byzpgd.properties.runner.check_claim` (one instance loop, a :class:`ClaimResult`).
 """
 
+from .. import hierarchy
 from ..registry import register_check, register_replay
 from ..runner import check_claim, replay
 
@@ -18,8 +19,14 @@ THEOREM_CLAIMS = ("byzantine_pgd.grad_norm", "byzantine_pgd.lambda_min", "byzant
 
 
 def _register(claim_id: str) -> None:
-    register_check(claim_id)(lambda profile, seed, progress: check_claim(
-        claim_id, profile, seed, progress=progress))
+    """The check of ``claim_id``; the gradient-norm and iteration claims of Theorem 1 carry the
+    tightness hierarchy O <= W <= B of the gradient phase (:mod:`byzpgd.properties.hierarchy`)."""
+    def check(profile, seed, progress):
+        result = check_claim(claim_id, profile, seed, progress=progress)
+        if claim_id in hierarchy.CLAIM_QUANTITIES:
+            result = hierarchy.attach(result, hierarchy.for_claim(claim_id, profile, seed))
+        return result
+    register_check(claim_id)(check)
     register_replay(claim_id)(lambda spec: replay(claim_id, spec))
 
 
