@@ -7,7 +7,8 @@ registered check as one task, as ``byzpgd verify`` runs them) and a small calibr
 chunks) through them, and compare with the local results; then kill one worker (the nanny and its
 worker process) while it runs tasks and check that the run finishes with the same result.
 
-Needs the ``dask`` extra (``make venv`` installs it); without it the module is skipped.
+The cluster tests need the ``dask`` extra (``make venv`` installs it) and are skipped without it;
+the argument, chunking and same-code tests run either way.
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ from byzpgd import scaleout
 from byzpgd.experiments import executors as ex
 from byzpgd.experiments.loop import ProcessExecutor, SerialExecutor
 
-distributed = pytest.importorskip(
-    "distributed", reason="the optional 'dask' extra is not installed (make venv installs it: .[dev,dask])")
+needs_dask = pytest.mark.skipif(
+    not scaleout.dask_installed(),
+    reason="the optional 'dask' extra is not installed (make venv installs it: .[dev,dask])")
 
 VERIFY_CLAIMS = ("exact_pgd.iterations", "ablation.jin_radius", "saddle_attack.robust_gd_trapped")
 CALIBRATION_RUNS = 8
@@ -108,6 +110,18 @@ def test_default_is_the_local_pool():
         assert sorted(e.as_completed(abs, [-2, 1])) == [(0, 2), (1, 1)]
 
 
+def test_without_dask_executor_from_args_says_how_to_install(monkeypatch):
+    """The options parsed elsewhere (or a Namespace built by hand) still fail clearly."""
+    def missing():
+        raise ex.DaskUnavailable(f"Dask is not installed (No module named 'distributed'): {ex.INSTALL_HINT}")
+    monkeypatch.setattr(ex, "require_distributed", missing)
+    with pytest.raises(scaleout.ScaleOutError, match=r"pip install 'byzpgd\[dask\]'") as err:
+        with scaleout.executor_from_args(argparse.Namespace(scheduler=None, workers=2), 1):
+            pass
+    assert err.value.exit_code == 2
+
+
+@needs_dask
 def test_unreachable_scheduler_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(ex, "CONNECT_SECONDS", 1.0)
     ns = argparse.Namespace(scheduler=f"tcp://127.0.0.1:{_free_port()}", workers=None)
@@ -265,6 +279,7 @@ def _comparable(obj):
     return obj
 
 
+@needs_dask
 def test_verify_through_the_cluster_equals_the_local_run(executor):
     """verify's task: one claim's registered check (``run_check``, what ``byzpgd verify`` runs per
     claim) as one Dask task, results by claim whatever the completion order."""
@@ -287,6 +302,7 @@ def test_verify_through_the_cluster_equals_the_local_run(executor):
     assert _comparable(run_check(VERIFY_CLAIMS[0], "quick", 1)) != _comparable(local[0])
 
 
+@needs_dask
 def test_workers_option_starts_a_local_cluster_whose_tasks_may_fork():
     """--workers N: a LocalCluster of N single-threaded, non-daemonic worker processes (the fault
     campaign forks a child per fault inside its task), closed on exit."""
@@ -353,6 +369,7 @@ def test_the_comparison_catches_results_merged_out_of_order(calibration_local):
     assert evaluate(dict(START), _calibration_specs(), _Replay(results[1:] + results[:1])) != local
 
 
+@needs_dask
 def test_calibration_through_the_cluster_equals_the_local_run(executor, calibration_local):
     """Instances in chunks (uneven: 3 per task) as Dask tasks; trapped count, worst C, oracle
     calls, per-Δ rows and examples equal the local evaluation's."""
@@ -361,6 +378,7 @@ def test_calibration_through_the_cluster_equals_the_local_run(executor, calibrat
     assert remote == calibration_local[0]
 
 
+@needs_dask
 def test_map_is_in_spec_order_whatever_the_completion_order(executor):
     """Later items finish first (they sleep less); map still yields them in order."""
     items = [0.3, 0.2, 0.1, 0.0]
@@ -383,6 +401,7 @@ class _KillAfterFirst:
             yield result
 
 
+@needs_dask
 def test_a_worker_killed_mid_run_is_survived(cluster, executor, calibration_local):
     """One task per instance; after the first result, worker w1 (its nanny and its process) is
     SIGKILLed while it runs a task: Dask re-runs its tasks (and the results it held) on w0 and the
