@@ -296,5 +296,85 @@ def timed(results, seconds: float):
     return [r if isinstance(r, InstanceError) else Timed(r, share) for r in results]
 
 
-__all__ = ["run_batch", "run_escape_batch", "timed", "BatchedDescentMonitor", "BatchedLeaveObserver",
-           "ERROR_PREFIX"]
+
+
+# --- saddle-attack escape instances ---------------------------------------------------------
+def run_attack_batch(specs: list[dict], batch_size: int = BATCH_SIZE) -> list:
+    """One result per saddle-attack spec, in order: what ``saddle_attack.run_attack(spec,
+    control=False, attacked_control='robust_gd')`` returns (the call of the claim
+    saddle_attack.byzantine_pgd_escapes), or the InstanceError ``run_instances`` would record.
+    Specs of another algorithm than ByzantinePGD, or whose adversary has no batched form, run
+    one at a time."""
+    from ..algorithms import PGDParams
+    from . import saddle_attack as sa
+
+    def one(spec):
+        return sa.run_attack(spec, control=False, attacked_control="robust_gd")
+
+    specs = list(specs)
+    out: list = [None] * len(specs)
+    built: dict[int, tuple] = {}
+    members: list[int] = []
+    for i, spec in enumerate(specs):
+        try:
+            if spec.get("algorithm") != "byzantine_pgd":
+                raise LookupError
+            land = build_landscape(spec)
+            w0, gam = sa.attack_start(spec, land)
+            attacked = make_oracle({**spec, "family": "byzantine_pgd"}, land)
+            control = make_oracle({**spec, "family": "byzantine_pgd"}, land)
+            if oracle_kind(attacked.oracle) is None:
+                raise LookupError
+            params = _theorem_params({**spec, "family": "byzantine_pgd"}, land, w0, attacked)
+            ctrl = PGDParams(eta=1.0 / land.L, epsilon=3.0 * spec["Delta"], r=0.0, Q=0, R=1.0, T_th=1)
+        except LookupError:
+            out[i] = _guarded(one, spec)
+            continue
+        except Exception as exc:
+            out[i] = InstanceError(spec, f"{type(exc).__name__}: {exc}", traceback.format_exc(limit=4))
+            continue
+        built[i] = (land, w0, gam, attacked, control, params, ctrl)
+        members.append(i)
+    for chunk in _chunks(members, batch_size):
+        if len(chunk) == 1:
+            out[chunk[0]] = _guarded(one, specs[chunk[0]])
+            continue
+        _run_attack_chunk(specs, chunk, built, out, sa)
+    return out
+
+
+def _run_attack_chunk(specs, chunk, built, out, sa):
+    lands = [built[i][0] for i in chunk]
+    bl = batch_landscapes(lands)
+    W0 = bl.pad([built[i][1] for i in chunk])
+    attacked = BatchedCertifiedOracle(batch_adversaries([built[i][3].oracle for i in chunk], bl))
+    monitored = BatchedDescentMonitor(attacked, bl.L, attacked.delta)
+    res = batched_perturbed_gd(monitored, W0, [built[i][5] for i in chunk],
+                               [np.random.default_rng(specs[i]["run_seed"]) for i in chunk],
+                               max_oracle_calls=sa.MAX_CALLS, max_seconds=INSTANCE_SECONDS, dims=bl.dims)
+    control = BatchedCertifiedOracle(batch_adversaries([built[i][4].oracle for i in chunk], bl))
+    ctrl = batched_perturbed_gd(control, W0, [built[i][6] for i in chunk],
+                                [np.random.default_rng(0) for _ in chunk],   # Q = 0: never drawn
+                                max_oracle_calls=sa.MAX_CALLS, max_seconds=INSTANCE_SECONDS, dims=bl.dims)
+    for j, i in enumerate(chunk):
+        spec, (land, _w0, gam, *_rest) = specs[i], built[i]
+        r = res[j]
+        if r.status == "error" or ctrl[j].status == "error":
+            out[i] = _error(spec, res.errors.get(j) or ctrl.errors[j])
+            continue
+        try:
+            c = certify(land, r.w)
+            out[i] = sa.AttackRun(
+                lambda_min=c.lambda_min, lambda_min_error=c.lambda_min_error, grad_norm=c.grad_norm,
+                gamma=gam, status=r.status, oracle_calls=r.grad_oracle_calls, escapes=r.escapes,
+                values={"Delta": spec["Delta"], "L_F": land.L, "rho_F": land.rho, "d": land.dim,
+                        "delta": FAILURE_PROBABILITY, "gamma": gam},
+                left_domain=bool(land.domain_radius is not None
+                                 and attacked.max_query_norm[j] > land.domain_radius),
+                control_lambda_min=certify(land, ctrl[j].w).lambda_min)
+        except Exception as exc:
+            out[i] = InstanceError(spec, f"{type(exc).__name__}: {exc}", traceback.format_exc(limit=4))
+
+
+__all__ = ["run_batch", "run_escape_batch", "run_attack_batch", "timed", "BatchedDescentMonitor",
+           "BatchedLeaveObserver", "ERROR_PREFIX"]

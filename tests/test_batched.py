@@ -232,3 +232,27 @@ def test_make_adversary_kinds_have_a_batched_form():
         assert batch_adversaries([make_adversary({"name": name, "seed": 1}, land, 1e-3)], bl) is not None
     assert batch_adversaries([make_adversary({"name": "adaptive", "seed": 1}, land, 1e-3)], bl) is None
     assert batch_adversaries([make_adversary({"name": "adaptive", "seed": 1}, land, 0.0)], bl) is not None
+
+
+def test_run_attack_batch_gives_the_runs_of_run_attack(monkeypatch):
+    """The saddle-attack escape claim's call: ByzantinePGD under the trap and target-field
+    adversaries (descent monitor on), and robust GD under a fresh copy of the adversary."""
+    from byzpgd.experiments import saddle_attack as sa
+
+    sas = importlib.import_module("byzpgd.properties.suites.saddle_attack")
+    specs = sas.sample_attack_specs("saddle_attack.byzantine_pgd_escapes", 8, 0)
+    assert {s["adversary"]["name"] for s in specs} == {"trap", "target_field"}
+    seq = [sa.run_attack(s, control=False, attacked_control="robust_gd") for s in specs]
+
+    def refuse(*a, **k):
+        raise AssertionError("a batchable spec ran one at a time")
+    monkeypatch.setattr(sa, "run_attack", refuse)
+    bat = eb.run_attack_batch(specs)
+    for s, b in zip(seq, bat, strict=True):
+        assert not isinstance(b, InstanceError), b
+        assert (b.status, b.oracle_calls, b.escapes, b.left_domain) == (s.status, s.oracle_calls, s.escapes,
+                                                                         s.left_domain)
+        assert b.values == s.values and b.gamma == s.gamma
+        np.testing.assert_allclose([b.lambda_min, b.control_lambda_min, b.grad_norm],
+                                   [s.lambda_min, s.control_lambda_min, s.grad_norm], rtol=1e-7, atol=1e-12)
+    assert any(r.left_saddle for r in seq) and any(r.control_left_saddle is False for r in seq)
