@@ -42,7 +42,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -110,17 +110,27 @@ def select_claims(claims: str | Iterable[str] | None = None, known: list[str] | 
 # =================================================================================================
 # verify
 # =================================================================================================
+@dataclass(frozen=True)
 class VerifyReport(Report):
     """The verification report (:class:`byzpgd.reports.model.Report`: fields ``profile``, ``seed``,
     ``command``, ``claims`` (list of ClaimResult), ``environment``, ``seconds``, ``extra``,
-    ``illustration``; ``ok`` and ``summary``), plus :meth:`write` and lookup by claim id."""
+    ``illustration``; ``ok`` and ``summary``), plus :meth:`write`, lookup by claim id and
+    ``draw_illustration`` (whether :meth:`write` computes the escape illustration of report.html
+    when the report has none: it is drawn only when a report is written)."""
 
-    def write(self, out_dir, *, escape_illustration: bool = True) -> list[Path]:
+    draw_illustration: bool = field(default=True, repr=False, compare=False)
+
+    def write(self, out_dir, *, escape_illustration: bool = True,
+              say: Callable[[str], None] | None = None) -> list[Path]:
         """Write DIR/report.json, report.md and report.html (the files of ``byzpgd verify --out
         DIR``, as one atomic set: either the three new files or the previous ones); returns the
-        paths."""
+        paths. ``say``: where a failure to compute the illustration is reported."""
         from .reports import write_all
-        return write_all(Path(out_dir), self, escape_illustration=escape_illustration)
+
+        report = self
+        if escape_illustration and self.draw_illustration and self.illustration is None:
+            report = replace(self, illustration=_illustration(say or (lambda msg: None)))
+        return write_all(Path(out_dir), report, escape_illustration=escape_illustration)
 
     def __getitem__(self, claim_id: str):
         for c in self.claims:
@@ -134,8 +144,9 @@ class VerifyReport(Report):
         return [c for c in self.claims if not c.ok]
 
     @classmethod
-    def of(cls, report: Report) -> VerifyReport:
-        return cls(**{f.name: getattr(report, f.name) for f in fields(Report)})
+    def of(cls, report: Report, draw_illustration: bool = True) -> VerifyReport:
+        return cls(**{f.name: getattr(report, f.name) for f in fields(Report)},
+                   draw_illustration=draw_illustration)
 
 
 def verify_command(ids: list[str] | None, profile: str, seed: int, out: str | os.PathLike = "DIR",
@@ -251,10 +262,10 @@ def verify(claims: str | Iterable[str] | None = None, profile: str = "ci", seed:
     :func:`byzpgd.properties.registry.run_check`).
 
     ``progress``: False (silent, the default), True (a bar on a terminal, periodic lines otherwise)
-    or a :class:`byzpgd.progress.Progress`. ``illustration``: compute the escape figure of
-    report.html. ``command``: the command recorded in the report (default: the ``byzpgd verify``
-    command that reproduces the run). Raises :class:`ClaimSelectionError` or ValueError for bad
-    arguments, before any check runs."""
+    or a :class:`byzpgd.progress.Progress`. ``illustration``: draw the escape figure of report.html
+    when the report is written (:meth:`VerifyReport.write`). ``command``: the command recorded in
+    the report (default: the ``byzpgd verify`` command that reproduces the run). Raises
+    :class:`ClaimSelectionError` or ValueError for bad arguments, before any check runs."""
     from .properties.profiles import PROFILES
     from .reports.json_report import build_report
 
@@ -271,15 +282,13 @@ def verify(claims: str | Iterable[str] | None = None, profile: str = "ci", seed:
         if bar is not None:
             bar.set(0, total=len(ids))
         results = _run_checks(ids, profile, seed, jobs, bar)
-        say = bar.say if bar is not None else (lambda msg: None)
         report = build_report(profile, seed, [results[c] for c in ids],
                               command or verify_command(None if claims is None else ids, profile, seed),
-                              seconds=time.perf_counter() - t0,
-                              illustration=_illustration(say) if illustration else None)
+                              seconds=time.perf_counter() - t0)
     finally:
         if own:
             bar.close()
-    return VerifyReport.of(report)
+    return VerifyReport.of(report, draw_illustration=illustration)
 
 
 # =================================================================================================

@@ -57,7 +57,7 @@ def cmd_verify(ns) -> int:
         report = verify(ids, ns.profile, ns.seed, jobs=ns.jobs, progress=bar, command=command)
         bar.close()
         say(f"writing {out.path / 'report.json'}, report.md, report.html")
-        paths = report.write(out.path)
+        paths = report.write(out.path, say=say)
     except KeyboardInterrupt:
         bar.close()
         had = (out.path / "report.json").exists()

@@ -23,8 +23,10 @@ def test_verify_returns_the_report_the_command_writes(tmp_path):
     (claim,) = report.claims
     assert claim.id == "parameters.exponents" and claim.status == "holds"
     assert report["parameters.exponents"] is claim
+    assert report.illustration is None      # drawn when written, not by every verify call
     paths = report.write(tmp_path / "api")
     assert [p.name for p in paths] == ["report.json", "report.md", "report.html"]
+    assert "No escape illustration" not in (tmp_path / "api" / "report.html").read_text()
     proc = subprocess.run([sys.executable, "-m", "byzpgd", "verify", "--profile", "quick", "--claims",
                            "parameters.exponents", "--jobs", "1", "--out", str(tmp_path / "cli"), "--quiet"],
                           capture_output=True, text=True)
