@@ -350,6 +350,11 @@ class AuditResult:
     def ok(self) -> bool:
         return self.verdict == "pass"
 
+    @property
+    def notes(self) -> list[str]:
+        """What the audit could not check (e.g. a rate not testable at this size); not reasons."""
+        return [str(n) for n in (self.report.get("notes") or [])]
+
     def write(self, out_dir) -> list[Path]:
         """Write DIR/audit.json, audit.md and audit.html (the files of ``byzpgd audit --out DIR``);
         returns the paths."""
