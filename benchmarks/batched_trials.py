@@ -1,9 +1,10 @@
 """Batched trials against one trial at a time (on demand, never a test). For each probabilistic
 claim below, the claim's own instance specs (seeded: ``--seed``, ``--n`` per claim) run
 
-- one at a time, as ``byzpgd verify`` runs them today (``instances.run`` / ``mechanism.run_escape``
-  per spec, in this process), and
-- as batched trials (``experiments.batched.run_batch`` / ``run_escape_batch``: one vectorised
+- one at a time, as ``byzpgd verify`` runs them today (``instances.run``, ``mechanism.run_escape``
+  or ``saddle_attack.run_attack`` per spec, in this process), and
+- as batched trials (``experiments.batched.run_batch`` / ``run_escape_batch`` /
+  ``run_attack_batch``: one vectorised
   computation per group of specs; specs without a batched form, those of the white-box adaptive
   adversary with Δ > 0, still run one at a time inside it),
 
@@ -32,7 +33,9 @@ from byzpgd.experiments.loop import InstanceError  # noqa: E402
 from byzpgd.properties.strategies import sample_specs  # noqa: E402
 
 mech_suite = importlib.import_module("byzpgd.properties.suites.mechanism")
-CLAIMS = ("byzantine_pgd.lambda_min", "exact_pgd.lambda_min", "mechanism.escape", "mechanism.exact_escape")
+attack_suite = importlib.import_module("byzpgd.properties.suites.saddle_attack")
+CLAIMS = ("byzantine_pgd.lambda_min", "exact_pgd.lambda_min", "mechanism.escape", "mechanism.exact_escape",
+          "saddle_attack.byzantine_pgd_escapes")
 UNBATCHED = ("adaptive",)
 
 
@@ -55,6 +58,8 @@ def _same(a, b) -> bool:
     calls = "oracle_calls"
     ok = a.status == b.status and getattr(a, calls) == getattr(b, calls)
     ok &= bool(np.isclose(a.lambda_min, b.lambda_min, rtol=1e-7, atol=1e-12))
+    if getattr(a, "control_lambda_min", None) is not None:
+        ok &= bool(np.isclose(a.control_lambda_min, b.control_lambda_min, rtol=1e-7, atol=1e-12))
     if hasattr(a, "grad_norm"):
         ok &= bool(np.isclose(a.grad_norm, b.grad_norm, rtol=1e-6, atol=1e-12))
     return ok
@@ -70,6 +75,16 @@ def bench(claim_id: str, n: int, seed: int) -> float:
 
         def batch():
             return eb.run_escape_batch(specs, stops, caps)
+    elif claim_id.startswith("saddle_attack."):
+        from byzpgd.experiments import saddle_attack as sa
+
+        specs = attack_suite.sample_attack_specs(claim_id, n, seed)
+        def attack(spec):
+            return sa.run_attack(spec, control=False, attacked_control="robust_gd")
+        one = [lambda s=s: _guard(attack, s) for s in specs]
+
+        def batch():
+            return eb.run_attack_batch(specs)
     else:
         specs = sample_specs(claim_id, n, seed)
         one = [lambda s=s: _guard(instances.run, s) for s in specs]

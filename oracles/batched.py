@@ -85,6 +85,30 @@ class BatchedLandscape:
         return out
 
 
+SEGMENT_ROWS = 8
+"""Rows per trial from which a per-trial product (one matmul per trial, as the one-instance
+code computes it for a (Q, d) round batch) beats one gathered einsum over all rows."""
+
+
+def _segments(idx):
+    """(trial, start, stop) of each run of equal trial indices (rows are grouped by trial)."""
+    cut = np.flatnonzero(np.diff(idx)) + 1
+    starts = np.concatenate([[0], cut])
+    stops = np.concatenate([cut, [idx.size]])
+    return idx[starts], starts, stops
+
+
+def per_trial_product(X, idx, mats, transpose=False):
+    """Row i times mats[idx[i]] (or its transpose): X (N, d), mats (B, d, e)."""
+    trials, starts, stops = _segments(idx)
+    if idx.size < SEGMENT_ROWS * trials.size:
+        return np.einsum("nd,ned->ne" if transpose else "nd,nde->ne", X, mats[idx])
+    out = np.empty((X.shape[0], mats.shape[1] if transpose else mats.shape[2]))
+    for b, s0, s1 in zip(trials.tolist(), starts.tolist(), stops.tolist(), strict=True):
+        out[s0:s1] = X[s0:s1] @ (mats[b].T if transpose else mats[b])
+    return out
+
+
 def _dense(rotation: Rotation, dim: int) -> np.ndarray:
     """The matrix M with ``rotation.apply_t(w) = w @ M`` (identity: I, exactly)."""
     if isinstance(rotation, DenseRotation):
@@ -115,7 +139,7 @@ class BatchedCosineSaddle(BatchedLandscape):
             self.M[b, :d, :d] = _dense(x.rotation, d)
 
     def _y(self, W, idx):
-        return np.einsum("nd,nde->ne", W, self.M[idx])
+        return per_trial_product(W, idx, self.M)
 
     def value(self, W, idx):
         y = self._y(W, idx)
@@ -128,7 +152,7 @@ class BatchedCosineSaddle(BatchedLandscape):
         y = self._y(W, idx)
         g, s = self.gamma[idx], self.s[idx]
         gy = np.where(self.neg[idx], -g * s * np.sin(y / s), self.a[idx] * y)
-        return np.einsum("ne,nde->nd", gy, self.M[idx])
+        return per_trial_product(gy, idx, self.M, transpose=True)
 
 
 class BatchedPhaseRetrieval(BatchedLandscape):
@@ -237,9 +261,8 @@ class BatchedAdversary:
             size = np.minimum(self.fraction[idx][:, None] * D[:, None], _rownorm(grad))
             return _clip(-size * _unit(grad), D)
         if k == "trap":
-            V = self.V[idx]
-            g_v = np.einsum("nd,ndk->nk", grad, V)
-            return _clip(-self.kappa[idx][:, None] * np.einsum("nk,ndk->nd", g_v, V), D)
+            g_v = per_trial_product(grad, idx, self.V)
+            return _clip(-self.kappa[idx][:, None] * per_trial_product(g_v, idx, self.V, transpose=True), D)
         if k == "target_field":
             return _clip(self.kappa_f[idx][:, None] * (W - self.target[idx]) - grad, D)
         if k == "pull_back":
