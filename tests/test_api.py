@@ -7,6 +7,7 @@ import pickle
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from tiny_audit import ScaledMedian, plain_mean, sound_median, tiny_audit  # noqa: F401 (fixture)
 
@@ -90,7 +91,27 @@ def test_an_instance_is_pickled_with_a_loader_module(monkeypatch):
 
 def _closure():
     k = 2.0
-    return lambda X: k * X.mean(axis=0)
+    return lambda X: k * np.mean(X, axis=0)
+
+
+def _local_function():
+    def local_median(X, scale=1.0):
+        return scale * sound_median(X)           # a global of this (importable) module
+    return local_median
+
+
+def _local_instance():
+    class Local:
+        def aggregate(self, X):
+            return X[0]
+    return Local()
+
+
+def _over_a_lock():
+    import threading
+
+    lock = threading.Lock()
+    return lambda X: lock and X[0]         # a closure over a lock
 
 
 class _MainRule:
@@ -98,12 +119,49 @@ class _MainRule:
         return X.mean(axis=0)
 
 
-@pytest.mark.parametrize("make, words", [
-    (lambda: (lambda X: X.mean(axis=0)), "lambda, a closure or a class defined inside a function"),
-    (_closure, "lambda, a closure"),
-    (lambda: type("Local", (), {"aggregate": lambda self, X: X[0]})(), "cannot audit"),
+def _load_in_child(t, X):
+    """Load the target as the sandbox does (a fresh process, import_target) and call it on X."""
+    code = (f"import sys; sys.path[:0] = {list(t.paths)!r}; import numpy as np, json; "
+            f"from byzpgd.audit.loader import build, import_target; "
+            f"r = build(import_target({t.target!r}), 3, 1); print(json.dumps(list(r(np.array({X!r})))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=t.tmpdir)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+@pytest.mark.parametrize("make, expected", [
+    (lambda: (lambda X: np.mean(X, axis=0)), [2.0]),                  # a lambda
+    (_closure, [4.0]),                                                 # a closure
+    (_local_function, [2.0]),                                          # a function defined inside another
 ])
-def test_what_stdlib_pickle_cannot_send_is_a_clear_error(make, words, monkeypatch):
+def test_functions_without_an_import_path_go_by_value(make, expected, monkeypatch):
+    monkeypatch.setattr(api, "_pickler", lambda: (pickle, "pickle"))
+    t = api.sandbox_target(make())
+    try:
+        assert t.how == "value"
+        assert _load_in_child(t, [[1.0], [3.0], [2.0]]) == expected
+    finally:
+        t.cleanup()
+
+
+def test_a_main_function_goes_by_value_with_its_modules(monkeypatch):
+    monkeypatch.setattr(api, "_pickler", lambda: (pickle, "pickle"))
+    namespace = {"np": np, "__name__": "__main__"}
+    exec("def rule(X):\n    return np.median(X, axis=0)\n", namespace)
+    t = api.sandbox_target(namespace["rule"])
+    try:
+        assert t.how == "value" and _load_in_child(t, [[1.0], [5.0], [2.0]]) == [2.0]
+    finally:
+        t.cleanup()
+
+
+@pytest.mark.parametrize("make, words", [
+    (lambda: _local_instance(), "its class _local_instance.<locals>.Local cannot be imported by name"),
+    (lambda: type("Dynamic", (), {"aggregate": lambda self, X: X[0]})(), "created dynamically"),
+    (lambda: ScaledMedian(scale=lambda: 1.0), "holds a lambda"),
+    (lambda: _over_a_lock(), "cannot be pickled"),
+])
+def test_what_cannot_be_sent_is_a_clear_error(make, words, monkeypatch):
     monkeypatch.setattr(api, "_pickler", lambda: (pickle, "pickle"))
     with pytest.raises(api.RuleNotAuditable) as exc:
         api.sandbox_target(make())
@@ -152,10 +210,21 @@ def test_audit_of_a_pickled_instance_runs_in_the_sandbox(monkeypatch):
 @pytest.mark.usefixtures("tiny_audit")
 def test_cloudpickle_sends_a_lambda():
     pytest.importorskip("cloudpickle", reason="cloudpickle is optional (installed with the dask extra)")
-    import numpy as np
-
     res = api.audit(lambda X: np.mean(X, axis=0), f=2, m=11, profile="quick")
     assert res.verdict == "fail" and "cloudpickle" in res.target
+
+
+@pytest.mark.usefixtures("tiny_audit")
+def test_a_local_sound_median_passes_by_value(monkeypatch):
+    monkeypatch.setattr(api, "_pickler", lambda: (pickle, "pickle"))
+
+    def my_median(X):
+        X = np.where(np.isfinite(X), X, np.nan)
+        return np.nan_to_num(np.nanmedian(X, axis=0))
+
+    res = api.audit(my_median, f=2, m=11, profile="quick")
+    assert res.verdict == "pass", [str(r) for r in res.reasons]
+    assert "my_median" in res.target and "by value" in res.target
 
 
 @pytest.mark.usefixtures("tiny_audit")
