@@ -426,3 +426,20 @@ def test_a_worker_killed_mid_run_is_survived(cluster, executor, calibration_loca
         if "w1" not in cluster.workers:
             cluster.start_worker("w1")
             client.wait_for_workers(2, timeout=START_SECONDS)
+
+
+@needs_dask
+def test_a_task_lost_for_good_is_a_cluster_error():
+    """Beyond the scheduler's allowed failures (0 here), a task whose worker died is reported as a
+    ClusterError naming the task, exit code 1 (the run did not finish), never a hang or a raw
+    Dask exception."""
+    import dask
+
+    def kills_its_worker(x):
+        os._exit(3)
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        with ex.dask_client(ex.ClusterSpec(workers=1), check_code=False) as client:
+            with pytest.raises(ex.ClusterError, match="lost task byzpgd-map-") as err:
+                list(ex.DaskExecutor(client, chunksize=1).map(kills_its_worker, [1]))
+    assert err.value.exit_code == 1
