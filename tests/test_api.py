@@ -28,10 +28,11 @@ def test_verify_returns_the_report_the_command_writes(tmp_path):
     paths = report.write(tmp_path / "api")
     assert [p.name for p in paths] == ["report.json", "report.md", "report.html"]
     assert "No escape illustration" not in (tmp_path / "api" / "report.html").read_text()
-    proc = subprocess.run([sys.executable, "-m", "byzpgd", "verify", "--profile", "quick", "--claims",
-                           "parameters.exponents", "--jobs", "1", "--out", str(tmp_path / "cli"), "--quiet"],
-                          capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
+    from byzpgd import cli
+
+    rc = cli.main(["verify", "--profile", "quick", "--claims", "parameters.exponents", "--jobs", "1",
+                   "--out", str(tmp_path / "cli"), "--quiet"])
+    assert rc == 0
     a, b = (json.loads((tmp_path / d / "report.json").read_text()) for d in ("api", "cli"))
     for rep in (a, b):
         rep.pop("command")
