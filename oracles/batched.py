@@ -267,8 +267,13 @@ class BatchedAdversary:
             return _clip(self.kappa_f[idx][:, None] * (W - self.target[idx]) - grad, D)
         if k == "pull_back":
             return _clip(self.fraction[idx][:, None] * D[:, None] * _unit(W - self.centre[idx]), D)
-        if k == "search":
-            return self._search(W, grad, idx, D)
+        if k == "search":      # one call per setting (K, lookahead, refine): nothing padded
+            e = np.empty_like(W)
+            setting = self.K[idx] * 10_000 + self.h[idx] * 100 + self.n_refine[idx]
+            for v in np.unique(setting):
+                rows = np.flatnonzero(setting == v)
+                e[rows] = self._search(W[rows], grad[rows], idx[rows], D[rows])
+            return e
         raise AssertionError(k)  # pragma: no cover - oracle_kind admits only the kinds above
 
     def _search(self, W, G, idx, D):
@@ -302,7 +307,8 @@ class BatchedAdversary:
                 flat = X[rows].reshape(-1, d)
                 step = flat - eta[rows].repeat(M)[:, None] * self.landscape.grad(flat, idx[rows].repeat(M))
                 X[rows] = step.reshape(rows.size, M, d)
-            J = np.sqrt(np.einsum("nmk,nmk->nm", *(2 * [np.einsum("nmd,ndk->nmk", X - c[:, None, :], V)])))
+            P = per_trial_product((X - c[:, None, :]).reshape(-1, d), idx.repeat(M), self.V)
+            J = row_norms(P).reshape(n, M)
             J = np.where(valid, J, np.inf)
             j = np.argmin(J, axis=1)
             return E[np.arange(n), j], J[np.arange(n), j]
