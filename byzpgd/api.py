@@ -314,6 +314,8 @@ class AuditReason:
     details: dict = field(default_factory=dict)
 
     def __str__(self) -> str:
+        if self.message.startswith(f"{self.kind}:"):    # the audit's messages may name their kind
+            return self.message
         return f"{self.kind}: {self.message}"
 
 
