@@ -131,7 +131,7 @@ def test_ratio_one_example(delta, L, dim):
 
 def test_constructions_are_not_in_the_default_adversary_set():
     assert not set(CONSTRUCTIONS) & set(NAMES)
-    assert set(CONSTRUCTIONS) == {"pep_under_report", "pep_scripted", "pep_ratio_one"}
+    assert set(CONSTRUCTIONS) == {"pep_under_report", "pep_scripted", "pep_scripted_vectors", "pep_ratio_one"}
     with pytest.raises(ValueError, match="unknown adversary"):
         make_adversary({"name": "pep_nonsense"}, Parabola(), 0.1)
 

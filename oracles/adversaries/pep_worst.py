@@ -15,6 +15,9 @@ by ``make_adversary``), never in the default set ``NAMES`` sampled by the theore
   min_{i<=N} |f′(x_i)| = W.
 - :func:`chain`: the family the adversarial search explores (levels, errors and dip depths per
   step); :func:`tent_chain` is its member with equal levels, full dips and errors −Δ.
+- :class:`ScriptedVectors` (``pep_scripted_vectors``): vector errors scripted per call, then
+  ĝ over-reported by Δ; the oracle of the N-dimensional rotating chains
+  (:mod:`byzpgd.oracles.landscapes.rotating_chain`) that the step-count search explores.
 - :class:`Parabola` with ``pep_ratio_one``: F = (L/2)‖w‖², a start with ‖∇F‖ = 4Δ and the oracle
   ĝ = (3/4)∇F (error ∇F/4 of norm Δ): the stopping test ‖ĝ‖ <= 3Δ fires at once and
   ‖∇F(w̃)‖/(4Δ) = 1.
@@ -218,6 +221,32 @@ class Scripted(Adversary):
         return -f * self.delta * unit(grad)
 
 
+class ScriptedVectors(Adversary):
+    """The k-th answer has the error ``errors[k]`` (a vector of norm <= Δ; k counted from 0), and
+    after the script the error Δ(1 − 8 eps)·∇F/‖∇F‖ (ĝ over-reported by Δ: the answer that keeps
+    ‖ĝ‖ > 3Δ as long as any error can): the oracle of the rotating chain
+    (:mod:`byzpgd.oracles.landscapes.rotating_chain`), replayed on the real algorithm."""
+
+    name = "pep_scripted_vectors"
+    batchable = False
+
+    def __init__(self, landscape, delta, rng, errors=()):
+        errs = np.asarray(errors, dtype=np.float64).reshape(-1, landscape.dim) if len(errors) else \
+            np.zeros((0, landscape.dim))
+        super().__init__(landscape, delta, rng)
+        self.batchable = False
+        self.errors = errs
+        self.k = 0
+
+    def error(self, w, grad):
+        if self.k < len(self.errors):
+            e = self.errors[self.k]
+        else:
+            e = self.delta * BUDGET_FACTOR * unit(grad)
+        self.k += 1
+        return e
+
+
 class RatioOne(Adversary):
     """ĝ = (3/4)∇F while ‖∇F‖ <= 4Δ (error ∇F/4, norm <= Δ), ĝ = ∇F − Δ∇F/‖∇F‖ beyond: at a point
     with ‖∇F‖ = 4Δ the reported norm is 3Δ, ByzantinePGD's test fires and ‖∇F(w̃)‖ = 4Δ."""
@@ -241,4 +270,5 @@ class RatioOne(Adversary):
         return self(w) - grad
 
 
-CONSTRUCTIONS: dict[str, type[Adversary]] = {c.name: c for c in (UnderReport, Scripted, RatioOne)}
+CONSTRUCTIONS: dict[str, type[Adversary]] = {c.name: c for c in (UnderReport, Scripted, ScriptedVectors,
+                                                                  RatioOne)}
