@@ -18,8 +18,8 @@ tests, the end of the rounds and their call counts) is done with array operation
 only the rare events (a new candidate's perturbation draws) loop over trials.
 
 Wall-clock budget: each engine step's time is charged to the trials that took part in it in
-equal shares; a trial whose share exceeds ``max_seconds`` stops with 'max_seconds' (checked,
-as in the loop, only at single queries).
+equal shares; a trial whose share reaches ``max_seconds`` stops with 'max_seconds' (looked at,
+as in the loop, before a single query when its call count is a multiple of 256).
 """
 
 from __future__ import annotations
@@ -169,7 +169,9 @@ def batched_perturbed_gd(oracle: BatchedOracle, W0, params: list[PGDParams],
         single_trial = (phase == GD) | (phase == ROUND)
         finish(np.flatnonzero(single_trial & (calls >= cap)), "max_oracle_calls")
         if max_seconds is not None:
-            finish(np.flatnonzero(single_trial & (phase != DONE) & (charged > max_seconds)), "max_seconds")
+            # as the loop: looked at every 256 calls of a single query (a budget of 0: at once)
+            late = single_trial & (phase != DONE) & (calls % 256 == 0) & (charged >= max_seconds)
+            finish(np.flatnonzero(late), "max_seconds")
         gd = phase == GD
         rs = phase == ROUND
         rb = phase == ROUNDS

@@ -1,6 +1,6 @@
 """Many instances of one claim as batched trials (:mod:`byzpgd.algorithms.batched`): the same
-specs, the same records as the one-at-a-time experiments, several times more instances per
-second (benchmarks/batched_trials.py measures the ratio).
+specs, the same records as the one-at-a-time experiments (benchmarks/batched_trials.py measures
+the instances per second of both).
 
 - :func:`run_batch` (the theorem claims): ``run_batch(specs)`` returns, for each spec of
   :mod:`.instances`, what ``instances.run(spec)`` returns (a :class:`~.instances.RunRecord`,
@@ -8,13 +8,19 @@ second (benchmarks/batched_trials.py measures the ratio).
   recorded for it; in spec order.
 - :func:`run_escape_batch` (the mechanism escape claims): what ``mechanism.run_escape(spec,
   stop_distance, max_calls)`` returns, per spec.
+- :func:`run_attack_batch` (the saddle-attack escape claim): what ``saddle_attack.run_attack(
+  spec, control=False, attacked_control='robust_gd')`` returns, per spec.
 
 Specs are grouped by what one vectorised batch needs in common (landscape family, algorithm
-family; dimensions and adversaries may differ, :mod:`byzpgd.oracles.batched`); a spec whose oracle has no
-batched form (the white-box adaptive adversary with Δ > 0, the search adversary) or whose group
-has a single member runs one at a time through the one-instance experiment, so every spec gets
-its result. The descent monitor (:mod:`.monitor`) and the leave observer of the mechanism runs
-are reproduced here row by row with the same constants.
+family; dimensions and adversaries may differ, :mod:`byzpgd.oracles.batched`); a spec whose
+oracle has no batched form (the white-box adaptive adversary with Δ > 0) or whose group has a
+single member runs one at a time through the one-instance experiment, so every spec gets its
+result. The descent monitor (:mod:`.monitor`) and the leave observer of the mechanism runs are
+reproduced here row by row with the same constants.
+
+Claim checks plug these in where they call ``run_instances`` (:func:`timed` gives the same
+``Timed``/``InstanceError`` list); the able-to-fail overrides (another algorithm or constant)
+keep the one-at-a-time runs.
 """
 
 from __future__ import annotations

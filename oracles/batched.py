@@ -11,10 +11,13 @@ one-instance answer up to the rounding of the small matrix products and sums ove
   :class:`~byzpgd.oracles.landscapes.PhaseRetrieval`; :func:`batch_landscapes` builds one.
 - :class:`BatchedAdversary`: the errors of the stateless adversaries of
   :mod:`byzpgd.oracles.adversaries` (random_direction, uniform_ball, shrink, trap, target_field,
-  pull_back; the foundation's ``RandomDirectionOracle``; the exact oracle), each trial's random
-  draws from its own generator in the order its one-instance oracle makes them
-  (:func:`batch_adversaries`; ``None`` when an oracle cannot be batched: the white-box adaptive
-  adversary keeps per-run state and the search adversary is not vectorised here).
+  pull_back, search; the foundation's ``RandomDirectionOracle``; the exact oracle; kinds may be
+  mixed in one batch), each trial's random draws from its own generator in the order its
+  one-instance oracle makes them (:func:`batch_adversaries`; ``None`` when an oracle cannot be
+  batched: the white-box adaptive adversary with Δ > 0 keeps per-run state and needs the
+  algorithm's events). The search adversary's error is an argmin over candidates: where two
+  candidates nearly tie, a rounding-level difference can pick the other one, so its batched
+  trials follow the one-instance path only up to such ties (tests/test_batched.py).
 - :class:`BatchedCertifiedOracle`: the certifying layer of
   :class:`~byzpgd.oracles.inexact.CertifiedOracle` (error <= Δ + 4·eps·(‖ĝ‖ + ‖∇F‖) per row,
   finite answers), ending a trial with an error status instead of raising, and recording each

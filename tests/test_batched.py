@@ -262,3 +262,24 @@ def test_run_attack_batch_gives_the_runs_of_run_attack(monkeypatch):
         np.testing.assert_allclose([b.lambda_min, b.control_lambda_min, b.grad_norm],
                                    [s.lambda_min, s.control_lambda_min, s.grad_norm], rtol=1e-7, atol=1e-12)
     assert any(r.left_saddle for r in seq) and any(r.control_left_saddle is False for r in seq)
+
+
+def test_time_budget_and_timed_results():
+    """A budget of 0 s stops every trial before its first query, as the loop does; ``timed``
+    shapes batched results like run_instances' (errors kept, values wrapped)."""
+    params = PGDParams(eta=0.2, epsilon=3e-3, r=1e-3, Q=2, R=0.05, T_th=10)
+    lands = _landscapes([3, 4])
+    seq = [perturbed_gd(ExactOracle(x), np.ones(x.dim), params, np.random.default_rng(0), max_seconds=0.0)
+           for x in lands]
+    bl = batch_landscapes(lands)
+    cert = BatchedCertifiedOracle(batch_adversaries([ExactOracle(x) for x in lands], bl))
+    bat = batched_perturbed_gd(cert, bl.pad([np.ones(3), np.ones(4)]), [params] * 2,
+                               [np.random.default_rng(0), np.random.default_rng(0)], max_seconds=0.0,
+                               dims=bl.dims)
+    for s, b in zip(seq, bat, strict=True):
+        assert s.status == "max_seconds"
+        same_run(s, b)
+    err = InstanceError({}, "boom", "")
+    out = eb.timed(["a", err], 2.0)
+    assert out[1] is err and out[0].value == "a" and out[0].seconds == 1.0
+
