@@ -229,8 +229,8 @@ class StepsRun:
     steps : large-gradient steps of robust_gd (η = 1/L, ε = 3Δ) on the certified interpolant of the
         design, through CertifiedOracle (0 when no member fits the budget)
     designed : the design's number of steps N; budget : its f(x_0) − inf f (<= D)
-    per_step : the design's per-step decrease, or minus the violation of the interpolation
-        conditions where the steady chain stopped (the tie-breaker of :meth:`score`)
+    progress : how close the design with one more step came to fitting, in [0, 1]
+        (:func:`~byzpgd.oracles.landscapes.rotating_chain.longest_design`; the tie-breaker)
     dim : the dimension of the landscape; certified : whether the landscape's L-smoothness was
         certified (always, except in the able-to-fail tests)
     """
@@ -238,19 +238,13 @@ class StepsRun:
     steps: int
     designed: int = 0
     budget: float = 0.0
-    per_step: float = 0.0
+    progress: float = 0.0
     dim: int = 0
     certified: bool = True
 
-    def score(self, D: float) -> float:
-        """steps plus a tie-breaker in [0, 0.5): half the unused fraction of a step's budget when
-        the budget stopped the chain (per_step > 0), 0.25/(1 + violation) when the chain stopped
-        being interpolable (per_step = −violation < 0)."""
-        if self.per_step < 0:
-            return self.steps + 0.25 / (1.0 - self.per_step)
-        if self.per_step == 0:
-            return float(self.steps)
-        return self.steps + 0.49 * min(1.0, max(0.0, (D - self.budget) / self.per_step))
+    def score(self) -> float:
+        """steps plus 0.49·progress (a tie-breaker in [0, 0.49]: how close one more step came)."""
+        return self.steps + 0.49 * min(1.0, max(0.0, self.progress))
 
 
 def run_steps(p, Delta: float, L: float, D: float, max_steps: int, *, error_factor: float = 1.0,
@@ -262,7 +256,7 @@ def run_steps(p, Delta: float, L: float, D: float, max_steps: int, *, error_fact
     ScriptedVectors`) wrapped in CertifiedOracle (:class:`OracleBudgetExceeded` beyond Δ), and
     robust_gd from x_0 with η = 1/L, ε = 3Δ. ``error_factor``, ``smoothness_factor`` and
     ``certify=False`` break the run on purpose (able-to-fail tests)."""
-    des, per_step = rotating_chain.longest_design(p, Delta, L, D, max_steps, error_factor=error_factor,
+    des, progress = rotating_chain.longest_design(p, Delta, L, D, max_steps, error_factor=error_factor,
                                                   smoothness_factor=smoothness_factor)
     if des is None:
         return StepsRun(0)
@@ -270,22 +264,23 @@ def run_steps(p, Delta: float, L: float, D: float, max_steps: int, *, error_fact
     adv = ScriptedVectors(land, Delta, np.random.default_rng(0), errors=des.E)
     oracle = CertifiedOracle(adv) if certify else adv
     res = robust_gd(oracle, des.X[0], eta=1.0 / L, epsilon=3 * Delta, max_oracle_calls=max_steps + 2)
-    return StepsRun(int(res.gd_steps), des.steps, des.budget, per_step, land.dim, certify)
+    return StepsRun(int(res.gd_steps), des.steps, des.budget, progress, land.dim, certify)
 
 
 def design_score(p, Delta: float, L: float, D: float, max_steps: int) -> float:
     """The objective of stage 2 of :func:`search_steps`: the design's step count plus the
     tie-breaker of :meth:`StepsRun.score`, without the run (the real run at each restart's optimum
     gives the reported value; tests check that the run takes exactly the designed steps)."""
-    des, per_step = rotating_chain.longest_design(p, Delta, L, D, max_steps)
+    des, progress = rotating_chain.longest_design(p, Delta, L, D, max_steps)
     if des is None:
         return 0.0
-    return StepsRun(des.steps, des.steps, des.budget, per_step).score(D)
+    return StepsRun(des.steps, des.steps, des.budget, progress).score()
 
 
-STEPS_BOX = (np.array([0.0, 0.0, -math.pi, math.pi / 2, -3.0, -math.pi]),
-             np.array([math.pi / 2, math.pi, math.pi, 3 * math.pi / 2, 0.5, math.pi]))
-"""The box of the six parameters (theta, bend, lift, fold, log_tail, tail_angle) of the starts."""
+STEPS_BOX = (np.array([0.0, 0.0, -math.pi, math.pi / 2, -3.0, -math.pi, 0.0]),
+             np.array([math.pi / 2, math.pi, math.pi, 3 * math.pi / 2, 0.5, math.pi, math.pi / 2]))
+"""The box of the seven parameters (:data:`~byzpgd.oracles.landscapes.rotating_chain.PARAM_NAMES`)
+of the starts."""
 
 
 def steady_geometry(Delta: float, L: float, start) -> np.ndarray:
@@ -306,7 +301,7 @@ def search_steps(Delta: float, L: float = 1.0, D: float = 1.0, *, restarts: int 
     """O for the number of large-gradient steps of one gradient phase: the best real-run count
     (:func:`run_steps`) over the rotating chains. Each restart (starts drawn in :data:`STEPS_BOX`
     by ``default_rng(seed)``): stage 1, the steady geometry (theta, bend, lift) from the drawn
-    start (:func:`steady_geometry`); stage 2, Nelder–Mead over the six parameters from there on
+    start (:func:`steady_geometry`); stage 2, Nelder–Mead over the seven parameters from there on
     the design's count plus tie-breaker (:func:`design_score`, ``maxfev`` evaluations); then one
     real run at the restart's optimum. O is the best real run (its steps, not the design's)."""
     with threadpool_limits(limits=1):        # small matrices: BLAS threads only contend
@@ -328,13 +323,13 @@ def _search_steps(Delta, L, D, restarts, seed, maxfev) -> SearchResult:
         evals += int(res.nfev)
         run = run_steps(res.x, Delta, L, D, cap)      # the reported value: a real run at the optimum
         evals += 1
-        if run.score(D) > best:
-            best, best_x, best_run = run.score(D), res.x, run
+        if run.score() > best:
+            best, best_x, best_run = run.score(), res.x, run
     return SearchResult("large-gradient steps before ||g^|| <= 3 Delta", {"Delta": Delta, "L": L, "D": D},
                         float(best_run.steps), [] if best_x is None else [float(v) for v in best_x], evals,
                         restarts, seed,
                         f"{METHOD}, {restarts} seeded restarts (seed {seed}), rotating chains in "
-                        f"{best_run.dim} dimensions (6 parameters, steady geometry by SLSQP first), "
+                        f"{best_run.dim} dimensions (7 parameters, steady geometry by SLSQP first), "
                         f"certified L-smooth interpolant, real robust_gd runs")
 
 

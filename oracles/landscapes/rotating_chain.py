@@ -14,8 +14,9 @@ conditions between non-consecutive iterates fail; folding the plane at every ste
 in the PEP's solution where g_{k+2} ≈ 0.76 g_k) with a small tilt into fresh dimensions makes the
 iterates drift, so that only consecutive conditions bind.
 
-The family (six parameters, :data:`PARAM_NAMES`), with an orthonormal frame (f1_k, f2_k) and two
-fresh unit vectors n_k, m_k per step (dimension 2N + 2):
+The family (seven parameters, :data:`PARAM_NAMES`; the first six alone give the family without
+``last_theta``), with an orthonormal frame (f1_k, f2_k) and two fresh unit vectors n_k, m_k per
+step (dimension 2N + 2):
 
 - g_k = A f1_k, e_k = E (cos θ f1_k + sin θ f2_k), E = Δ(1 − 8 eps) and A > 0 such that
   ‖g_k + e_k‖ = 3Δ(1 + 1e-9) (every step passes the test ‖ĝ‖ > 3Δ by a hair);
@@ -24,6 +25,8 @@ fresh unit vectors n_k, m_k per step (dimension 2N + 2):
   normal of g_{k+1} (ψ = fold: ψ = π folds the plane back, a zigzag);
 - the last gradient g_N = Δ e^τ (cos ϑ f1_{N−1} + sin ϑ f2_{N−1}) (τ = log_tail, ϑ = tail_angle):
   small, so that the final term ‖g_N‖²/(2L) of the budget is small;
+- the last step's error may lean at its own angle ``last_theta`` (g_{N−1} = A′ f1_{N−1} with
+  ‖g_{N−1} + e_{N−1}‖ = 3Δ(1 + 1e-9) again; the PEP's worst case aligns e_{N−1} with g_{N−1});
 - f values: the largest ones the interpolation conditions allow, one after the other
   (f_0 = 0; f_k = min_{j<k} of the upper bounds the conditions (j, k) put on f_k, checked against
   their lower bounds), computed with L(1 − 1e-7) so that every condition holds with slack for L.
@@ -41,7 +44,7 @@ import numpy as np
 
 from .smooth_interpolant import SmoothInterpolant
 
-PARAM_NAMES = ("theta", "bend", "lift", "fold", "log_tail", "tail_angle")
+PARAM_NAMES = ("theta", "bend", "lift", "fold", "log_tail", "tail_angle", "last_theta")
 EPS = np.finfo(np.float64).eps
 ERROR_FACTOR = 1.0 - 8 * EPS        # ‖e_k‖ = Δ(1 − 8 eps): inside CertifiedOracle's allowance
 PASS_FACTOR = 1.0 + 1e-9            # ‖d_k‖ = 3Δ(1 + 1e-9): above the test's threshold after rounding
@@ -56,7 +59,7 @@ class ChainDesign:
     E : the oracle's errors e_0..e_{N−1} (‖e_k‖ <= Δ; d_k = g_k + e_k, x_{k+1} = x_k − d_k/L)
     F : f(x_k), f_0 = 0 (the largest values the interpolation conditions allow)
     budget : f(x_0) − inf f of the interpolant = max_k (f_0 − f_k + ‖g_k‖²/(2L))
-    Delta, L : of the design; params : the six parameters (:data:`PARAM_NAMES`)
+    Delta, L : of the design; params : the parameters (:data:`PARAM_NAMES`)
     """
 
     X: np.ndarray
@@ -83,7 +86,7 @@ def chain_vectors(params, n: int, Delta: float, L: float, error_factor: float = 
     G[k] when the chain stops after k steps (the member with k steps is X[:k+1], G[:k] + T[k],
     E[:k]). ``error_factor`` scales the errors (1: ‖e_k‖ = Δ(1 − 8 eps); above 1 the oracle
     overspends: able-to-fail tests)."""
-    th, bend, lift, fold, log_tail, tail_angle = (float(v) for v in params)
+    th, bend, lift, fold, log_tail, tail_angle = (float(v) for v in params[:6])
     if not (n >= 1 and Delta > 0 and L > 0):
         raise ValueError(f"need n >= 1, Delta > 0, L > 0, got {n}, {Delta}, {L}")
     ct, st = math.cos(th), math.sin(th)
@@ -115,7 +118,14 @@ def chain_vectors(params, n: int, Delta: float, L: float, error_factor: float = 
     T[1:] = tail * (math.cos(tail_angle) * f1[:n] + math.sin(tail_angle) * f2[:n])
     X = np.zeros((n + 1, dim))
     X[1:] = -np.cumsum(G[:n] + E, axis=0) / L
-    return X, G, E, T
+    return X, G, E, T, (f1, f2)
+
+
+def _gradient_norm(theta: float, E_: float, Delta: float) -> float:
+    """A > 0 with ‖A f1 + E_(cos θ f1 + sin θ f2)‖ = 3Δ(1 + 1e-9)."""
+    ct = math.cos(theta)
+    r = 3 * Delta * PASS_FACTOR
+    return -E_ * ct + math.sqrt(E_ * E_ * ct * ct + r * r - E_ * E_)
 
 
 def _bounds(X, G, F, k, g_k, Ld):
@@ -144,27 +154,35 @@ def assign_values(X, G, L: float, margin: float = DESIGN_MARGIN):
 
 def longest_design(params, Delta: float, L: float, D: float, cap: int, *, error_factor: float = 1.0,
                    smoothness_factor: float = 1.0) -> tuple[ChainDesign | None, float]:
-    """(the member with the most steps n <= cap whose budget is <= D, ``per_step``): one pass
+    """(the member with the most steps n <= cap whose budget is <= D, ``progress``): one pass
     over the steady chain (the greedy values f_k depend only on the earlier points, so every
     member shares them), the tail tried at every n. ``error_factor`` > 1 overspends the oracle's
     budget, ``smoothness_factor`` > 1 assigns the f values for the constant smoothness_factor·L
     (the data is then not L-smooth interpolable): both break the design on purpose (able-to-fail
-    tests). ``per_step`` is the steady decrease f_{n−2} − f_{n−1} when the budget D stopped the
-    chain, and minus the violation (in units of Δ²/L) of the interpolation conditions when the
-    steady chain stopped being interpolable (the search's tie-breakers)."""
+    tests). ``progress`` in [0, 1] (the search's tie-breaker) says how close the member with n + 1
+    steps came to fitting: 1 − (its budget − D)/(the steady per-step decrease) when it is
+    interpolable, 0.5/(1 + violation) when the steady chain stopped being interpolable (violation
+    in units of Δ²/L), else 0."""
     vecs = chain_vectors(params, cap, Delta, L, error_factor)
     if vecs is None:
         return None, 0.0
-    X, G, E, T = vecs
+    X, G, E, T, (f1, f2) = vecs
     Ld = L * smoothness_factor * (1 - DESIGN_MARGIN)
+    last = len(params) > 6                           # the last step's own error angle
+    if last:
+        E_ = Delta * ERROR_FACTOR * float(error_factor)
+        th_l = float(params[6])
+        A_l = _gradient_norm(th_l, E_, Delta)
     # Gram blocks: every interpolation condition is a combination of inner products
     XX, GX, GG = X @ X.T, G @ X.T, G @ G.T
     TX, TG = T @ X.T, T @ G.T
     xsq, gsq, tsq = np.diag(XX), np.diag(GG), np.einsum("ij,ij->i", T, T)
     F = np.zeros(cap + 1)
     run_max = float(gsq[0]) / (2 * L)                # max_{i<k} (f_0 − f_i + ‖g_i‖²/(2L))
+    hist = [run_max]                                 # hist[i] = max_{j<=i} (f_0 − f_j + ‖g_j‖²/(2L))
     best = None
     stop = 0.0
+    member_budget: dict[int, float] = {}
 
     def bounds(k, gx_k, gg_kk, gx_row, gg_row):
         # with g = the gradient at x_k: <g, x_k − x_j>, <g_j, x_k − x_j>, ‖g − g_j‖², ‖x_k − x_j‖²
@@ -174,35 +192,62 @@ def longest_design(params, Delta: float, L: float, D: float, cap: int, *, error_
         q = dgg / (4 * Ld) - (Ld / 4) * dxx
         return float(np.max(F[:k] + inner + q)), float(np.min(F[:k] + inner - q))
 
+    kf = 0                                           # F[:kf + 1] are the steady values computed
     for k in range(1, cap + 1):
-        lo, hi = bounds(k, TX[k, k], tsq[k], TX[k, :k], TG[k, :k])   # the member with k steps
+        lo, hi = bounds(k, TX[k, k], tsq[k], TX[k, :k], TG[k, :k])       # the tail at x_k
         if lo <= hi:
-            budget = max(run_max, -hi + float(tsq[k]) / (2 * L))
-            if budget <= D:
-                best = (k, hi, budget)
+            member_budget[k] = max(run_max, -hi + float(tsq[k]) / (2 * L))
+            if member_budget[k] <= D:
+                best = (k, hi, member_budget[k])
         lo, hi = bounds(k, GX[k, k], gsq[k], GX[k, :k], GG[k, :k])   # the steady chain continues
         if lo > hi:
             stop = (lo - hi) / (Delta * Delta / L)   # the steady chain is not interpolable beyond k
             break
         F[k] = hi
+        kf = k
         run_max = max(run_max, -hi + float(gsq[k]) / (2 * L))
-        if run_max > D:
+        hist.append(run_max)
+        if hist[k - 1] > D:          # no member with more steps fits (its points 0..k-1 are steady)
             break
+    if last:      # the last step with its own error angle: near the longest member only (cheap)
+        n0 = best[0] if best is not None else 1
+        for k in range(max(2, n0), min(n0 + 2, kf + 1, cap) + 1):
+            g_l = A_l * f1[k - 1]
+            e_l = E_ * (math.cos(th_l) * f1[k - 1] + math.sin(th_l) * f2[k - 1])
+            x_k = X[k - 1] - (g_l + e_l) / L
+            Xm = np.vstack([X[:k], x_k[None, :]])
+            Gm = np.vstack([G[:k - 1], g_l[None, :], T[k][None, :]])
+            Fm = np.append(F[:k], 0.0)
+            lo1, hi1 = _bounds(Xm, Gm, Fm, k - 1, g_l, Ld)
+            Fm[k - 1] = hi1
+            lo, hi = _bounds(Xm, Gm, Fm, k, T[k], Ld) if lo1 <= hi1 else (1.0, 0.0)
+            if lo > hi:
+                continue
+            budget = max(hist[k - 2], -hi1 + float(g_l @ g_l) / (2 * L), -hi + float(tsq[k]) / (2 * L))
+            member_budget[k] = min(budget, member_budget.get(k, math.inf))
+            if budget <= D and (best is None or k > best[0] or budget < best[2]):
+                best = (k, hi, budget, hi1, g_l, e_l, x_k)
     if best is None:
         return None, 0.0
-    if stop > 0:       # stopped by interpolability: the tie-breaker (see score) gets -violation
-        return _member(X, G, E, T, F, best, Delta, L, params), -stop
     des = _member(X, G, E, T, F, best, Delta, L, params)
     n = des.steps
-    return des, (float(F[n - 2] - F[n - 1]) if n >= 2 else float(-des.F[-1]))
+    per_step = float(F[kf - 1] - F[kf]) if kf >= 1 else 0.0
+    if n + 1 in member_budget and per_step > 0:      # how close the next member came to fitting
+        return des, max(0.0, 1.0 - (member_budget[n + 1] - D) / per_step)
+    if stop > 0:                                     # the steady chain stopped being interpolable
+        return des, 0.5 / (1.0 + stop)
+    return des, 0.0
 
 
 def _member(X, G, E, T, F, best, Delta, L, params) -> ChainDesign:
-    n, f_tail, budget = best
+    n, f_tail, budget = best[:3]
     Fn = np.append(F[:n], f_tail)
     Gn = np.vstack([G[:n], T[n][None, :]])
+    Xn, En = X[:n + 1].copy(), E[:n].copy()
+    if len(best) > 3:                                # the last step with its own error angle
+        Fn[n - 1], Gn[n - 1], En[n - 1], Xn[n] = best[3:]
     dim = 2 * n + 2                                  # the coordinates the first n steps use
-    return ChainDesign(X[:n + 1, :dim].copy(), Gn[:, :dim].copy(), E[:n, :dim].copy(), Fn, budget,
+    return ChainDesign(Xn[:, :dim], Gn[:, :dim].copy(), En[:, :dim], Fn, budget,
                        float(Delta), float(L), tuple(float(v) for v in params))
 
 
