@@ -197,7 +197,8 @@ def claim_line(k: int, total: int, result) -> str:
             f"worst ratio {fmt_ratio(result.worst_ratio)}, {result.seconds:.1f} s)")
 
 
-def _run_checks(ids: list[str], profile: str, seed: int, jobs: int, bar: Progress | None) -> dict:
+def _run_checks(ids: list[str], profile: str, seed: int, jobs: int, bar: Progress | None,
+                executor=None) -> dict:
     from .properties.registry import run_check
 
     results = {}
@@ -210,6 +211,11 @@ def _run_checks(ids: list[str], profile: str, seed: int, jobs: int, bar: Progres
                 bar.say(f"    replay: {result.replay}")
             bar.set(k, note=f"{result.id}: {result.status}")
 
+    if executor is not None:   # a Dask cluster (byzpgd.scaleout): one task per claim
+        tasks = [(cid, profile, seed) for cid in ids]
+        for k, (_, result) in enumerate(executor.as_completed(_check_one, tasks), 1):
+            done(k, result)
+        return results
     if jobs == 1:
         for k, cid in enumerate(ids, 1):
             if bar is not None:
@@ -260,7 +266,7 @@ def _as_progress(progress, desc: str, unit: str) -> tuple[Progress | None, bool]
 
 def verify(claims: str | Iterable[str] | None = None, profile: str = "ci", seed: int = 0, *, jobs: int = 1,
            progress: bool | Progress | None = False, illustration: bool = True,
-           command: str | None = None) -> VerifyReport:
+           command: str | None = None, executor=None) -> VerifyReport:
     """Check the claims ``claims`` (ids or patterns, :func:`select_claims`; None = all) on
     ``profile`` ('quick', 'ci' or 'deep') with ``seed``, in ``jobs`` processes, and return the
     :class:`VerifyReport` (module docstring). The result of each claim is exactly the one ``byzpgd
@@ -270,8 +276,11 @@ def verify(claims: str | Iterable[str] | None = None, profile: str = "ci", seed:
     ``progress``: False (silent, the default), True (a bar on a terminal, periodic lines otherwise)
     or a :class:`byzpgd.progress.Progress`. ``illustration``: draw the escape figure of report.html
     when the report is written (:meth:`VerifyReport.write`). ``command``: the command recorded in
-    the report (default: the ``byzpgd verify`` command that reproduces the run). Raises
-    :class:`ClaimSelectionError` or ValueError for bad arguments, before any check runs."""
+    the report (default: the ``byzpgd verify`` command that reproduces the run). ``executor``: an
+    executor with ``as_completed`` (a :class:`byzpgd.experiments.executors.DaskExecutor`, see
+    :mod:`byzpgd.scaleout`) that runs one task per claim instead of ``jobs`` local processes; the
+    results are the same. Raises :class:`ClaimSelectionError` or ValueError for bad arguments,
+    before any check runs."""
     from .properties.profiles import PROFILES
     from .reports.json_report import build_report
 
@@ -287,7 +296,7 @@ def verify(claims: str | Iterable[str] | None = None, profile: str = "ci", seed:
     try:
         if bar is not None:
             bar.set(0, total=len(ids))
-        results = _run_checks(ids, profile, seed, jobs, bar)
+        results = _run_checks(ids, profile, seed, jobs, bar, executor)
         report = build_report(profile, seed, [results[c] for c in ids],
                               command or verify_command(None if claims is None else ids, profile, seed),
                               seconds=time.perf_counter() - t0)

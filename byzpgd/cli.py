@@ -14,7 +14,7 @@ import pkgutil
 import sys
 import time
 
-from . import commands
+from . import commands, scaleout
 from .jsonsafe import dumps
 from .properties.profiles import DEFAULT_PROFILE, PROFILES
 from .properties.registry import claim_ids
@@ -49,12 +49,14 @@ def cmd_verify(ns) -> int:
     bar = Progress("byzpgd verify", total=len(ids), unit="claims", quiet=ns.quiet)
     if ns.claims:
         bar.say(f"byzpgd verify: --claims {ns.claims} matched {len(ids)} claim(s): {', '.join(ids)}")
-    bar.say(f"byzpgd verify: {len(ids)} claims, profile {ns.profile}, seed {ns.seed}, "
-            f"{ns.jobs} process(es)")
     say = (lambda msg: None) if ns.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
     t0 = time.perf_counter()
     try:
-        report = verify(ids, ns.profile, ns.seed, jobs=ns.jobs, progress=bar, command=command)
+        with scaleout.executor_from_args(ns, ns.jobs) as executor:
+            bar.say(f"byzpgd verify: {len(ids)} claims, profile {ns.profile}, seed {ns.seed}, "
+                    f"on {scaleout.describe(executor)}")
+            report = verify(ids, ns.profile, ns.seed, jobs=ns.jobs, progress=bar, command=command,
+                            executor=executor if scaleout.uses_dask(ns) else None)
         bar.close()
         say(f"writing {out.path / 'report.json'}, report.md, report.html")
         paths = report.write(out.path, say=say)
@@ -66,6 +68,11 @@ def cmd_verify(ns) -> int:
               + (f"the previous report in {ns.out} is untouched" if had
                  else f"no report was written to {ns.out}"), file=sys.stderr, flush=True)
         return EXIT_INTERRUPTED
+    except scaleout.ScaleOutError as exc:
+        bar.close()
+        out.discard_if_empty()
+        print(f"byzpgd verify: error: {exc}", file=sys.stderr)
+        return exc.exit_code
     finally:
         bar.close()
     say(f"wrote {', '.join(str(p) for p in paths)} in {time.perf_counter() - t0:.1f} s: "
@@ -181,10 +188,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="only these claim ids or shell-style patterns, comma-separated, e.g. "
                         "'byzantine_pgd.*,exact_pgd.grad_norm' (default: all); the matched ids are "
                         "printed, a pattern matching nothing is a usage error")
-    v.add_argument("--jobs", type=_pos_int, default=2, help="worker processes (default 2)")
+    v.add_argument("--jobs", type=_pos_int, default=2,
+                   help="worker processes (default 2; ignored with --scheduler or --workers)")
     v.add_argument("--quiet", action="store_true",
                    help="no progress output (default: a progress bar on a terminal, periodic lines "
                         "otherwise)")
+    scaleout.add_arguments(v)
     v.set_defaults(func=cmd_verify)
 
     c = sub.add_parser("claims", help="list the registered claims, or where one lives",

@@ -25,6 +25,7 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 from ..experiments import faults as fault_mod
 from .registry import claim_ids, run_check
@@ -205,11 +206,46 @@ def judge(fault: fault_mod.Fault, outcomes: list[ClaimOutcome], error: str | Non
                         tuple(outcomes), error, fault.equivalent, round(seconds, 3))
 
 
+def _stops(all_claims: bool, outcome: ClaimOutcome) -> bool:
+    """Whether a fault's run stops after ``outcome`` (its first kill, unless all_claims)."""
+    return not all_claims and outcome.status in ("violated", "error", "timeout")
+
+
+@dataclass(frozen=True)
+class _FaultTask:
+    """One fault of the campaign, run in a forked child (picklable: an executor may run it in a
+    worker process, e.g. a Dask worker; that process must be allowed to fork children)."""
+
+    profile: str
+    seed: int
+    baseline: dict
+    budgets: dict
+    all_claims: bool
+
+    def __call__(self, item) -> FaultOutcome:
+        fault, matched = item
+        claims = [c for c in matched if self.baseline.get(c) and self.baseline[c].status == "holds"]
+        claims.sort(key=lambda c: self.baseline[c].seconds)
+        t1 = time.perf_counter()
+        if not matched:
+            outcomes, error = [], "no registered claim matches the fault's claims"
+        else:
+            try:
+                outcomes, error = _run_in_child(fault, claims, self.profile, self.seed, self.budgets,
+                                                partial(_stops, self.all_claims))
+            except AssertionError as exc:   # a daemonic process (a Dask worker's default) cannot fork
+                outcomes, error = [], (f"cannot start the fault's child process here ({exc}); start the "
+                                       "Dask workers with DASK_DISTRIBUTED__WORKER__DAEMON=False")
+        return judge(fault, outcomes, error, self.baseline, time.perf_counter() - t1)
+
+
 def run_campaign(faults: Sequence[str | fault_mod.Fault], profile: str = "ci", seed: int = 0, *,
                  all_claims: bool = False, command: str = "",
-                 progress: Callable[[str], None] | None = None) -> Campaign:
+                 progress: Callable[[str], None] | None = None, executor=None) -> Campaign:
     """Run the campaign over ``faults`` (catalogue ids or :class:`Fault` objects; see the
-    module docstring)."""
+    module docstring). ``executor`` (an executor with ``as_completed``, e.g. a Dask one from
+    :mod:`byzpgd.scaleout`) runs one task per fault; default: one fault after the other here.
+    The baseline runs here either way; the outcomes are in the order of ``faults``."""
     say = progress or (lambda msg: None)
     t0 = time.perf_counter()
     known = claim_ids()
@@ -222,20 +258,13 @@ def run_campaign(faults: Sequence[str | fault_mod.Fault], profile: str = "ci", s
     if bad:
         say(f"baseline: {bad} do not hold without a fault; they never count as killers")
     budgets = {c: max(MIN_BUDGET_SECONDS, BUDGET_FACTOR * o.seconds) for c, o in baseline.items()}
-    results = []
-    for k, fault in enumerate(faults, 1):
-        claims = [c for c in per_fault[fault.id] if baseline.get(c) and baseline[c].status == "holds"]
-        claims.sort(key=lambda c: baseline[c].seconds)
-        t1 = time.perf_counter()
-        if not per_fault[fault.id]:
-            outcomes, error = [], "no registered claim matches the fault's claims"
-        else:
-            outcomes, error = _run_in_child(
-                fault, claims, profile, seed, budgets,
-                (lambda o: False) if all_claims else
-                (lambda o: o.status in ("violated", "error", "timeout")))
-        res = judge(fault, outcomes, error, baseline, time.perf_counter() - t1)
-        results.append(res)
+    task = _FaultTask(profile, seed, baseline, budgets, all_claims)
+    items = [(fault, per_fault[fault.id]) for fault in faults]
+    done = enumerate(map(task, items)) if executor is None else executor.as_completed(task, items)
+    results: list[FaultOutcome | None] = [None] * len(faults)
+    for k, (i, res) in enumerate(done, 1):
+        results[i] = res
+        fault = faults[i]
         say(f"[{k}/{len(faults)}] {fault.id}: {res.status}"
             + (f" by {', '.join(res.killed_by)}" if res.killed_by else "")
             + (f" ({res.error})" if res.error and not res.killed else "")

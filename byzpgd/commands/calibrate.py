@@ -101,11 +101,12 @@ def max_candidates() -> int:
     return 1 + sum(sum(1 for v in GRIDS[n] if v < START[n]) for n in ("c_T", "c_Q", "c_r", "c_R"))
 
 
-def search(specs: list[dict], say=print, bar=None) -> tuple[dict, list[dict]]:
+def search(specs: list[dict], say=print, bar=None, executor=None) -> tuple[dict, list[dict]]:
     """Staged search (module docstring): from START, lower c_T, c_Q, c_r, c_R in turn to the
-    smallest grid value with no trapped run; (chosen factors, history of the candidates)."""
+    smallest grid value with no trapped run; (chosen factors, history of the candidates).
+    ``executor`` runs the instances (:func:`byzpgd.experiments.loop.run_instances`)."""
     factors = dict(START)
-    first = evaluate(factors, specs, bar=bar)
+    first = evaluate(factors, specs, executor, bar=bar)
     say(f"start {factors}: trapped {first['trapped']}/{first['runs']}")
     history = [{"constants": dict(factors), "trapped": first["trapped"]}]
     if first["trapped"]:
@@ -115,7 +116,7 @@ def search(specs: list[dict], say=print, bar=None) -> tuple[dict, list[dict]]:
             if value >= factors[name]:
                 break
             trial = {**factors, name: value}
-            ev = evaluate(trial, specs, bar=bar)
+            ev = evaluate(trial, specs, executor, bar=bar)
             history.append({"constants": trial, "trapped": ev["trapped"]})
             say(f"  {trial}: trapped {ev['trapped']}/{ev['runs']}")
             if ev["trapped"] == 0:
@@ -124,19 +125,21 @@ def search(specs: list[dict], say=print, bar=None) -> tuple[dict, list[dict]]:
     return factors, history
 
 
-def calibrate(per_cell: int = 2, verify_per_cell: int = 6, seed: int = 0, say=print, bar=None) -> dict:
+def calibrate(per_cell: int = 2, verify_per_cell: int = 6, seed: int = 0, say=print, bar=None,
+              executor=None) -> dict:
     """The whole calibration (module docstring): the paper-constant findings, the search on
     ``per_cell`` runs per (Δ, adversary) and the verification on ``verify_per_cell`` fresh ones.
     ``bar``: a :class:`byzpgd.progress.Progress` counting runs; its total is the most runs the
-    search can take plus the verification's, lowered to the runs left once the search ends."""
+    search can take plus the verification's, lowered to the runs left once the search ends.
+    ``executor`` runs the instances (default: this process; byzpgd.scaleout for Dask)."""
     t0 = time.perf_counter()
     search_specs, verify_specs = _specs(per_cell, seed), _specs(verify_per_cell, seed + 1)
     if bar is not None:
         bar.set(0, total=max_candidates() * len(search_specs) + len(verify_specs), note="search")
-    factors, history = search(search_specs, say, bar)
+    factors, history = search(search_specs, say, bar, executor)
     if bar is not None:
         bar.set(bar.done, total=bar.done + len(verify_specs), note="verification")
-    final = evaluate(factors, verify_specs, bar=bar)
+    final = evaluate(factors, verify_specs, executor, bar=bar)
     say(f"chosen {factors}: verification trapped {final['trapped']}/{final['runs']}, "
         f"worst C = {final['worst_C']:.4g}")
     return {"claim_constants": claim_constant_findings(), "deltas": list(DELTAS),
@@ -149,6 +152,7 @@ def calibrate(per_cell: int = 2, verify_per_cell: int = 6, seed: int = 0, say=pr
 
 
 def cmd_calibrate(ns) -> int:
+    from .. import scaleout
     from ..jsonsafe import dumps
     from ..outdir import OutDirError, check_out_dir
     from ..progress import Progress
@@ -164,7 +168,14 @@ def cmd_calibrate(ns) -> int:
         return 2
     with Progress("byzpgd calibrate", unit="runs", quiet=ns.quiet) as bar:
         try:
-            out = calibrate(ns.per_cell, ns.verify_per_cell, ns.seed, bar.say, bar)
+            with scaleout.executor_from_args(ns, 1) as executor:
+                bar.say(f"byzpgd calibrate: runs on {scaleout.describe(executor)}")
+                out = calibrate(ns.per_cell, ns.verify_per_cell, ns.seed, bar.say, bar, executor)
+        except scaleout.ScaleOutError as exc:
+            bar.close()
+            out_dir.discard_if_empty()
+            print(f"byzpgd calibrate: error: {exc}", file=sys.stderr)
+            return exc.exit_code
         except KeyboardInterrupt:
             bar.close()
             out_dir.discard_if_empty()
@@ -179,6 +190,8 @@ def cmd_calibrate(ns) -> int:
 
 
 def register(subparsers) -> None:
+    from .. import scaleout
+
     p = subparsers.add_parser(
         "calibrate", help="search practical constant factors of r, R, T_th, Q (a finding)",
         description="Search constant factors of r, R, T_th and Q (Theorem 1's exponents) with which "
@@ -195,4 +208,5 @@ def register(subparsers) -> None:
     p.add_argument("--quiet", action="store_true",
                    help="no progress output (default: a progress bar on a terminal, periodic lines "
                         "otherwise)")
+    scaleout.add_arguments(p)
     p.set_defaults(func=cmd_calibrate)

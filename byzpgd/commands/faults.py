@@ -9,6 +9,7 @@ from pathlib import Path
 
 
 def cmd_faults(ns) -> int:
+    from .. import scaleout
     from ..experiments.faults import BY_ID, CATALOGUE
     from ..outdir import OutDirError, check_out_dir
     from ..progress import Progress
@@ -45,8 +46,16 @@ def cmd_faults(ns) -> int:
     with Progress("byzpgd faults", total=len(ids), unit="faults", quiet=ns.quiet) as bar:
         bar.say(f"byzpgd faults: {len(ids)} fault(s), profile {ns.profile}, seed {ns.seed}")
         try:
-            campaign = run_campaign(ids, ns.profile, ns.seed, all_claims=ns.all_claims, command=command,
-                                    progress=bar.messages())
+            with scaleout.executor_from_args(ns, 1) as executor:
+                bar.say(f"byzpgd faults: faults run on {scaleout.describe(executor)}")
+                campaign = run_campaign(ids, ns.profile, ns.seed, all_claims=ns.all_claims,
+                                        command=command, progress=bar.messages(),
+                                        executor=executor if scaleout.uses_dask(ns) else None)
+        except scaleout.ScaleOutError as exc:
+            bar.close()
+            out_dir.discard_if_empty()
+            print(f"byzpgd faults: error: {exc}", file=sys.stderr)
+            return exc.exit_code
         except KeyboardInterrupt:
             bar.close()
             out_dir.discard_if_empty()
@@ -60,6 +69,7 @@ def cmd_faults(ns) -> int:
 
 
 def register(subparsers) -> None:
+    from .. import scaleout
     from ..properties.profiles import PROFILES
 
     p = subparsers.add_parser(
@@ -83,4 +93,5 @@ def register(subparsers) -> None:
     p.add_argument("--quiet", action="store_true",
                    help="no progress output (default: a progress bar on a terminal, periodic lines "
                         "otherwise)")
+    scaleout.add_arguments(p)
     p.set_defaults(func=cmd_faults)
