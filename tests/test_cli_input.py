@@ -52,7 +52,10 @@ def no_work(monkeypatch):
     def boom(*a, **k):
         raise AssertionError("work started before the usage error")
 
+    from byzpgd.audit import run as audit_run
+
     registry.load_all()
+    monkeypatch.setattr(audit_run, "run_audit", boom)
     monkeypatch.setattr(registry, "run_check", boom)
     monkeypatch.setattr(calibrate, "calibrate", boom)
     monkeypatch.setattr(campaign, "run_campaign", boom)
@@ -74,7 +77,8 @@ def _bad_outs(tmp_path):
 
 
 COMMANDS = {"verify": ["verify", "--claims", "parameters.exponents"], "calibrate": ["calibrate"],
-            "faults": ["faults", "--subset"], "demo": ["demo", "saddle-attack"]}
+            "faults": ["faults", "--subset"], "demo": ["demo", "saddle-attack"],
+            "audit": ["audit", "byzpgd.algorithms.aggregators:coordinate_median"]}
 
 
 @pytest.mark.parametrize("command", sorted(COMMANDS))

@@ -82,10 +82,15 @@ def cmd_audit(ns) -> int:
     from ..audit.loader import UsageError
     from ..audit.run import run_audit
     from ..audit.sandbox import Limits, default_limits
+    from ..outdir import OutDirError, check_out_dir
+    from ..progress import Progress
     from ..reports.audit_report import write_audit
 
-    say = (lambda msg: None) if ns.quiet else (lambda msg: print(f"byzpgd audit: {msg}", file=sys.stderr,
-                                                                  flush=True))
+    try:                       # a bad --out is a usage error before any work
+        out_dir = check_out_dir(ns.out)
+    except OutDirError as exc:
+        print(f"byzpgd audit: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     paths = [os.getcwd(), *[str(Path(p).resolve()) for p in (ns.path or [])]]
     refs = None
     if ns.references:
@@ -93,12 +98,14 @@ def cmd_audit(ns) -> int:
     t0 = time.perf_counter()
     kwargs = {} if refs is None else {"references": refs}
     try:
-        with default_limits(Limits(memory_mib=ns.memory_limit)):
+        with Progress("byzpgd audit", unit="measurements", quiet=ns.quiet) as bar, \
+                default_limits(Limits(memory_mib=ns.memory_limit)):
             report = run_audit(ns.target, f=ns.f, alpha=ns.alpha, profile=ns.profile, seed=ns.seed, m=ns.m,
                                paths=paths, call_timeout=ns.call_timeout,
-                               input_kind="torch" if ns.torch else "numpy", progress=say,
-                               command=_command(ns), **kwargs)
+                               input_kind="torch" if ns.torch else "numpy",
+                               progress=bar.messages("byzpgd audit: "), command=_command(ns), **kwargs)
     except UsageError as exc:
+        out_dir.discard_if_empty()
         print(f"byzpgd audit: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     try:
