@@ -120,6 +120,12 @@ def test_verify_says_which_ids_a_pattern_matched(tmp_path, capsys, monkeypatch):
 
 
 # --- Ctrl-C ----------------------------------------------------------------------------------------------
+def _default_sigint():
+    """In the child: SIGINT back to its default (a pytest-xdist worker ignores SIGINT, and an ignored
+    signal is inherited across exec, so Python would not turn Ctrl-C into KeyboardInterrupt)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_ctrl_c_leaves_the_previous_report_untouched(tmp_path, jobs):
     previous = {name: f"previous {name}\n" for name in ("report.json", "report.md", "report.html")}
@@ -130,7 +136,7 @@ def test_ctrl_c_leaves_the_previous_report_untouched(tmp_path, jobs):
     proc = subprocess.Popen([sys.executable, "-m", "byzpgd", "verify", "--profile", "quick", "--claims",
                              "exact_pgd.poster_lambda_min,exact_pgd.lambda_min", "--jobs", jobs,
                              "--out", str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env)
+                            text=True, env=env, preexec_fn=_default_sigint)
     seen = []
     for line in proc.stderr:                 # wait until the checks run
         seen.append(line)

@@ -160,6 +160,7 @@ def test_same_code_check_refuses_a_worker_with_other_code():
 
 def test_fingerprint_changes_with_the_source(tmp_path, monkeypatch):
     """A one-byte change of any byzpgd source file changes the fingerprint (the check can fail)."""
+    import copy as copy_module
     import importlib.util
     here = ex.code_fingerprint()
     root = Path(next(iter(importlib.util.find_spec("byzpgd.algorithms").submodule_search_locations)))
@@ -173,11 +174,14 @@ def test_fingerprint_changes_with_the_source(tmp_path, monkeypatch):
 
     def find_spec(name, *a, **k):
         spec = real(name, *a, **k)
-        if name == "byzpgd.algorithms":
+        if name == "byzpgd.algorithms":   # a copy: the real spec is the imported module's __spec__
+            spec = copy_module.copy(spec)
             spec.submodule_search_locations = [str(copy)]
         return spec
     monkeypatch.setattr(importlib.util, "find_spec", find_spec)
     assert ex.code_fingerprint()["byzpgd_source"] != here["byzpgd_source"]
+    monkeypatch.undo()     # nothing leaks into later tests of this process (the imported spec unchanged)
+    assert ex.code_fingerprint() == here
 
 
 # --- a real cluster -----------------------------------------------------------------------------------
