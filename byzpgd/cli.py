@@ -45,7 +45,7 @@ def cmd_verify(ns) -> int:
         return EXIT_USAGE
     # the command that reproduces this report (from the parsed options, not sys.argv: the same
     # profile, seed and claims give the same command however verify was invoked)
-    command = verify_command(ids, ns.profile, ns.seed, ns.out, claims_arg=ns.claims)
+    command = verify_command(ids if ns.claims else None, ns.profile, ns.seed, ns.out, claims_arg=ns.claims)
     bar = Progress("byzpgd verify", total=len(ids), unit="claims", quiet=ns.quiet)
     if ns.claims:
         bar.say(f"byzpgd verify: --claims {ns.claims} matched {len(ids)} claim(s): {', '.join(ids)}")
