@@ -59,7 +59,7 @@ def main(argv=None) -> int:
     p.add_argument("--dist", default=str(ROOT / "dist"), help="where the wheel and sdist go")
     p.add_argument("--python", default=sys.executable, help="the Python that builds and makes the venv")
     ns = p.parse_args(argv)
-    dist, venv = Path(ns.dist), Path(ns.venv)
+    dist, venv = Path(ns.dist).resolve(), Path(ns.venv).resolve()   # the build runs in another folder
     t0 = time.perf_counter()
     shutil.rmtree(dist, ignore_errors=True)
     shutil.rmtree(venv, ignore_errors=True)
