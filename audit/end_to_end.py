@@ -35,16 +35,13 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from ..experiments import end_to_end as e2e
-from ..experiments.budget import FAILURE_PROBABILITY
 from ..experiments.loop import InstanceError, run_instances
 from ..oracles.attacks import SaddleTrapTarget
 from ..oracles.pipeline import ByzantineOracle
 from ..oracles.statistical import PhaseRetrievalModel
 from ..oracles.workers import WorkerPool
 from ..properties.result import ROUNDING_RTOL
-from ..theory.certify import certify
 from ..theory.claims import get
-from ..theory.parameters import byzantine_pgd_parameters
 
 CLAIMS = ("end_to_end.grad_norm", "end_to_end.iterations")
 AUDITED = "audited"      # the 'aggregator' of the audit's specs (the factory is passed alongside)
@@ -76,20 +73,7 @@ def run_instance(spec: dict, factory) -> e2e.EndToEndRecord:
     with threadpool_limits(limits=1):
         inst = build(int(spec["seed"]), factory)
         oracle, res, delta_hat, attempts = e2e.calibrated_run(spec, inst, e2e.default_algorithm)
-    land = inst.model
-    gap = land.value(inst.w0) - land.f_star
-    p = byzantine_pgd_parameters(delta_hat, land.L, land.rho, DIM, FAILURE_PROBABILITY, gap)
-    cert = certify(land, res.w)
-    lam_bound = get("byzantine_pgd.lambda_min").bound({"Delta": delta_hat, "L_F": land.L, "rho_F": land.rho,
-                                                       "d": DIM})
-    return e2e.EndToEndRecord(
-        spec=spec, Delta=delta_hat, visited_max=oracle.visited_max, grad_norm=cert.grad_norm,
-        lambda_min=cert.lambda_min, start_grad_norm=float(np.linalg.norm(land.grad(inst.w0))),
-        calls=res.grad_oracle_calls, status=res.status, escapes=res.escapes, Q=p["Q"], r=p["r"],
-        R=p["R"], L_F=land.L, F_gap=gap,
-        left_domain=bool(oracle.max_query_norm > land.domain_radius * (1 + 1e-12)),
-        attempts=attempts, lambda_bound=lam_bound, trap_budget=inst.trap.budget,
-        saddle_lambda=-2 * NORM_STAR**2)
+    return e2e.record(spec, inst, oracle, res, delta_hat, attempts)
 
 
 def instance_seeds(k: int, seed: int) -> list[int]:

@@ -212,17 +212,20 @@ def run_instance(spec: dict, algorithm=None, factory: Factory | None = None, *,
     with threadpool_limits(limits=1):     # tiny m × m linear algebra: one BLAS thread is fastest
         inst = build(int(spec["seed"]), factory)
         oracle, res, delta_hat, attempts = runner(spec, inst, algorithm or default_algorithm)
-        return _record(spec, inst, oracle, res, delta_hat, attempts, independent)
+        return record(spec, inst, oracle, res, delta_hat, attempts, independent)
 
 
-def _record(spec, inst: Instance, oracle, res, delta_hat: float, attempts: int,
-            independent: bool = False) -> EndToEndRecord:
+def record(spec, inst: Instance, oracle, res, delta_hat: float, attempts: int,
+           independent: bool = False) -> EndToEndRecord:
+    """The record of one run: Theorem 1's parameters and λ_min bound at the instance's values
+    (its model's dimension and constants), the certificate of the output (also the audit's, whose
+    instances have another dimension)."""
     land = inst.model
     gap = land.value(inst.w0) - land.f_star
-    p = byzantine_pgd_parameters(delta_hat, land.L, land.rho, DIM, FAILURE_PROBABILITY, gap)
+    p = byzantine_pgd_parameters(delta_hat, land.L, land.rho, land.dim, FAILURE_PROBABILITY, gap)
     cert = certify(land, res.w)
     lam_bound = get("byzantine_pgd.lambda_min").bound(
-        {"Delta": delta_hat, "L_F": land.L, "rho_F": land.rho, "d": DIM})
+        {"Delta": delta_hat, "L_F": land.L, "rho_F": land.rho, "d": land.dim})
     return EndToEndRecord(
         spec=spec, Delta=delta_hat, visited_max=oracle.visited_max, grad_norm=cert.grad_norm,
         lambda_min=cert.lambda_min, start_grad_norm=float(np.linalg.norm(land.grad(inst.w0))),
@@ -230,4 +233,4 @@ def _record(spec, inst: Instance, oracle, res, delta_hat: float, attempts: int,
         R=p["R"], L_F=land.L, F_gap=gap,
         left_domain=bool(oracle.max_query_norm > land.domain_radius * (1 + 1e-12)),
         attempts=attempts, lambda_bound=lam_bound, trap_budget=inst.trap.budget,
-        saddle_lambda=-2 * NORM_STAR**2, independent=independent)
+        saddle_lambda=-2 * float(land.w_star @ land.w_star), independent=independent)

@@ -35,9 +35,12 @@ sys.path.insert(0, str(ROOT / "tests"))
 from test_ci_examples import artifact_paths, run_steps  # noqa: E402
 
 PARTS = ("theory", "algorithms", "oracles", "properties", "reports", "experiments", "audit")
+# a one-test file: what is checked is the plugin's report.json (written by --byzpgd-report), so the
+# test itself only makes sure the installed package imports its public API
 PLUGIN_TEST = '''
-def test_nothing():
-    assert True
+def test_installed_package_imports():
+    import byzpgd
+    assert callable(byzpgd.verify) and callable(byzpgd.audit)
 '''
 
 
