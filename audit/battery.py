@@ -361,6 +361,81 @@ def _measure_honest(data: SettingData, aggregate: Callable, cfg: dict, seed: int
     return {"delta": delta, "error": error, "errors": errs}
 
 
+def plan(cfg: dict, f_max: int, attacks=BATTERY_ATTACKS) -> list[tuple[Setting, tuple[str, ...], int]]:
+    """The battery's work, in setting order: (setting, its attacks, its repetitions) for every
+    setting of :func:`settings` (:data:`HONEST` alone and ``reps_honest`` repetitions for an honest
+    setting, ``attacks`` and ``reps_attack`` for an attacked one). ValueError for an unknown attack."""
+    unknown = [a for a in attacks if a not in BATTERY_ATTACKS]
+    if unknown:
+        raise ValueError(f"attacks must be among {BATTERY_ATTACKS}, got {unknown}")
+    return [(s, (HONEST,) if s.honest else tuple(attacks),
+             cfg.get("reps_honest", 1) if s.honest else cfg.get("reps_attack", 1))
+            for s in settings(cfg, f_max)]
+
+
+def measure_setting(user_factory: Callable[[int, int], Callable], s: Setting, atts: tuple[str, ...],
+                    reps: int, cfg: dict, seed: int, *, references=PAPER_AGGREGATORS, log=None, tick=None,
+                    reference_cache: dict | None = None) -> tuple[list[dict], dict | None]:
+    """One setting of the battery (:func:`run_battery`): its rows (one per attack, then the 'worst'
+    row) and its bias entry (None for an attacked setting). A pure function of (the rule, s, atts,
+    reps, cfg, seed, references): every random stream is drawn from ``[seed, s.id, ...]``
+    (:func:`_stream`), so settings can be measured in any order, in any process, and merged in
+    setting order (:mod:`byzpgd.audit.tasks`). ``log``: a FindingLog whose context is set before
+    each measurement; ``tick(attack, rep, delta)`` after each."""
+    lb = lower_bound(s)
+    rates = paper_rates(s)
+    user = user_factory(s.m, s.rule_f)
+    per: dict[str, dict] = {a: {"user": [], "error": None, "ref": {r: [] for r in references}}
+                            for a in atts}
+    errors: dict[str, list] = {"user": [], **{r: [] for r in references}}
+    refs = None
+    for rep in range(reps):
+        data = SettingData(s, seed, rep)
+        if refs is None:
+            refs = {r: reference_aggregate(r, s, data.model) for r in references}
+        for a in atts:
+            if log is not None:
+                log.context = {"phase": "battery", "attack": a, "rep": rep, **s.to_dict()}
+            mu = measure(data, user, a, cfg, seed)
+            cell = per[a]
+            cell["user"].append(mu["delta"])
+            cell["error"] = cell["error"] or mu["error"]
+            if a == HONEST:
+                errors["user"].append(mu["errors"])
+            for r, agg in refs.items():
+                if agg is None:
+                    cell["ref"][r].append(None)
+                    continue
+                key = (seed, s, rep, a, r, cfg["probes"], cfg["restarts"], cfg["maxfev"])
+                if reference_cache is not None and key in reference_cache:
+                    mr = reference_cache[key]
+                else:
+                    mr = measure(data, agg, a, cfg, seed)
+                    if reference_cache is not None:
+                        reference_cache[key] = mr
+                cell["ref"][r].append(mr["delta"])
+                if a == HONEST:
+                    errors[r].append(mr["errors"])
+            if tick is not None:
+                tick(a, rep, mu["delta"])
+    per_attack = []
+    for a in atts:
+        cell = per[a]
+        row = _row(s, a, _mean(cell["user"]), {r: _mean(v) for r, v in cell["ref"].items()}, lb, rates)
+        row["delta_reps"] = list(cell["user"])
+        row["delta_reference_reps"] = {r: list(v) for r, v in cell["ref"].items()}
+        row["error"] = cell["error"]
+        per_attack.append(row)
+    rows = [*per_attack, _worst_row(s, per_attack, references, lb, rates)]
+    entry = None
+    if s.honest:
+        rng = np.random.default_rng([seed, s.id, 5])
+        entry = {"setting": s.id, "m": s.m, "n": s.n, "d": s.d, "f_rule": s.rule_f, "reps": reps,
+                 "tests": {who: (bias_test(np.array(e), rng) if len(e) == reps else None)
+                           for who, e in errors.items()}}
+    return rows, entry
+
+
 def run_battery(user_factory: Callable[[int, int], Callable], cfg: dict, f_max: int, seed: int, *,
                 references=PAPER_AGGREGATORS, attacks=BATTERY_ATTACKS, log=None, progress=None,
                 reference_cache: dict | None = None) -> dict:
@@ -372,69 +447,31 @@ def run_battery(user_factory: Callable[[int, int], Callable], cfg: dict, f_max: 
     each reference. ``reference_cache``: a dict shared between batteries of the same process
     (tests, benchmarks) that keeps the references' measurements, keyed by everything they depend
     on (seed, setting, repetition, attack, reference, the profile's attack budget); None (the
-    command's default): every reference is measured afresh."""
-    unknown = [a for a in attacks if a not in BATTERY_ATTACKS]
-    if unknown:
-        raise ValueError(f"attacks must be among {BATTERY_ATTACKS}, got {unknown}")
-    sets = settings(cfg, f_max)
+    command's default): every reference is measured afresh. The settings are measured one after
+    another (:func:`measure_setting`); :mod:`byzpgd.audit.tasks` measures them as executor tasks
+    and merges the same way: :func:`merge`."""
+    work = plan(cfg, f_max, attacks)
+    total, done = sum(len(a) * r for _, a, r in work), 0
+    parts = []
+    for s, atts, reps in work:
+        def tick(a, rep, delta, s=s):
+            nonlocal done
+            done += 1
+            if progress is not None:
+                progress(done, total, {"n": s.n, "f": s.f, "m": s.m, "attack": a, "rep": rep,
+                                       "delta_empirical": delta})
+        parts.append(measure_setting(user_factory, s, atts, reps, cfg, seed, references=references,
+                                     log=log, tick=tick, reference_cache=reference_cache))
+    return merge([s for s, _, _ in work], parts)
+
+
+def merge(sets: list[Setting], parts: list[tuple[list[dict], dict | None]]) -> dict:
+    """{'settings', 'results', 'bias'} from the :func:`measure_setting` results ``parts`` of the
+    settings ``sets`` (both in setting order)."""
     rows, bias = [], []
-    plan = [(s, (HONEST,) if s.honest else tuple(attacks),
-             cfg.get("reps_honest", 1) if s.honest else cfg.get("reps_attack", 1)) for s in sets]
-    total, done = sum(len(a) * r for _, a, r in plan), 0
-    for s, atts, reps in plan:
-        lb = lower_bound(s)
-        rates = paper_rates(s)
-        user = user_factory(s.m, s.rule_f)
-        per: dict[str, dict] = {a: {"user": [], "error": None, "ref": {r: [] for r in references}}
-                                for a in atts}
-        errors: dict[str, list] = {"user": [], **{r: [] for r in references}}
-        refs = None
-        for rep in range(reps):
-            data = SettingData(s, seed, rep)
-            if refs is None:
-                refs = {r: reference_aggregate(r, s, data.model) for r in references}
-            for a in atts:
-                if log is not None:
-                    log.context = {"phase": "battery", "attack": a, "rep": rep, **s.to_dict()}
-                mu = measure(data, user, a, cfg, seed)
-                cell = per[a]
-                cell["user"].append(mu["delta"])
-                cell["error"] = cell["error"] or mu["error"]
-                if a == HONEST:
-                    errors["user"].append(mu["errors"])
-                for r, agg in refs.items():
-                    if agg is None:
-                        cell["ref"][r].append(None)
-                        continue
-                    key = (seed, s, rep, a, r, cfg["probes"], cfg["restarts"], cfg["maxfev"])
-                    if reference_cache is not None and key in reference_cache:
-                        mr = reference_cache[key]
-                    else:
-                        mr = measure(data, agg, a, cfg, seed)
-                        if reference_cache is not None:
-                            reference_cache[key] = mr
-                    cell["ref"][r].append(mr["delta"])
-                    if a == HONEST:
-                        errors[r].append(mr["errors"])
-                done += 1
-                if progress is not None:
-                    progress(done, total, {"n": s.n, "f": s.f, "m": s.m, "attack": a, "rep": rep,
-                                           "delta_empirical": mu["delta"]})
-        per_attack = []
-        for a in atts:
-            cell = per[a]
-            row = _row(s, a, _mean(cell["user"]), {r: _mean(v) for r, v in cell["ref"].items()}, lb, rates)
-            row["delta_reps"] = list(cell["user"])
-            row["delta_reference_reps"] = {r: list(v) for r, v in cell["ref"].items()}
-            row["error"] = cell["error"]
-            per_attack.append(row)
-        rows.extend(per_attack)
-        rows.append(_worst_row(s, per_attack, references, lb, rates))
-        if s.honest:
-            rng = np.random.default_rng([seed, s.id, 5])
-            entry = {"setting": s.id, "m": s.m, "n": s.n, "d": s.d, "f_rule": s.rule_f, "reps": reps,
-                     "tests": {who: (bias_test(np.array(e), rng) if len(e) == reps else None)
-                               for who, e in errors.items()}}
+    for part_rows, entry in parts:
+        rows.extend(part_rows)
+        if entry is not None:
             bias.append(entry)
     return {"settings": [s.to_dict() for s in sets], "results": rows, "bias": bias}
 

@@ -95,16 +95,29 @@ class _Runner:
         return run_instance(spec, self.factory)
 
 
+def instance_specs(instances: int, seed: int) -> list[dict]:
+    """The specs of the ``instances`` end-to-end instances of ``seed`` (each seeded by its own
+    spec: :func:`instance_seeds`)."""
+    if not (isinstance(instances, int) and instances >= 1):
+        raise ValueError(f"instances must be an integer >= 1, got {instances!r}")
+    return [{"seed": s, "aggregator": AUDITED, "instance": k}
+            for k, s in enumerate(instance_seeds(instances, seed))]
+
+
+def run_specs(factory: Callable[[int, int], Callable], specs: list[dict], *, log=None,
+              deadline: float | None = None) -> list[dict]:
+    """The records of the instances ``specs`` (in order) with the aggregator ``factory(m, f)``:
+    a pure function of each spec (its seed), so instances can run in any process and be merged in
+    spec order before :func:`summarise`. ``deadline``: as in :func:`run_end_to_end`."""
+    results = run_instances(specs, _Runner(factory, log, deadline))
+    return [_entry(spec["seed"], r) for spec, r in zip(specs, results, strict=True)]
+
+
 def run_end_to_end(factory: Callable[[int, int], Callable], instances: int, seed: int, *, log=None,
                    deadline: float | None = None) -> dict:
     """Run ``instances`` seeded end-to-end instances with the aggregator ``factory(m, f)``.
     ``deadline`` (a time.perf_counter() value): instances not started by then are skipped."""
-    if not (isinstance(instances, int) and instances >= 1):
-        raise ValueError(f"instances must be an integer >= 1, got {instances!r}")
-    specs = [{"seed": s, "aggregator": AUDITED, "instance": k}
-             for k, s in enumerate(instance_seeds(instances, seed))]
-    results = run_instances(specs, _Runner(factory, log, deadline))
-    return summarise([_entry(spec["seed"], r) for spec, r in zip(specs, results, strict=True)])
+    return summarise(run_specs(factory, instance_specs(instances, seed), log=log, deadline=deadline))
 
 
 def _entry(seed: int, result) -> dict:

@@ -6,6 +6,12 @@ against the rates (:mod:`.rates_fit`), grade (:mod:`.verdict`: 'pass', 'suboptim
 The harness never lets the user's code crash it: every failure of the user
 code is a finding, and an unexpected error of the harness itself is recorded as a
 ``harness_error`` finding (the verdict is then 'fail') so that the report is still written.
+
+With an ``executor`` (``byzpgd audit --scheduler ADDRESS`` / ``--workers N``: a
+:class:`byzpgd.experiments.executors.DaskExecutor`), the battery's settings and the end-to-end
+instances run as tasks on it, each task with its own sandbox for the rule where it runs, and are
+merged in order (:mod:`.tasks`): same verdict, reasons, measurements and findings as without it
+(timings aside; :mod:`.tasks` lists what differs for a rule that hangs or crashes).
 """
 
 from __future__ import annotations
@@ -13,13 +19,14 @@ from __future__ import annotations
 import importlib.util
 import math
 import time
-import traceback
 from collections.abc import Callable
 
 from threadpoolctl import threadpool_limits
 
 from ..algorithms.aggregators import AGGREGATORS, PAPER_AGGREGATORS
+from ..experiments.executors import ClusterError
 from . import battery as bat
+from . import tasks as audit_tasks
 from .end_to_end import run_end_to_end
 from .loader import INPUT_KINDS, UsageError, parse_target
 from .rates_fit import rate_summary
@@ -30,10 +37,8 @@ E2E_BUDGET_SECONDS = {"quick": 60.0, "ci": 300.0, "deep": 3600.0}
 
 
 def _harness_error(log: FindingLog, phase: str, exc: BaseException):
-    tb = traceback.extract_tb(exc.__traceback__)
-    where = f" at {tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno}" if tb else ""
     log.context = {"phase": phase}
-    log.add("harness_error", f"the audit's {phase} phase stopped: {type(exc).__name__}: {exc}{where}")
+    log.add("harness_error", f"the audit's {phase} phase stopped: {audit_tasks.describe_error(exc)}")
 
 
 def validate(target: str, *, f=None, alpha=None, profile="quick", m=None, references=PAPER_AGGREGATORS,
@@ -66,10 +71,15 @@ def run_audit(target: str, *, f: int | None = None, alpha: float | None = None, 
               seed: int = 0, m: int | None = None, paths=(), call_timeout: float = 10.0,
               load_timeout: float = 120.0, references=PAPER_AGGREGATORS, input_kind: str = "numpy",
               factor: float = FACTOR, progress: Callable[[str], None] | None = None,
-              command: str | None = None, reference_cache: dict | None = None) -> dict:
+              command: str | None = None, reference_cache: dict | None = None, executor=None) -> dict:
     """Audit ``target`` (``MODULE:CALLABLE``) and return the report (module docstring): a dict with
     'verdict' ('pass', 'suboptimal' or 'fail'), 'reasons', 'notes', 'findings', the measurements
-    and the rate fits. ``reference_cache``: see :func:`.battery.run_battery` (tests, benchmarks)."""
+    and the rate fits. ``reference_cache``: see :func:`.battery.run_battery` (tests, benchmarks;
+    not used with an executor). ``executor``: None (this process and one sandbox, the default) or
+    an executor with ``as_completed`` that runs the battery and the end-to-end instances as tasks
+    (:func:`.tasks.run_tasks`; ``paths`` must exist where they run); a rule the tasks cannot load
+    is a UsageError, a cluster that loses a task for good a
+    :class:`~byzpgd.experiments.executors.ClusterError`."""
     say = progress or (lambda msg: None)
     t0 = time.perf_counter()
     references = tuple(references)
@@ -80,31 +90,53 @@ def run_audit(target: str, *, f: int | None = None, alpha: float | None = None, 
                       input_kind=input_kind, log=log, setting=(cfg["m"], f_max))
     battery = {"settings": [s.to_dict() for s in bat.settings(cfg, f_max)], "results": []}
     e2e = None
-    try:
-        log.context = {"phase": "load"}
-        description = sandbox.start()       # UsageError propagates (exit code 2)
-        say(f"loaded {target}: {description or 'FAILED (see findings)'}")
-        with threadpool_limits(limits=1):
-            try:
-                def tick(done, total, row):
-                    if done == total or done % max(1, total // 10) == 0:
-                        say(f"battery: {done}/{total} (setting m = {row['m']}, n = {row['n']}, "
-                            f"f = {row['f']}, attack {row['attack']}: Delta = {row['delta_empirical']:.4g})")
-                battery = bat.run_battery(lambda mm, ff: sandbox.aggregator(mm, ff), cfg, f_max, seed,
-                                          references=references, log=log, progress=tick,
-                                          reference_cache=reference_cache)
-            except Exception as exc:  # a harness bug must not lose the report
-                _harness_error(log, "battery", exc)
-            say(f"battery done in {time.perf_counter() - t0:.1f} s; end to end: "
-                f"{cfg['e2e_instances']} ByzantinePGD run(s) under the saddle attack")
-            try:
-                e2e = run_end_to_end(lambda mm, ff: sandbox.aggregator(mm, ff, strict=True),
-                                     cfg["e2e_instances"], seed, log=log,
-                                     deadline=time.perf_counter() + E2E_BUDGET_SECONDS[profile])
-            except Exception as exc:
-                _harness_error(log, "end_to_end", exc)
-    finally:
-        sandbox.close()
+    description, stats = None, None
+    if executor is not None:
+        try:
+            rule = audit_tasks.RuleSpec(target, tuple(str(p) for p in paths), float(call_timeout),
+                                        float(load_timeout), input_kind, sandbox.limits, (cfg["m"], f_max))
+            say(f"battery and end to end as tasks on the executor ({cfg['e2e_instances']} ByzantinePGD "
+                "run(s) under the saddle attack)")
+            merged = audit_tasks.run_tasks(executor, rule, cfg, f_max, seed, references, log,
+                                           e2e_budget=E2E_BUDGET_SECONDS[profile], say=say)
+            battery, e2e = merged.battery, merged.end_to_end
+            description, stats = merged.description, merged.stats
+            say(f"loaded {target}: {description or 'FAILED (see findings)'}; {merged.tasks} task(s) done "
+                f"in {time.perf_counter() - t0:.1f} s")
+        except (UsageError, ClusterError):
+            raise
+        except Exception as exc:  # a harness bug must not lose the report
+            _harness_error(log, "battery", exc)
+        finally:
+            sandbox.close()
+    else:
+        try:
+            log.context = {"phase": "load"}
+            description = sandbox.start()       # UsageError propagates (exit code 2)
+            say(f"loaded {target}: {description or 'FAILED (see findings)'}")
+            with threadpool_limits(limits=1):
+                try:
+                    def tick(done, total, row):
+                        if done == total or done % max(1, total // 10) == 0:
+                            say(f"battery: {done}/{total} (setting m = {row['m']}, n = {row['n']}, "
+                                f"f = {row['f']}, attack {row['attack']}: "
+                                f"Delta = {row['delta_empirical']:.4g})")
+                    battery = bat.run_battery(lambda mm, ff: sandbox.aggregator(mm, ff), cfg, f_max, seed,
+                                              references=references, log=log, progress=tick,
+                                              reference_cache=reference_cache)
+                except Exception as exc:  # a harness bug must not lose the report
+                    _harness_error(log, "battery", exc)
+                say(f"battery done in {time.perf_counter() - t0:.1f} s; end to end: "
+                    f"{cfg['e2e_instances']} ByzantinePGD run(s) under the saddle attack")
+                try:
+                    e2e = run_end_to_end(lambda mm, ff: sandbox.aggregator(mm, ff, strict=True),
+                                         cfg["e2e_instances"], seed, log=log,
+                                         deadline=time.perf_counter() + E2E_BUDGET_SECONDS[profile])
+                except Exception as exc:
+                    _harness_error(log, "end_to_end", exc)
+        finally:
+            sandbox.close()
+        description, stats = sandbox.description, dict(sandbox.stats)
     rates = None
     try:
         if battery["results"]:
@@ -121,7 +153,7 @@ def run_audit(target: str, *, f: int | None = None, alpha: float | None = None, 
     s_max = max((s for s in battery["settings"] if s["m"] == cfg["m"]),
                 key=lambda s: (s["f"], s["n"] == cfg["n0"]), default=None)
     return {
-        "aggregator": {"target": target, "description": sandbox.description, "input_kind": input_kind},
+        "aggregator": {"target": target, "description": description, "input_kind": input_kind},
         "verdict": verdict,
         "reasons": reasons,
         "notes": list(g.notes),
@@ -153,7 +185,7 @@ def run_audit(target: str, *, f: int | None = None, alpha: float | None = None, 
         "f_max": f_max,
         "alpha_max": None if s_max is None else s_max["alpha"],
         "call_timeout": call_timeout,
-        "sandbox": dict(sandbox.stats),
+        "sandbox": stats if stats is not None else dict(sandbox.stats),
         "command": command,
         "seconds": round(time.perf_counter() - t0, 3),
     }

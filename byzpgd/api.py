@@ -637,13 +637,18 @@ def _audit_command(target: SandboxTarget, rule, *, f, alpha, m, profile, seed, c
 def audit(rule, f: int | None = None, alpha: float | None = None, profile: str = "ci", seed: int = 0, *,
           m: int | None = None, paths: Iterable[str] = (), call_timeout: float = 10.0,
           memory_limit: int = 2048, references: Iterable[str] | None = None, input_kind: str = "numpy",
-          progress: bool | Progress | Callable[[str], None] | None = False) -> AuditResult:
+          progress: bool | Progress | Callable[[str], None] | None = False, executor=None) -> AuditResult:
     """Audit the aggregator ``rule`` (``"MODULE:CALLABLE"``, or a function / class / object with an
     ``aggregate`` method, sent to the sandbox as the module docstring says) at up to ``f`` Byzantine
     workers (or the fraction ``alpha``; default alpha = 0.1) on ``profile`` ('quick', 'ci', 'deep')
     with ``seed``; the same battery, end-to-end runs and verdict as ``byzpgd audit``
     (:func:`byzpgd.audit.run.run_audit`). ``memory_limit``: MiB of address space of the sandbox
     (0 = none). ``progress``: False, True (bar / lines), a Progress, or a ``say(msg)`` callable.
+    ``executor``: as for :func:`verify`, an executor with ``as_completed`` (a
+    :class:`byzpgd.experiments.executors.DaskExecutor`, see :mod:`byzpgd.scaleout`) that runs the
+    battery's settings and the end-to-end runs as tasks, each with its own sandbox for the rule
+    where it runs (the rule and ``paths`` must be importable there); the report is the same
+    (timings aside). Default: this process and one sandbox.
 
     Raises :class:`RuleNotAuditable` when the object cannot be sent to the sandbox and
     ``byzpgd.audit.loader.UsageError`` (a ValueError) for bad arguments or a target that does not
@@ -669,7 +674,7 @@ def audit(rule, f: int | None = None, alpha: float | None = None, profile: str =
         with default_limits(Limits(memory_mib=int(memory_limit))):
             report = run_audit(target.target, f=f, alpha=alpha, profile=profile, seed=seed, m=m,
                                paths=list(target.paths), call_timeout=call_timeout, input_kind=input_kind,
-                               progress=say, command=command, **kwargs)
+                               progress=say, command=command, executor=executor, **kwargs)
     finally:
         target.cleanup()
         if own:

@@ -10,6 +10,11 @@ that runs the rule (RLIMIT_AS): a rule that exceeds it gets a ``memory`` finding
 restarted. The other limits (file size, processes, CPU time per call, no network, read-only file
 system outside a temporary working directory, scrubbed environment) are fixed: docs/audit.md,
 "Sandbox limits".
+
+``--scheduler ADDRESS`` / ``--workers N`` (byzpgd.scaleout, docs/scale-out.md): the battery's
+settings and the end-to-end runs go as Dask tasks to a cluster, each task with its own sandbox
+for the rule on its worker (byzpgd.audit.tasks); the report is the same as a local run's (timings
+aside). Default: this process and one sandbox, as before.
 """
 
 from __future__ import annotations
@@ -74,11 +79,16 @@ def _command(ns) -> str:
         parts.append("--torch")
     if getattr(ns, "accept_suboptimal", False):
         parts.append("--accept-suboptimal")
+    if getattr(ns, "scheduler", None) is not None:
+        parts += ["--scheduler", ns.scheduler]
+    elif getattr(ns, "workers", None) is not None:
+        parts += ["--workers", str(ns.workers)]
     parts += ["--out", str(ns.out)]
     return shlex.join(parts)
 
 
 def cmd_audit(ns) -> int:
+    from .. import scaleout
     from ..audit.loader import UsageError
     from ..audit.run import run_audit
     from ..audit.sandbox import Limits, default_limits
@@ -99,15 +109,24 @@ def cmd_audit(ns) -> int:
     kwargs = {} if refs is None else {"references": refs}
     try:
         with Progress("byzpgd audit", unit="measurements", quiet=ns.quiet) as bar, \
-                default_limits(Limits(memory_mib=ns.memory_limit)):
+                default_limits(Limits(memory_mib=ns.memory_limit)), \
+                scaleout.executor_from_args(ns, 1) as executor:
+            if scaleout.uses_dask(ns):
+                bar.say("byzpgd audit: battery and end-to-end runs as tasks on "
+                        f"{scaleout.describe(executor)}")
             report = run_audit(ns.target, f=ns.f, alpha=ns.alpha, profile=ns.profile, seed=ns.seed, m=ns.m,
                                paths=paths, call_timeout=ns.call_timeout,
                                input_kind="torch" if ns.torch else "numpy",
-                               progress=bar.messages("byzpgd audit: "), command=_command(ns), **kwargs)
+                               progress=bar.messages("byzpgd audit: "), command=_command(ns),
+                               executor=executor if scaleout.uses_dask(ns) else None, **kwargs)
     except UsageError as exc:
         out_dir.discard_if_empty()
         print(f"byzpgd audit: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except scaleout.ScaleOutError as exc:    # unreachable scheduler, other code, a task lost for good
+        out_dir.discard_if_empty()
+        print(f"byzpgd audit: error: {exc}", file=sys.stderr)
+        return exc.exit_code
     try:
         paths_out = write_audit(ns.out, report)
     except OSError as exc:
@@ -130,6 +149,8 @@ def cmd_audit(ns) -> int:
 
 
 def register(subparsers) -> None:
+    from .. import scaleout
+
     p = subparsers.add_parser(
         "audit", help="audit a robust aggregator (MODULE:CALLABLE) and write DIR/audit.json",
         description="Audit a user aggregator: a callable taking an (m, d) array and returning a (d,) "
@@ -180,4 +201,5 @@ def register(subparsers) -> None:
                    help="exit 0 on a suboptimal verdict too (default: exit 3), e.g. for CI jobs that only "
                         "require robustness")
     p.add_argument("--quiet", action="store_true", help="no progress output")
+    scaleout.add_arguments(p)
     p.set_defaults(func=cmd_audit)
