@@ -23,11 +23,14 @@ class GradientOracle(Protocol):
     - ``oracle(w)`` with ``w`` of shape (d,) returns ĝ(w) of shape (d,), float64. One call is
       one parallel iteration (one broadcast and one gradient collection).
     - ``oracle.landscape.dim`` is d.
-    - Optional ``batchable: bool``: True when answers do not depend on the call history; then
-      ``oracle(W)`` with W of shape (k, d) must return the (k, d) answers row by row (used to run
-      the Q perturbation rounds as one batch).
-    - Optional ``notify(event, **data)``: told of 'candidate' (w), 'perturbation' (candidate, xi)
-      and 'escape' (w) events, for adaptive adversaries that see the algorithm's state.
+    - Optional ``batchable: bool``: True when an answer depends only on the query (and fresh
+      randomness) and on the events announced through ``notify``, not on the order of the calls;
+      then ``oracle(W)`` with W of shape (k, d) must return the (k, d) answers row by row (used to
+      run the Q perturbation rounds of a candidate as one batch, which one 'perturbation' event
+      announces with ``xi`` of shape (Q, d)).
+    - Optional ``notify(event, **data)``: told of 'candidate' (w), 'perturbation' (candidate, xi:
+      (d,) for one round, (Q, d) for a batch of rounds) and 'escape' (w) events, for adaptive
+      adversaries that see the algorithm's state.
     - An oracle may raise :class:`byzpgd.algorithms.perturbed_gd.StopRun` to end the run early
       (the result then has that status and the current iterate).
     """

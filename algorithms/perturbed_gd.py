@@ -127,8 +127,11 @@ def _batched_rounds(run, w_tilde, p: PGDParams, rng, reference, test):
     """All Q rounds at once, as a (Q, d) batch; returns the escaped point of the first round
     that escapes, or None. Oracle calls and rounds are counted as the sequential loop would
     have made them: the rounds before the first escape in full, then that round up to its
-    escape. Valid only for oracles whose answers do not depend on the call history."""
+    escape. The rounds are announced by one 'perturbation' event whose ``xi`` is the (Q, d)
+    batch. Valid only for oracles whose answers depend on the query and on the announced
+    events, not on the order of the calls (``batchable``, algorithms/oracle.py)."""
     xi = uniform_ball(rng, w_tilde.size, p.r, size=p.Q)
+    _notify(run.oracle, "perturbation", candidate=w_tilde, xi=xi)
     u = w_tilde + xi
     ref = w_tilde if reference == "candidate" else u.copy()
     escaped_at = np.zeros(p.Q, dtype=np.int64)
@@ -161,7 +164,8 @@ def perturbed_gd(oracle: GradientOracle, w0, params: PGDParams, rng: np.random.G
 
     ``batch_rounds`` runs the Q perturbation rounds of a candidate as one (Q, d) batch (the
     same law of the output, far fewer Python steps). Default: on when the oracle declares
-    ``batchable = True`` (its answers do not depend on the call history) and ``trace`` is off.
+    ``batchable = True`` (its answers depend on the query and the announced events, not on the
+    order of the calls) and ``trace`` is off.
 
     Budgets: at most ``max_oracle_calls`` oracle calls (status 'max_oracle_calls') and, if
     given, ``max_seconds`` of wall-clock time (status 'max_seconds'); a non-finite oracle answer

@@ -107,6 +107,16 @@ def observe(claim: Claim, rec: RunRecord, constant: float | None = None) -> Obse
                        note or ("" if rec.status == "converged" else f"run status {rec.status}"))
 
 
+def test_group(spec: dict) -> str:
+    """The group a Theorem 1/2 instance is tested in: its adversary for the Δ-inexact family;
+    its landscape family for the exact family (Theorem 2 is about the exact oracle: every
+    adversary there has budget Δ = 0 and answers ∇F(w), which the certifying layer confirms, so
+    a split by adversary would test one oracle G times and divide the runs, hence the power, by G)."""
+    if spec.get("family") == "exact_pgd":
+        return f"exact oracle on {spec['landscape']}"
+    return adversary_name(spec)
+
+
 def per_adversary(observations: list[Observation], group_of=None) -> dict[str, GroupRow]:
     """Per adversary (by name, in order of first appearance; ``group_of(spec)`` for another
     grouping): instances inside the hypotheses, non-vacuous ones, violations and the worst

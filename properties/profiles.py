@@ -18,12 +18,14 @@ COUNTS = {
     "ablation": {"quick": 40, "ci": 100, "deep": 2000},
     "saddle_attack.robust_gd_trapped": {"quick": 30, "ci": 60, "deep": 2000},
     "saddle_attack.jin_pgd_trapped": {"quick": 24, "ci": 36, "deep": 1000},
-    "saddle_attack.byzantine_pgd_escapes": {"quick": 36, "ci": 64, "deep": 2000},
+    # power <= 3δ on ci (properties.checks.group_tests): about 95 non-vacuous runs per group
+    "byzantine_pgd.lambda_min": {"quick": 50, "ci": 800, "deep": 4000},     # 8 adversaries
+    "saddle_attack.byzantine_pgd_escapes": {"quick": 36, "ci": 200, "deep": 2000},  # 2 adversaries
     "mechanism.descent": {"quick": 27, "ci": 90, "deep": 900},
     "mechanism.escape": {"quick": 40, "ci": 160, "deep": 1600},       # 8 adversaries in turn
     "mechanism.exact_escape": {"quick": 30, "ci": 80, "deep": 800},
     "mechanism.candidate_cost": {"quick": 24, "ci": 72, "deep": 720},
-    "exact_pgd.poster_lambda_min": {"quick": 30, "ci": 60, "deep": 1200},
+    "exact_pgd.poster_lambda_min": {"quick": 30, "ci": 100, "deep": 1200},
     "end_to_end.grad_norm_independent": {"quick": 150, "ci": 480, "deep": 3000},   # 3 aggregators
 }
 

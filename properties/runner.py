@@ -25,7 +25,7 @@ from ..experiments.budget import FAILURE_PROBABILITY, budget
 from ..experiments.instances import run
 from ..experiments.loop import Executor, run_instances, split
 from ..theory.claims import get
-from .checks import Observation, observe, verdict
+from .checks import Observation, observe, test_group, verdict
 from .profiles import examples
 from .result import ClaimResult
 from .strategies import sample_specs
@@ -90,7 +90,7 @@ def check_claim(claim_id: str, profile: str = "ci", seed: int = 0, *, algorithm=
     results = run_instances(specs, TheoremInstance(claim_id, algorithm, constant), executor, progress)
     observations, errors = split(results)
     result = verdict(claim, observations, errors, FAILURE_PROBABILITY,
-                     details={"budget": budget("theorems")})
+                     details={"budget": budget("theorems")}, group_of=test_group)
     result = result.with_seconds(time.perf_counter() - t0)
     if plain and CACHE is not None:
         CACHE.record(key, result)

@@ -61,12 +61,37 @@ def test_batched_answers_equal_single_answers_for_stateless_adversaries(name):
     np.testing.assert_allclose(batch, single, rtol=0, atol=1e-18)
 
 
-def test_only_the_adaptive_adversary_is_not_batchable():
+def test_every_sampled_adversary_is_batchable():
+    """The adaptive adversary too: its answers depend on the query and the announced events."""
     land = LANDSCAPES[0]()
     flags = {n: make_adversary({"name": n, "seed": 0}, land, 1e-3).batchable for n in NAMES}
-    assert flags.pop("adaptive") is False
     assert all(flags.values())
     assert len(NAMES) >= 8 and set(ADVERSARIES) == set(NAMES)
+
+
+@pytest.mark.parametrize("mode", ["curvature", "distance"])
+def test_adaptive_round_answers_batched_equal_one_by_one(mode):
+    """In a perturbation round the white-box adversary's batch answer (the loop's (Q, d) rounds,
+    announced by one event with every ξ) equals its answer to each round's query alone."""
+    land = LANDSCAPES[0]()
+    rng = np.random.default_rng(2)
+    cand = land.saddle().point + 1e-6 * rng.standard_normal(land.dim)
+    xi = 1e-4 * rng.standard_normal((6, land.dim))
+    U = cand + xi + 1e-5 * rng.standard_normal((6, land.dim))
+    batch_adv = make_adversary({"name": "adaptive", "seed": 1, "mode": mode}, land, 1e-3)
+    batch_adv.notify("candidate", w=cand)
+    batch_adv.notify("perturbation", candidate=cand, xi=xi)
+    batch = batch_adv(U)
+    one = make_adversary({"name": "adaptive", "seed": 1, "mode": mode}, land, 1e-3)
+    one.notify("candidate", w=cand)
+    single = []
+    for k in range(len(U)):
+        one.notify("perturbation", candidate=cand, xi=xi[k])
+        single.append(one(U[k]))
+    np.testing.assert_allclose(batch, np.stack(single), rtol=1e-12, atol=1e-18)
+    # and the round answer is not the descent-phase (trap) answer: the phase matters
+    fresh = make_adversary({"name": "adaptive", "seed": 1, "mode": mode}, land, 1e-3)
+    assert not np.allclose(fresh(U), batch, rtol=1e-6, atol=0)
 
 
 def test_unknown_adversary_and_bad_parameters_are_rejected():

@@ -12,8 +12,11 @@ through ``notify`` (byzpgd.algorithms.perturbed_gd announces 'candidate', 'pertu
   no negative curvature it pulls u − w̃ back instead (e = Δ·(u − w̃)/‖u − w̃‖);
   mode 'distance': e = Δ·(u − w̃)/‖u − w̃‖, delaying the moving-distance test ‖u − w̃‖ >= R.
 
-Adaptive: ``batchable = False`` (its answer depends on the call history), so the algorithm runs
-the perturbation rounds one by one and announces each ξ.
+Adaptive, yet ``batchable``: its answer depends on the query and on the announced events only
+(the phase and the candidate w̃; ξ is seen but the best error does not need it, since a round's
+error above depends on u and w̃ alone). So the Q rounds of a candidate can run as one (Q, d)
+batch, announced by one 'perturbation' event carrying every ξ (the white box then sees even
+the later rounds' perturbations), with the same law of the run as the rounds one by one.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from .base import BUDGET_FACTOR, Adversary, clip_to_budget, negative_eigenspace,
 
 class WhiteBoxAdaptive(Adversary):
     name = "adaptive"
-    batchable = False
+    batchable = True
 
     def __init__(self, landscape, delta, rng, mode: str = "curvature", kappa: float = 2.0):
         if mode not in ("curvature", "distance"):

@@ -78,10 +78,10 @@ class Adversary(InexactOracle):
         if self.delta == 0:  # no budget: every answer is ∇F(w), whatever the history
             self.batchable = True
 
-    def __call__(self, w):
-        if self.delta == 0:
-            return self.landscape.grad(w)
-        return super().__call__(w)
+    def answer(self, w, grad):
+        if self.delta == 0:          # no budget: the exact gradient, whatever the adversary
+            return grad
+        return super().answer(w, grad)
 
     @classmethod
     def sample_params(cls, src) -> dict:

@@ -15,9 +15,11 @@ observations, hypotheses and check of the claims stated in :mod:`byzpgd.theory.c
 Instances (:func:`attack_instance`): robust GD and Jin's PGD on cosine saddles (3 in 4) or phase
 retrieval, Δ log-uniform in [1e-14, 1e-2] (robust GD) or [1e-3, 1e-2] (Jin: ε = 4Δ must keep
 Jin's parameters defined), the trap adversary; ByzantinePGD on cosine saddles with Δ where
-Theorem 1's λ_min bound is non-vacuous, the trap and target-field adversaries. Starts inside the
-fake basin (experiments.saddle_attack). Instance i of claim c is drawn from
-``instance_rng(seed, c, i)``.
+Theorem 1's λ_min bound is non-vacuous, the trap and target-field adversaries in turn (one
+binomial test per adversary). Starts inside the fake basin (experiments.saddle_attack): for the
+target field, whose basin has radius about Δ/(2 L_F), the offset along the positive directions
+is scaled by Δ/L_F, so that the control (robust GD) is trapped and the instance counts.
+Instance i of claim c is drawn from ``instance_rng(seed, c, i)``.
 
 ``ClaimResult.details``:
 - ``left_saddle_fraction``: fraction of runs whose output has λ_min(w̃) > −γ/2;
@@ -59,6 +61,7 @@ from ..strategies import (
 ALGORITHM_OF = {ROBUST_GD_TRAPPED.id: "robust_gd", JIN_PGD_TRAPPED.id: "jin_pgd",
                 BYZANTINE_PGD_ESCAPES.id: "byzantine_pgd"}
 LEFT_DOMAIN_NOTE = "the run left the certified ball"
+ESCAPE_ADVERSARIES = ("trap", "target_field")   # the escape claim's, in turn (one test per adversary)
 
 
 # --- sampler ---------------------------------------------------------------------------------------
@@ -71,21 +74,27 @@ def attack_instance(src, algorithm: str, adversary: str | None = None) -> dict:
         hi = largest_nonvacuous(BYZANTINE_PGD_ESCAPES.id, {**values, "delta": FAILURE_PROBABILITY},
                                 "Delta", DELTA_FLOOR, 1e-12)
         Delta = src.log_uniform(DELTA_FLOOR, max(hi, DELTA_FLOOR))
-        names = ("trap", "target_field")
+        names = ESCAPE_ADVERSARIES
     else:
         land = cosine_saddle(src) if src.uniform(0, 1) < 0.75 else phase_retrieval(src)
         lo = 1e-14 if algorithm == "robust_gd" else 1e-3
         Delta = src.log_uniform(lo, 1e-2)
         names = ("trap",)
+    # the target field's fake basin (where its error can answer κ(w − target)) has radius about
+    # Δ/(2 L_F), so its starts are that close to the saddle along the positive directions too
+    p_scale = Delta / land["L"] if adversary == "target_field" else 1.0
     return {"family": "saddle_attack", "algorithm": algorithm, **land, "Delta": Delta,
-            "start_p": src.uniform(0.02, 0.3), "start_v": src.uniform(0.0, 1.0),
+            "start_p": src.uniform(0.02, 0.3) * p_scale, "start_v": src.uniform(0.0, 1.0),
             "start_seed": src.seed(), "run_seed": src.seed(),
             "adversary": sample_adversary(src, adversary, names)}
 
 
 def sample_attack_specs(claim_id: str, n: int, seed: int) -> list[dict]:
-    """``n`` instances of the claim; instance i depends only on (seed, claim_id, i)."""
-    return [attack_instance(NumpySource(instance_rng(seed, claim_id, i)), ALGORITHM_OF[claim_id])
+    """``n`` instances of the claim; instance i depends only on (seed, claim_id, i). The escape
+    claim's instances take ESCAPE_ADVERSARIES in turn, so that each per-adversary test gets half."""
+    algorithm = ALGORITHM_OF[claim_id]
+    turn = ESCAPE_ADVERSARIES if algorithm == "byzantine_pgd" else (None,)
+    return [attack_instance(NumpySource(instance_rng(seed, claim_id, i)), algorithm, turn[i % len(turn)])
             for i in range(n)]
 
 
