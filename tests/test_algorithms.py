@@ -11,6 +11,7 @@ from byzpgd.algorithms.byzantine_pgd import theorem_params
 from byzpgd.oracles.inexact import (
     CertifiedOracle,
     ExactOracle,
+    InexactOracle,
     OracleBudgetExceeded,
     RandomDirectionOracle,
     ScaledGradientOracle,
@@ -220,6 +221,38 @@ def test_certifying_layer_rejects_non_finite_and_wrong_shape():
 
     with pytest.raises(OracleBudgetExceeded, match="non-finite"):
         CertifiedOracle(NaN(land))(np.ones(4))
+
+
+@pytest.mark.parametrize("big", [1e160, 1e200, 1e308])
+@pytest.mark.parametrize("batch", [False, True])
+def test_certifying_layer_rejects_a_huge_finite_answer(big, batch):
+    """‖ĝ‖² overflows for such answers; a norm computed as sqrt(ĝ·ĝ) (numpy's) is inf, so the
+    allowance 4 eps‖ĝ‖ becomes inf and the answer would pass. The certifying layer rescales."""
+    land = saddle()
+
+    class Huge(InexactOracle):
+        def error(self, w, grad):
+            e = np.zeros_like(grad)
+            e[..., 0] = big
+            return e
+
+    orc = CertifiedOracle(Huge(land, 1e-3))
+    w = np.ones((3, 4)) if batch else np.ones(4)
+    with pytest.raises(OracleBudgetExceeded, match="exceeds"):
+        orc(w)
+
+
+def test_certifying_layer_measures_tiny_errors_of_an_exact_oracle():
+    """With Δ = 0 an error of 1e-170 is still an error (its square underflows to 0)."""
+    land = saddle()
+
+    class Tiny(InexactOracle):
+        def error(self, w, grad):
+            return np.full_like(grad, 1e-170)
+
+    with pytest.raises(OracleBudgetExceeded, match="exceeds"):
+        CertifiedOracle(Tiny(land, 0.0))(np.zeros(4))
+    assert CertifiedOracle(ExactOracle(land))(np.zeros(4)).shape == (4,)
 
 
 def test_scaled_gradient_oracle_stays_within_budget():
