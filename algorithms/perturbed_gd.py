@@ -84,7 +84,7 @@ class _Run:
             raise StopRun("max_oracle_calls")
         if self.deadline is not None and self.calls % 256 == 0 and time.monotonic() > self.deadline:
             raise StopRun("max_seconds")
-        if not np.all(np.isfinite(w)):
+        if not np.isfinite(w).all():
             raise StopRun("nonfinite")
         self.calls += 1
         if self.points is not None:
@@ -94,7 +94,7 @@ class _Run:
 
     def answer(self, w):
         g = self.oracle(w)
-        if not np.all(np.isfinite(g)):
+        if not np.isfinite(g).all():
             raise StopRun("nonfinite")
         return g
 
@@ -134,26 +134,26 @@ def _batched_rounds(run, w_tilde, p: PGDParams, rng, reference, test):
     _notify(run.oracle, "perturbation", candidate=w_tilde, xi=xi)
     u = w_tilde + xi
     ref = w_tilde if reference == "candidate" else u.copy()
-    escaped_at = np.zeros(p.Q, dtype=np.int64)
-    active = np.ones(p.Q, dtype=bool)
+    # The rounds still running are always a prefix 0..K-1: a round that escapes ends itself and
+    # every later round (the sequential loop would never have run them), so K drops to its index.
+    K, escaped_t = p.Q, 0
     for t in range(1, p.T_th + 1):
-        if not np.all(np.isfinite(u[active])):
+        active = u[:K]                       # a view: updated in place
+        if not np.isfinite(active).all():
             raise StopRun("nonfinite")
-        u[active] -= p.eta * run.answer(u[active])
+        active -= p.eta * run.answer(active)
         if test == "every_step" or t == p.T_th:
-            newly = active & (np.linalg.norm(u - ref, axis=1) >= p.R)
-            escaped_at[newly] = t
-            active &= ~newly
-            first = np.flatnonzero(escaped_at)
-            if first.size:
-                active[first[0]:] = False  # later rounds would never have been run
-        if not active.any():
+            diff = active - (ref if ref.ndim == 1 else ref[:K])
+            hit = np.flatnonzero(np.sqrt(np.einsum("ij,ij->i", diff, diff)) >= p.R)
+            if hit.size:
+                K, escaped_t = int(hit[0]), t
+        if K == 0:
             break
-    first = np.flatnonzero(escaped_at)
-    k = int(first[0]) if first.size else p.Q
-    run.calls += k * p.T_th + (int(escaped_at[k]) if first.size else 0)
-    run.rounds += k + 1 if first.size else p.Q
-    return u[k] if first.size else None
+    escaped = escaped_t > 0
+    k = K if escaped else p.Q
+    run.calls += k * p.T_th + (escaped_t if escaped else 0)
+    run.rounds += k + 1 if escaped else p.Q
+    return u[k] if escaped else None
 
 
 def perturbed_gd(oracle: GradientOracle, w0, params: PGDParams, rng: np.random.Generator, *,

@@ -7,6 +7,8 @@ adaptive adversaries (a later issue) can see iterates and, if white-box, perturb
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from byzpgd.geometry import norms
@@ -90,7 +92,7 @@ class CertifiedOracle:
         self.slack = float(slack)
         self.calls = 0
         self.max_error = 0.0
-        self.max_query_norm = 0.0
+        self._max_query_sq = 0.0          # largest ‖w‖² queried (inf once a square overflows)
         self.batchable = getattr(oracle, "batchable", False)
         # the wrapped oracle answers through InexactOracle.answer (its __call__ is the base one)
         self._answers_given_grad = (isinstance(oracle, InexactOracle)
@@ -126,7 +128,12 @@ class CertifiedOracle:
 
     def _record(self, error: float, w):
         self.max_error = max(self.max_error, error)
-        self.max_query_norm = max(self.max_query_norm, float(np.max(norms(w))))
+        self._max_query_sq = max(self._max_query_sq, float(np.max(np.einsum("...i,...i->...", w, w))))
+
+    @property
+    def max_query_norm(self) -> float:
+        """The largest ‖w‖ queried (inf when beyond 1e154, where its square overflows)."""
+        return math.sqrt(self._max_query_sq)
 
     def notify(self, event, **data):
         self.oracle.notify(event, **data)

@@ -76,8 +76,9 @@ class CosineSaddle(Landscape):
     # Landscape interface -------------------------------------------------------------------
     def value(self, w):
         yn, yp = self._split(as_point(w, self.dim))
-        cos_m1 = -2.0 * np.sin(yn / (2.0 * self.s)) ** 2
-        return float(0.5 * np.sum(self.a * yp**2) + np.sum(self.gamma * self.s**2 * cos_m1))
+        half_sin = np.sin(yn / (2.0 * self.s))
+        # ½ Σ a_i y_i² + Σ γ_j s_j² (cos − 1), with cos − 1 = −2 sin²(y/(2s))
+        return float(0.5 * ((self.a * yp) @ yp) - 2.0 * ((self.gamma * self.s**2 * half_sin) @ half_sin))
 
     def grad(self, w):
         yn, yp = self._split(w)
