@@ -197,3 +197,25 @@ def test_a_rule_the_workers_cannot_import_is_a_usage_error(executor, cluster, tm
                    "--scheduler", cluster.address, "--out", str(tmp_path / "o")])
     assert rc == 2
     assert "cannot import module 'no_such_module_xyz'" in capsys.readouterr().err
+
+
+def test_a_harness_error_inside_a_task_is_a_finding_and_the_other_units_come_back(monkeypatch):
+    """An unexpected exception of the harness in the settings (not the rule's fault; from setting 3
+    on, so the tasks hold both kinds) becomes one ``harness_error`` finding naming the first
+    failing setting, the verdict fails and the report is still written with the end-to-end
+    records of the other units (tasks run in this process)."""
+    from byzpgd.audit import battery as bat
+    from byzpgd.experiments.loop import SerialExecutor
+
+    real = bat.measure_setting
+
+    def broken(factory, s, *a, **kw):
+        if s.id >= 3:
+            raise KeyError("harness bug")
+        return real(factory, s, *a, **kw)
+    monkeypatch.setattr(bat, "measure_setting", broken)
+    report = run_audit(MEDIAN, executor=SerialExecutor(), references=("median",), **SMALL)
+    errors = [f for f in report["findings"] if f["kind"] == "harness_error"]
+    assert len(errors) == 1 and "KeyError" in errors[0]["message"] and "(setting 3)" in errors[0]["message"]
+    assert report["verdict"] == "fail" and report["results"] == []
+    assert len(report["end_to_end"]["records"]) == profile_config("quick")["e2e_instances"]
