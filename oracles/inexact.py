@@ -115,20 +115,21 @@ class CertifiedOracle:
         if true is None:
             true = self.landscape.grad(w)
         if g is true:                  # the exact answer itself (an adversary with Δ = 0)
-            self._record(0.0, w)
+            self._record(0.0, float(np.max(np.einsum("...i,...i->...", w, w))))
             return g
-        err = norms(g - true)
-        allowed = self.delta * (1.0 + self.slack) + 4 * EPS * (norms(g) + norms(true))
+        # ‖ĝ − ∇F‖, ‖ĝ‖, ‖∇F‖ and ‖w‖ in one overflow-safe pass
+        err, g_norm, true_norm, w_norm = norms(np.stack((g - true, g, true, w)))
+        allowed = self.delta * (1.0 + self.slack) + 4 * EPS * (g_norm + true_norm)
         if np.any(err > allowed):
             worst = float(np.max(err - allowed))
             raise OracleBudgetExceeded(
                 f"oracle error exceeds Δ = {self.delta:.6g} by {worst:.3g} (call {self.calls})")
-        self._record(float(np.max(err)), w)
+        self._record(float(np.max(err)), float(np.max(w_norm)) ** 2)
         return g
 
-    def _record(self, error: float, w):
+    def _record(self, error: float, w_sq: float):
         self.max_error = max(self.max_error, error)
-        self._max_query_sq = max(self._max_query_sq, float(np.max(np.einsum("...i,...i->...", w, w))))
+        self._max_query_sq = max(self._max_query_sq, w_sq)
 
     @property
     def max_query_norm(self) -> float:
