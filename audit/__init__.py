@@ -9,6 +9,8 @@ bound, and ByzantinePGD end to end (Theorem 1 with the measured Δ).
   empirical Δ of the user's rule and of the references, the bias test without attack;
 - :mod:`.rates_fit`: log-log slopes with confidence intervals against the paper's rates;
 - :mod:`.end_to_end`: ByzantinePGD with the user's rule under the saddle-point attack (d = 10);
+- :mod:`.tasks`: the battery's settings and the end-to-end runs as executor tasks, one sandbox
+  per task, merged in order (``--scheduler`` / ``--workers``, docs/scale-out.md);
 - :mod:`.verdict`: the graded verdict, pass / suboptimal / fail, with reasons;
 - :mod:`.run`: the whole audit as one function (used by ``byzpgd audit``), and
   :func:`.run.audit_in_process` for the project's own rules (tests, benchmarks).
