@@ -1,6 +1,6 @@
 """Faults that are *not* in the catalogue of ``byzpgd faults`` (issue 11: "faults outside your
 catalogue, of the same kinds, are caught by plain ``byzpgd verify --profile ci``"): each parameter
-of ByzantinePGD moved 1.5x (and 3x, 5x) in its harmful direction, and steps 1.7x and 2x the
+of ByzantinePGD moved 1.7x (and 4x, 5x) in its harmful direction, and steps 1.7x and 2x the
 theorem's. Each is injected with the campaign's own wrapper (no file edited) and the claims a
 ByzantinePGD fault concerns run, on the ci profile and seed 0 (exactly as ``byzpgd verify``
 runs them), until one is not 'holds'; the script prints the killing claim, or None.
@@ -16,17 +16,17 @@ from byzpgd.properties.campaign import expand_claims
 from byzpgd.properties.registry import claim_ids, load_all, run_check
 
 load_all()
-H = [
-    ("Q_div1.5", {"Q": fm._int(lambda q: q / 1.5)}),
-    ("T_th_div1.5", {"T_th": fm._int(lambda t: t / 1.5)}),
-    ("r_div1.5", {"r": lambda r: r / 1.5}),
-    ("R_x1.5", {"R": lambda R: 1.5 * R}),
+H = [   # none of these factors is in the catalogue (experiments/faults.py)
+    ("Q_div1.7", {"Q": fm._int(lambda q: q / 1.7)}),
+    ("T_th_div1.7", {"T_th": fm._int(lambda t: t / 1.7)}),
+    ("r_div1.7", {"r": lambda r: r / 1.7}),
+    ("R_x1.7", {"R": lambda R: 1.7 * R}),
     ("eta_x1.7", {"eta": lambda h: 1.7 * h}),
     ("eta_x2", {"eta": lambda h: 2.0 * h}),
     ("epsilon_x1.7", {"epsilon": lambda e: 1.7 * e}),
-    ("Q_div3", {"Q": fm._int(lambda q: q / 3)}),
-    ("T_th_div3", {"T_th": fm._int(lambda t: t / 3)}),
-    ("R_x3", {"R": lambda R: 3 * R}),
+    ("Q_div4", {"Q": fm._int(lambda q: q / 4)}),
+    ("T_th_div4", {"T_th": fm._int(lambda t: t / 4)}),
+    ("R_x4", {"R": lambda R: 4 * R}),
     ("r_div5", {"r": lambda r: r / 5}),
 ]
 only = sys.argv[1:]

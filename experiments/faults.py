@@ -15,7 +15,10 @@ kill or a survivor.
 
 Kinds: 'parameter' (a parameter of ByzantinePGD or exact PGD moved in its harmful direction),
 'logic' (the loop of docs/paper.md §3 done wrong), 'aggregator' (a GradAGG rule done wrong),
-'theory' (a wrong constant or exponent in a claim or a parameter formula).
+'theory' (a wrong constant or exponent in a claim or a parameter formula), and 'reading': *not*
+a fault but a reading of Algorithm 1 that docs/paper.md §3 leaves open (its "points of
+uncertainty"). A reading runs like a fault but must survive: a claim that kills it is stricter
+than the paper. Readings are not part of the catalogue's kill rate.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-KINDS = ("parameter", "logic", "aggregator", "theory")
+KINDS = ("parameter", "logic", "aggregator", "theory", "reading")
 
 
 class InjectionError(RuntimeError):
@@ -61,6 +64,12 @@ class Fault:
     def __post_init__(self):
         if self.kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
+        if self.kind == "reading" and not self.equivalent:
+            raise ValueError(f"{self.id}: a reading needs the argument why no claim tells it apart")
+
+    @property
+    def is_reading(self) -> bool:
+        return self.kind == "reading"
 
 
 def _resolve(target: str):
@@ -289,25 +298,37 @@ def _param_faults(prefix, target, claims, table):
 _BPGD_TABLE = [
     ("Q_1", "Q = 1 perturbation round", {"Q": lambda q: 1}, True),
     ("Q_half", "Q halved", {"Q": _int(lambda q: q / 2)}, False),
+    ("Q_div1.5", "Q / 1.5", {"Q": _int(lambda q: q / 1.5)}, False),
     ("T_th_div10", "T_th / 10", {"T_th": _int(lambda t: t / 10)}, True),
     ("T_th_div2", "T_th / 2", {"T_th": _int(lambda t: t / 2)}, False),
+    ("T_th_div1.5", "T_th / 1.5", {"T_th": _int(lambda t: t / 1.5)}, False),
     ("r_div10", "r / 10", {"r": lambda r: r / 10}, False),
     ("r_div3", "r / 3", {"r": lambda r: r / 3}, False),
+    ("r_div1.5", "r / 1.5", {"r": lambda r: r / 1.5}, False),
     ("R_x10", "R × 10", {"R": lambda R: 10 * R}, False),
     ("R_x2", "R × 2", {"R": lambda R: 2 * R}, False),
+    ("R_x1.5", "R × 1.5", {"R": lambda R: 1.5 * R}, False),
     ("epsilon_x1.5", "ε × 1.5", {"epsilon": lambda e: 1.5 * e}, True),
     ("epsilon_x2", "ε × 2", {"epsilon": lambda e: 2 * e}, False),
     ("eta_x2.5", "unstable step η = 2.5/L_F", {"eta": lambda h: 2.5 * h}, True),
     ("eta_x1.5", "step η = 1.5/L_F", {"eta": lambda h: 1.5 * h}, False),
     ("eta_div10", "step η = 1/(10 L_F)", {"eta": lambda h: h / 10}, False),
 ]
-_EPGD_TABLE = [
+_EPGD_TABLE = [   # Theorem 2's Q is 1: no Q fault
     ("T_th_div10", "T_th / 10", {"T_th": _int(lambda t: t / 10)}, False),
     ("T_th_div2", "T_th / 2", {"T_th": _int(lambda t: t / 2)}, False),
+    ("T_th_div1.5", "T_th / 1.5", {"T_th": _int(lambda t: t / 1.5)}, False),
     ("r_div10", "r / 10", {"r": lambda r: r / 10}, False),
+    ("r_div3", "r / 3", {"r": lambda r: r / 3}, False),
+    ("r_div1.5", "r / 1.5", {"r": lambda r: r / 1.5}, False),
     ("R_x10", "R × 10", {"R": lambda R: 10 * R}, False),
+    ("R_x2", "R × 2", {"R": lambda R: 2 * R}, False),
+    ("R_x1.5", "R × 1.5", {"R": lambda R: 1.5 * R}, False),
     ("epsilon_x1.5", "ε × 1.5", {"epsilon": lambda e: 1.5 * e}, True),
+    ("epsilon_x2", "ε × 2", {"epsilon": lambda e: 2 * e}, False),
     ("eta_x2.5", "unstable step η = 2.5/L_F", {"eta": lambda h: 2.5 * h}, False),
+    ("eta_x1.5", "step η = 1.5/L_F", {"eta": lambda h: 1.5 * h}, False),
+    ("eta_div10", "step η = 1/(10 L_F)", {"eta": lambda h: h / 10}, False),
 ]
 
 
@@ -326,11 +347,11 @@ def _catalogue() -> tuple[Fault, ...]:
                            BPGD_CLAIMS, ci=True))
     faults += _param_faults("exact_pgd", EPGD, EPGD_CLAIMS, _EPGD_TABLE)
     faults += [
-        Fault("loop.escape_from_perturbed_point", "logic",
+        Fault("loop.escape_from_perturbed_point", "reading",
               "escape distance measured from w̃ + ξ instead of the candidate w̃",
               (Patch(f"{LOOP}:perturbed_gd", _loop_option(escape_reference="perturbed")),),
               LOOP_CLAIMS, equivalent=EQUIV_REFERENCE),
-        Fault("loop.escape_test_final_step_only", "logic",
+        Fault("loop.escape_test_final_step_only", "reading",
               "the escape test only after the T_th-th step of a round",
               (Patch(f"{LOOP}:perturbed_gd", _loop_option(escape_test="final")),), LOOP_CLAIMS,
               equivalent=EQUIV_FINAL_TEST),

@@ -13,6 +13,12 @@ send back each :class:`ClaimResult`. A fault is
 - **error** when the fault cannot be injected (its injection point does not exist) or the
   campaign itself failed: never counted as a kill or a survivor.
 
+A *reading* (kind 'reading': a reading of Algorithm 1 the paper leaves open, not a fault) runs
+the same way and must come out 'equivalent'; killed, it means a claim stricter than the paper.
+``kill_rate`` is killed among killed + survived faults; ``catalogue_kill_rate`` killed among
+every fault of the catalogue (readings excluded; errors and argued-equivalent faults count
+against it).
+
 Claims that do not hold on the baseline are reported and never count as killers.
 By default a fault stops at its first killing claim (``all_claims=True`` runs them all).
 """
@@ -79,8 +85,25 @@ class Campaign:
     @property
     def kill_rate(self) -> float:
         """Killed among the faults that are neither errors nor argued equivalent."""
-        judged = [f for f in self.faults if f.status in ("killed", "survived")]
+        judged = [f for f in self.faults if f.kind != "reading" and f.status in ("killed", "survived")]
         return sum(f.killed for f in judged) / len(judged) if judged else 0.0
+
+    @property
+    def catalogue_kill_rate(self) -> float:
+        """Killed among every fault run (readings excluded)."""
+        faults = [f for f in self.faults if f.kind != "reading"]
+        return sum(f.killed for f in faults) / len(faults) if faults else 0.0
+
+    @property
+    def readings_killed(self) -> tuple[str, ...]:
+        """Readings some claim rejected (each a claim stricter than the paper)."""
+        return tuple(f.id for f in self.faults if f.kind == "reading" and f.killed)
+
+    @property
+    def ok(self) -> bool:
+        """Every fault killed or argued equivalent, and every reading indistinguishable."""
+        return (all(f.status in ("killed", "equivalent") for f in self.faults)
+                and not self.readings_killed)
 
 
 def expand_claims(patterns: Sequence[str], known: Sequence[str]) -> list[str]:

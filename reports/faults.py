@@ -2,7 +2,9 @@
 (:class:`byzpgd.properties.campaign.Campaign`), written as one atomic set.
 
 faults.json: ``profile``, ``seed``, ``command``, ``environment``, ``summary`` (faults per status),
-``kill_rate`` (killed among killed + survived), ``baseline`` (claim -> status, seconds),
+``kill_rate`` (killed among killed + survived), ``catalogue_kill_rate`` (killed among every fault,
+readings excluded), ``readings_killed`` (readings a claim rejected: should be empty),
+``baseline`` (claim -> status, seconds),
 ``claims`` (the columns of the matrix), ``faults``: one item per fault with ``id``, ``kind``,
 ``description``, ``status`` (killed | survived | equivalent | error), ``killed`` (bool),
 ``killed_by`` (claim ids), ``outcomes`` (per claim run: status, seconds, replay of the killing
@@ -27,7 +29,8 @@ def campaign_json(c) -> dict:
     claims = _columns(c)
     return {"profile": c.profile, "seed": c.seed, "command": c.command,
             "environment": c.environment or environment(), "summary": c.summary,
-            "kill_rate": c.kill_rate,
+            "kill_rate": c.kill_rate, "catalogue_kill_rate": c.catalogue_kill_rate,
+            "readings_killed": list(c.readings_killed),
             "baseline": {k: {"status": o.status, "seconds": o.seconds} for k, o in c.baseline.items()},
             "claims": claims, "faults": [asdict(f) for f in c.faults], "seconds": c.seconds}
 
@@ -49,11 +52,16 @@ def render_markdown(c) -> str:
     lines = [f"# Fault campaign: {s['killed']} killed, {s['survived']} survived, "
              f"{s['equivalent']} equivalent, {s['error']} error", "",
              f"Profile **{c.profile}**, seed **{c.seed}**; kill rate {c.kill_rate:.1%} "
-             f"(killed among killed + survived); {c.seconds:.0f} s.", "",
+             f"(killed among killed + survived), {c.catalogue_kill_rate:.1%} of the whole catalogue "
+             f"(readings, which are not faults, excluded); {c.seconds:.0f} s.", "",
              f"Command: `{c.command}`", "",
              "A fault is killed when a claim that holds without it is violated, errors or exceeds "
              "its time budget under it. Cells: ✗ violated, E error, T over budget, · holds, "
-             "? inconclusive, empty: not run (a fault stops at its first kill).", ""]
+             "? inconclusive, empty: not run (a fault stops at its first kill). A *reading* is "
+             "not a fault but a reading of the paper it leaves open: it must survive.", ""]
+    if c.readings_killed:
+        lines += [f"**Readings a claim rejects** (a claim stricter than the paper): "
+                  f"{', '.join(f'`{r}`' for r in c.readings_killed)}", ""]
     cols = _columns(c)
     lines += ["| fault | kind | status | " + " | ".join(f"`{k}`" for k in cols) + " |",
               "|---|---|---|" + "---|" * len(cols)]
@@ -95,7 +103,8 @@ td,th{{border:1px solid #ccc;padding:2px 6px;font-size:13px}}th{{writing-mode:ve
 .holds{{color:#888}}</style></head><body>
 <h1>Fault campaign</h1>
 <p>Profile <b>{e(c.profile)}</b>, seed <b>{c.seed}</b>: {s['killed']} killed, {s['survived']} survived,
-{s['equivalent']} equivalent, {s['error']} error; kill rate {c.kill_rate:.1%}; {c.seconds:.0f} s.</p>
+{s['equivalent']} equivalent, {s['error']} error; kill rate {c.kill_rate:.1%}
+({c.catalogue_kill_rate:.1%} of the whole catalogue, readings excluded); {c.seconds:.0f} s.</p>
 <p>Command: <code>{e(c.command)}</code></p>
 <table><tr><th>fault</th><th>kind</th><th>status</th>{head}</tr>
 {''.join(rows)}</table>

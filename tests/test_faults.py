@@ -57,6 +57,31 @@ def test_a_missing_injection_point_is_an_injection_error():
         pass
 
 
+def test_a_reading_must_survive_and_is_not_counted_as_a_fault(tmp_path):
+    """A reading the claims cannot tell apart is 'equivalent' and outside the catalogue's rates;
+    a 'reading' that a claim rejects (here Q = 1, which is a real fault) is reported as a claim
+    stricter than the paper, and the campaign is not ok."""
+    cheap = ("mechanism.candidate_cost",)
+    noop = F.Fault("test.reading_noop", "reading", "a reading that changes nothing",
+                   (F.Patch("byzpgd.algorithms.perturbed_gd:perturbed_gd", lambda f: f),), cheap,
+                   equivalent="it is the same code")
+    q1 = F.get_fault("byzantine_pgd.Q_1")
+    wrong = F.Fault("test.reading_q1", "reading", "Q = 1 called a reading", q1.patches, cheap,
+                    equivalent="(wrongly) argued")
+    real = F.Fault(q1.id, q1.kind, q1.description, q1.patches, cheap)
+    c = run_campaign([noop, real], "quick", 0, command="test")
+    assert [f.status for f in c.faults] == ["equivalent", "killed"]
+    assert c.catalogue_kill_rate == 1.0 and c.kill_rate == 1.0 and c.readings_killed == () and c.ok
+    c = run_campaign([wrong, real], "quick", 0, command="test")
+    assert c.readings_killed == ("test.reading_q1",) and not c.ok
+    assert c.catalogue_kill_rate == 1.0
+    write_faults(tmp_path, c)
+    assert json.loads((tmp_path / "faults.json").read_text())["readings_killed"] == ["test.reading_q1"]
+    assert "Readings a claim rejects" in (tmp_path / "faults.md").read_text()
+    with pytest.raises(ValueError, match="needs the argument"):
+        F.Fault("test.bare", "reading", "no argument", q1.patches, cheap)
+
+
 def test_a_small_campaign_writes_its_kill_matrix(tmp_path):
     cheap = ("mechanism.candidate_cost",)
     faults = [
@@ -75,6 +100,7 @@ def test_a_small_campaign_writes_its_kill_matrix(tmp_path):
     assert by["test.noop"].status == "survived" and not by["test.noop"].killed
     assert by["test.missing"].status == "error" and "no_such_function" in by["test.missing"].error
     assert c.kill_rate == 0.5                     # errors are neither kills nor survivors
+    assert c.catalogue_kill_rate == pytest.approx(1 / 3)   # ...but they count against the catalogue
     write_faults(tmp_path, c)
     data = json.loads((tmp_path / "faults.json").read_text())
     rows = {f["id"]: f for f in data["faults"]}

@@ -64,8 +64,10 @@ def cmd_faults(ns) -> int:
     paths = write_faults(out, campaign)
     say = (lambda msg: None) if ns.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
     say(f"wrote {', '.join(str(p) for p in paths)}: {campaign.summary}, kill rate "
-        f"{campaign.kill_rate:.1%}")
-    return 0 if all(f.status in ("killed", "equivalent") for f in campaign.faults) else 1
+        f"{campaign.kill_rate:.1%} (of the whole catalogue {campaign.catalogue_kill_rate:.1%})"
+        + (f"; readings a claim rejects: {list(campaign.readings_killed)}" if campaign.readings_killed
+           else ""))
+    return 0 if campaign.ok else 1
 
 
 def register(subparsers) -> None:
