@@ -219,3 +219,47 @@ def test_a_harness_error_inside_a_task_is_a_finding_and_the_other_units_come_bac
     assert len(errors) == 1 and "KeyError" in errors[0]["message"] and "(setting 3)" in errors[0]["message"]
     assert report["verdict"] == "fail" and report["results"] == []
     assert len(report["end_to_end"]["records"]) == profile_config("quick")["e2e_instances"]
+
+
+class _KillAfterFirstCompleted:
+    """An executor that runs ``kill()`` once the first task of ``as_completed`` is in."""
+
+    def __init__(self, inner, kill):
+        self.inner, self.kill = inner, kill
+
+    def threads(self):
+        return self.inner.threads()
+
+    def as_completed(self, fn, items):
+        for k, result in enumerate(self.inner.as_completed(fn, items)):
+            if k == 0:
+                self.kill()
+            yield result
+
+
+@needs_dask
+def test_an_audit_survives_a_worker_killed_mid_run(cluster, executor):  # noqa: F811
+    """Worker w1 (its nanny and its process, with the sandbox it started) is SIGKILLed while it
+    runs an audit task: Dask re-runs the task on w0, and the report equals the local one."""
+    from test_dask import START_SECONDS
+
+    client = executor.client
+    victim = next(addr for addr, w in client.scheduler_info()["workers"].items() if w["name"] == "w1")
+    seen = {}
+
+    def kill():
+        seen["processing"] = len(client.processing().get(victim, ()))
+        cluster.kill_worker("w1")
+
+    kw = {**SMALL, "references": ("median",)}
+    local = run_audit(MEDIAN, **kw)
+    try:
+        remote = run_audit(MEDIAN, executor=_KillAfterFirstCompleted(executor, kill), **kw)
+        assert seen["processing"] >= 1, "the killed worker was running no task"
+        assert victim not in client.scheduler_info()["workers"]
+        _same(local, remote)
+        assert local["verdict"] == "pass" and len(local["results"]) > 20
+    finally:    # give the other tests their second worker back
+        if "w1" not in cluster.workers:
+            cluster.start_worker("w1")
+            client.wait_for_workers(2, timeout=START_SECONDS)
