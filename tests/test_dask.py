@@ -393,16 +393,26 @@ def test_map_is_in_spec_order_whatever_the_completion_order(executor):
 
 
 class _KillAfterFirst:
-    """An executor that runs ``kill()`` once the first result is in (both workers busy then)."""
+    """An executor that runs ``kill()`` once the first result is in (both workers busy then),
+    through ``map`` or ``as_completed``."""
 
     def __init__(self, inner, kill):
         self.inner, self.kill = inner, kill
 
-    def map(self, fn, items):
-        for k, result in enumerate(self.inner.map(fn, items)):
+    def threads(self):
+        return self.inner.threads()
+
+    def _after_first(self, results):
+        for k, result in enumerate(results):
             if k == 0:
                 self.kill()
             yield result
+
+    def map(self, fn, items):
+        return self._after_first(self.inner.map(fn, items))
+
+    def as_completed(self, fn, items):
+        return self._after_first(self.inner.as_completed(fn, items))
 
 
 @needs_dask

@@ -221,27 +221,11 @@ def test_a_harness_error_inside_a_task_is_a_finding_and_the_other_units_come_bac
     assert len(report["end_to_end"]["records"]) == profile_config("quick")["e2e_instances"]
 
 
-class _KillAfterFirstCompleted:
-    """An executor that runs ``kill()`` once the first task of ``as_completed`` is in."""
-
-    def __init__(self, inner, kill):
-        self.inner, self.kill = inner, kill
-
-    def threads(self):
-        return self.inner.threads()
-
-    def as_completed(self, fn, items):
-        for k, result in enumerate(self.inner.as_completed(fn, items)):
-            if k == 0:
-                self.kill()
-            yield result
-
-
 @needs_dask
 def test_an_audit_survives_a_worker_killed_mid_run(cluster, executor):  # noqa: F811
     """Worker w1 (its nanny and its process, with the sandbox it started) is SIGKILLed while it
     runs an audit task: Dask re-runs the task on w0, and the report equals the local one."""
-    from test_dask import START_SECONDS
+    from test_dask import START_SECONDS, _KillAfterFirst
 
     client = executor.client
     victim = next(addr for addr, w in client.scheduler_info()["workers"].items() if w["name"] == "w1")
@@ -254,7 +238,7 @@ def test_an_audit_survives_a_worker_killed_mid_run(cluster, executor):  # noqa: 
     kw = {**SMALL, "references": ("median",)}
     local = run_audit(MEDIAN, **kw)
     try:
-        remote = run_audit(MEDIAN, executor=_KillAfterFirstCompleted(executor, kill), **kw)
+        remote = run_audit(MEDIAN, executor=_KillAfterFirst(executor, kill), **kw)
         assert seen["processing"] >= 1, "the killed worker was running no task"
         assert victim not in client.scheduler_info()["workers"]
         _same(local, remote)
