@@ -59,6 +59,16 @@ class BatchedOracle(Protocol):
     def perturbation(self, trials) -> None: ...
 
 
+def _distinct(sorted_idx):
+    """The distinct values of a sorted index array (np.unique without its sort)."""
+    if sorted_idx.size == 0:
+        return sorted_idx
+    keep = np.empty(sorted_idx.size, dtype=bool)
+    keep[0] = True
+    np.not_equal(sorted_idx[1:], sorted_idx[:-1], out=keep[1:])
+    return sorted_idx[keep]
+
+
 class BatchResult(list):
     """The list of :class:`OptimizeResult` (one per trial, in order), with ``errors``:
     {trial: message} for trials ended with status 'error'."""
@@ -167,11 +177,14 @@ def batched_perturbed_gd(oracle: BatchedOracle, W0, params: list[PGDParams],
         if not alive.any():
             break
         single_trial = (phase == GD) | (phase == ROUND)
-        finish(np.flatnonzero(single_trial & (calls >= cap)), "max_oracle_calls")
+        capped = single_trial & (calls >= cap)
+        if capped.any():
+            finish(np.flatnonzero(capped), "max_oracle_calls")
         if max_seconds is not None:
             # as the loop: looked at every 256 calls of a single query (a budget of 0: at once)
             late = single_trial & (phase != DONE) & (calls % 256 == 0) & (charged >= max_seconds)
-            finish(np.flatnonzero(late), "max_seconds")
+            if late.any():
+                finish(np.flatnonzero(late), "max_seconds")
         gd = phase == GD
         rs = phase == ROUND
         rb = phase == ROUNDS
@@ -186,7 +199,7 @@ def batched_perturbed_gd(oracle: BatchedOracle, W0, params: list[PGDParams],
         Wq = U[bi, qi]
         bad_rows = ~np.isfinite(Wq).all(axis=1)
         if bad_rows.any():   # a non-finite point is never queried (the loop's check)
-            finish(np.unique(bi[bad_rows]), "nonfinite")
+            finish(_distinct(bi[bad_rows]), "nonfinite")
             keep = phase[bi] != DONE
             bi, qi, Wq = bi[keep], qi[keep], Wq[keep]
             if bi.size == 0:
@@ -198,7 +211,7 @@ def batched_perturbed_gd(oracle: BatchedOracle, W0, params: list[PGDParams],
             finish(b, why)
         nonfinite = ~np.isfinite(G).all(axis=1) & (phase[bi] != DONE)
         if nonfinite.any():
-            finish(np.unique(bi[nonfinite]), "nonfinite")
+            finish(_distinct(bi[nonfinite]), "nonfinite")
         row_phase = phase[bi]           # the phase each row was queried in (handlers change it)
         live = row_phase != DONE
         # gradient phase: a step, or a candidate
@@ -238,7 +251,7 @@ def batched_perturbed_gd(oracle: BatchedOracle, W0, params: list[PGDParams],
         sel = live & (row_phase == ROUNDS) & (phase[bi] == ROUNDS)
         if sel.any():
             U[bi[sel], qi[sel]] -= eta[bi[sel], None] * G[sel]
-            tb = np.unique(bi[sel])
+            tb = _distinct(bi[sel])
             t[tb] += 1
             test = tb if every else tb[t[tb] == T[tb]]
             if test.size:
@@ -270,7 +283,7 @@ def batched_perturbed_gd(oracle: BatchedOracle, W0, params: list[PGDParams],
                     rounds[b] += Q[b]
                     finish(b, "converged")
         took = time.perf_counter() - t0
-        part = np.unique(bi)
+        part = _distinct(bi)
         charged[part] += took / max(1, part.size)
 
     options = {"escape_reference": escape_reference, "escape_test": escape_test}

@@ -95,7 +95,7 @@ code computes it for a (Q, d) round batch) beats one gathered einsum over all ro
 
 def _segments(idx):
     """(trial, start, stop) of each run of equal trial indices (rows are grouped by trial)."""
-    cut = np.flatnonzero(np.diff(idx)) + 1
+    cut = np.flatnonzero(idx[1:] != idx[:-1]) + 1
     starts = np.concatenate([[0], cut])
     stops = np.concatenate([cut, [idx.size]])
     return idx[starts], starts, stops
@@ -103,9 +103,10 @@ def _segments(idx):
 
 def per_trial_product(X, idx, mats, transpose=False):
     """Row i times mats[idx[i]] (or its transpose): X (N, d), mats (B, d, e)."""
-    trials, starts, stops = _segments(idx)
-    if idx.size < SEGMENT_ROWS * trials.size:
+    n_trials = 1 + int(np.count_nonzero(idx[1:] != idx[:-1])) if idx.size else 0
+    if idx.size < SEGMENT_ROWS * n_trials:
         return np.einsum("nd,ned->ne" if transpose else "nd,nde->ne", X, mats[idx])
+    trials, starts, stops = _segments(idx)
     out = np.empty((X.shape[0], mats.shape[1] if transpose else mats.shape[2]))
     for b, s0, s1 in zip(trials.tolist(), starts.tolist(), stops.tolist(), strict=True):
         out[s0:s1] = X[s0:s1] @ (mats[b].T if transpose else mats[b])
@@ -140,21 +141,25 @@ class BatchedCosineSaddle(BatchedLandscape):
             self.gamma[b, :n], self.s[b, :n] = x.gamma, x.s
             self.a[b, n:d] = x.a
             self.M[b, :d, :d] = _dense(x.rotation, d)
+        self.n_neg_max = int(self.neg.sum(axis=1).max(initial=0))
 
     def _y(self, W, idx):
         return per_trial_product(W, idx, self.M)
 
     def value(self, W, idx):
         y = self._y(W, idx)
-        neg, g, s = self.neg[idx], self.gamma[idx], self.s[idx]
-        cos_m1 = -2.0 * np.sin(y / (2.0 * s)) ** 2
-        return (0.5 * np.sum(np.where(neg, 0.0, self.a[idx] * y**2), axis=1)
-                + np.sum(np.where(neg, g * s**2 * cos_m1, 0.0), axis=1))
+        k = self.n_neg_max                 # cosine coordinates are a prefix of each trial's
+        yk, s = y[:, :k], self.s[idx, :k]
+        cos_m1 = -2.0 * np.sin(yk / (2.0 * s)) ** 2
+        return (0.5 * np.sum(self.a[idx] * y**2, axis=1)          # a = 0 on cosine coordinates
+                + np.sum(np.where(self.neg[idx, :k], self.gamma[idx, :k] * s**2 * cos_m1, 0.0), axis=1))
 
     def grad(self, W, idx):
         y = self._y(W, idx)
-        g, s = self.gamma[idx], self.s[idx]
-        gy = np.where(self.neg[idx], -g * s * np.sin(y / s), self.a[idx] * y)
+        k = self.n_neg_max
+        gy = self.a[idx] * y
+        yk, s = y[:, :k], self.s[idx, :k]
+        gy[:, :k] = np.where(self.neg[idx, :k], -self.gamma[idx, :k] * s * np.sin(yk / s), gy[:, :k])
         return per_trial_product(gy, idx, self.M, transpose=True)
 
 
@@ -217,6 +222,10 @@ class BatchedAdversary:
         if None in kinds:
             raise ValueError("an oracle of the batch has no batched form")
         self.kinds = np.array(kinds, dtype=object)
+        self.names = sorted(set(kinds))
+        self.codes = np.array([self.names.index(k) for k in kinds], dtype=np.int64)
+        self.exact_code = self.names.index("exact") if "exact" in self.names else -1
+        self.inexact = self.names != ["exact"]
         B, d = len(self.items), landscape.dim
         self.delta = np.array([x.delta for x in self.items])
         self.rngs = [getattr(x, "rng", None) for x in self.items]
@@ -333,11 +342,15 @@ class BatchedAdversary:
     def __call__(self, W, idx):
         """(ĝ, ∇F) for rows W of trials idx."""
         grad = self.landscape.grad(W, idx)
-        row_kind = self.kinds[idx]
+        if not self.inexact:
+            return grad.copy(), grad
         G = grad.copy()
-        for k in set(row_kind.tolist()) - {"exact"}:
-            rows = np.flatnonzero(row_kind == k)
-            G[rows] = grad[rows] + self._error(k, W[rows], grad[rows], idx[rows])
+        row_code = self.codes[idx]
+        for code in np.unique(row_code).tolist():
+            if code == self.exact_code:
+                continue
+            rows = np.flatnonzero(row_code == code)
+            G[rows] = grad[rows] + self._error(self.names[code], W[rows], grad[rows], idx[rows])
         return G, grad
 
 
@@ -367,13 +380,17 @@ class BatchedCertifiedOracle:
         D = self.delta[idx]
         allowed = D * (1.0 + self.slack) + 4 * EPS * (row_norms(g) + row_norms(true))
         over = finite & (err > allowed)
-        for j in np.flatnonzero(~finite | over):
+        bad = ~finite | over
+        for j in np.flatnonzero(bad) if bad.any() else ():
             b = int(idx[j])
             if b not in ended:
                 ended[b] = ERROR_PREFIX + (
                     "OracleBudgetExceeded: oracle returned a non-finite gradient" if not finite[j] else
                     f"OracleBudgetExceeded: oracle error exceeds Δ = {D[j]:.6g} by {err[j] - allowed[j]:.3g}")
-        np.maximum.at(self.max_query_norm, idx, row_norms(W))
+        trials, starts, _ = _segments(idx)       # rows are grouped by trial
+        if trials.size:
+            seg_max = np.maximum.reduceat(row_norms(W), starts)
+            self.max_query_norm[trials] = np.maximum(self.max_query_norm[trials], seg_max)
         return g, ended
 
     def perturbation(self, trials):
