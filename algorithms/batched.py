@@ -116,6 +116,7 @@ def batched_perturbed_gd(oracle: BatchedOracle, W0, params: list[PGDParams],
     Qmax = max(1, int(Q.max(initial=1)))
     w = W0.copy()
     U = np.zeros((B, Qmax, d))
+    U_rows = U.reshape(B * Qmax, d)     # a view
     REF = np.zeros((B, Qmax, d)) if perturbed_ref else None
     A = np.zeros((B, Qmax), dtype=bool)
     ESC = np.zeros((B, Qmax), dtype=np.int64)
@@ -196,12 +197,13 @@ def batched_perturbed_gd(oracle: BatchedOracle, W0, params: list[PGDParams],
         bi, qi = np.nonzero(QM)
         if bi.size == 0:
             break
-        Wq = U[bi, qi]
+        flat = bi * Qmax + qi               # row of U viewed as (B·Qmax, d)
+        Wq = np.take(U_rows, flat, axis=0)
         bad_rows = ~np.isfinite(Wq).all(axis=1)
         if bad_rows.any():   # a non-finite point is never queried (the loop's check)
             finish(_distinct(bi[bad_rows]), "nonfinite")
             keep = phase[bi] != DONE
-            bi, qi, Wq = bi[keep], qi[keep], Wq[keep]
+            bi, qi, flat, Wq = bi[keep], qi[keep], flat[keep], Wq[keep]
             if bi.size == 0:
                 continue
         single = (phase[bi] == GD) | (phase[bi] == ROUND)
@@ -250,7 +252,8 @@ def batched_perturbed_gd(oracle: BatchedOracle, W0, params: list[PGDParams],
         # batched rounds
         sel = live & (row_phase == ROUNDS) & (phase[bi] == ROUNDS)
         if sel.any():
-            U[bi[sel], qi[sel]] -= eta[bi[sel], None] * G[sel]
+            rows = flat[sel]
+            U_rows[rows] = np.take(U_rows, rows, axis=0) - eta[bi[sel], None] * G[sel]
             tb = _distinct(bi[sel])
             t[tb] += 1
             test = tb if every else tb[t[tb] == T[tb]]

@@ -39,6 +39,7 @@ from ..oracles.batched import (
     batch_landscapes,
     oracle_kind,
     row_norms,
+    take_rows,
 )
 from ..theory.certify import certify
 from ..theory.parameters import CALIBRATED_FACTORS
@@ -125,7 +126,7 @@ class BatchedLeaveObserver:
         self.centre, self.radius = np.asarray(centre), np.asarray(radius, dtype=np.float64)
 
     def query(self, W, idx, single):
-        far = row_norms(W - self.centre[idx]) >= self.radius[idx]
+        far = row_norms(W - take_rows(self.centre, idx)) >= self.radius[idx]
         ended = {int(b): "left_region" for b in np.unique(idx[far])}
         G, inner_ended = _ask(self.inner, W, idx, single, ended)
         ended.update(inner_ended)

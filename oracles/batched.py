@@ -41,6 +41,12 @@ def row_norms(X):
     return np.sqrt(np.einsum("ij,ij->i", X, X))
 
 
+def take_rows(X, idx):
+    """X[idx] along the first axis (np.take: several times faster than fancy indexing for
+    2-D and 3-D X)."""
+    return np.take(X, idx, axis=0)
+
+
 def _rownorm(X):
     return row_norms(X)[:, None]
 
@@ -105,7 +111,7 @@ def per_trial_product(X, idx, mats, transpose=False):
     """Row i times mats[idx[i]] (or its transpose): X (N, d), mats (B, d, e)."""
     n_trials = 1 + int(np.count_nonzero(idx[1:] != idx[:-1])) if idx.size else 0
     if idx.size < SEGMENT_ROWS * n_trials:
-        return np.einsum("nd,ned->ne" if transpose else "nd,nde->ne", X, mats[idx])
+        return np.einsum("nd,ned->ne" if transpose else "nd,nde->ne", X, take_rows(mats, idx))
     trials, starts, stops = _segments(idx)
     out = np.empty((X.shape[0], mats.shape[1] if transpose else mats.shape[2]))
     for b, s0, s1 in zip(trials.tolist(), starts.tolist(), stops.tolist(), strict=True):
@@ -141,7 +147,10 @@ class BatchedCosineSaddle(BatchedLandscape):
             self.gamma[b, :n], self.s[b, :n] = x.gamma, x.s
             self.a[b, n:d] = x.a
             self.M[b, :d, :d] = _dense(x.rotation, d)
-        self.n_neg_max = int(self.neg.sum(axis=1).max(initial=0))
+        self.n_neg_max = k = int(self.neg.sum(axis=1).max(initial=0))
+        # the cosine columns as contiguous (B, k) arrays, for fast row gathers
+        self.s_k, self.gamma_k, self.neg_k = (np.ascontiguousarray(x[:, :k])
+                                              for x in (self.s, self.gamma, self.neg))
 
     def _y(self, W, idx):
         return per_trial_product(W, idx, self.M)
@@ -149,17 +158,19 @@ class BatchedCosineSaddle(BatchedLandscape):
     def value(self, W, idx):
         y = self._y(W, idx)
         k = self.n_neg_max                 # cosine coordinates are a prefix of each trial's
-        yk, s = y[:, :k], self.s[idx, :k]
+        yk, s = y[:, :k], take_rows(self.s_k, idx)
         cos_m1 = -2.0 * np.sin(yk / (2.0 * s)) ** 2
-        return (0.5 * np.sum(self.a[idx] * y**2, axis=1)          # a = 0 on cosine coordinates
-                + np.sum(np.where(self.neg[idx, :k], self.gamma[idx, :k] * s**2 * cos_m1, 0.0), axis=1))
+        cosine = np.where(take_rows(self.neg_k, idx), take_rows(self.gamma_k, idx) * s**2 * cos_m1, 0.0)
+        # a = 0 on the cosine coordinates
+        return 0.5 * np.sum(take_rows(self.a, idx) * y**2, axis=1) + np.sum(cosine, axis=1)
 
     def grad(self, W, idx):
         y = self._y(W, idx)
         k = self.n_neg_max
-        gy = self.a[idx] * y
-        yk, s = y[:, :k], self.s[idx, :k]
-        gy[:, :k] = np.where(self.neg[idx, :k], -self.gamma[idx, :k] * s * np.sin(yk / s), gy[:, :k])
+        gy = take_rows(self.a, idx) * y
+        yk, s = y[:, :k], take_rows(self.s_k, idx)
+        gy[:, :k] = np.where(take_rows(self.neg_k, idx), -take_rows(self.gamma_k, idx) * s * np.sin(yk / s),
+                             gy[:, :k])
         return per_trial_product(gy, idx, self.M, transpose=True)
 
 
@@ -173,13 +184,13 @@ class BatchedPhaseRetrieval(BatchedLandscape):
         self.domain_radius = np.array([x.domain_radius for x in self.items])
 
     def value(self, W, idx):
-        ws, ns = self.w_star[idx], self.n2s[idx]
+        ws, ns = take_rows(self.w_star, idx), self.n2s[idx]
         n2 = np.einsum("nd,nd->n", W, W)
         c = np.einsum("nd,nd->n", W, ws)
         return 0.75 * n2**2 - 0.5 * n2 * ns - c**2 + 0.75 * ns**2
 
     def grad(self, W, idx):
-        ws = self.w_star[idx]
+        ws = take_rows(self.w_star, idx)
         n2 = np.sum(W * W, axis=-1, keepdims=True)
         c = np.einsum("nd,nd->n", W, ws)
         return (3 * n2 - self.n2s[idx][:, None]) * W - 2 * c[:, None] * ws
@@ -249,15 +260,18 @@ class BatchedAdversary:
     def _normals(self, idx, uniform):
         """Each trial's standard normals for its rows (then, with ``uniform``, one uniform per
         row), in the order its one-instance oracle draws them (rows grouped by trial)."""
-        Z = np.zeros((idx.size, self.landscape.dim))
+        D = self.landscape.dim
+        Z = np.zeros((idx.size, D))
         Uu = np.empty((idx.size, 1)) if uniform else None
-        bs, counts = np.unique(idx, return_counts=True)
-        start = 0
-        for b, c in zip(bs.tolist(), counts.tolist(), strict=True):
-            Z[start:start + c, :self.dims[b]] = self.rngs[b].standard_normal((c, self.dims[b]))
+        trials, starts, stops = _segments(idx)
+        for b, s0, s1 in zip(trials.tolist(), starts.tolist(), stops.tolist(), strict=True):
+            rng, db = self.rngs[b], int(self.dims[b])
+            if db == D:                      # contiguous rows: drawn in place, same stream
+                rng.standard_normal(out=Z[s0:s1])
+            else:
+                Z[s0:s1, :db] = rng.standard_normal((s1 - s0, db))
             if uniform:
-                Uu[start:start + c] = self.rngs[b].random((c, 1))
-            start += c
+                rng.random(out=Uu[s0:s1])
         return Z, Uu
 
     def _error(self, k, W, grad, idx):
@@ -276,9 +290,9 @@ class BatchedAdversary:
             g_v = per_trial_product(grad, idx, self.V)
             return _clip(-self.kappa[idx][:, None] * per_trial_product(g_v, idx, self.V, transpose=True), D)
         if k == "target_field":
-            return _clip(self.kappa_f[idx][:, None] * (W - self.target[idx]) - grad, D)
+            return _clip(self.kappa_f[idx][:, None] * (W - take_rows(self.target, idx)) - grad, D)
         if k == "pull_back":
-            return _clip(self.fraction[idx][:, None] * D[:, None] * _unit(W - self.centre[idx]), D)
+            return _clip(self.fraction[idx][:, None] * D[:, None] * _unit(W - take_rows(self.centre, idx)), D)
         if k == "search":      # one call per setting (K, lookahead, refine): nothing padded
             e = np.empty_like(W)
             setting = self.K[idx] * 10_000 + self.h[idx] * 100 + self.n_refine[idx]
@@ -295,7 +309,7 @@ class BatchedAdversary:
         or refinement rounds than the batch's largest have the extra ones masked (J = +inf,
         points not moved, rows not updated)."""
         n, d = W.shape
-        V, c, eta = self.V[idx], self.centre[idx], self.eta[idx]
+        V, c, eta = take_rows(self.V, idx), take_rows(self.centre, idx), self.eta[idx]
         K, h, nref = self.K[idx], self.h[idx], self.n_refine[idx]
         Kmax = int(K.max())
         bs, counts = np.unique(idx, return_counts=True)
@@ -344,9 +358,12 @@ class BatchedAdversary:
         grad = self.landscape.grad(W, idx)
         if not self.inexact:
             return grad.copy(), grad
-        G = grad.copy()
         row_code = self.codes[idx]
-        for code in np.unique(row_code).tolist():
+        present = np.unique(row_code).tolist()
+        if len(present) == 1 and present[0] != self.exact_code:      # one kind: no row gathers
+            return grad + self._error(self.names[present[0]], W, grad, idx), grad
+        G = grad.copy()
+        for code in present:
             if code == self.exact_code:
                 continue
             rows = np.flatnonzero(row_code == code)
