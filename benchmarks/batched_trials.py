@@ -11,9 +11,12 @@ claim below, the claim's own instance specs (seeded: ``--seed``, ``--n`` per cla
 in the same run, and prints instances per second of both and their ratio (target >= 10), with
 the outcomes compared (status and oracle calls equal, λ_min and ‖∇F‖ equal up to rounding) and
 the share of the one-at-a-time time spent in specs without a batched form (Amdahl: the ratio
-cannot exceed 1 / that share). BLAS pinned to one thread.
+cannot exceed 1 / that share). With ``--by-adversary`` each adversary's specs are also batched
+alone, with their share of the one-at-a-time time and their own ratio: batching trials pays
+where one trial's step is a single query (exact PGD, robust GD) and little where it is already
+a vectorised (Q, d) round batch or the adversary's own search. BLAS pinned to one thread.
 
-Run: python benchmarks/batched_trials.py [--n 48] [--seed 0] [--claims ID,...]
+Run: python benchmarks/batched_trials.py [--n 48] [--seed 0] [--claims ID,...] [--by-adversary]
 """
 
 import os
@@ -34,8 +37,8 @@ from byzpgd.properties.strategies import sample_specs  # noqa: E402
 
 mech_suite = importlib.import_module("byzpgd.properties.suites.mechanism")
 attack_suite = importlib.import_module("byzpgd.properties.suites.saddle_attack")
-CLAIMS = ("byzantine_pgd.lambda_min", "exact_pgd.lambda_min", "mechanism.escape", "mechanism.exact_escape",
-          "saddle_attack.byzantine_pgd_escapes")
+CLAIMS = ("byzantine_pgd.lambda_min", "exact_pgd.lambda_min", "exact_pgd.poster_lambda_min",
+          "mechanism.escape", "mechanism.exact_escape", "saddle_attack.byzantine_pgd_escapes")
 UNBATCHED = ("adaptive",)
 
 
@@ -65,48 +68,77 @@ def _same(a, b) -> bool:
     return ok
 
 
-def bench(claim_id: str, n: int, seed: int) -> float:
+def _workload(claim_id: str, n: int, seed: int):
+    """(specs, one(spec index) -> result one at a time, batch(spec indices) -> results)."""
     if claim_id.startswith("mechanism."):
         specs = mech_suite.specs(claim_id, n, seed)
         stops = [mech_suite.STOP_FACTOR * mech_suite.escape_values(s)["R"] for s in specs]
         caps = [mech_suite.escape_call_cap(s) for s in specs]
-        one = [lambda s=s, st=st, c=c: _guard(mech.run_escape, s, st, c)
-               for s, st, c in zip(specs, stops, caps, strict=True)]
 
-        def batch():
-            return eb.run_escape_batch(specs, stops, caps)
+        def one(i):
+            return _guard(mech.run_escape, specs[i], stops[i], caps[i])
+
+        def batch(ix):
+            return eb.run_escape_batch([specs[i] for i in ix], [stops[i] for i in ix], [caps[i] for i in ix])
     elif claim_id.startswith("saddle_attack."):
         from byzpgd.experiments import saddle_attack as sa
 
         specs = attack_suite.sample_attack_specs(claim_id, n, seed)
+
         def attack(spec):
             return sa.run_attack(spec, control=False, attacked_control="robust_gd")
-        one = [lambda s=s: _guard(attack, s) for s in specs]
 
-        def batch():
-            return eb.run_attack_batch(specs)
+        def one(i):
+            return _guard(attack, specs[i])
+
+        def batch(ix):
+            return eb.run_attack_batch([specs[i] for i in ix])
     else:
         specs = sample_specs(claim_id, n, seed)
-        one = [lambda s=s: _guard(instances.run, s) for s in specs]
 
-        def batch():
-            return eb.run_batch(specs)
+        def one(i):
+            return _guard(instances.run, specs[i])
+
+        def batch(ix):
+            return eb.run_batch([specs[i] for i in ix])
+    return specs, one, batch
+
+
+def _adversary(spec) -> str:
+    return spec.get("adversary", {}).get("name", "exact") if spec.get("family") != "exact_pgd" else "exact"
+
+
+def bench(claim_id: str, n: int, seed: int, by_adversary: bool = False) -> float:
+    specs, one, batch = _workload(claim_id, n, seed)
     seq, times = [], []
-    for fn in one:
+    for i in range(len(specs)):
         t0 = time.perf_counter()
-        seq.append(fn())
+        seq.append(one(i))
         times.append(time.perf_counter() - t0)
     t_seq = float(np.sum(times))
     t0 = time.perf_counter()
-    bat = batch()
+    bat = batch(list(range(len(specs))))
     t_bat = time.perf_counter() - t0
-    same = sum(_same(a, b) for a, b in zip(seq, bat, strict=True))
+    same = [_same(a, b) for a, b in zip(seq, bat, strict=True)]
     share = float(np.sum([t for t, s in zip(times, specs, strict=True) if _unbatched(s)])) / t_seq
     ratio = t_seq / t_bat
+    differ = sorted({_adversary(s) for s, ok in zip(specs, same, strict=True) if not ok})
     print(f"{claim_id:26s} n = {n:4d}: one at a time {t_seq:7.1f} s ({n / t_seq:6.2f}/s), batched "
           f"{t_bat:7.1f} s ({n / t_bat:6.2f}/s), ratio {ratio:5.1f}x "
-          f"(target >= 10: {'met' if ratio >= 10 else 'MISSED'}); same outcome {same}/{n}; "
+          f"(target >= 10: {'met' if ratio >= 10 else 'MISSED'}); same outcome {sum(same)}/{n}"
+          f"{' (differ: ' + ', '.join(differ) + ')' if differ else ''}; "
           f"one-at-a-time share of specs without a batched form {share:.0%}", flush=True)
+    if by_adversary:
+        groups: dict[str, list[int]] = {}
+        for i, s in enumerate(specs):
+            groups.setdefault(_adversary(s), []).append(i)
+        for name, ix in sorted(groups.items()):
+            t_one = float(np.sum([times[i] for i in ix]))
+            t0 = time.perf_counter()
+            batch(ix)
+            t_b = time.perf_counter() - t0
+            print(f"    {name:18s} n = {len(ix):4d}: {t_one / t_seq:4.0%} of the one-at-a-time time, "
+                  f"batched alone {t_one / t_b:5.1f}x", flush=True)
     return ratio
 
 
@@ -117,12 +149,14 @@ def main():
     parser.add_argument("--n", type=int, default=48, help="instances per claim (default 48)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--claims", default=",".join(CLAIMS), help="comma-separated claim ids")
+    parser.add_argument("--by-adversary", action="store_true",
+                        help="also batch each adversary's specs alone and print its share and ratio")
     args = parser.parse_args()
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=1):
         for cid in args.claims.split(","):
-            bench(cid.strip(), args.n, args.seed)
+            bench(cid.strip(), args.n, args.seed, args.by_adversary)
 
 
 if __name__ == "__main__":
