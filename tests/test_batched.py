@@ -143,6 +143,43 @@ def test_an_overspending_oracle_ends_its_trial_with_an_error():
     assert "OracleBudgetExceeded" in res.errors[1] and 0 not in res.errors
 
 
+def test_batched_rows_equal_the_one_instance_formulas():
+    """The hot path row by row: the cosine terms computed on the cosine coordinates only
+    (landscapes with 1 and 2 negative directions and several dimensions in one batch), ĝ and
+    ∇F for mixed oracle kinds (exact rows untouched), and each trial's ``max_query_norm`` from
+    rows grouped by trial over several calls. Able to fail: a row sent to the wrong trial gives
+    another gradient."""
+    lands = _landscapes([2, 3, 5, 4])
+    assert {x.n_neg for x in lands} == {1, 2}
+    bl = batch_landscapes(lands)
+    rng = np.random.default_rng(7)
+    idx = np.array([0, 0, 1, 2, 2, 2, 3])
+    W = np.zeros((idx.size, bl.dim))
+    for i, b in enumerate(idx):
+        W[i, :lands[b].dim] = rng.standard_normal(lands[b].dim)
+    G, F = bl.grad(W, idx), bl.value(W, idx)
+    for i, b in enumerate(idx):
+        d = lands[b].dim
+        np.testing.assert_allclose(G[i, :d], lands[b].grad(W[i, :d]), rtol=1e-12, atol=1e-14)
+        assert not np.any(G[i, d:])
+        assert F[i] == pytest.approx(lands[b].value(W[i, :d]), rel=1e-12, abs=1e-14)
+    wrong = bl.grad(W, np.array([0, 0, 1, 2, 2, 3, 3]))      # row 5 sent to trial 3
+    assert not np.allclose(wrong[5], G[5])
+
+    oracles = [ExactOracle(lands[0]), RandomDirectionOracle(lands[1], 1e-3, np.random.default_rng(1)),
+               ExactOracle(lands[2]), RandomDirectionOracle(lands[3], 2e-3, np.random.default_rng(3))]
+    cert = BatchedCertifiedOracle(batch_adversaries(oracles, bl))
+    g, ended = cert.query(W, idx, np.zeros(idx.size, dtype=bool))
+    assert ended == {}
+    assert np.array_equal(g[idx == 0], G[idx == 0]) and np.array_equal(g[idx == 2], G[idx == 2])
+    err = np.linalg.norm(g - G, axis=1)
+    np.testing.assert_allclose(err[idx == 1], 1e-3, rtol=1e-12)
+    np.testing.assert_allclose(err[idx == 3], 2e-3, rtol=1e-12)
+    cert.query(0.5 * W[idx != 2], idx[idx != 2], np.zeros(int(np.sum(idx != 2)), dtype=bool))
+    expect = [max(np.linalg.norm(W[i]) for i in np.flatnonzero(idx == b)) for b in range(4)]
+    np.testing.assert_allclose(cert.max_query_norm, expect, rtol=1e-15)
+
+
 def test_invalid_batches_are_rejected():
     params = PGDParams(eta=0.5, epsilon=2e-3, r=1e-3, Q=2, R=0.05, T_th=10)
     bl = batch_landscapes(_landscapes([2, 3]))
