@@ -156,12 +156,13 @@ class VerifyReport(Report):
 
 
 def verify_command(ids: list[str] | None, profile: str, seed: int, out: str | os.PathLike = "DIR",
-                   claims_arg: str | None = None) -> str:
+                   claims_arg: str | None = None, batched: bool = False) -> str:
     """The ``byzpgd verify`` command that reproduces a run (``claims_arg`` as the user wrote it, else
     the ids joined by commas; none for every claim)."""
     sel = claims_arg if claims_arg is not None else (",".join(ids) if ids is not None else None)
     return shlex.join(["byzpgd", "verify", "--profile", profile, "--seed", str(seed),
-                       *(["--claims", sel] if sel else []), "--out", str(out)])
+                       *(["--claims", sel] if sel else []), *(["--batched"] if batched else []),
+                       "--out", str(out)])
 
 
 class _InstanceNote:
@@ -177,8 +178,10 @@ class _InstanceNote:
 
 def _check_one(task):
     from .properties.registry import run_check
-    claim_id, profile, seed = task
-    return run_check(claim_id, profile, seed)
+    from .properties.runner import batched_trials
+    claim_id, profile, seed, batched = task
+    with batched_trials(batched):
+        return run_check(claim_id, profile, seed)
 
 
 def _ignore_sigint():   # worker processes: Ctrl-C is the parent's to handle (it ends them)
@@ -198,8 +201,9 @@ def claim_line(k: int, total: int, result) -> str:
 
 
 def _run_checks(ids: list[str], profile: str, seed: int, jobs: int, bar: Progress | None,
-                executor=None) -> dict:
+                executor=None, batched: bool = False) -> dict:
     from .properties.registry import run_check
+    from .properties.runner import batched_trials
 
     results = {}
 
@@ -212,7 +216,7 @@ def _run_checks(ids: list[str], profile: str, seed: int, jobs: int, bar: Progres
             bar.set(k, note=f"{result.id}: {result.status}")
 
     if executor is not None:   # a Dask cluster (byzpgd.scaleout): one task per claim
-        tasks = [(cid, profile, seed) for cid in ids]
+        tasks = [(cid, profile, seed, batched) for cid in ids]
         for k, (_, result) in enumerate(executor.as_completed(_check_one, tasks), 1):
             done(k, result)
         return results
@@ -220,11 +224,12 @@ def _run_checks(ids: list[str], profile: str, seed: int, jobs: int, bar: Progres
         for k, cid in enumerate(ids, 1):
             if bar is not None:
                 bar.set(k - 1, note=f"{cid}: running")
-            done(k, run_check(cid, profile, seed, progress=_InstanceNote(bar, cid)))
+            with batched_trials(batched):
+                done(k, run_check(cid, profile, seed, progress=_InstanceNote(bar, cid)))
         return results
     pool = ProcessPoolExecutor(max_workers=jobs, initializer=_ignore_sigint)
     try:
-        futures = {pool.submit(_check_one, (cid, profile, seed)): cid for cid in ids}
+        futures = {pool.submit(_check_one, (cid, profile, seed, batched)): cid for cid in ids}
         for k, fut in enumerate(as_completed(futures), 1):
             done(k, fut.result())
     except BaseException:
@@ -266,7 +271,7 @@ def _as_progress(progress, desc: str, unit: str) -> tuple[Progress | None, bool]
 
 def verify(claims: str | Iterable[str] | None = None, profile: str = "ci", seed: int = 0, *, jobs: int = 1,
            progress: bool | Progress | None = False, illustration: bool = True,
-           command: str | None = None, executor=None) -> VerifyReport:
+           command: str | None = None, executor=None, batched: bool = False) -> VerifyReport:
     """Check the claims ``claims`` (ids or patterns, :func:`select_claims`; None = all) on
     ``profile`` ('quick', 'ci' or 'deep') with ``seed``, in ``jobs`` processes, and return the
     :class:`VerifyReport` (module docstring). The result of each claim is exactly the one ``byzpgd
@@ -279,8 +284,10 @@ def verify(claims: str | Iterable[str] | None = None, profile: str = "ci", seed:
     the report (default: the ``byzpgd verify`` command that reproduces the run). ``executor``: an
     executor with ``as_completed`` (a :class:`byzpgd.experiments.executors.DaskExecutor`, see
     :mod:`byzpgd.scaleout`) that runs one task per claim instead of ``jobs`` local processes; the
-    results are the same. Raises :class:`ClaimSelectionError` or ValueError for bad arguments,
-    before any check runs."""
+    results are the same. ``batched``: the theorem claims run their instances as batched trials
+    (:func:`byzpgd.properties.runner.check_claim`; the same statuses and counts, values equal up
+    to rounding; the fault campaign injects into the one-at-a-time loop, the default). Raises
+    :class:`ClaimSelectionError` or ValueError for bad arguments, before any check runs."""
     from .properties.profiles import PROFILES
     from .reports.json_report import build_report
 
@@ -296,9 +303,10 @@ def verify(claims: str | Iterable[str] | None = None, profile: str = "ci", seed:
     try:
         if bar is not None:
             bar.set(0, total=len(ids))
-        results = _run_checks(ids, profile, seed, jobs, bar, executor)
+        results = _run_checks(ids, profile, seed, jobs, bar, executor, bool(batched))
         report = build_report(profile, seed, [results[c] for c in ids],
-                              command or verify_command(None if claims is None else ids, profile, seed),
+                              command or verify_command(None if claims is None else ids, profile, seed,
+                                                        batched=bool(batched)),
                               seconds=time.perf_counter() - t0)
     finally:
         if own:

@@ -66,6 +66,8 @@ class ServingCache:
         self.served: list[ClaimResult] = []
 
     def lookup(self, key: CacheKey) -> ClaimResult | None:
+        if getattr(key, "batched", False):     # only one-at-a-time results are collected
+            return None
         hit = self.collected.get((key.claim_id, key.profile, key.seed))
         if hit is not None:
             self.served.append(hit)
@@ -133,6 +135,8 @@ class _Session:
         # a test that monkeypatches may have changed what check_claim runs: not reused
         if "monkeypatch" not in getattr(item, "fixturenames", ()):
             for key, result in cache.recorded:  # JSON text: survives pytest-xdist's serialisation
+                if getattr(key, "batched", False):
+                    continue
                 item.user_properties.append((_PROP, json.dumps(
                     {"key": [key.claim_id, key.profile, key.seed], "result": result.to_json()})))
 

@@ -25,14 +25,13 @@ keep the one-at-a-time runs.
 
 from __future__ import annotations
 
+import importlib
 import traceback
 from collections import defaultdict
 
 import numpy as np
 
 from ..algorithms.batched import ERROR_PREFIX, batched_perturbed_gd
-from ..algorithms.byzantine_pgd import theorem_params as byz_params
-from ..algorithms.exact_pgd import theorem_params as exact_params
 from ..oracles.batched import (
     BatchedCertifiedOracle,
     batch_adversaries,
@@ -57,6 +56,19 @@ from .instances import (
 from .loop import InstanceError
 from .monitor import ATOL, RTOL
 from .monitor import STATUS as DESCENT_STATUS
+
+
+def byz_params(*args, **kwargs):
+    """``algorithms.byzantine_pgd.theorem_params``, looked up at each call (as ByzantinePGD
+    looks it up), so a patched module attribute (a parameter fault of the campaign) reaches
+    the batched trials too."""
+    return importlib.import_module("byzpgd.algorithms.byzantine_pgd").theorem_params(*args, **kwargs)
+
+
+def exact_params(*args, **kwargs):
+    """``algorithms.exact_pgd.theorem_params``, looked up at each call (as byz_params)."""
+    return importlib.import_module("byzpgd.algorithms.exact_pgd").theorem_params(*args, **kwargs)
+
 
 BATCH_SIZE = 512
 """Trials per vectorised batch (larger groups are split). Large: a batch runs as many engine

@@ -17,13 +17,16 @@ deterministic in them (the executor changes only timings).
 
 from __future__ import annotations
 
+import contextlib
 import time
+import traceback
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Protocol
 
 from ..experiments.budget import FAILURE_PROBABILITY, budget
 from ..experiments.instances import run
-from ..experiments.loop import Executor, run_instances, split
+from ..experiments.loop import Executor, InstanceError, SerialExecutor, Timed, run_instances, split
 from ..theory.claims import get
 from .checks import Observation, observe, test_group, verdict
 from .profiles import examples
@@ -38,6 +41,7 @@ class CacheKey:
     claim_id: str
     profile: str
     seed: int
+    batched: bool = False
 
 
 class ResultCache(Protocol):
@@ -56,6 +60,65 @@ def set_result_cache(cache: ResultCache | None) -> ResultCache | None:
     return previous
 
 
+BATCHED: ContextVar[bool] = ContextVar("byzpgd_batched_trials", default=False)
+"""Whether a :func:`check_claim` call that does not say runs its instances as batched trials
+(``byzpgd verify --batched`` sets it around each check, :func:`batched_trials`)."""
+
+
+@contextlib.contextmanager
+def batched_trials(on: bool = True):
+    """Within the block, :func:`check_claim` runs the instances of the theorem claims as batched
+    trials (:mod:`byzpgd.experiments.batched`) unless told otherwise."""
+    token = BATCHED.set(bool(on))
+    try:
+        yield
+    finally:
+        BATCHED.reset(token)
+
+
+@dataclass(frozen=True)
+class TheoremBatch:
+    """Instances of a Theorem 1/2 claim as batched trials: ``run_batch`` gives, per spec, the
+    record ``instances.run`` gives (up to rounding, tests/test_batched.py), observed as
+    :class:`TheoremInstance` observes it; each instance is charged an equal share of the
+    batch's time. A picklable callable on a list of specs, for any executor."""
+
+    claim_id: str
+    constant: float | None = None
+
+    def __call__(self, specs: list[dict]) -> list[Timed | InstanceError]:
+        from ..experiments.batched import run_batch, timed
+
+        t0 = time.perf_counter()
+        records = run_batch(specs)
+        out: list[Timed | InstanceError] = []
+        for spec, r in zip(specs, timed(records, time.perf_counter() - t0), strict=True):
+            if isinstance(r, InstanceError):
+                out.append(r)
+                continue
+            try:
+                out.append(Timed(observe(get(self.claim_id), r.value, self.constant), r.seconds))
+            except Exception as exc:   # as run_instances: recorded, never hidden
+                out.append(InstanceError(spec, f"{type(exc).__name__}: {exc}", traceback.format_exc(limit=4)))
+        return out
+
+
+def run_batched(specs: list[dict], fn: TheoremBatch, executor: Executor | None = None,
+                progress=None) -> list[Timed | InstanceError]:
+    """``fn`` on chunks of at most ``BATCH_SIZE`` specs (one task each on ``executor``),
+    merged in spec order; ``progress(done, total)`` after each chunk."""
+    from ..experiments.batched import BATCH_SIZE
+
+    executor = executor or SerialExecutor()
+    chunks = [specs[i:i + BATCH_SIZE] for i in range(0, len(specs), BATCH_SIZE)]
+    out: list[Timed | InstanceError] = []
+    for results in executor.map(fn, chunks):
+        out.extend(results)
+        if progress is not None:
+            progress(len(out), len(specs))
+    return out
+
+
 @dataclass(frozen=True)
 class TheoremInstance:
     """One instance of a Theorem 1/2 claim: run the spec (``algorithm`` replaces the algorithm
@@ -72,25 +135,32 @@ class TheoremInstance:
 
 def check_claim(claim_id: str, profile: str = "ci", seed: int = 0, *, algorithm=None,
                 constant: float | None = None, n: int | None = None, progress=None,
-                executor: Executor | None = None) -> ClaimResult:
+                executor: Executor | None = None, batched: bool | None = None) -> ClaimResult:
     """Check one claim on ``n`` instances (default: the profile's count).
 
     ``algorithm`` replaces the algorithm under test and ``constant`` the claim's constant (both
     for the able-to-fail tests). ``progress(done, total)`` is called after each instance;
     ``executor`` runs the instances (default: serially, see :mod:`byzpgd.experiments.loop`).
-    A plain call consults :data:`CACHE` (module docstring).
+    ``batched`` (default: :data:`BATCHED`) runs them as batched trials (:class:`TheoremBatch`,
+    chunks of specs as the executor's tasks; not with ``algorithm``, which runs one at a time):
+    the same specs and records up to rounding, so the same statuses and counts; the details
+    say ``trials: 'batched'``. A plain call consults :data:`CACHE` (module docstring).
     """
+    batched = (BATCHED.get() if batched is None else bool(batched)) and algorithm is None
     plain = algorithm is None and constant is None and n is None
-    key = CacheKey(claim_id, profile, int(seed))
+    key = CacheKey(claim_id, profile, int(seed), batched)
     if plain and CACHE is not None and (hit := CACHE.lookup(key)) is not None:
         return hit
     claim = get(claim_id)
     t0 = time.perf_counter()
     specs = sample_specs(claim_id, n or examples(profile, claim_id), seed)
-    results = run_instances(specs, TheoremInstance(claim_id, algorithm, constant), executor, progress)
+    if batched:
+        results = run_batched(specs, TheoremBatch(claim_id, constant), executor, progress)
+    else:
+        results = run_instances(specs, TheoremInstance(claim_id, algorithm, constant), executor, progress)
     observations, errors = split(results)
-    result = verdict(claim, observations, errors, FAILURE_PROBABILITY,
-                     details={"budget": budget("theorems")}, group_of=test_group)
+    details = {"budget": budget("theorems"), **({"trials": "batched"} if batched else {})}
+    result = verdict(claim, observations, errors, FAILURE_PROBABILITY, details=details, group_of=test_group)
     result = result.with_seconds(time.perf_counter() - t0)
     if plain and CACHE is not None:
         CACHE.record(key, result)

@@ -320,3 +320,73 @@ def test_time_budget_and_timed_results():
     out = eb.timed(["a", err], 2.0)
     assert out[1] is err and out[0].value == "a" and out[0].seconds == 1.0
 
+
+
+# --- byzpgd verify --batched ------------------------------------------------------------------
+def _same_result(a, b):
+    assert (a.status, a.instances, a.nonvacuous_instances, a.outside_hypotheses, a.violations, a.errors) == (
+        b.status, b.instances, b.nonvacuous_instances, b.outside_hypotheses, b.violations, b.errors)
+    assert a.worst_ratio == pytest.approx(b.worst_ratio, rel=1e-6)
+    assert a.binomial == b.binomial
+    assert {k: (g.instances, g.violations) for k, g in a.adversaries.items()} == {
+        k: (g.instances, g.violations) for k, g in b.adversaries.items()}
+
+
+@pytest.mark.parametrize("claim_id,n", [("exact_pgd.lambda_min", 30), ("exact_pgd.poster_lambda_min", 12),
+                                        ("byzantine_pgd.grad_norm", 16)])
+def test_check_claim_batched_gives_the_one_at_a_time_result(claim_id, n):
+    """check_claim on batched trials: the same statuses, counts, binomial test and groups as
+    one at a time (values equal up to rounding); the details say how the trials ran."""
+    from byzpgd.properties.runner import check_claim
+
+    loop = check_claim(claim_id, "quick", 3, n=n)
+    bat = check_claim(claim_id, "quick", 3, n=n, batched=True)
+    _same_result(bat, loop)
+    assert bat.details["trials"] == "batched" and "trials" not in loop.details
+
+
+def test_batched_trials_context_and_what_stays_one_at_a_time(monkeypatch):
+    """The context turns batched trials on for calls that do not say; an algorithm under test
+    other than the theorem's (the able-to-fail overrides) always runs one at a time."""
+    from byzpgd.properties import runner
+
+    calls = []
+    monkeypatch.setattr(runner, "run_batched", lambda specs, fn, ex, pr: calls.append(len(specs)) or [])
+    with runner.batched_trials():
+        assert runner.BATCHED.get() is True
+        runner.check_claim("exact_pgd.grad_norm", "quick", 0, n=5)
+        res = runner.check_claim("exact_pgd.grad_norm", "quick", 0, n=5,
+                                 algorithm=instances.default_algorithm)
+    assert runner.BATCHED.get() is False
+    assert calls == [5] and "trials" not in res.details and res.instances == 5
+
+
+def test_a_parameter_fault_reaches_the_batched_trials(monkeypatch):
+    """The campaign's parameter faults patch ``theorem_params`` of the algorithm's module: the
+    batched trials look it up at each call, so they run the faulty parameters as the loop does
+    (here T_th halved: other oracle calls than the correct run's, equal in both paths)."""
+    import importlib
+
+    from byzpgd.algorithms import PGDParams as P
+
+    specs = sample_specs("exact_pgd.lambda_min", 6, 2)
+    good = [r.oracle_calls for r in eb.run_batch(specs)]
+    module = importlib.import_module("byzpgd.algorithms.exact_pgd")
+    original = module.theorem_params
+
+    def halved(*args, **kwargs):
+        p = original(*args, **kwargs)
+        return P(**{**p.as_dict(), "T_th": max(1, p.T_th // 2)})
+    monkeypatch.setattr(module, "theorem_params", halved)
+    seq = [instances.run(s) for s in specs]
+    bat = eb.run_batch(specs)
+    assert [r.oracle_calls for r in bat] == [r.oracle_calls for r in seq] != good
+
+
+def test_verify_batched_records_the_command(tmp_path):
+    import byzpgd
+
+    rep = byzpgd.verify(["exact_pgd.iterations"], "quick", 1, batched=True, illustration=False)
+    plain = byzpgd.verify(["exact_pgd.iterations"], "quick", 1, illustration=False)
+    assert "--batched" in rep.command and "--batched" not in plain.command
+    _same_result(rep["exact_pgd.iterations"], plain["exact_pgd.iterations"])
