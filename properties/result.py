@@ -336,24 +336,35 @@ def worst(values) -> float | None:
     return max(vals) if vals else None
 
 
-def poisson_binomial_sf(k: int, probs) -> float:
-    """P[S >= k] for S a sum of independent Bernoulli(p_i) (exact, by convolution): the test of
-    a claim whose failure probability bound differs from instance to instance."""
-    if k <= 0:
-        return 1.0
+def _poisson_binomial_pmf(probs) -> np.ndarray:
+    """P[S = j], j = 0..n, for S a sum of independent Bernoulli(p_i) (exact, by convolution)."""
     dist = np.zeros(len(probs) + 1)
     dist[0] = 1.0
     for i, p in enumerate(probs, 1):
         p = min(1.0, max(0.0, float(p)))
         dist[1:i + 1] = dist[1:i + 1] * (1 - p) + dist[:i] * p
         dist[0] *= 1 - p
-    return float(min(1.0, dist[k:].sum()))
+    return dist
+
+
+def _sf(k: int, dist: np.ndarray) -> float:
+    return 1.0 if k <= 0 else float(min(1.0, dist[k:].sum()))
+
+
+def poisson_binomial_sf(k: int, probs) -> float:
+    """P[S >= k] for S a sum of independent Bernoulli(p_i) (exact, by convolution): the test of
+    a claim whose failure probability bound differs from instance to instance."""
+    if k <= 0:
+        return 1.0
+    return _sf(k, _poisson_binomial_pmf(probs))
 
 
 def rejection_count(probs, alpha: float) -> int:
-    """The smallest k with P[S >= k] < alpha (S Poisson-binomial with ``probs``); len+1 if none."""
+    """The smallest k with P[S >= k] < alpha (S Poisson-binomial with ``probs``); len+1 if none.
+    The distribution is computed once (each P[S >= k] exactly as :func:`poisson_binomial_sf`)."""
+    dist = _poisson_binomial_pmf(probs)
     for k in range(len(probs) + 2):
-        if poisson_binomial_sf(k, probs) < alpha:
+        if _sf(k, dist) < alpha:
             return k
     return len(probs) + 1
 

@@ -69,6 +69,12 @@ def test_rejection_count_is_the_first_count_below_alpha():
     probs = [0.01] * 50
     k = rejection_count(probs, 1e-6)
     assert poisson_binomial_sf(k, probs) < 1e-6 <= poisson_binomial_sf(k - 1, probs)
+    # uneven bounds, several levels: the first k of the scan of poisson_binomial_sf itself
+    probs = np.random.default_rng(4).uniform(0, 0.05, size=300)
+    for alpha in (0.3, 1e-3, 1e-6, 1e-12):
+        first = next(k for k in range(len(probs) + 2) if poisson_binomial_sf(k, probs) < alpha)
+        assert rejection_count(probs, alpha) == first
+    assert rejection_count([0.0, 0.0], 1e-3) == 1 and rejection_count([1.0, 1.0], 1e-3) == 3
 
 
 def _with(fault_id, fn):
