@@ -70,9 +70,10 @@ def exact_params(*args, **kwargs):
     return importlib.import_module("byzpgd.algorithms.exact_pgd").theorem_params(*args, **kwargs)
 
 
-BATCH_SIZE = 512
+BATCH_SIZE = 4096
 """Trials per vectorised batch (larger groups are split). Large: a batch runs as many engine
-steps as its longest trial, so the per-step cost is shared by more trials."""
+steps as its longest trial, so the per-step cost is shared by more trials (3000 exact-PGD
+trials: 14.4 s in batches of 512, 8.7 s in one batch; ByzantinePGD's 800: the same either way)."""
 
 
 def _ask(inner, W, idx, single, ended):
