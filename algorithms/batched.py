@@ -79,12 +79,13 @@ class BatchResult(list):
 def batched_perturbed_gd(oracle: BatchedOracle, W0, params: list[PGDParams],
                          rngs: list[np.random.Generator], *, escape_reference: str = "candidate",
                          escape_test: str = "every_step", max_oracle_calls=DEFAULT_MAX_ORACLE_CALLS,
-                         max_seconds: float | None = None, dims=None) -> BatchResult:
+                         max_seconds: float | None = None, dims=None, progress=None) -> BatchResult:
     """Run B trials (module docstring). ``W0`` (B, d); ``params`` and ``rngs`` one per trial;
     ``max_oracle_calls`` an int or one per trial. ``dims`` (B,): trial b lives in the first
     dims[b] coordinates (its perturbations are drawn in R^dims[b], the other coordinates stay
     0; the oracle must answer 0 there), so instances of several dimensions share one batch;
-    default d for every trial. Results have w of length dims[b]."""
+    default d for every trial. Results have w of length dims[b]. ``progress(done)`` is called
+    with the number of finished trials whenever it grows."""
     if escape_reference not in ("candidate", "perturbed"):
         raise ValueError(f"escape_reference must be 'candidate' or 'perturbed', got {escape_reference!r}")
     if escape_test not in ("every_step", "final"):
@@ -131,6 +132,7 @@ def batched_perturbed_gd(oracle: BatchedOracle, W0, params: list[PGDParams],
     charged = np.zeros(B)
     errors: dict[int, str] = {}
     cols = np.arange(Qmax)
+    reported = 0
 
     def finish(trials, why):
         for b in np.atleast_1d(trials):
@@ -288,6 +290,9 @@ def batched_perturbed_gd(oracle: BatchedOracle, W0, params: list[PGDParams],
         took = time.perf_counter() - t0
         part = _distinct(bi)
         charged[part] += took / max(1, part.size)
+        if progress is not None and (n_done := int(np.count_nonzero(phase == DONE))) > reported:
+            reported = n_done
+            progress(n_done)
 
     options = {"escape_reference": escape_reference, "escape_test": escape_test}
     out = BatchResult(

@@ -182,10 +182,13 @@ def _theorem_params(spec, land, w0, oracle):
                         spec.get("variant", "proved"))
 
 
-def run_batch(specs: list[dict], batch_size: int = BATCH_SIZE) -> list[RunRecord | InstanceError]:
+def run_batch(specs: list[dict], batch_size: int = BATCH_SIZE,
+              progress=None) -> list[RunRecord | InstanceError]:
     """One result per theorem spec, in order: what ``instances.run(spec)`` returns (module
-    docstring), or the InstanceError ``run_instances`` would record."""
+    docstring), or the InstanceError ``run_instances`` would record. ``progress(done, total)``
+    is called as trials finish (in a batch) or instances end (one at a time, or an error)."""
     specs = list(specs)
+    counter = _Counter(len(specs), progress)
     out: list = [None] * len(specs)
     built: dict[int, tuple] = {}
     groups: dict[tuple, list[int]] = defaultdict(list)
@@ -197,16 +200,37 @@ def run_batch(specs: list[dict], batch_size: int = BATCH_SIZE) -> list[RunRecord
             params = _theorem_params(spec, land, w0, oracle)
         except Exception as exc:
             out[i] = InstanceError(spec, f"{type(exc).__name__}: {exc}", traceback.format_exc(limit=4))
+            counter.add(1)
             continue
         built[i] = (land, w0, oracle, params)
         groups[_theorem_key(spec, land, oracle)].append(i)
     for members in groups.values():
         for chunk in _chunks(members, batch_size):
-            _run_theorem_chunk(specs, chunk, built, out)
+            _run_theorem_chunk(specs, chunk, built, out, counter)
     return out
 
 
-def _run_theorem_chunk(specs, chunk, built, out):
+class _Counter:
+    """Instances done across the batches of one call, reported as ``progress(done, total)``."""
+
+    def __init__(self, total, progress):
+        self.total, self.progress, self.done = total, progress, 0
+
+    def add(self, k):
+        self.done += k
+        if self.progress is not None and k:
+            self.progress(self.done, self.total)
+
+    def batch(self):
+        """A ``progress(done_in_batch)`` callback for one batched_perturbed_gd call."""
+        start = self.done
+
+        def report(done_in_batch):
+            self.add(start + done_in_batch - self.done)
+        return report
+
+
+def _run_theorem_chunk(specs, chunk, built, out, counter):
     lands = [built[i][0] for i in chunk]
     inner = [built[i][2].oracle for i in chunk]
     try:
@@ -217,6 +241,7 @@ def _run_theorem_chunk(specs, chunk, built, out):
     if badv is None:                          # no batched form: one at a time
         for i in chunk:
             out[i] = _guarded(run, specs[i])
+            counter.add(1)
         return
     cert = BatchedCertifiedOracle(badv)
     monitored = BatchedDescentMonitor(cert, blands.L, badv.delta)
@@ -224,7 +249,7 @@ def _run_theorem_chunk(specs, chunk, built, out):
     res = batched_perturbed_gd(monitored, W0, [built[i][3] for i in chunk],
                                [np.random.default_rng(specs[i]["run_seed"]) for i in chunk],
                                max_oracle_calls=MAX_ORACLE_CALLS, max_seconds=INSTANCE_SECONDS,
-                               dims=blands.dims)
+                               dims=blands.dims, progress=counter.batch())
     for j, i in enumerate(chunk):
         spec, (land, w0, _, _) = specs[i], built[i]
         r = res[j]

@@ -26,7 +26,7 @@ from typing import Protocol
 
 from ..experiments.budget import FAILURE_PROBABILITY, budget
 from ..experiments.instances import run
-from ..experiments.loop import Executor, InstanceError, SerialExecutor, Timed, run_instances, split
+from ..experiments.loop import Executor, InstanceError, Timed, run_instances, split
 from ..theory.claims import get
 from .checks import Observation, observe, test_group, verdict
 from .profiles import examples
@@ -86,11 +86,11 @@ class TheoremBatch:
     claim_id: str
     constant: float | None = None
 
-    def __call__(self, specs: list[dict]) -> list[Timed | InstanceError]:
+    def __call__(self, specs: list[dict], progress=None) -> list[Timed | InstanceError]:
         from ..experiments.batched import run_batch, timed
 
         t0 = time.perf_counter()
-        records = run_batch(specs)
+        records = run_batch(specs, progress=progress)
         out: list[Timed | InstanceError] = []
         for spec, r in zip(specs, timed(records, time.perf_counter() - t0), strict=True):
             if isinstance(r, InstanceError):
@@ -103,15 +103,24 @@ class TheoremBatch:
         return out
 
 
+def _offset(progress, start: int, total: int):
+    """``progress`` for one chunk whose first instance is number ``start`` of ``total``."""
+    return lambda done, _chunk_total: progress(start + done, total)
+
+
 def run_batched(specs: list[dict], fn: TheoremBatch, executor: Executor | None = None,
                 progress=None) -> list[Timed | InstanceError]:
     """``fn`` on chunks of at most ``BATCH_SIZE`` specs (one task each on ``executor``),
-    merged in spec order; ``progress(done, total)`` after each chunk."""
+    merged in spec order. ``progress(done, total)``: as trials finish when the chunks run in
+    this process (no executor), else after each chunk."""
     from ..experiments.batched import BATCH_SIZE
 
-    executor = executor or SerialExecutor()
     chunks = [specs[i:i + BATCH_SIZE] for i in range(0, len(specs), BATCH_SIZE)]
     out: list[Timed | InstanceError] = []
+    if executor is None:
+        for chunk in chunks:
+            out.extend(fn(chunk, None if progress is None else _offset(progress, len(out), len(specs))))
+        return out
     for results in executor.map(fn, chunks):
         out.extend(results)
         if progress is not None:

@@ -390,3 +390,23 @@ def test_verify_batched_records_the_command(tmp_path):
     plain = byzpgd.verify(["exact_pgd.iterations"], "quick", 1, illustration=False)
     assert "--batched" in rep.command and "--batched" not in plain.command
     _same_result(rep["exact_pgd.iterations"], plain["exact_pgd.iterations"])
+
+
+def test_batched_checks_report_progress_as_trials_finish():
+    """A batched check reports progress as its trials finish (not only when a batch ends): the
+    counts grow, stay within the total and end at it; run_batch counts errors and instances
+    run one at a time too."""
+    from byzpgd.properties.runner import check_claim
+
+    seen = []
+    check_claim("exact_pgd.grad_norm", "quick", 0, n=12, batched=True,
+                progress=lambda d, t: seen.append((d, t)))
+    done = [d for d, _ in seen]
+    assert {t for _, t in seen} == {12} and done == sorted(done) and done[-1] == 12 and len(seen) > 2
+    specs = sample_specs("byzantine_pgd.grad_norm", 16, 0)
+    adaptive = [s for s in specs if s["adversary"]["name"] == "adaptive"][:1]
+    trap = [s for s in specs if s["adversary"]["name"] == "trap"][:2]
+    mixed = adaptive + [{**specs[0], "landscape": "no_such_landscape"}] + trap
+    calls = []
+    eb.run_batch(mixed, progress=lambda d, t: calls.append((d, t)))
+    assert calls[-1] == (4, 4) and [d for d, _ in calls] == sorted(d for d, _ in calls)
