@@ -1,6 +1,7 @@
 """Run the instance checks of Theorem 1 and Theorem 2 (docs/paper.md §4, §7.3): draw the claim's instances
 (seeded: the same profile and seed draw the same instances), run each through the one instance
-loop (:func:`byzpgd.experiments.loop.run_instances`), observe, aggregate into a
+loop (:func:`byzpgd.experiments.loop.run_instances`), or, with ``batched``, as batched trials
+(:class:`TheoremBatch`, the same records up to rounding), observe, aggregate into a
 :class:`ClaimResult`.
 
 Used by the theorem suite (``byzpgd verify``) and by the pytest suites.
@@ -11,8 +12,9 @@ Result cache
 installs one with :func:`set_result_cache`). When set, a *plain* call of :func:`check_claim`
 (no ``algorithm``, ``constant`` or ``n`` override: the call ``byzpgd verify`` makes) first asks
 ``CACHE.lookup(key)`` and returns the hit; otherwise it computes the result and hands it to
-``CACHE.record(key, result)``. The key is ``(claim_id, profile, seed)``: check_claim is
-deterministic in them (the executor changes only timings).
+``CACHE.record(key, result)``. The key is ``(claim_id, profile, seed, batched)``: check_claim
+is deterministic in them (the executor changes only timings; batched trials change values at
+the rounding level, so their results are kept apart).
 """
 
 from __future__ import annotations
