@@ -284,7 +284,7 @@ def verify(claims: str | Iterable[str] | None = None, profile: str = "ci", seed:
     the report (default: the ``byzpgd verify`` command that reproduces the run). ``executor``: an
     executor with ``as_completed`` (a :class:`byzpgd.experiments.executors.DaskExecutor`, see
     :mod:`byzpgd.scaleout`) that runs one task per claim instead of ``jobs`` local processes; the
-    results are the same. ``batched``: the theorem claims run their instances as batched trials
+    results are the same. ``batched``: the theorem and escape claims run their instances as batched trials
     (:func:`byzpgd.properties.runner.check_claim`; the same statuses and counts, values equal up
     to rounding; the fault campaign injects into the one-at-a-time loop, the default). Raises
     :class:`ClaimSelectionError` or ValueError for bad arguments, before any check runs."""

@@ -195,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="no progress output (default: a progress bar on a terminal, periodic lines "
                         "otherwise)")
     v.add_argument("--batched", action="store_true",
-                   help="run the theorem claims' instances as batched trials (one vectorised run "
+                   help="run the theorem and escape claims' instances as batched trials (one vectorised run "
                         "per group of instances: the same statuses and counts, values equal up to "
                         "rounding; >= 10x faster for the exact-oracle claims from a few hundred "
                         "instances, docs/scale-out.md). Default: one at a time, the loop the fault "

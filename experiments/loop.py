@@ -115,6 +115,54 @@ def run_instances(specs: Sequence, fn: Callable, executor: Executor | None = Non
     return out
 
 
+def run_in_chunks(specs: Sequence, fn: Callable, chunk_size: int, executor: Executor | None = None,
+                  progress: Callable[[int, int], None] | None = None) -> list[Timed | InstanceError]:
+    """:func:`run_instances` for a ``fn`` that runs many specs at once (batched trials):
+    ``fn(chunk, progress)`` returns one :class:`Timed` or :class:`InstanceError` per spec of
+    ``chunk`` (at most ``chunk_size`` specs; one task each on ``executor``), merged in spec
+    order. ``progress(done, total)``: through ``fn`` as its instances end when the chunks run in
+    this process (no executor), else after each chunk."""
+    specs = list(specs)
+    chunks = [specs[i:i + chunk_size] for i in range(0, len(specs), chunk_size)]
+    out: list[Timed | InstanceError] = []
+    if executor is None:
+        for chunk in chunks:
+            out.extend(fn(chunk, None if progress is None else _offset(progress, len(out), len(specs))))
+        return out
+    for results in executor.map(fn, chunks):
+        out.extend(results)
+        if progress is not None:
+            progress(len(out), len(specs))
+    return out
+
+
+@dataclass(frozen=True)
+class Batched:
+    """The ``fn(chunk, progress)`` of :func:`run_in_chunks` made from a batch runner
+    ``runner(specs) -> [value or InstanceError per spec]`` (a module-level function, so it
+    pickles): each value is charged an equal share of the batch's time; a runner that raises
+    gives every spec of the chunk that InstanceError (recorded, never hidden)."""
+
+    runner: Callable
+
+    def __call__(self, specs: list, progress=None) -> list[Timed | InstanceError]:
+        t0 = time.perf_counter()
+        try:
+            values = self.runner(specs)
+        except Exception as exc:
+            tb = traceback.format_exc(limit=4)
+            values = [InstanceError(s, f"{type(exc).__name__}: {exc}", tb) for s in specs]
+        share = (time.perf_counter() - t0) / max(1, len(specs))
+        if progress is not None:
+            progress(len(specs), len(specs))
+        return [v if isinstance(v, InstanceError) else Timed(v, share) for v in values]
+
+
+def _offset(progress, start: int, total: int):
+    """``progress`` for one chunk whose first instance is number ``start`` of ``total``."""
+    return lambda done, _chunk_total: progress(start + done, total)
+
+
 def split(results: Iterable[Timed | InstanceError]) -> tuple[list, list[InstanceError]]:
     """(values of the instances that ran, the errors)."""
     values, errors = [], []

@@ -26,9 +26,10 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Protocol
 
+from ..experiments.batched import BATCH_SIZE
 from ..experiments.budget import FAILURE_PROBABILITY, budget
 from ..experiments.instances import run
-from ..experiments.loop import Executor, InstanceError, Timed, run_instances, split
+from ..experiments.loop import Executor, InstanceError, Timed, run_in_chunks, run_instances, split
 from ..theory.claims import get
 from .checks import Observation, observe, test_group, verdict
 from .profiles import examples
@@ -105,31 +106,6 @@ class TheoremBatch:
         return out
 
 
-def _offset(progress, start: int, total: int):
-    """``progress`` for one chunk whose first instance is number ``start`` of ``total``."""
-    return lambda done, _chunk_total: progress(start + done, total)
-
-
-def run_batched(specs: list[dict], fn: TheoremBatch, executor: Executor | None = None,
-                progress=None) -> list[Timed | InstanceError]:
-    """``fn`` on chunks of at most ``BATCH_SIZE`` specs (one task each on ``executor``),
-    merged in spec order. ``progress(done, total)``: as trials finish when the chunks run in
-    this process (no executor), else after each chunk."""
-    from ..experiments.batched import BATCH_SIZE
-
-    chunks = [specs[i:i + BATCH_SIZE] for i in range(0, len(specs), BATCH_SIZE)]
-    out: list[Timed | InstanceError] = []
-    if executor is None:
-        for chunk in chunks:
-            out.extend(fn(chunk, None if progress is None else _offset(progress, len(out), len(specs))))
-        return out
-    for results in executor.map(fn, chunks):
-        out.extend(results)
-        if progress is not None:
-            progress(len(out), len(specs))
-    return out
-
-
 @dataclass(frozen=True)
 class TheoremInstance:
     """One instance of a Theorem 1/2 claim: run the spec (``algorithm`` replaces the algorithm
@@ -166,7 +142,7 @@ def check_claim(claim_id: str, profile: str = "ci", seed: int = 0, *, algorithm=
     t0 = time.perf_counter()
     specs = sample_specs(claim_id, n or examples(profile, claim_id), seed)
     if batched:
-        results = run_batched(specs, TheoremBatch(claim_id, constant), executor, progress)
+        results = run_in_chunks(specs, TheoremBatch(claim_id, constant), BATCH_SIZE, executor, progress)
     else:
         results = run_instances(specs, TheoremInstance(claim_id, algorithm, constant), executor, progress)
     observations, errors = split(results)

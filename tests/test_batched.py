@@ -351,7 +351,8 @@ def test_batched_trials_context_and_what_stays_one_at_a_time(monkeypatch):
     from byzpgd.properties import runner
 
     calls = []
-    monkeypatch.setattr(runner, "run_batched", lambda specs, fn, ex, pr: calls.append(len(specs)) or [])
+    monkeypatch.setattr(runner, "run_in_chunks",
+                        lambda specs, fn, size, ex, pr: calls.append(len(specs)) or [])
     with runner.batched_trials():
         assert runner.BATCHED.get() is True
         runner.check_claim("exact_pgd.grad_norm", "quick", 0, n=5)
@@ -410,3 +411,27 @@ def test_batched_checks_report_progress_as_trials_finish():
     calls = []
     eb.run_batch(mixed, progress=lambda d, t: calls.append((d, t)))
     assert calls[-1] == (4, 4) and [d for d, _ in calls] == sorted(d for d, _ in calls)
+
+
+@pytest.mark.parametrize("claim_id,n", [("mechanism.exact_escape", 40), ("mechanism.escape", 16),
+                                        ("saddle_attack.byzantine_pgd_escapes", 8)])
+def test_escape_checks_batched_give_the_one_at_a_time_result(claim_id, n):
+    """The escape claims on batched trials (run_escape_batch, run_attack_batch): the same
+    statuses, counts and per-adversary groups as one at a time."""
+    from byzpgd.properties.runner import batched_trials
+
+    mech_check = claim_id.startswith("mechanism.")
+    sas = importlib.import_module("byzpgd.properties.suites.saddle_attack")
+
+    def check():
+        if mech_check:
+            return mech_suite.check_escape(claim_id, "quick", 2, n=n)
+        return sas.check_attack(claim_id, "quick", 2, n=n)
+    loop = check()
+    with batched_trials():
+        bat = check()
+    assert (bat.status, bat.instances, bat.violations, bat.outside_hypotheses, bat.errors) == (
+        loop.status, loop.instances, loop.violations, loop.outside_hypotheses, loop.errors)
+    assert {k: (g.instances, g.violations) for k, g in bat.adversaries.items()} == {
+        k: (g.instances, g.violations) for k, g in loop.adversaries.items()}
+    assert bat.details["trials"] == "batched" and "trials" not in loop.details

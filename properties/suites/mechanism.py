@@ -24,8 +24,9 @@ import numpy as np
 from scipy.optimize import brentq
 
 from ...experiments import mechanism as exp
+from ...experiments.batched import BATCH_SIZE
 from ...experiments.budget import FAILURE_PROBABILITY, INSTANCE_SECONDS
-from ...experiments.loop import InstanceError, run_instances, split
+from ...experiments.loop import Batched, InstanceError, run_in_chunks, run_instances, split
 from ...jsonsafe import spec_json
 from ...oracles.adversaries import NAMES as ADVERSARY_NAMES
 from ...oracles.adversaries import sample_adversary
@@ -47,6 +48,7 @@ from ..result import (
     poisson_binomial_sf,
     rejection_count,
 )
+from ..runner import BATCHED
 from ..strategies import NumpySource
 
 DESCENT, ESCAPE, EXACT_ESCAPE = "mechanism.descent", "mechanism.escape", "mechanism.exact_escape"
@@ -238,12 +240,39 @@ def observe_escape(spec: dict, run: exp.EscapeRun) -> tuple[Observation, float]:
     return obs, v["bound"]
 
 
+def escape_batch(sp_: list[dict]) -> list:
+    """:func:`run_escape_capped` for many specs as batched trials
+    (:func:`byzpgd.experiments.batched.run_escape_batch`: the same runs up to rounding); a spec
+    whose stop distance or call cap cannot be computed gets the InstanceError it would get one
+    at a time."""
+    from ...experiments.batched import run_escape_batch
+
+    out: list = [None] * len(sp_)
+    ok, stops, caps = [], [], []
+    for i, spec in enumerate(sp_):
+        try:
+            stops.append(STOP_FACTOR * escape_values(spec)["R"])
+            caps.append(escape_call_cap(spec))
+            ok.append(i)
+        except Exception as exc:
+            out[i] = InstanceError(spec, f"{type(exc).__name__}: {exc}", "")
+    for i, r in zip(ok, run_escape_batch([sp_[i] for i in ok], stops, caps), strict=True):
+        out[i] = r
+    return out
+
+
 def check_escape(claim_id: str, profile: str, seed: int, progress=None, *,
-                 executor=None, n: int | None = None) -> ClaimResult:
+                 executor=None, n: int | None = None, batched: bool | None = None) -> ClaimResult:
+    """``batched`` (default: ``runner.BATCHED``, ``byzpgd verify --batched``) runs the escape
+    runs as batched trials (:func:`escape_batch`); the details then say ``trials: 'batched'``."""
     claim = get(claim_id)
     t0 = time.perf_counter()
+    batched = BATCHED.get() if batched is None else bool(batched)
     sp_ = specs(claim_id, n or examples(profile, claim_id), seed)
-    results = run_instances(sp_, run_escape_capped, executor, progress)
+    if batched:
+        results = run_in_chunks(sp_, Batched(escape_batch), BATCH_SIZE, executor, progress)
+    else:
+        results = run_instances(sp_, run_escape_capped, executor, progress)
     runs, errors = split(results)
     ok_specs = [s for s, r in zip(sp_, results, strict=True) if not isinstance(r, InstanceError)]
     pairs = [observe_escape(s, r) for s, r in zip(ok_specs, runs, strict=True)]
@@ -288,7 +317,8 @@ def check_escape(claim_id: str, profile: str, seed: int, progress=None, *,
                          f"{len(groups)} adversaries (reject below {alpha:.3g})",
                  "per_adversary": tests, "detectable_failure_rate": weakest,
                  "budget": {"oracle_calls": "1 + (Q + 2) T_th + 10 (theory's Q, T_th)",
-                            "seconds": INSTANCE_SECONDS}})
+                            "seconds": INSTANCE_SECONDS},
+                 **({"trials": "batched"} if batched else {})})
     return res.with_seconds(time.perf_counter() - t0)
 
 

@@ -33,8 +33,9 @@ from __future__ import annotations
 import time
 from functools import partial
 
+from ...experiments.batched import BATCH_SIZE, run_attack_batch
 from ...experiments.budget import FAILURE_PROBABILITY, budget
-from ...experiments.loop import InstanceError, run_instances
+from ...experiments.loop import Batched, InstanceError, run_in_chunks, run_instances
 from ...experiments.saddle_attack import AttackRun, run_attack
 from ...oracles.adversaries import sample_adversary
 from ...seeding import instance_rng
@@ -50,6 +51,7 @@ from ..checks import Observation, verdict
 from ..profiles import examples
 from ..registry import register_claim
 from ..result import ROUNDING_RTOL, ClaimResult
+from ..runner import BATCHED
 from ..strategies import (
     DELTA_FLOOR,
     NumpySource,
@@ -165,23 +167,33 @@ def _details(specs: list[dict], runs: list[AttackRun], control: bool) -> dict:
 
 
 def check_attack(claim_id: str, profile: str = "ci", seed: int = 0, *, algorithm=None,
-                 n: int | None = None, progress=None, executor=None) -> ClaimResult:
+                 n: int | None = None, progress=None, executor=None,
+                 batched: bool | None = None) -> ClaimResult:
     """Check one saddle-attack claim on ``n`` instances (default: the profile's count);
-    ``algorithm(spec, oracle, w0, rng)`` replaces the algorithm under test (able-to-fail tests)."""
+    ``algorithm(spec, oracle, w0, rng)`` replaces the algorithm under test (able-to-fail tests).
+    ``batched`` (default: ``runner.BATCHED``, ``byzpgd verify --batched``) runs the escape
+    claim's instances as batched trials (:func:`byzpgd.experiments.batched.run_attack_batch`,
+    the same runs up to rounding); the trapped claims and an ``algorithm`` run one at a time."""
     claim = get(claim_id)
     t0 = time.perf_counter()
     specs = sample_attack_specs(claim_id, n or examples(profile, claim_id), seed)
     control = claim_id != BYZANTINE_PGD_ESCAPES.id
     attacked_control = None if control else "robust_gd"
-    results = run_instances(specs, partial(run_attack, algorithm=algorithm, control=control,
-                                           attacked_control=attacked_control),
-                            executor, progress)
+    batched = (BATCHED.get() if batched is None else bool(batched)) and not control and algorithm is None
+    if batched:
+        results = run_in_chunks(specs, Batched(run_attack_batch), BATCH_SIZE, executor, progress)
+    else:
+        results = run_instances(specs, partial(run_attack, algorithm=algorithm, control=control,
+                                               attacked_control=attacked_control),
+                                executor, progress)
     done = [(s, r.value) for s, r in zip(specs, results, strict=True) if not isinstance(r, InstanceError)]
     errors = [r for r in results if isinstance(r, InstanceError)]
     observations = [_observe(claim, s, run) for s, run in done]
     failure = TRAPPED_FAILURE if control else FAILURE_PROBABILITY
-    result = verdict(claim, observations, errors, failure,
-                     details=_details(specs, [run for _, run in done], control))
+    details = _details(specs, [run for _, run in done], control)
+    if batched:
+        details["trials"] = "batched"
+    result = verdict(claim, observations, errors, failure, details=details)
     return result.with_seconds(time.perf_counter() - t0)
 
 
