@@ -36,6 +36,7 @@ from functools import partial
 from ..experiments import faults as fault_mod
 from .registry import claim_ids, run_check
 from .result import ClaimResult
+from .runner import batched_trials
 
 FAULT_STATUSES = ("killed", "survived", "equivalent", "error")
 MIN_BUDGET_SECONDS = 60.0     # per claim under a fault: max(this, BUDGET_FACTOR × baseline time)
@@ -132,12 +133,14 @@ def _outcome(claim_id: str, res: ClaimResult) -> ClaimOutcome:
     return ClaimOutcome(claim_id, res.status, res.seconds, res.replay, reason)
 
 
-def _child(fault: fault_mod.Fault | None, claims: list[str], profile: str, seed: int, out) -> None:
-    """Child process: inject the fault (None: baseline) and run the claims, one message each."""
+def _child(fault: fault_mod.Fault | None, claims: list[str], profile: str, seed: int, out,
+           batched: bool = False) -> None:
+    """Child process: inject the fault (None: baseline) and run the claims, one message each
+    (with ``batched``, as ``byzpgd verify --batched`` runs them)."""
     try:
         claim_ids()   # load every suite first, so every binding of a patched object is seen
         ctx = fault_mod.inject(fault) if fault is not None else _null()
-        with ctx:
+        with ctx, batched_trials(batched):
             out.put(("injected", None))
             for cid in claims:
                 out.put(("claim", _outcome(cid, run_check(cid, profile, seed))))
@@ -157,12 +160,12 @@ class _null:
 
 
 def _run_in_child(fault, claims, profile, seed, budgets: dict[str, float],
-                  stop_when: Callable[[ClaimOutcome], bool]):
+                  stop_when: Callable[[ClaimOutcome], bool], batched: bool = False):
     """Run in a child; returns (outcomes, error). A claim over its budget ends the child and
     is reported as a 'timeout' outcome."""
     ctx = mp.get_context("fork")
     q = ctx.Queue()
-    proc = ctx.Process(target=_child, args=(fault, claims, profile, seed, q), daemon=True)
+    proc = ctx.Process(target=_child, args=(fault, claims, profile, seed, q, batched), daemon=True)
     proc.start()
     outcomes: list[ClaimOutcome] = []
     error = None
@@ -203,10 +206,11 @@ def _run_in_child(fault, claims, profile, seed, budgets: dict[str, float],
     return outcomes, error
 
 
-def run_baseline(claims: Sequence[str], profile: str, seed: int) -> dict[str, ClaimOutcome]:
+def run_baseline(claims: Sequence[str], profile: str, seed: int,
+                 batched: bool = False) -> dict[str, ClaimOutcome]:
     """The claims on the unfaulted code (no budget beyond a generous fixed one)."""
     outcomes, error = _run_in_child(None, list(claims), profile, seed,
-                                    {c: 3600.0 for c in claims}, lambda o: False)
+                                    {c: 3600.0 for c in claims}, lambda o: False, batched)
     if error:
         raise RuntimeError(f"the baseline run failed: {error}")
     return {o.claim: o for o in outcomes}
@@ -244,6 +248,7 @@ class _FaultTask:
     baseline: dict
     budgets: dict
     all_claims: bool
+    batched: bool = False
 
     def __call__(self, item) -> FaultOutcome:
         fault, matched = item
@@ -255,7 +260,7 @@ class _FaultTask:
         else:
             try:
                 outcomes, error = _run_in_child(fault, claims, self.profile, self.seed, self.budgets,
-                                                partial(_stops, self.all_claims))
+                                                partial(_stops, self.all_claims), self.batched)
             except AssertionError as exc:   # a daemonic process (a Dask worker's default) cannot fork
                 outcomes, error = [], (f"cannot start the fault's child process here ({exc}); start the "
                                        "Dask workers with DASK_DISTRIBUTED__WORKER__DAEMON=False")
@@ -264,11 +269,14 @@ class _FaultTask:
 
 def run_campaign(faults: Sequence[str | fault_mod.Fault], profile: str = "ci", seed: int = 0, *,
                  all_claims: bool = False, command: str = "",
-                 progress: Callable[[str], None] | None = None, executor=None) -> Campaign:
+                 progress: Callable[[str], None] | None = None, executor=None,
+                 batched: bool = False) -> Campaign:
     """Run the campaign over ``faults`` (catalogue ids or :class:`Fault` objects; see the
     module docstring). ``executor`` (an executor with ``as_completed``, e.g. a Dask one from
     :mod:`byzpgd.scaleout`) runs one task per fault; default: one fault after the other here.
-    The baseline runs here either way; the outcomes are in the order of ``faults``."""
+    The baseline runs here either way; the outcomes are in the order of ``faults``.
+    ``batched``: the claims run as ``byzpgd verify --batched`` runs them (batched trials for
+    the theorem and escape claims): what the campaign catches in that mode."""
     say = progress or (lambda msg: None)
     t0 = time.perf_counter()
     known = claim_ids()
@@ -276,12 +284,12 @@ def run_campaign(faults: Sequence[str | fault_mod.Fault], profile: str = "ci", s
     per_fault = {f.id: expand_claims(f.claims, known) for f in faults}
     union = [c for c in known if any(c in cl for cl in per_fault.values())]
     say(f"baseline: {len(union)} claims without any fault")
-    baseline = run_baseline(union, profile, seed)
+    baseline = run_baseline(union, profile, seed, batched)
     bad = [c for c, o in baseline.items() if o.status != "holds"]
     if bad:
         say(f"baseline: {bad} do not hold without a fault; they never count as killers")
     budgets = {c: max(MIN_BUDGET_SECONDS, BUDGET_FACTOR * o.seconds) for c, o in baseline.items()}
-    task = _FaultTask(profile, seed, baseline, budgets, all_claims)
+    task = _FaultTask(profile, seed, baseline, budgets, all_claims, batched)
     items = [(fault, per_fault[fault.id]) for fault in faults]
     done = enumerate(map(task, items)) if executor is None else executor.as_completed(task, items)
     results: list[FaultOutcome | None] = [None] * len(faults)

@@ -109,3 +109,28 @@ def test_a_small_campaign_writes_its_kill_matrix(tmp_path):
     assert rows["test.missing"]["status"] == "error" and rows["test.missing"]["killed"] is False
     assert "byzantine_pgd.Q_1" in (tmp_path / "faults.md").read_text()
     assert "<table>" in (tmp_path / "faults.html").read_text()
+
+
+def test_a_batched_campaign_runs_the_claims_as_verify_batched_does(monkeypatch):
+    """``run_campaign(batched=True)``: the fault's child runs its checks in the batched mode of
+    ``byzpgd verify --batched``, and a parameter fault reaches the batched trials: exact PGD's
+    T_th / 10 and R × 10 are killed by mechanism.exact_escape in both modes."""
+    import queue
+
+    from byzpgd.properties import campaign, runner
+
+    modes = []
+    monkeypatch.setattr(campaign, "run_check", lambda cid, p, s: modes.append(runner.BATCHED.get()) or
+                        runner.check_claim("exact_pgd.iterations", p, s, n=3))
+    for batched in (False, True):
+        q = queue.Queue()
+        campaign._child(None, ["exact_pgd.iterations"], "quick", 0, q, batched)
+        assert [k for k, _ in iter(q.get_nowait, ("done", None))] == ["injected", "claim"]
+    assert modes == [False, True] and runner.BATCHED.get() is False
+    monkeypatch.undo()
+    claims = ("mechanism.exact_escape",)
+    faults = [F.Fault(f.id, f.kind, f.description, f.patches, claims)
+              for f in map(F.get_fault, ("exact_pgd.T_th_div10", "exact_pgd.R_x10"))]
+    for batched in (False, True):
+        c = run_campaign(faults, "quick", 0, command="test", batched=batched)
+        assert [f.status for f in c.faults] == ["killed", "killed"], c.faults

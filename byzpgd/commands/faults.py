@@ -41,7 +41,8 @@ def cmd_faults(ns) -> int:
     command = shlex.join(["byzpgd", "faults", "--profile", ns.profile, "--seed", str(ns.seed),
                           *(["--faults", ns.faults] if ns.faults else []),
                           *(["--subset"] if ns.subset else []),
-                          *(["--all-claims"] if ns.all_claims else []), "--out", str(out)])
+                          *(["--all-claims"] if ns.all_claims else []),
+                          *(["--batched"] if ns.batched else []), "--out", str(out)])
     # the bar counts faults: the campaign's '[k/N] fault: status' lines move it
     with Progress("byzpgd faults", total=len(ids), unit="faults", quiet=ns.quiet) as bar:
         bar.say(f"byzpgd faults: {len(ids)} fault(s), profile {ns.profile}, seed {ns.seed}")
@@ -50,7 +51,8 @@ def cmd_faults(ns) -> int:
                 bar.say(f"byzpgd faults: faults run on {scaleout.describe(executor)}")
                 campaign = run_campaign(ids, ns.profile, ns.seed, all_claims=ns.all_claims,
                                         command=command, progress=bar.messages(),
-                                        executor=executor if scaleout.uses_dask(ns) else None)
+                                        executor=executor if scaleout.uses_dask(ns) else None,
+                                        batched=ns.batched)
         except scaleout.ScaleOutError as exc:
             bar.close()
             out_dir.discard_if_empty()
@@ -93,6 +95,9 @@ def register(subparsers) -> None:
     p.add_argument("--all-claims", action="store_true",
                    help="run every relevant claim (default: stop at a fault's first kill)")
     p.add_argument("--list", action="store_true", help="list the catalogue and exit")
+    p.add_argument("--batched", action="store_true",
+                   help="run the claims as 'byzpgd verify --batched' runs them (batched trials for "
+                        "the theorem and escape claims): what the campaign catches in that mode")
     p.add_argument("--quiet", action="store_true",
                    help="no progress output (default: a progress bar on a terminal, periodic lines "
                         "otherwise)")
