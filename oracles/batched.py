@@ -157,7 +157,7 @@ class BatchedCosineSaddle(BatchedLandscape):
 
     def value(self, W, idx):
         y = self._y(W, idx)
-        k = self.n_neg_max                 # cosine coordinates are a prefix of each trial's
+        k = self.n_neg_max        # a trial's cosine coordinates are its first n_neg ones
         yk, s = y[:, :k], take_rows(self.s_k, idx)
         cos_m1 = -2.0 * np.sin(yk / (2.0 * s)) ** 2
         cosine = np.where(take_rows(self.neg_k, idx), take_rows(self.gamma_k, idx) * s**2 * cos_m1, 0.0)
@@ -232,8 +232,7 @@ class BatchedAdversary:
         kinds = [oracle_kind(x) for x in self.items]
         if None in kinds:
             raise ValueError("an oracle of the batch has no batched form")
-        self.kinds = np.array(kinds, dtype=object)
-        self.names = sorted(set(kinds))
+        self.names = sorted(set(kinds))          # kinds as integer codes into names
         self.codes = np.array([self.names.index(k) for k in kinds], dtype=np.int64)
         self.exact_code = self.names.index("exact") if "exact" in self.names else -1
         self.inexact = self.names != ["exact"]
