@@ -392,6 +392,19 @@ def test_map_is_in_spec_order_whatever_the_completion_order(executor):
     assert sorted(done) == list(enumerate(items))
 
 
+def _w1_killer(client, cluster):
+    """(kill, seen): ``kill()`` SIGKILLs worker w1 (its nanny and its process) and records in
+    ``seen['processing']`` how many tasks w1 was running at that moment; ``seen['victim']`` is
+    w1's address."""
+    victim = next(addr for addr, w in client.scheduler_info()["workers"].items() if w["name"] == "w1")
+    seen = {"victim": victim}
+
+    def kill():
+        seen["processing"] = len(client.processing().get(victim, ()))
+        cluster.kill_worker("w1")
+    return kill, seen
+
+
 class _KillAfterFirst:
     """An executor that runs ``kill()`` once the first result is in (both workers busy then),
     through ``map`` or ``as_completed``."""
@@ -423,18 +436,12 @@ def test_a_worker_killed_mid_run_is_survived(cluster, executor, calibration_loca
     from byzpgd.commands.calibrate import START, evaluate
 
     client = executor.client
-    victim = next(addr for addr, w in client.scheduler_info()["workers"].items() if w["name"] == "w1")
-    seen = {}
-
-    def kill():
-        seen["processing"] = len(client.processing().get(victim, ()))
-        cluster.kill_worker("w1")
-
+    kill, seen = _w1_killer(client, cluster)
     try:
         remote = evaluate(dict(START), _calibration_specs(),
                           _KillAfterFirst(ex.DaskExecutor(client, chunksize=1), kill))
         assert seen["processing"] >= 1, "the killed worker was running no task"
-        assert victim not in client.scheduler_info()["workers"]
+        assert seen["victim"] not in client.scheduler_info()["workers"]
         assert remote == calibration_local[0]
     finally:    # give the other tests their second worker back
         if "w1" not in cluster.workers:

@@ -225,22 +225,16 @@ def test_a_harness_error_inside_a_task_is_a_finding_and_the_other_units_come_bac
 def test_an_audit_survives_a_worker_killed_mid_run(cluster, executor):  # noqa: F811
     """Worker w1 (its nanny and its process, with the sandbox it started) is SIGKILLed while it
     runs an audit task: Dask re-runs the task on w0, and the report equals the local one."""
-    from test_dask import START_SECONDS, _KillAfterFirst
+    from test_dask import START_SECONDS, _KillAfterFirst, _w1_killer
 
     client = executor.client
-    victim = next(addr for addr, w in client.scheduler_info()["workers"].items() if w["name"] == "w1")
-    seen = {}
-
-    def kill():
-        seen["processing"] = len(client.processing().get(victim, ()))
-        cluster.kill_worker("w1")
-
+    kill, seen = _w1_killer(client, cluster)
     kw = {**SMALL, "references": ("median",)}
     local = run_audit(MEDIAN, **kw)
     try:
         remote = run_audit(MEDIAN, executor=_KillAfterFirst(executor, kill), **kw)
         assert seen["processing"] >= 1, "the killed worker was running no task"
-        assert victim not in client.scheduler_info()["workers"]
+        assert seen["victim"] not in client.scheduler_info()["workers"]
         _same(local, remote)
         assert local["verdict"] == "pass" and len(local["results"]) > 20
     finally:    # give the other tests their second worker back
