@@ -31,6 +31,23 @@ omniscient oracle-realising attack (:class:`~byzpgd.oracles.attacks.RealiseTarge
 along u), and :class:`WorstCaseSearch`, a black-box search over the Byzantine vectors aimed at
 the aggregator under test.
 
+Placements (:class:`~byzpgd.oracles.pipeline.Placement`): the positions of the Byzantine rows
+among the m rows of each aggregator call are the adversary's too. An attack named plainly
+(``sign_flip``) puts them at random positions drawn afresh at every call (``cfg['placement']``,
+default 'random'), from the measurement's own stream ``[seed, s.id, 4, k]`` (:func:`_stream`),
+so every aggregator of a setting sees the same placements, whatever the order or process; an
+adaptive attack searches for the call's placement. The attacks of :data:`PLACED_ATTACKS`, named
+``ATTACK@PLACEMENT``, put them where a rule that trusts row positions is weakest: first, last,
+interleaved (every ⌊m/f⌋-th row) and ``worst_placement``, a search per call against the
+aggregator (the first/last/interleaved and random candidates, ``placement_candidates`` in all,
+then ``placement_swaps`` greedy moves; the profile's budget). Every reference is measured on the
+same placements (the search adapts to each aggregator with the same budget).
+
+Rows (dicts): 'attack', the setting's fields, 'delta_empirical', 'delta_reference',
+'best_reference', the ratios, 'lower_bound', 'rates', 'delta_reps', 'delta_reference_reps',
+'error', and 'placement' (the kind of placement of the row's attack, None without attack; on a
+'worst' row, that of its 'worst_attack'); the 'worst' rows add the keys of :func:`_worst_row`.
+
 Reference aggregators: the paper's three (median, trimmed mean with β = f/m, iterative
 filtering given the honest covariance bound σ²/n, :func:`byzpgd.experiments.aggregation.paper_aggregator`)
 by default; a reference whose breakdown number is below f is left out at that setting. Also
@@ -54,7 +71,7 @@ from byzpgd.geometry import uniform_ball, unit_vector
 from ..algorithms.aggregators import AGGREGATORS, PAPER_AGGREGATORS, max_byzantine
 from ..experiments.aggregation import paper_aggregator
 from ..oracles.attacks import ATTACKS, Attack, RealiseTarget, make_attack
-from ..oracles.pipeline import ByzantineOracle
+from ..oracles.pipeline import ByzantineOracle, Placement
 from ..oracles.statistical import GaussianLocation
 from ..oracles.workers import WorkerPool
 from ..theory import rates as theory_rates
@@ -63,14 +80,16 @@ from .sandbox import AggregatorFailure
 PROFILES = {
     "quick": {"m": 30, "d": 10, "n0": 100, "n_grid": (25, 100, 400), "alpha_fractions": (0.5, 1.0),
               "m_grid": (10, 30, 100), "reps_attack": 2, "reps_honest": 16,
-              "probes": 2, "restarts": 2, "maxfev": 100, "e2e_instances": 16},
+              "probes": 2, "restarts": 2, "maxfev": 100, "e2e_instances": 16,
+              "placement_candidates": 8, "placement_swaps": 16},
     "ci": {"m": 50, "d": 10, "n0": 100, "n_grid": (25, 100, 400, 1600),
            "alpha_fractions": (0.125, 0.25, 0.5, 1.0), "m_grid": (10, 30, 100, 300), "reps_attack": 3,
-           "reps_honest": 24, "probes": 3, "restarts": 3, "maxfev": 200, "e2e_instances": 24},
+           "reps_honest": 24, "probes": 3, "restarts": 3, "maxfev": 200, "e2e_instances": 24,
+           "placement_candidates": 12, "placement_swaps": 24},
     "deep": {"m": 100, "d": 20, "n0": 100, "n_grid": (25, 100, 400, 1600, 6400),
              "alpha_fractions": (0.0625, 0.125, 0.25, 0.5, 1.0), "m_grid": (10, 30, 100, 300, 1000),
              "reps_attack": 4, "reps_honest": 32, "probes": 6, "restarts": 5, "maxfev": 400,
-             "e2e_instances": 48},
+             "e2e_instances": 48, "placement_candidates": 16, "placement_swaps": 48},
 }
 HONEST = "none"     # the 'attack' of the honest (α = 0) settings
 # attacks whose Byzantine rows are not vectors of R^d (NaN, ±Inf): outside the paper's model, in
@@ -79,7 +98,26 @@ HONEST = "none"     # the 'attack' of the honest (α = 0) settings
 NONFINITE_INPUT = ("nan", "inf", "neg_inf")
 DEFAULT_ALPHA = 0.1
 LIBRARY_ATTACKS = tuple(ATTACKS)
-BATTERY_ATTACKS = (*LIBRARY_ATTACKS, "realise_target", "worst_case")
+PLACEMENT_SEP = "@"
+# attacks at placements chosen against the rule (module docstring); non-adaptive attacks only
+# (the worst placement is searched for the rows they send)
+PLACED_ATTACKS = tuple(f"{a}{PLACEMENT_SEP}{p}" for a in ("sign_flip", "alie")
+                       for p in ("first", "last", "interleaved", "worst_placement"))
+BATTERY_ATTACKS = (*LIBRARY_ATTACKS, "realise_target", "worst_case", *PLACED_ATTACKS)
+DEFAULT_PLACEMENT = "random"
+
+
+def split_attack(name: str, default: str = DEFAULT_PLACEMENT) -> tuple[str, str]:
+    """('sign_flip', 'last') from 'sign_flip@last'; a plain name gets ``default``."""
+    base, sep, kind = name.partition(PLACEMENT_SEP)
+    return base, (kind if sep else default)
+
+
+def placement_of(name: str, cfg: dict) -> Placement:
+    """The :class:`Placement` of the battery attack ``name`` with the profile's search budget."""
+    _, kind = split_attack(name, cfg.get("placement", DEFAULT_PLACEMENT))
+    return Placement(kind, candidates=cfg.get("placement_candidates", 8),
+                     swaps=cfg.get("placement_swaps", 16))
 
 
 def profile_config(profile: str) -> dict:
@@ -214,6 +252,7 @@ class WorstCaseSearch(Attack):
     failure of the aggregator propagates (the measurement is then +inf)."""
 
     name = "worst_case"
+    adaptive = True
 
     def __init__(self, restarts: int = 2, maxfev: int = 100, grid: int = 8):
         if not (isinstance(restarts, int) and restarts >= 1):
@@ -247,7 +286,7 @@ class WorstCaseSearch(Attack):
         def err(p):
             self.evaluations += 1
             b = rows(p)
-            out = np.asarray(ctx.aggregate(np.concatenate([b, honest])), dtype=np.float64)
+            out = np.asarray(ctx.aggregate(ctx.rows(b, honest)), dtype=np.float64)
             e = float(np.linalg.norm(out - ref))
             e = e if np.isfinite(e) else np.inf
             if e > best["err"]:
@@ -283,6 +322,8 @@ class _Found(Exception):
 
 
 def make_battery_attack(name: str, s: Setting, model, cfg: dict, seed: int) -> Attack:
+    """The attack of the battery attack ``name`` (its placement aside: :func:`placement_of`)."""
+    name, _ = split_attack(name)
     if name == "realise_target":
         u = unit_vector(np.random.default_rng([seed, s.id, 3]), s.d)
         return RealiseTarget(FarTarget(model, math.sqrt(s.d), u))
@@ -326,13 +367,16 @@ def measure(data: SettingData, aggregate: Callable, attack: str, cfg: dict, seed
     """Empirical Δ of workers → ``attack`` → ``aggregate`` on ``data``: {'delta', 'error'}
     (attack :data:`HONEST`: no Byzantine worker; then also 'errors', the (probes, d) array of
     ĝ(w) − ∇F(w), for the bias test). A failure of the aggregator (an exception, a timeout, ...)
-    gives Δ = +inf and its kind."""
+    gives Δ = +inf and its kind. The Byzantine rows sit where the attack's placement puts them
+    (:func:`placement_of`), drawn from the stream ``[seed, s.id, 4, k]`` of this measurement."""
     s = data.setting
     if attack == HONEST:
         return _measure_honest(data, aggregate, cfg, seed)
     k = BATTERY_ATTACKS.index(attack)
     att = make_battery_attack(attack, s, data.model, cfg, seed)
-    oracle = ByzantineOracle(data.pool, att, aggregate, _stream(seed, s, data.rep, 1, k))
+    oracle = ByzantineOracle(data.pool, att, aggregate, _stream(seed, s, data.rep, 1, k),
+                             placement=placement_of(attack, cfg),
+                             placement_rng=_stream(seed, s, data.rep, 4, k))
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore", RuntimeWarning)
@@ -406,7 +450,8 @@ def measure_setting(user_factory: Callable[[int, int], Callable], s: Setting, at
                 if agg is None:
                     cell["ref"][r].append(None)
                     continue
-                key = (seed, s, rep, a, r, cfg["probes"], cfg["restarts"], cfg["maxfev"])
+                key = (seed, s, rep, a, r, cfg["probes"], cfg["restarts"], cfg["maxfev"],
+                       placement_of(a, cfg) if a != HONEST else None)
                 if reference_cache is not None and key in reference_cache:
                     mr = reference_cache[key]
                 else:
@@ -422,6 +467,7 @@ def measure_setting(user_factory: Callable[[int, int], Callable], s: Setting, at
     for a in atts:
         cell = per[a]
         row = _row(s, a, _mean(cell["user"]), {r: _mean(v) for r, v in cell["ref"].items()}, lb, rates)
+        row["placement"] = None if a == HONEST else placement_of(a, cfg).kind
         row["delta_reps"] = list(cell["user"])
         row["delta_reference_reps"] = {r: list(v) for r, v in cell["ref"].items()}
         row["error"] = cell["error"]
@@ -568,6 +614,7 @@ def _worst_row(s, per_attack, references, lb, rates) -> dict:
     row["delta_reps"] = user_reps
     row["delta_reference_reps"] = ref_reps
     row["worst_attack"] = worst["attack"]
+    row["placement"] = worst.get("placement")
     row["reference_worst_attack"] = ref_att
     row["error"] = next((r["error"] for r in per_attack if r["error"]), None)
     row["nonfinite_input"] = nonfinite

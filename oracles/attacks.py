@@ -1,7 +1,14 @@
 """Byzantine attacks: ``attack(honest, w, ctx) -> (f, d)``, where ``honest`` is the (m − f, d)
 array of honest gradients at the query point ``w`` and ``ctx`` an :class:`AttackContext` (f, m,
-the aggregator, the true gradient for omniscient attacks, a Generator). All are vectorised
+the aggregator, the true gradient for omniscient attacks, a Generator, the positions of the
+Byzantine rows among the m rows of the aggregator's input). All are vectorised
 (no loop over workers or coordinates); line-search attacks loop over candidate magnitudes only.
+
+Row positions: the aggregator's input X (m, d) holds the Byzantine rows at ``ctx.positions`` (the
+first f rows when None) and the honest rows, in their order, everywhere else (:func:`arrange`).
+An attack that evaluates the aggregator (``adaptive = True``) builds X with
+:meth:`AttackContext.rows`, so it optimises for the placement of the call its rows are used in
+(:class:`~byzpgd.oracles.pipeline.ByzantineOracle` draws it before calling the attack).
 
 Library (``ATTACKS`` maps a name to a zero-argument constructor with default parameters):
 
@@ -34,13 +41,42 @@ import numpy as np
 from scipy.stats import norm
 
 
+def arrange(byz: np.ndarray, honest: np.ndarray, positions: np.ndarray | None = None) -> np.ndarray:
+    """The (f + h, d) input of the aggregator: Byzantine row i at index ``positions[i]`` (the
+    first f rows when None: ``np.concatenate([byz, honest])``), the honest rows in their order at
+    the other indices. ``positions``: f distinct indices in [0, f + h)."""
+    byz = np.asarray(byz, dtype=np.float64)
+    honest = np.asarray(honest, dtype=np.float64)
+    if positions is None:
+        return np.concatenate([byz, honest])
+    pos = np.asarray(positions, dtype=np.intp)
+    m = byz.shape[0] + honest.shape[0]
+    if pos.shape != (byz.shape[0],) or np.unique(pos).size != pos.size or np.any((pos < 0) | (pos >= m)):
+        raise ValueError(f"positions must be {byz.shape[0]} distinct indices in [0, {m}), got {pos.tolist()}")
+    X = np.empty((m, honest.shape[1]), dtype=np.float64)
+    mask = np.zeros(m, dtype=bool)
+    mask[pos] = True
+    X[pos] = byz
+    X[~mask] = honest
+    return X
+
+
 @dataclass
 class AttackContext:
+    """What an attack may use: f, m, the aggregator, the true gradient (omniscient attacks), a
+    Generator, and ``positions``: the indices of the Byzantine rows in the aggregator's input
+    (None: the first f rows)."""
+
     f: int
     m: int
     aggregate: Callable | None = None
     true_grad: np.ndarray | None = None
     rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(0))
+    positions: np.ndarray | None = None
+
+    def rows(self, byz: np.ndarray, honest: np.ndarray) -> np.ndarray:
+        """The aggregator's input with ``byz`` at :attr:`positions` (:func:`arrange`)."""
+        return arrange(byz, honest, self.positions)
 
 
 def _byz(vec, f):
@@ -48,7 +84,7 @@ def _byz(vec, f):
 
 
 def _aggregate_error(ctx, honest, byz):
-    g = ctx.aggregate(np.concatenate([byz, honest]))
+    g = ctx.aggregate(ctx.rows(byz, honest))
     ref = ctx.true_grad if ctx.true_grad is not None else honest.mean(axis=0)
     e = np.linalg.norm(g - ref)
     return e if np.isfinite(e) else np.inf
@@ -61,7 +97,11 @@ def alie_z(m: int, f: int) -> float:
 
 
 class Attack:
+    """``adaptive``: the attack evaluates ``ctx.aggregate`` (it builds the input with
+    :meth:`AttackContext.rows`, so the placement must be fixed before it is called)."""
+
     name = "attack"
+    adaptive = False
 
     def __call__(self, honest, w, ctx: AttackContext) -> np.ndarray:
         raise NotImplementedError
@@ -163,6 +203,7 @@ class ALIELineSearch(Attack):
     """ALIE with z maximising the aggregation error (requires ctx.aggregate)."""
 
     name = "alie_ls"
+    adaptive = True
 
     def __init__(self, z_range=(0.05, 100.0)):
         self.z_range = z_range
@@ -182,6 +223,7 @@ class IPMLineSearch(Attack):
     """IPM with ε maximising the aggregation error (requires ctx.aggregate)."""
 
     name = "ipm_ls"
+    adaptive = True
 
     def __init__(self, eps_range=(0.01, 100.0)):
         self.eps_range = eps_range
@@ -223,6 +265,7 @@ class RealiseTarget(Attack):
     """Omniscient oracle-realising attack (module docstring). ``target(w) -> ĝ``."""
 
     name = "realise_target"
+    adaptive = True
 
     def __init__(self, target: Callable, iters: int = 30):
         self.target, self.iters = target, int(iters)
@@ -242,7 +285,7 @@ class RealiseTarget(Attack):
         b = goal.copy()
         best_b, best_miss = b, np.inf
         for _ in range(self.iters):
-            out = ctx.aggregate(np.concatenate([_byz(b, ctx.f), honest]))
+            out = ctx.aggregate(ctx.rows(_byz(b, ctx.f), honest))
             r = goal - out
             miss = float(np.linalg.norm(r))
             if miss < best_miss:
