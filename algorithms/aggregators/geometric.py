@@ -31,17 +31,20 @@ def geometric_median(X, tol: float = 1e-10, max_iter: int = 500, return_info: bo
     other rows) strictly decreases f and leaves y_k. The iterates decrease f monotonically and
     converge to a minimiser (Vardi & Zhang 2000, Theorem 1).
 
-    Stopping rule (a certificate, not a step size): the norm of the minimum-norm subgradient,
+    Stopping rules (``info['stop']``): 'subgradient', the norm of the minimum-norm subgradient,
     ‖∇f(z)‖ = ‖Σ (z − g_i)/‖z − g_i‖‖ at a non-data point and max(0, r_k − η_k) at a data point,
     is at most ``tol``·n (n finite rows; the subgradient is a sum of n unit vectors), so that
-    f(z) − min f <= tol·n·‖z − z*‖. The data point nearest to the iterate is tested at every
-    iteration, so a minimiser that is a data point (where Weiszfeld alone converges only
-    sublinearly and ‖∇f‖ does not vanish) is returned exactly. An iterate within 1e-9 of the rows'
-    median distance of a non-optimal data point is moved by the Vardi–Zhang step from that point
-    when this lowers f (plain Weiszfeld escapes a point at distance δ only at the geometric rate
-    r_k/η_k, so a δ near rounding would look like convergence). The loop also ends when a step
-    is at the rounding level of z or after ``max_iter`` iterations; ``info['converged']`` says
-    whether the certificate was reached.
+    f(z) − min f <= tol·n·‖z − z*‖; 'data_point', the data point nearest to the iterate (tested at
+    every iteration) satisfies that test and is returned exactly (where Weiszfeld alone converges
+    only sublinearly and ‖∇f‖ does not vanish); 'step', a step of at most ``tol`` times the rows'
+    median distance s to the start, taken farther than 1e-9·s from every data point (near a
+    minimiser that sits almost on a data point, r_k ≈ η_k, Weiszfeld is sublinear and the
+    subgradient test is out of reach), or nearer when the Vardi–Zhang step from that data point
+    does not lower f; 'rounding', a step at the rounding level of z;
+    'max_iter'. ``info['converged']`` is False only for 'max_iter'. An iterate within 1e-9·s of a
+    non-optimal data point is moved by the Vardi–Zhang step from that point when this lowers f
+    (plain Weiszfeld escapes a point at distance δ only at the geometric rate r_k/η_k, so a δ
+    near rounding would pass the step test: the bug this replaced).
 
     Far rows (``basic``) carry weight 0 (a point at infinite distance pulls with a unit vector in
     the limit, but its direction is undefined; they are dropped as in every vector rule here). The
@@ -56,7 +59,8 @@ def geometric_median(X, tol: float = 1e-10, max_iter: int = 500, return_info: bo
     ok = ~far
     if not ok.any():
         out = np.full(X.shape[1], np.nan)
-        info = {"iterations": 0, "converged": False, "subgradient_norm": np.nan, "at_data_point": False}
+        info = {"iterations": 0, "converged": False, "subgradient_norm": np.nan, "at_data_point": False,
+                "stop": "no_finite_rows"}
         return (out, info) if return_info else out
     z, info = _weiszfeld_vz(Xc[ok], float(tol), int(max_iter))
     out = centre + z
@@ -102,7 +106,8 @@ def _weiszfeld_vz(Y: np.ndarray, tol: float, max_iter: int):
         scale = float(dist.max())
     g_tol = tol * n
     cache: dict[int, _DataPoint] = {}
-    info = {"iterations": 0, "converged": False, "subgradient_norm": np.nan, "at_data_point": False}
+    info = {"iterations": 0, "converged": False, "subgradient_norm": np.nan, "at_data_point": False,
+            "stop": ""}
     for it in range(1, max_iter + 1):
         info["iterations"] = it
         k = int(np.argmin(dist))
@@ -111,8 +116,10 @@ def _weiszfeld_vz(Y: np.ndarray, tol: float, max_iter: int):
             p = cache[k] = _DataPoint(Y, k)
         if p.r <= p.eta + g_tol:                      # 0 ∈ ∂f(y_k) up to the tolerance: y_k is optimal
             z = Y[k].copy()
-            info.update(converged=True, subgradient_norm=max(0.0, p.r - p.eta), at_data_point=True)
+            info.update(converged=True, subgradient_norm=max(0.0, p.r - p.eta), at_data_point=True,
+                        stop="data_point")
             return z, info
+        near = False                                  # next to y_k and its Vardi–Zhang step does not help
         if dist[k] == 0.0:                            # z is the (non-optimal) data point y_k
             z_new = p.vz_step(Y[k])
         else:
@@ -122,6 +129,8 @@ def _weiszfeld_vz(Y: np.ndarray, tol: float, max_iter: int):
                 vz = p.vz_step(Y[k])
                 if _norms(Y - vz).sum() < _norms(Y - z_new).sum():
                     z_new = vz
+                else:
+                    near = True
         step = float(np.linalg.norm(z_new - z))
         z = z_new
         diff = Y - z
@@ -130,10 +139,15 @@ def _weiszfeld_vz(Y: np.ndarray, tol: float, max_iter: int):
             grad = float(np.linalg.norm((diff / dist[:, None]).sum(axis=0)))
             info["subgradient_norm"] = grad
             if grad <= g_tol:
-                info["converged"] = True
+                info.update(converged=True, stop="subgradient")
+                return z, info
+            if step <= tol * scale and (near or float(dist.min()) > SNAP_RADIUS * scale):
+                info.update(converged=True, stop="step")
                 return z, info
         if step <= 4.0 * np.finfo(np.float64).eps * (float(np.linalg.norm(z)) + scale):
-            return z, info                            # rounding level: no further progress possible
+            info["stop"] = "rounding"                 # no further progress possible
+            return z, info
+    info["stop"] = "max_iter"
     return z, info
 
 
