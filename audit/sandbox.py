@@ -48,7 +48,10 @@ import contextlib
 import contextvars
 import ctypes
 import errno
+import inspect
+import io
 import os
+import pickle
 import re
 import shutil
 import signal
@@ -56,6 +59,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 import traceback
 import uuid
@@ -139,6 +143,8 @@ def describe_exit(code: int | None) -> str:
         name = signal.Signals(sig).name
     except ValueError:
         name = f"signal {sig}"
+    if sig == signal.SIGSTOP:      # the namespace's init ends a stopped supervisor and says so
+        return "stopped by SIGSTOP (then ended by the sandbox)"
     why = {signal.SIGXCPU: " (CPU time limit exceeded)", signal.SIGXFSZ: " (file size limit exceeded)",
            signal.SIGKILL: " (killed)", signal.SIGSEGV: " (segmentation fault)"}.get(sig, "")
     return f"killed by {name}{why}"
@@ -221,10 +227,10 @@ def _input_changed(arg, buf: bytes, input_kind: str) -> bool:
     return np.ascontiguousarray(arr, dtype=np.float64).tobytes() != buf
 
 
-_CLONE_NEWNS, _CLONE_NEWNET, _CLONE_NEWPID = 0x00020000, 0x40000000, 0x20000000
+_CLONE_NEWNS, _CLONE_NEWNET, _CLONE_NEWPID, _CLONE_NEWUSER = 0x00020000, 0x40000000, 0x20000000, 0x10000000
 _MS_BIND, _MS_REC, _MS_PRIVATE = 0x1000, 0x4000, 0x40000
 _SYS_MOUNT_SETATTR, _AT_FDCWD, _AT_RECURSIVE, _MOUNT_ATTR_RDONLY = 442, -100, 0x8000, 0x1
-_PR_SET_PDEATHSIG = 1
+_PR_SET_PDEATHSIG, _PR_SET_DUMPABLE = 1, 4
 
 
 class _MountAttr(ctypes.Structure):
@@ -255,15 +261,47 @@ def _read_only_except(libc, cwd: str) -> str:
     return "read-only except the working directory (new mount namespace)"
 
 
-def _isolate(cwd: str) -> tuple[dict, bool]:  # pragma: no cover (runs in the child)
+def _enter_user_namespace() -> str | None:  # pragma: no cover (runs in the child)
+    """As an ordinary user on Linux, a new user namespace (uid and gid mapped to themselves) in
+    which the process may create the other namespaces; its capabilities hold only inside it. Root
+    needs none. Self-contained: its source runs first in the sandbox's ``python -c`` (see
+    :meth:`Sandbox._spawn`), before numpy starts threads (``unshare(CLONE_NEWUSER)`` refuses a
+    threaded process). Returns what applied (None: not Linux)."""
+    import ctypes
+    import os
+    import sys
+    if not sys.platform.startswith("linux"):
+        return None
+    if os.geteuid() == 0:
+        return "not needed (root)"
+    libc = ctypes.CDLL(None, use_errno=True)
+    uid, gid = os.geteuid(), os.getegid()
+    if libc.unshare(0x10000000) != 0:                       # CLONE_NEWUSER
+        err = ctypes.get_errno()
+        return f"none: unshare(CLONE_NEWUSER) failed: {os.strerror(err)} (errno {err})"
+    try:
+        maps = (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1"))
+        for name, text in maps:
+            with open(f"/proc/self/{name}", "w") as fh:
+                fh.write(text)
+    except OSError as exc:
+        return f"new user namespace, ids not mapped ({exc})"
+    return f"new user namespace (uid {uid} and gid {gid} mapped to themselves; capabilities only inside it)"
+
+
+_USER_NAMESPACE_SOURCE = textwrap.dedent(inspect.getsource(_enter_user_namespace))
+
+
+def _isolate(cwd: str, user: str | None) -> tuple[dict, bool]:  # pragma: no cover (runs in the child)
     """Namespaces for the sandbox process (best effort); returns (what applied, whether a new PID
-    namespace awaits the next fork)."""
+    namespace awaits the next fork). As an ordinary user they are made in the new user namespace
+    :func:`_enter_user_namespace` made (``user`` says what it did)."""
     if not sys.platform.startswith("linux"):
         why = f"not isolated: namespaces need Linux (platform {sys.platform})"
         return {"network": why, "filesystem": "writable everywhere the user may write: " + why,
                 "processes": "process group only: " + why}, False
     libc = ctypes.CDLL(None, use_errno=True)
-    info = {}
+    info = {"user": user or "none"}
     info["network"] = ("isolated (new network namespace, no interface)" if libc.unshare(_CLONE_NEWNET) == 0
                        else "not isolated: " + _failed("unshare(CLONE_NEWNET)"))
     info["filesystem"] = _read_only_except(libc, cwd)
@@ -273,8 +311,18 @@ def _isolate(cwd: str) -> tuple[dict, bool]:  # pragma: no cover (runs in the ch
     return info, pidns
 
 
-def _die_with_parent():  # pragma: no cover (runs in the child)
+def _die_with_parent(parent: int):  # pragma: no cover (runs in the child)
+    """SIGKILL this process when its parent (``parent``, a single-threaded process of the sandbox)
+    ends; ends at once if it already has (the prctl would come too late)."""
     ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(128 + signal.SIGKILL)
+
+
+def _set_dumpable(on: bool):  # pragma: no cover (runs in the child)
+    """PR_SET_DUMPABLE: a process that is not dumpable cannot be traced, nor its memory and file
+    descriptors opened through /proc, by a process without CAP_SYS_PTRACE (the rule)."""
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_DUMPABLE, int(on), 0, 0, 0)
 
 
 def _exit_code(status: int) -> int:
@@ -282,26 +330,46 @@ def _exit_code(status: int) -> int:
     return 128 - code if code < 0 else code
 
 
+def _catchable() -> set[int]:
+    """The signals the sandbox's own processes block: every one but SIGKILL and SIGSTOP, which
+    cannot be (a fault of the process itself, SIGSEGV etc., is delivered even when blocked)."""
+    return {int(s) for s in signal.valid_signals()} - {int(signal.SIGKILL), int(signal.SIGSTOP)}
+
+
+def _init(supervisor: int):  # pragma: no cover (runs in the child)
+    """The PID namespace's init (pid 1): reaps orphans; exits with the supervisor's status (a
+    signal as 128 + its number). A supervisor stopped by a signal (SIGSTOP from the rule) is
+    killed and reported as ended by that signal. When init ends, the kernel ends every process
+    of the namespace."""
+    stopped = 0
+    while True:
+        try:
+            done, status = os.waitpid(-1, os.WUNTRACED)
+        except ChildProcessError:
+            os._exit(0)
+        if done != supervisor:
+            continue
+        if os.WIFSTOPPED(status):
+            stopped = os.WSTOPSIG(status)
+            os.kill(supervisor, signal.SIGKILL)
+            continue
+        os._exit(128 + stopped if stopped else _exit_code(status))
+
+
 def _enter_pid_namespace(fd: int):  # pragma: no cover (runs in the child)
-    """fork twice: this process waits outside the namespace, the first child is its init (reaps
-    orphans; when it ends, the kernel ends every process inside), the second is the worker. Exit
-    statuses are passed up (a signal as 128 + its number). Returns in the worker only."""
+    """fork twice: this process waits outside the namespace, the first child is its init
+    (:func:`_init`), the second the supervisor (pid 2), which returns. Exit statuses are passed up
+    (a signal as 128 + its number)."""
     pid = os.fork()
     if pid:
         os.close(fd)
         os._exit(_exit_code(os.waitpid(pid, 0)[1]))
-    _die_with_parent()
-    worker = os.fork()
-    if worker:
+    _die_with_parent(0)                # a parent outside the namespace has pid 0 in it
+    supervisor = os.fork()
+    if supervisor:
         os.close(fd)
-        while True:
-            try:
-                done, status = os.wait()
-            except ChildProcessError:
-                os._exit(0)
-            if done == worker:
-                os._exit(_exit_code(status))
-    _die_with_parent()
+        _init(supervisor)
+    _die_with_parent(1)
 
 
 def _private_proc() -> str:  # pragma: no cover (runs in the child)
@@ -417,22 +485,130 @@ def _reply(conn: Connection, msg):
     conn.send(msg)
 
 
-def _child_entry(fd: int):  # pragma: no cover (runs in the child)
-    """The sandbox process: ``python -c ... _child_entry(fd)`` with a socket to the parent, its
-    stdout and stderr a file the parent reads, its cwd a fresh temporary directory."""
+MAX_FRAME_BYTES = 256 << 20        # the largest reply of the rule's process the supervisor relays
+_SI_USER_CODES = (0, -1, -6)       # si_code of kill, sigqueue, tkill (SI_USER, SI_QUEUE, SI_TKILL)
+
+
+def _child_entry(fd: int, user: str | None = None, namespaces: bool = True):  # pragma: no cover (child)
+    """The sandbox: ``python -c ... _child_entry(fd)`` with a socket ``fd`` to the caller, its stdout
+    and stderr a file the caller reads, its cwd a fresh temporary directory, its own session.
+
+    Processes (docs/audit.md "Sandbox limits", Processes): this process makes the namespaces; with
+    a new PID namespace it waits outside it for the namespace's init, whose child is the
+    supervisor; without one it is the supervisor itself. The supervisor forks the rule's process
+    (the worker) and relays the caller's messages to it and its replies back (:func:`_supervise`):
+    the rule's parent is the supervisor, never the caller, and the caller's socket is held by the
+    supervisor alone. Every process of the sandbox but the worker blocks every catchable signal
+    and is not dumpable (the rule can neither trace it nor open its file descriptors)."""
     warnings.simplefilter("ignore")   # overflow etc. under attack is expected; the output is checked
     np.seterr(all="ignore")
-    conn = Connection(fd)
+    signal.pthread_sigmask(signal.SIG_BLOCK, _catchable())
+    if namespaces:
+        isolation, pidns = _isolate(os.getcwd(), user)
+    else:
+        why = "not isolated: namespaces not requested"
+        isolation, pidns = {"user": "none", "network": why, "filesystem": "writable everywhere the user may "
+                            "write: " + why, "processes": "process group only: " + why}, False
+    _set_dumpable(False)              # after the user namespace's id maps (written through /proc/self)
+    if pidns:
+        _enter_pid_namespace(fd)      # returns in the supervisor, pid 2 of the namespace
+        if isolation["filesystem"].startswith("read-only"):
+            isolation["proc"] = _private_proc()
+    isolation["caller"] = (
+        "protected: the rule's parent is a supervisor process of the sandbox, in a session of its own, "
+        "that blocks catchable signals; " + ("the caller is outside the rule's PID namespace (it cannot "
+                                             "be named, so not signalled)" if pidns else
+                                             "without a PID namespace a rule of the same user can still "
+                                             "signal the caller by its pid"))
+    supervisor = os.getpid()
+    mine, theirs = socket.socketpair()
+    worker = os.fork()
+    if worker == 0:
+        mine.close()
+        os.close(fd)
+        _die_with_parent(supervisor)
+        _set_dumpable(True)
+        signal.pthread_sigmask(signal.SIG_SETMASK, set())
+        _worker(Connection(theirs.detach()), isolation)
+        os._exit(0)
+    theirs.close()
+    _supervise(Connection(fd), Connection(mine.detach()), worker, pidns)
+
+
+def _send_note(cli: Connection, note: tuple):  # pragma: no cover (runs in the child)
+    with contextlib.suppress(OSError, ValueError):
+        cli.send_bytes(b"S" + pickle.dumps(note))
+
+
+def _signals_from_the_rule(blocked: set[int], pidns: bool) -> list[tuple[int, int]]:  # pragma: no cover
+    """Take the pending signals (:func:`signal.sigtimedwait`, which gives the sender's pid);
+    returns (signal, sender pid) of those sent by a process of the rule: any sender inside the
+    PID namespace (a sender outside it has pid 0 there), else any sender but the caller."""
+    found = []
+    while (info := signal.sigtimedwait(blocked, 0)) is not None:
+        if info.si_code not in _SI_USER_CODES:
+            continue                    # sent by the kernel (SIGCHLD of the worker, ...)
+        if info.si_pid == 0 or (not pidns and info.si_pid == os.getppid()):
+            continue                    # from outside the sandbox
+        found.append((info.si_signo, info.si_pid))
+    return found
+
+
+def _supervise(cli: Connection, work: Connection, worker: int, pidns: bool):  # pragma: no cover
+    """The supervisor's loop. Frames from the caller go to the worker unchanged; the worker's go
+    back prefixed ``W`` (the caller unpickles them with :func:`_safe_loads`); the supervisor's own
+    notes are prefixed ``S``: ("signals", [(signal, sender pid), ...]) for catchable signals the
+    rule sent to the supervisor (sent before the reply they precede: a signal is pending in the
+    receiver when ``kill`` returns, so one sent during a call is noted before that call's reply),
+    and ("exit", code, why) when the worker has ended (code 128 + signal for a signal). The caller
+    reads a socket closed without an "exit" note as the supervisor's death. When the caller's
+    socket closes (the caller ended), everything in the sandbox's process group is killed."""
+    from multiprocessing.connection import wait
+    blocked = _catchable()
+    why = None
+    while True:
+        ready = wait([cli, work])
+        if work in ready:
+            try:
+                frame = work.recv_bytes(MAX_FRAME_BYTES)
+            except OSError:
+                frame = None
+                why = f"sent a reply larger than {MAX_FRAME_BYTES >> 20} MiB; its process was killed"
+                with contextlib.suppress(OSError):
+                    os.kill(worker, signal.SIGKILL)
+            except EOFError:
+                frame = None
+            signals = _signals_from_the_rule(blocked, pidns)
+            if signals:
+                _send_note(cli, ("signals", signals))
+            if frame is None:
+                code = _exit_code(os.waitpid(worker, 0)[1])
+                signals = _signals_from_the_rule(blocked, pidns)
+                if signals:
+                    _send_note(cli, ("signals", signals))
+                _send_note(cli, ("exit", code, why))
+                os._exit(code)
+            try:
+                cli.send_bytes(b"W" + frame)
+            except OSError:
+                ready = [cli]
+        if cli in ready:
+            try:
+                frame = cli.recv_bytes()
+            except (EOFError, OSError):   # the caller ended: end the sandbox
+                os.killpg(0, signal.SIGKILL)
+                os._exit(128 + signal.SIGKILL)
+            with contextlib.suppress(OSError):
+                work.send_bytes(frame)    # a worker that has ended is noticed on its side
+
+
+def _worker(conn: Connection, isolation: dict):  # pragma: no cover (runs in the child)
+    """The rule's process: load the target, then answer calls (module docstring)."""
     try:
         _, target, paths, input_kind, m0, f0, cfg = conn.recv()
     except (EOFError, OSError):
         return
-    isolation, pidns = _isolate(os.getcwd())
-    if pidns:
-        _enter_pid_namespace(fd)
     isolation["limits"] = _apply_limits(cfg)
-    if pidns and isolation["filesystem"].startswith("read-only"):
-        isolation["proc"] = _private_proc()
     if sys.platform.startswith("linux"):
         isolation["capabilities"] = _drop_capabilities()
     _cpu_budget(cfg["cpu_seconds_load"])
@@ -502,6 +678,60 @@ def _child_entry(fd: int):  # pragma: no cover (runs in the child)
 # ---------------------------------------------------------------------------------------------
 # the parent side
 # ---------------------------------------------------------------------------------------------
+_SAFE_GLOBALS = frozenset({("numpy", "ndarray"), ("numpy", "dtype"),
+                           *((f"numpy.{core}.multiarray", name) for core in ("_core", "core")
+                             for name in ("_reconstruct", "scalar"))})
+_SUPERVISOR = "the sandbox's supervisor (the rule's parent, standing in for the caller)"
+
+
+# the sandbox's program: the user namespace first (numpy not imported yet), then _child_entry
+_CHILD_CODE = (_USER_NAMESPACE_SOURCE + "\nimport sys\nns = sys.argv[3] == '1'\n"
+               "user = _enter_user_namespace() if ns else None\nsys.path.insert(0, sys.argv[1])\n"
+               "from byzpgd.audit.sandbox import _child_entry\n_child_entry(int(sys.argv[2]), user, ns)\n")
+_STOP_CHECK_SECONDS = 0.25          # while waiting, how often the caller looks whether the sandbox is stopped
+
+
+class _SupervisorStopped(Exception):
+    """The sandbox's first process is stopped (without a PID namespace, the supervisor; SIGSTOP)."""
+
+
+class _UnreadableReply(Exception):
+    """A frame from the sandbox that is not a message the caller can safely read."""
+
+
+class _ReplyUnpickler(pickle.Unpickler):
+    def find_class(self, module, name):
+        if (module, name) in _SAFE_GLOBALS:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"it refers to {module}.{name}")
+
+
+def _safe_loads(data: bytes):
+    """Unpickle a message of the sandbox, allowing numpy arrays and builtin values only: the rule
+    can write any bytes to its socket, and a plain ``pickle.loads`` would run code it chose in the
+    caller. Raises :class:`_UnreadableReply`."""
+    try:
+        return _ReplyUnpickler(io.BytesIO(data)).load()
+    except Exception as exc:
+        raise _UnreadableReply(f"an unreadable reply ({type(exc).__name__}: {str(exc)[:200]})") from None
+
+
+def _signal_name(signo: int) -> str:
+    try:
+        return signal.Signals(signo).name
+    except ValueError:
+        return f"signal {signo}"
+
+
+def _stopped(pid: int) -> bool:
+    """Whether process ``pid`` is stopped (state T in /proc/PID/stat)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] in ("T", "t")
+    except (OSError, IndexError):
+        return False
+
+
 def _pids_cgroup(pid: int, limit: int) -> str | None:
     """Put ``pid`` in a new cgroup-v1 pids group of at most ``limit`` processes; None where that
     is not possible (no pids hierarchy at :data:`_PIDS_CGROUP_ROOT`, not permitted)."""
@@ -569,6 +799,8 @@ class Sandbox:
         self.limits = limits if limits is not None else (_LIMITS.get() or Limits())
         self._proc = None
         self._conn = None
+        self._worker_exit: tuple | None = None   # the supervisor's "exit" note: (code, why)
+        self._namespaces = True             # False: none tried (tests of the fallback where they work)
         self._base: str | None = None       # temporary folder: cwd/ (the rule's) and output
         self._out = None                    # the file the process's stdout and stderr go to
         self._cgroup: str | None = None
@@ -595,34 +827,45 @@ class Sandbox:
             os.mkdir(self.cwd)
             self._out = open(os.path.join(self._base, "output"), "ab+")  # noqa: SIM115 (closed in close)
         parent_sock, child_sock = socket.socketpair()
-        code = ("import sys; sys.path.insert(0, sys.argv[1]); "
-                "from byzpgd.audit.sandbox import _child_entry; _child_entry(int(sys.argv[2]))")
+        code = _CHILD_CODE
         try:
-            proc = subprocess.Popen([sys.executable, "-c", code, _PACKAGE_ROOT, str(child_sock.fileno())],
+            proc = subprocess.Popen([sys.executable, "-c", code, _PACKAGE_ROOT, str(child_sock.fileno()),
+                                     "1" if self._namespaces else "0"],
                                     pass_fds=(child_sock.fileno(),), stdin=subprocess.DEVNULL,
                                     stdout=self._out, stderr=subprocess.STDOUT, cwd=self.cwd,
                                     env=scrubbed_env(self.cwd), start_new_session=True, close_fds=True)
         finally:
             child_sock.close()
-        self._cgroup = _pids_cgroup(proc.pid, self.limits.processes + 3)  # + the sandbox's own 3
+        self._cgroup = _pids_cgroup(proc.pid, self.limits.processes + 4)  # + the sandbox's own 4
         conn = Connection(parent_sock.detach())
         self.stats["starts"] += 1
-        self._proc, self._conn = proc, conn
+        self._proc, self._conn, self._worker_exit = proc, conn, None
         try:
             paths = [*self.paths, *([os.getcwd()] if os.getcwd() not in self.paths else [])]
             conn.send(("init", self.target, paths, self.input_kind, *self.setting, self._config()))
-            ready = conn.poll(self.load_timeout)
-            msg = conn.recv() if ready else None
+            msg = self._recv(self.load_timeout)
         except (EOFError, OSError):
-            msg = ("died", f"the process ended while loading ({describe_exit(self._exitcode())})")
+            kind, why = self._death()
+            if kind == "caller_signalled":
+                self.log.add(kind, why + " (while the rule was loaded)")
+            msg = ("died", f"the process ended while loading ({why})")
+        except _UnreadableReply as exc:
+            msg = ("died", f"its process sent {exc}")
+        except _SupervisorStopped:
+            self.log.add("caller_signalled", f"signalled its caller: {_SUPERVISOR} was stopped "
+                         "(SIGSTOP) while the rule was loaded")
+            msg = ("died", "its supervisor was stopped while loading")
         self._collect_output()
+        if not (msg is None or (isinstance(msg, tuple) and msg and msg[0] in ("ready", "usage", "load_error",
+                                                                            "died"))):
+            msg = ("died", "its process sent a malformed message while loading")
         if msg is None:
             self._kill()
             self._disable("load_timeout", f"importing/constructing {self.target} took more than "
                           f"{self.load_timeout:g} s")
             return False
-        if msg[0] == "ready":
-            self.description = msg[1]
+        if msg[0] == "ready" and len(msg) == 3 and isinstance(msg[2], dict):
+            self.description = str(msg[1])
             self.isolation.clear()
             self.isolation.update(msg[2])
             self.isolation["pids_cgroup"] = (
@@ -631,9 +874,64 @@ class Sandbox:
             return True
         self._kill()
         if msg[0] == "usage":
-            raise loader.UsageError(msg[1])
-        self._disable("load_error", f"loading {self.target} failed: {msg[1]}")
+            raise loader.UsageError(str(msg[1]))
+        self._disable("load_error", f"loading {self.target} failed: {msg[1] if len(msg) > 1 else msg}")
         return False
+
+    def _recv(self, timeout: float):
+        """The next message of the rule's process within ``timeout`` seconds (None when none came),
+        handling the supervisor's notes on the way (:meth:`_note`). Raises EOFError when the
+        sandbox's socket closed (:meth:`_death` says why), :class:`_UnreadableReply`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if not self._conn.poll(max(0.0, min(left, _STOP_CHECK_SECONDS))):
+                if left <= _STOP_CHECK_SECONDS:
+                    return None
+                if self._proc is not None and _stopped(self._proc.pid):
+                    raise _SupervisorStopped
+                continue
+            frame = self._conn.recv_bytes(MAX_FRAME_BYTES + 1)
+            msg = _safe_loads(frame[1:])
+            if frame[:1] == b"W":
+                return msg
+            self._note(msg)
+
+    def _note(self, note):
+        """A note of the supervisor (:func:`_supervise`): signals the rule sent it (each a
+        ``caller_signalled`` finding), or how the rule's process ended."""
+        if not (isinstance(note, tuple) and note):
+            return
+        if note[0] == "signals":
+            for signo, pid in note[1]:
+                self.log.add("caller_signalled",
+                             f"sent {_signal_name(signo)} to its caller (from its process, pid {pid} in the "
+                             f"sandbox): {_SUPERVISOR} received it (blocked and ignored); a rule must not "
+                             "signal the process that calls it")
+        elif note[0] == "exit":
+            self._worker_exit = (note[1], note[2])
+
+    def _drain_notes(self):
+        """Read what is left on the socket of an ended sandbox (the supervisor's last notes)."""
+        with contextlib.suppress(EOFError, OSError, _UnreadableReply, ValueError):
+            while self._conn is not None and self._conn.poll(0):
+                self._recv(0)
+
+    def _death(self) -> tuple[str, str]:
+        """(kind, message) for a sandbox whose socket closed: the rule's process ended (the
+        supervisor's "exit" note: a ``crash``), or the supervisor itself was ended by a signal
+        without a note: ``caller_signalled``. Only a signal ends the supervisor, and only the rule
+        has a reason to send one (SIGKILL and SIGSTOP, which the supervisor cannot block; the
+        rule's SIGSTOP makes the namespace's init end it)."""
+        self._drain_notes()
+        if self._worker_exit is not None:
+            code, why = self._worker_exit
+            return "crash", why or describe_exit(code)
+        code = self._exitcode()
+        how = describe_exit(code)
+        if how.startswith(("killed by", "stopped by")):
+            return "caller_signalled", f"signalled its caller: {_SUPERVISOR} was {how}"
+        return "crash", f"the sandbox's supervisor ended ({how})"
 
     def _exitcode(self):
         if self._proc is None:
@@ -764,7 +1062,8 @@ class Sandbox:
         t0 = time.perf_counter()
         try:
             self._conn.send(("call", m, int(f), X.shape, X.tobytes()))
-            if not self._conn.poll(self.call_timeout):
+            reply = self._recv(self.call_timeout)
+            if reply is None:
                 self._kill()
                 self._collect_output()
                 self.stats["timeouts"] += 1
@@ -774,19 +1073,36 @@ class Sandbox:
                     self.disabled = (f"timeout: {self.stats['timeouts']} calls exceeded "
                                      f"{self.call_timeout:g} s")
                 self._fail("timeout", msg)
-            reply = self._conn.recv()
-        except (EOFError, OSError, BrokenPipeError):
-            code = self._exitcode()
+        except (EOFError, OSError):
+            kind, why = self._death()
             self._kill()
             self._collect_output()
             self.stats["crashes"] += 1
             if self.stats["crashes"] >= self.max_crashes:
                 self.disabled = f"crash: the process died {self.stats['crashes']} times"
-            self._fail("crash", f"the aggregator's process died during a call ({describe_exit(code)}); "
-                       "restarted")
+            if kind == "caller_signalled":
+                self._fail(kind, f"{why} during a call (input shape {X.shape}); the sandbox was restarted")
+            self._fail("crash", f"the aggregator's process died during a call ({why}); restarted")
+        except _UnreadableReply as exc:
+            self._kill()
+            self._collect_output()
+            self._fail("bad_output", f"its process sent {exc}; the process was restarted")
+        except _SupervisorStopped:
+            self._kill()
+            self._collect_output()
+            self.stats["crashes"] += 1
+            if self.stats["crashes"] >= self.max_crashes:
+                self.disabled = f"crash: the process died {self.stats['crashes']} times"
+            self._fail("caller_signalled", f"signalled its caller: {_SUPERVISOR} was stopped (SIGSTOP) "
+                       f"during a call (input shape {X.shape}); the sandbox was restarted")
         finally:
             self.stats["max_call_seconds"] = max(self.stats["max_call_seconds"], time.perf_counter() - t0)
         self._collect_output()
+        if not (isinstance(reply, tuple) and ((len(reply) == 2 and reply[0] == "ok")
+                                              or (len(reply) == 3 and reply[0] == "error"
+                                                  and isinstance(reply[1], str)))):
+            self._kill()
+            self._fail("bad_output", "its process sent a malformed reply; the process was restarted")
         if reply[0] == "error":
             if reply[1] in ("memory", "processes"):   # its state is spent: restart at the next call
                 self._kill()
