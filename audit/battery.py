@@ -99,10 +99,13 @@ NONFINITE_INPUT = ("nan", "inf", "neg_inf")
 DEFAULT_ALPHA = 0.1
 LIBRARY_ATTACKS = tuple(ATTACKS)
 PLACEMENT_SEP = "@"
-# attacks at placements chosen against the rule (module docstring); non-adaptive attacks only
-# (the worst placement is searched for the rows they send)
-PLACED_ATTACKS = tuple(f"{a}{PLACEMENT_SEP}{p}" for a in ("sign_flip", "alie")
-                       for p in ("first", "last", "interleaved", "worst_placement"))
+# attacks at placements chosen against the rule (module docstring): the sign flip (fixed rows) and
+# the line-searched IPM (rows as large as hurts most, searched at the placement) first, last and
+# interleaved; the placement searched per call for the sign flip's and ALIE's rows (a search
+# pairs with non-adaptive attacks only: their rows do not depend on the placement)
+FIXED_PLACEMENTS = ("first", "last", "interleaved")
+PLACED_ATTACKS = (*(f"{a}{PLACEMENT_SEP}{p}" for a in ("sign_flip", "ipm_ls") for p in FIXED_PLACEMENTS),
+                  *(f"{a}{PLACEMENT_SEP}worst_placement" for a in ("sign_flip", "alie")))
 BATTERY_ATTACKS = (*LIBRARY_ATTACKS, "realise_target", "worst_case", *PLACED_ATTACKS)
 DEFAULT_PLACEMENT = "random"
 
