@@ -24,7 +24,12 @@ For a user's own tests and CI (docs/ci.md):
 - :mod:`byzpgd.progress`, :mod:`byzpgd.outdir`  progress display and the early ``--out`` check.
 """
 
-__version__ = "0.1.0"
+from importlib import metadata as _metadata
+
+try:   # the installed distribution's version (pyproject.toml [project] version), one source of truth
+    __version__: str = _metadata.version("byzpgd")
+except _metadata.PackageNotFoundError:   # imported from a source tree that was never installed
+    __version__ = "0+unknown"
 
 # --- the Python API (byzpgd.api): byzpgd.verify(...) and byzpgd.audit(...) --------------------
 # Imported lazily: the pytest plugin imports this package in every pytest session.

@@ -40,7 +40,6 @@ import os
 import pickle
 import pickletools
 import shlex
-import signal
 import sys
 import tempfile
 import time
@@ -184,8 +183,12 @@ def _check_one(task):
         return run_check(claim_id, profile, seed)
 
 
-def _ignore_sigint():   # worker processes: Ctrl-C is the parent's to handle (it ends them)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+def _worker_init():
+    """Pool workers: Ctrl-C is the parent's to handle (it ends them); SIGTERM/SIGHUP at their
+    defaults (so the pool's terminate() ends a worker even though the fork copied the CLI's
+    handlers); and a worker dies with its parent, even a SIGKILLed one (byzpgd.stopping)."""
+    from .stopping import worker_init
+    worker_init(ignore_sigint=True)
 
 
 def fmt_ratio(x) -> str:
@@ -227,14 +230,15 @@ def _run_checks(ids: list[str], profile: str, seed: int, jobs: int, bar: Progres
             with batched_trials(batched):
                 done(k, run_check(cid, profile, seed, progress=_InstanceNote(bar, cid)))
         return results
-    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_ignore_sigint)
+    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init)
     try:
         futures = {pool.submit(_check_one, (cid, profile, seed, batched)): cid for cid in ids}
         for k, fut in enumerate(as_completed(futures), 1):
             done(k, fut.result())
     except BaseException:
-        # Ctrl-C (or any error): end the workers now instead of waiting for their checks (the
-        # processes are taken before shutdown, which forgets them)
+        # Ctrl-C, SIGTERM/SIGHUP (byzpgd.stopping) or any error: end the workers now instead of
+        # waiting for their checks (the processes are taken before shutdown, which forgets them);
+        # one that ignores SIGTERM for 5 s is killed
         procs = list((getattr(pool, "_processes", None) or {}).values())
         for proc in procs:
             with contextlib.suppress(Exception):
@@ -243,6 +247,9 @@ def _run_checks(ids: list[str], profile: str, seed: int, jobs: int, bar: Progres
         for proc in procs:
             with contextlib.suppress(Exception):
                 proc.join(5.0)
+                if proc.is_alive():
+                    proc.kill()
+                    proc.join(1.0)
         raise
     pool.shutdown(wait=True)
     return results

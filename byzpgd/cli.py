@@ -3,6 +3,10 @@
 Exit codes of ``verify``: 0 every claim holds; 1 a claim is violated, errored or inconclusive;
 2 usage error (unknown claim id or pattern, an --out that cannot hold the report); 130 interrupted
 (Ctrl-C: the previous report set is left untouched).
+
+Every command stops on SIGTERM and SIGHUP as on Ctrl-C (:mod:`byzpgd.stopping`): its workers are
+ended (none outlives it), no report is written, the previous one is untouched, and the exit code
+is 128 + the signal number (143 for SIGTERM, 129 for SIGHUP).
 """
 
 from __future__ import annotations
@@ -14,14 +18,14 @@ import pkgutil
 import sys
 import time
 
-from . import commands, scaleout
+from . import __version__, commands, scaleout, stopping
 from .jsonsafe import dumps
 from .properties.profiles import DEFAULT_PROFILE, PROFILES
 from .properties.registry import claim_ids
 from .theory import claims as claims_mod
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
-EXIT_INTERRUPTED = 130   # 128 + SIGINT, as a shell reports a Ctrl-C
+EXIT_INTERRUPTED = 130   # 128 + SIGINT, as a shell reports a Ctrl-C (128 + SIGTERM/SIGHUP: 143/129)
 
 
 def cmd_verify(ns) -> int:
@@ -65,7 +69,7 @@ def cmd_verify(ns) -> int:
         bar.close()
         had = (out.path / "report.json").exists()
         out.discard_if_empty()
-        print(f"byzpgd verify: interrupted after {time.perf_counter() - t0:.1f} s; "
+        print(f"byzpgd verify: interrupted{stopping.signal_words()} after {time.perf_counter() - t0:.1f} s; "
               + (f"the previous report in {ns.out} is untouched" if had
                  else f"no report was written to {ns.out}"), file=sys.stderr, flush=True)
         return EXIT_INTERRUPTED
@@ -172,6 +176,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="byzpgd",
         description="Verification harness for Byzantine-robust non-convex optimization: checks "
                     "the claims of Yin et al. (ICML 2019) on generated instances.")
+    p.add_argument("--version", action="version", version=f"byzpgd {__version__}",
+                   help="print the installed version of byzpgd and exit")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     v = sub.add_parser("verify", help="check every registered claim; write DIR/report.{json,md,html}",
@@ -228,8 +234,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    ns = build_parser().parse_args(argv)
-    return ns.func(ns)
+    """Parse ``argv`` and run the command. SIGTERM and SIGHUP stop it as Ctrl-C does (module
+    docstring): the command's own clean-up runs, then any process still descending from this one
+    is ended (:func:`byzpgd.stopping.end_descendants`), and the exit code is 128 + the signal."""
+    ns = None
+    with stopping.stop_on_signals():
+        try:
+            ns = build_parser().parse_args(argv)
+            code = ns.func(ns)
+        except KeyboardInterrupt:   # a command without its own handler (audit), or before it ran
+            print(f"byzpgd {getattr(ns, 'command', None) or ''}".rstrip()
+                  + f": interrupted{stopping.signal_words()}; no report was written",
+                  file=sys.stderr, flush=True)
+            code = EXIT_INTERRUPTED
+        signum = stopping.received()
+        if signum is not None:
+            stopping.end_descendants()
+            code = 128 + signum
+    return code
 
 
 if __name__ == "__main__":

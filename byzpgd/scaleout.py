@@ -23,7 +23,9 @@ import argparse
 import contextlib
 import importlib.util
 import ipaddress
+import os
 import re
+import signal
 
 from .experiments.executors import INSTALL_HINT, ClusterError, ClusterSpec, DaskExecutor, DaskUnavailable
 from .experiments.loop import ProcessExecutor, SerialExecutor
@@ -133,7 +135,25 @@ def executor_from_args(ns: argparse.Namespace, default_jobs: int = 1, *, chunksi
             client = stack.enter_context(dask_client(ClusterSpec(scheduler=scheduler, workers=workers)))
         except (DaskUnavailable, ValueError) as exc:
             raise ScaleOutError(str(exc)) from None
-        yield DaskExecutor(client, chunksize=chunksize)
+        try:
+            yield DaskExecutor(client, chunksize=chunksize)
+        except KeyboardInterrupt:   # Ctrl-C, or SIGTERM/SIGHUP (byzpgd.stopping.Terminated)
+            if workers is not None:
+                _interrupt_local_workers(client)
+            raise
+
+
+def _interrupt_local_workers(client) -> None:
+    """Send SIGINT to the worker processes of the LocalCluster this command started, as a Ctrl-C
+    at the terminal does (it reaches the whole process group): they stop their running tasks at
+    once, and the cluster then closes without waiting for them (a SIGTERM or SIGHUP reaches this
+    process only; closing a cluster whose workers are busy made them log heartbeat tracebacks)."""
+    for nanny in list((getattr(client.cluster, "workers", None) or {}).values()):
+        pid = getattr(nanny, "pid", None)
+        if pid:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGINT)
+
 
 def describe(executor) -> str:
     """'this process', 'N local processes' or the Dask cluster, for a progress line."""

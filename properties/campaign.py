@@ -136,7 +136,12 @@ def _outcome(claim_id: str, res: ClaimResult) -> ClaimOutcome:
 def _child(fault: fault_mod.Fault | None, claims: list[str], profile: str, seed: int, out,
            batched: bool = False) -> None:
     """Child process: inject the fault (None: baseline) and run the claims, one message each
-    (with ``batched``, as ``byzpgd verify --batched`` runs them)."""
+    (with ``batched``, as ``byzpgd verify --batched`` runs them). Signals: SIGINT ignored and
+    SIGTERM/SIGHUP at their defaults (the parent ends the child on Ctrl-C or a stop signal; the fork
+    copied the CLI's handlers), and the child dies with its parent (byzpgd.stopping)."""
+    from ..stopping import worker_init
+
+    worker_init(ignore_sigint=True)
     try:
         claim_ids()   # load every suite first, so every binding of a patched object is seen
         ctx = fault_mod.inject(fault) if fault is not None else _null()

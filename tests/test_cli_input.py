@@ -164,3 +164,25 @@ def test_ctrl_c_without_a_previous_report_says_nothing_was_written(tmp_path, mon
     assert rc == 130 and "no report was written" in capsys.readouterr().err
     assert not (tmp_path / "new").exists()    # the folders made by the --out check are removed again
     assert Path(tmp_path).is_dir()
+
+
+# --- --version -------------------------------------------------------------------------------------------
+def test_version_is_the_installed_distributions():
+    from importlib import metadata
+
+    import byzpgd
+
+    out = subprocess.run([sys.executable, "-m", "byzpgd", "--version"], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0 and out.stderr == ""
+    assert out.stdout.strip() == f"byzpgd {metadata.version('byzpgd')}" == f"byzpgd {byzpgd.__version__}"
+
+
+def test_version_comes_from_the_package_metadata_not_a_literal():
+    """With the metadata saying 7.7.7-test, both __version__ and --version say so (a version string
+    written in the code would not follow)."""
+    code = ("import importlib.metadata as m; real = m.version; "
+            "m.version = lambda name: '7.7.7-test' if name == 'byzpgd' else real(name); "
+            "import byzpgd, byzpgd.cli; print(byzpgd.__version__); byzpgd.cli.main(['--version'])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.split() == ["7.7.7-test", "byzpgd", "7.7.7-test"], out.stderr

@@ -157,6 +157,7 @@ def cmd_calibrate(ns) -> int:
     from ..outdir import OutDirError, check_out_dir
     from ..progress import Progress
     from ..reports.json_report import write_atomic
+    from ..stopping import signal_words
 
     if ns.per_cell < 1 or ns.verify_per_cell < 1:
         print("byzpgd calibrate: --per-cell and --verify-per-cell must be >= 1", file=sys.stderr)
@@ -179,8 +180,9 @@ def cmd_calibrate(ns) -> int:
         except KeyboardInterrupt:
             bar.close()
             out_dir.discard_if_empty()
-            print(f"byzpgd calibrate: interrupted; nothing was written to {ns.out}", file=sys.stderr)
-            return 130
+            print(f"byzpgd calibrate: interrupted{signal_words()}; nothing was written to {ns.out}",
+                  file=sys.stderr)
+            return 130   # the CLI's main makes it 128 + the signal for SIGTERM/SIGHUP
     path = out_dir.path / "calibration.json"
     write_atomic(path, dumps(out) + "\n")
     v = out["verification"]

@@ -15,6 +15,7 @@ def cmd_faults(ns) -> int:
     from ..progress import Progress
     from ..properties.campaign import run_campaign
     from ..reports.faults import write_faults
+    from ..stopping import signal_words
 
     if ns.list:
         for f in CATALOGUE:
@@ -61,8 +62,9 @@ def cmd_faults(ns) -> int:
         except KeyboardInterrupt:
             bar.close()
             out_dir.discard_if_empty()
-            print(f"byzpgd faults: interrupted; the previous files in {out} are untouched", file=sys.stderr)
-            return 130
+            print(f"byzpgd faults: interrupted{signal_words()}; the previous files in {out} are untouched",
+                  file=sys.stderr)
+            return 130   # the CLI's main makes it 128 + the signal for SIGTERM/SIGHUP
     paths = write_faults(out, campaign)
     say = (lambda msg: None) if ns.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
     say(f"wrote {', '.join(str(p) for p in paths)}: {campaign.summary}, kill rate "
