@@ -1,17 +1,28 @@
 """The audit report: DIR/audit.json (machine-readable), DIR/audit.md (summary) and DIR/audit.html
 (self-contained: inline CSS, plots as base64 PNG data URIs drawn with matplotlib's Agg canvas,
-Jinja2 template with autoescaping).
+Jinja2 template with autoescaping), rendered from a typed
+:class:`~byzpgd.audit.result.AuditResult`: every number comes from one of its fields, none from a
+guessed key.
 
-The three texts are rendered first, then staged to temporary siblings and moved in place
-(:func:`byzpgd.reports.json_report.stage` / ``commit``): an interrupted write leaves whole
+audit.json is ``sanitize(result.to_json())`` (schema 2; :meth:`AuditResult.from_json` reads it
+back to an equal object), with this machine's :func:`~.json_report.environment` when the result
+carries none. The three texts are rendered first, then staged to temporary siblings and moved in
+place (:func:`byzpgd.reports.json_report.stage` / ``commit``): an interrupted write leaves whole
 files. A plot that cannot be drawn is replaced by the reason; the rest is still written.
+
+Markdown and HTML render one model (:func:`sections`: titled sections of paragraphs, bullet
+lists and tables), so the two say the same thing. Sections: the settings (with the non-finite
+input mode), what each verdict word means, the reasons, the statistical decisions, the findings
+(their count is the number listed), the plots (HTML), worst Δ per setting (with the thresholds
+of the grade), Δ per attack × setting, the slope fits against the paper's rates (exponent,
+threshold, interval, evidence: the one-sided check "slope CI upper end <= threshold"), empirical
+constants, the bias test, the (f, κ)-robustness estimate beside f/(n − 2f) and the proven upper
+bound, and ByzantinePGD end to end.
 
 Plots (worst Δ over the attacks): Δ against m (at α = 0 and at α_max) and Δ against n (at f_max
 and at α = 0) and α, the audited aggregator (min–max over the repetitions as error bars, its
 fitted log-log line dotted) beside the references and the statistical lower bound (dashed); an
-infinite Δ is drawn as a red triangle at the top of the panel. Tables: reasons and notes,
-findings, worst Δ per setting, Δ per attack × setting, the slope fits with their intervals
-against the rates' local slopes, empirical constants, the bias test, the end-to-end runs.
+infinite Δ is drawn as a red triangle at the top of the panel.
 """
 
 from __future__ import annotations
@@ -19,6 +30,8 @@ from __future__ import annotations
 import base64
 import io
 import math
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from jinja2 import Environment
@@ -26,20 +39,53 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter
 
+from ..audit.result import AuditResult, BiasTest, EndToEnd, KappaSummary, Measurement, SlopeFit, SweepSlopes
 from ..jsonsafe import dumps, sanitize
 from .json_report import commit, environment, stage
 from .style import BASE_CSS
 
 FILES = ("audit.json", "audit.md", "audit.html")
-# the battery's sweeps and their variable (= byzpgd.audit.rates_fit.SWEEP_VARIABLE; reports import
-# no audit module: tests/test_audit.py checks the two agree)
-SWEEP_VARIABLE = {"alpha": "alpha", "n": "n", "m": "m", "m_honest": "m", "n_honest": "n"}
 REF_COLORS = ("#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
+DASH = "—"
+
+#: one line per verdict word (audit/verdict.py, docs/audit.md "The verdict")
+VERDICT_MEANING = {
+    "pass": "every part of the rate was shown by the data: no error finding, robust under every attack and "
+            "placement, unbiased, within the factor of the best reference at every setting, and every graded "
+            "slope shown at the rate.",
+    "suboptimal": "robust, but shown not to be at the rate: the worst Delta is above the factor times the "
+                  "best reference's at some setting, or a graded slope is refuted.",
+    "inconclusive": "the data of this profile cannot show the rate: run a larger profile (a graded slope's "
+                    "interval contains its threshold, or a sweep has no slope).",
+    "fail": "the rule is broken: an error finding, a non-finite output on non-finite input, a breakdown "
+            "under attack, no decrease in n under attack, a bias without attack, or Theorem 1 violated end "
+            "to end.",
+}
+REASON_WORDS = {
+    "nonfinite_input": "non-finite input", "breakdown": "breakdown", "bias": "bias",
+    "end_to_end": "end to end", "delta_exceeds_reference": "Delta above the reference",
+    "slope": "slope refuted", "not_shown": "rate not shown", "battery": "battery",
+}
+EVIDENCE_WORDS = {"shown": "shown", "refuted": "refuted", "undetermined": "undetermined",
+                  "missing": "no slope"}
+SWEEP_WORDS = {"m_honest": "m at alpha = 0 (no attack)", "m": "m at alpha_max", "n": "n at f_max",
+               "n_honest": "n at alpha = 0 (no attack)", "alpha": "alpha at (m0, n0)"}
+PLACEMENT_WORDS = {"first": "Byzantine rows first", "last": "Byzantine rows last",
+                   "interleaved": "Byzantine rows interleaved",
+                   "worst_placement": "placement searched against the rule", "random": "random placement"}
+E2E_SETTING_WORDS = {"landscape": "", "d": "d =", "m": "m =", "n": "n =", "f": "f =",
+                     "norm_w_star": "|w*| =", "attack": "attack"}
+LOWER_BOUND = "alpha/sqrt(n) + sqrt(d/(n m)) (sigma = 1, docs/paper.md §7.2)"
 
 
+# ---------------------------------------------------------------------------------------------
+# words
+# ---------------------------------------------------------------------------------------------
 def fmt(x, digits: int = 4) -> str:
+    """A value in words: '—' for None, yes/no for booleans, %g for floats ('inf', '-inf', 'nan'),
+    'k v, …' for a mapping and 'a, b' for a sequence (never a Python repr)."""
     if x is None:
-        return "—"
+        return DASH
     if isinstance(x, str):
         return x
     if isinstance(x, bool):
@@ -52,17 +98,442 @@ def fmt(x, digits: int = 4) -> str:
         if math.isinf(x):
             return "inf" if x > 0 else "-inf"
         return f"{x:.{digits}g}"
+    if isinstance(x, dict):
+        return ", ".join(f"{k} {fmt(v, digits)}" for k, v in x.items()) or DASH
+    if isinstance(x, list | tuple | set | frozenset):
+        return ", ".join(fmt(v, digits) for v in x) or DASH
     return str(x)
 
 
-def _num(x) -> float | None:
-    if isinstance(x, bool) or x is None:
-        return None
-    if isinstance(x, int | float):
-        return float(x)
-    if isinstance(x, str) and x in ("inf", "-inf", "nan"):
-        return float(x)
-    return None
+def attack_words(attack: str | None) -> str:
+    """'sign_flip@last' -> 'sign_flip (Byzantine rows last)'; 'none' -> 'no attack'."""
+    if attack is None:
+        return DASH
+    if attack == "none":
+        return "no attack"
+    if attack == "worst":
+        return "worst over the attacks"
+    base, sep, place = attack.partition("@")
+    return f"{base} ({PLACEMENT_WORDS.get(place, place)})" if sep else base
+
+
+def reason_words(kind: str) -> str:
+    """'finding:timeout' -> 'finding (timeout)'; 'not_shown' -> 'rate not shown'."""
+    if kind.startswith("finding:"):
+        return f"finding ({kind.split(':', 1)[1]})"
+    return REASON_WORDS.get(kind, kind.replace("_", " "))
+
+
+def sweep_words(sweep: str) -> str:
+    return SWEEP_WORDS.get(sweep, sweep)
+
+
+def nonfinite_mode(assume_finite: bool) -> str:
+    """Which non-finite input mode the audit used (audit/verdict.py, 2.)."""
+    if assume_finite:
+        return ("--assume-finite: the server drops non-finite rows before aggregating, so a rule that "
+                "Byzantine rows of NaN or +-Inf break gets a note, not a fail (rows of 1e308 are real "
+                "vectors and always graded)")
+    return ("non-finite Byzantine rows graded as attacks: f rows of NaN, +Inf or -Inf that drive the rule to "
+            "a non-finite output, an exception or a timeout make it fail (a server receives IEEE floats)")
+
+
+def _seconds(x: float | None, missing: str) -> str:
+    return missing if x is None else f"{fmt(x, 3)} s"
+
+
+def _context(ctx: dict) -> str:
+    order = ("phase", "attack", "setting", "m", "n", "f", "instance", "seed")
+    keys = [k for k in order if k in ctx] + [k for k in ctx if k not in order]
+    return ", ".join(f"{k} {fmt(ctx[k])}" for k in keys) or DASH
+
+
+# ---------------------------------------------------------------------------------------------
+# the document model shared by Markdown and HTML
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Para:
+    text: str
+    strong: bool = False
+    kind: str = field(default="para", init=False)
+
+
+@dataclass(frozen=True)
+class Bullets:
+    items: tuple[str, ...]
+    strong: frozenset[int] = frozenset()     # indices of the items to emphasise
+    kind: str = field(default="bullets", init=False)
+
+
+@dataclass(frozen=True)
+class Table:
+    head: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    kind: str = field(default="table", init=False)
+
+
+@dataclass(frozen=True)
+class Plots:
+    """Where the HTML report puts the plots (the Markdown says they are in audit.html)."""
+    kind: str = field(default="plots", init=False)
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    blocks: tuple = field(default_factory=tuple)
+
+
+def _table(head, rows) -> Table:
+    return Table(tuple(head), tuple(tuple(r) for r in rows))
+
+
+# ---------------------------------------------------------------------------------------------
+# sections
+# ---------------------------------------------------------------------------------------------
+def settings_section(res: AuditResult) -> Section:
+    s = res.settings
+    items = [f"aggregator: {s.target} ({s.description or 'not loaded'}), input {s.input_kind}",
+             f"profile {s.profile}, seed {s.seed}, f_max = {s.f_max} (alpha_max = {fmt(s.alpha_max, 3)}), "
+             f"call time limit {_seconds(s.call_timeout, 'none (in process)')}, "
+             f"run time {_seconds(res.seconds, 'not recorded')}",
+             f"non-finite input: {nonfinite_mode(s.assume_finite)}",
+             f"references: {fmt(s.references)}; lower bound {LOWER_BOUND}",
+             f"attacks ({len(s.attacks)}): {', '.join(attack_words(a) for a in s.attacks) or DASH}"]
+    statement = s.criterion.get("statement")
+    if statement:
+        items.append(f"criterion: {statement}")
+    if s.command:
+        items.append(f"reproduce: {s.command}")
+    return Section("Settings", (Bullets(tuple(items)),))
+
+
+def verdict_section(res: AuditResult) -> Section:
+    words = tuple(VERDICT_MEANING)
+    items = tuple(f"{w}{' (this audit)' if w == res.verdict else ''}: {VERDICT_MEANING[w]}" for w in words)
+    return Section("What the verdict means", (Bullets(items, frozenset({words.index(res.verdict)})),))
+
+
+def reasons_section(res: AuditResult) -> Section:
+    g = res.grade
+    blocks: list = []
+    if g.reasons:
+        blocks.append(Bullets(tuple(f"{reason_words(r.kind)} ({r.grade}): {r.message}" for r in g.reasons)))
+    else:
+        blocks.append(Para("No reason: the audit passed."))
+    if g.error_probability is not None:
+        blocks.append(Para("Largest error probability of the statistical decisions behind the verdict: "
+                           f"{fmt(g.error_probability, 2)}."))
+    if g.notes:
+        blocks += [Para("Notes (reported, not counted):"), Bullets(tuple(g.notes))]
+    return Section(f"Reasons ({len(g.reasons)})", tuple(blocks))
+
+
+def decisions_section(res: AuditResult) -> Section:
+    rows = []
+    for x in res.grade.decisions:
+        if x.slope is not None:
+            stat = f"slope {_slope_ci(x.slope, x.ci)}"
+        elif x.p_value is not None:
+            stat = f"p = {fmt(x.p_value, 2)} (level {fmt(x.level, 2)})"
+        else:
+            stat = DASH
+        rows.append([x.what, EVIDENCE_WORDS.get(x.outcome, x.outcome), stat, fmt(x.error_probability, 2)])
+    if not rows:
+        return Section("Statistical decisions", (Para("No statistical decision was made."),))
+    return Section("Statistical decisions", (
+        Para("Each decision of the grade with the probability that it is wrong (where known)."),
+        _table(["decision", "outcome", "statistic", "P(wrong decision)"], rows)))
+
+
+def findings_section(res: AuditResult) -> Section:
+    fs = res.findings
+    title = f"Findings ({len(fs)})"
+    if not fs:
+        return Section(title, (Para("No finding: no exception, timeout, input mutation, wrong shape/dtype or "
+                                    "non-finite output."),))
+    errors = len(res.error_findings())
+    return Section(title, (
+        Para(f"{len(fs)} finding(s): {errors} error(s), {len(fs) - errors} warning(s)."),
+        _table(["kind", "severity", "calls", "first seen", "message"],
+               [[f.kind, f.severity, fmt(f.count), _context(f.context), f.message] for f in fs])))
+
+
+def _within(res: AuditResult, r: Measurement) -> tuple[str, str, str, str]:
+    """(factor threshold, breakdown threshold, within factor, broken) of a worst row, from the grade."""
+    thr = res.grade.thresholds.get(r.setting)
+    if thr is None:
+        return DASH, DASH, DASH, DASH
+    broken = "— (no attack)" if r.honest else fmt(not r.delta <= thr[1])
+    return fmt(thr[0]), fmt(thr[1]), fmt(r.delta <= thr[0]), broken
+
+
+def worst_table(res: AuditResult) -> Table:
+    refs = res.settings.references
+    head = ["m", "n", "f", "alpha", "sweeps", "Delta (audited)", "its worst attack",
+            *[f"Delta {r}" for r in refs], "best reference", "ratio", "factor threshold",
+            "breakdown threshold", "lower bound", "within factor", "broken", "non-finite input that broke it"]
+    rows = []
+    for r in res.worst():
+        f_txt = fmt(r.f) + (f" (rule built for f = {r.f_rule})" if r.honest else "")
+        thr, thr_b, within, broken = _within(res, r)
+        rows.append([fmt(r.m), fmt(r.n), f_txt, fmt(r.alpha, 3), ", ".join(sweep_words(w) for w in r.sweeps),
+                     fmt(r.delta), attack_words(r.worst_attack) if not r.honest else "no attack",
+                     *[fmt(r.delta_reference.get(x)) for x in refs], fmt(r.best_reference),
+                     fmt(r.ratio_to_best_reference, 3), thr, thr_b, fmt(r.lower_bound), within, broken,
+                     ", ".join(attack_words(a) for a in r.nonfinite_input_failed) or "none"])
+    return _table(head, rows)
+
+
+def _setting_columns(res: AuditResult) -> list[Measurement]:
+    """One measurement per setting (its worst row, else its first), in setting order."""
+    first: dict[int, Measurement] = {}
+    for r in res.measurements:
+        if r.setting not in first or r.attack == "worst":
+            first[r.setting] = r
+    return [first[k] for k in sorted(first)]
+
+
+def attack_table(res: AuditResult) -> Table:
+    """Attacks × settings: the audited Δ and, in brackets, its ratio to the best reference."""
+    cols = _setting_columns(res)
+    head = ["attack", *[f"m={c.m}, n={c.n}, f={c.f}" + (" (no attack)" if c.honest else "") for c in cols]]
+    cells: dict[str, dict[int, str]] = {}
+    for r in res.measurements:
+        ratio = r.ratio_to_best_reference
+        finite = ratio is not None and math.isfinite(ratio)
+        txt = fmt(r.delta, 3) + (f" ({fmt(ratio, 2)}x)" if finite else "")
+        if r.error:
+            txt += f" [{r.error}]"
+        cells.setdefault(r.attack, {})[r.setting] = txt
+    listed = [a for a in res.settings.attacks if a in cells]
+    order = listed + [a for a in cells if a not in listed and a != "worst"] + (["worst"] if "worst" in cells
+                                                                               else [])
+    return _table(head, [[attack_words(a), *[cells[a].get(c.setting, DASH) for c in cols]] for a in order])
+
+
+def _slope_ci(slope: float | None, ci: tuple[float, float] | None) -> str:
+    if slope is None:
+        return "no slope"
+    return f"{slope:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci is not None else " (no interval)")
+
+
+def _fit_text(fit: SlopeFit | None) -> str:
+    if fit is None:
+        return DASH
+    if fit.slope is None and fit.infinite:
+        return f"no slope ({fit.infinite} infinite Delta)"
+    return _slope_ci(fit.slope, fit.ci)
+
+
+def _theory_names(res: AuditResult) -> list[str]:
+    names: list[str] = []
+    for e in res.slopes.values():
+        names += [k for k in e.theory if k not in names]
+    return names
+
+
+def slopes_table(res: AuditResult) -> Table:
+    """Per sweep: graded or not, the theory's exponent and the threshold, the audited rule's slope
+    [CI] and the evidence it gives, the references' slopes, the rates' local slopes."""
+    refs = res.settings.references
+    theory = _theory_names(res)
+    head = ["sweep", "values", "graded", "theory's exponent", "threshold", "audited slope [CI]",
+            "evidence", "P(wrong decision)", *[f"{r} slope [CI]" for r in refs],
+            *[f"local slope of {t}" for t in theory]]
+    rows = []
+    for sweep, e in res.slopes.items():
+        graded = e.graded
+        rows.append([f"{sweep_words(sweep)} ({e.variable})", fmt(list(e.values), 3), fmt(graded),
+                     fmt(e.exponent, 3) if graded else DASH, fmt(e.threshold, 3) if graded else DASH,
+                     _fit_text(e.user), _evidence(e) if graded else "not graded",
+                     fmt(e.error_probability, 2) if graded else DASH,
+                     *[_fit_text(e.fits.get(r)) for r in refs], *[fmt(e.theory.get(t), 3) for t in theory]])
+    return _table(head, rows)
+
+
+def _evidence(e: SweepSlopes) -> str:
+    return DASH if e.evidence is None else EVIDENCE_WORDS.get(e.evidence, e.evidence)
+
+
+def _slopes_note(res: AuditResult) -> str:
+    levels = sorted({f.level for e in res.slopes.values() for f in e.fits.values()})
+    level = "/".join(f"{100 * x:.0f}%" for x in levels) or "the fits'"
+    return ("Log-log slopes of the worst Delta along each sweep (OLS over the repetitions, t intervals at "
+            f"{level}), beside the local slopes of the paper's rates and of the lower bound on the same "
+            "grid. The check is one-sided: a graded sweep shows the rate when the audited slope's "
+            "CI upper end <= threshold (the theory's exponent + the tolerance); it is refuted when the CI "
+            "lower end > "
+            "threshold, undetermined when the CI contains the threshold, and has no slope when fewer than "
+            "two finite points were measured or a Delta was infinite.")
+
+
+def constants_table(res: AuditResult) -> Table:
+    names: list[str] = []
+    for v in res.constants.values():
+        names += [k for k in v if k not in names]
+    head = ["aggregator", *[f"max Delta / rate of {n}" for n in names]]
+    rows = [[("audited" if who == "user" else who), *[fmt(v.get(n), 3) for n in names]]
+            for who, v in res.constants.items()]
+    return _table(head, rows)
+
+
+def _bias_cell(t: BiasTest | None) -> str:
+    return DASH if t is None else f"{fmt(t.bias, 3)} (p = {fmt(t.p_value, 2)})"
+
+
+def bias_table(res: AuditResult) -> Table:
+    """Honest settings: the norm of the mean error over the repetitions and its sign-flip p-value,
+    audited and references."""
+    refs = res.settings.references
+    head = ["m", "n", "rule built for f", "repetitions", "audited: bias (p)",
+            *[f"{r}: bias (p)" for r in refs]]
+    rows = [[fmt(b.m), fmt(b.n), fmt(b.f_rule), fmt(b.reps), _bias_cell(b.tests.get("user")),
+             *[_bias_cell(b.tests.get(r)) for r in refs]] for b in res.bias]
+    return _table(head, rows)
+
+
+def rates_section(res: AuditResult) -> Section:
+    blocks: list = [Para(_slopes_note(res))]
+    blocks.append(slopes_table(res) if res.slopes else Para("No sweep had two values: no slope."))
+    blocks += [Para("Empirical constants (largest worst Delta / O~-rate over the settings):"),
+               constants_table(res) if res.constants else Para("Not computed."),
+               Para("Bias without attack (norm of the mean error over the repetitions at the probe points; "
+                    "sign-flip test p-value, H0: no bias):"),
+               bias_table(res) if res.bias else Para("No honest setting was tested.")]
+    return Section("Against the paper's rates", tuple(blocks))
+
+
+def kappa_lines(k: KappaSummary | None) -> tuple[list[str], str | None]:
+    """(lines, warning) of the (f, κ) section; the warning (κ̂ above the proven bound) or None."""
+    if k is None:
+        return ["Not estimated in this run."], None
+    lines = [f"kappa-hat = {fmt(k.kappa_hat)} at n = {k.n}, f = {k.f}, d = {k.d}: a lower bound on the "
+             f"rule's kappa found by adversarial search ({k.evaluations} evaluation(s) of the rule)",
+             f"f/(n - 2f) = {fmt(k.lower_bound)}: the kappa no rule can beat (universal lower bound)"]
+    if k.upper_bound is None:
+        lines.append("proven upper bound: none known for this rule (not one of the standard rules)")
+    else:
+        lines.append(f"proven upper bound: {fmt(k.upper_bound)} ({k.upper_source or 'source not given'})")
+    if k.kappa_hat < k.lower_bound:
+        lines.append("kappa-hat is below f/(n - 2f): the search did not reach the universal lower bound, so "
+                     "the rule's kappa is at least f/(n - 2f)")
+    if k.error:
+        lines.append(f"the rule failed during the search: {k.error}")
+    warning = None
+    if k.exceeds_upper:
+        warning = (f"kappa-hat {fmt(k.kappa_hat)} EXCEEDS the rule's proven upper bound {fmt(k.upper_bound)} "
+                   f"({k.upper_source or 'source not given'}): the implementation is wrong.")
+    elif k.upper_bound is not None:
+        lines.append("kappa-hat is within the proven upper bound")
+    return lines, warning
+
+
+def kappa_section(res: AuditResult) -> Section:
+    lines, warning = kappa_lines(res.kappa)
+    blocks: list = [Para("A rule F is (f, kappa)-robust (Allouah et al., AISTATS 2023, \"Fixing by Mixing\") "
+                         "if for every honest subset S of n - f rows, |F(x_1..x_n) - mean_S|^2 <= kappa/|S| "
+                         "sum_{i in S} |x_i - mean_S|^2.")]
+    if warning:
+        blocks.append(Para(warning, strong=True))
+    blocks.append(Bullets(tuple(lines)))
+    return Section("(f, kappa)-robustness", tuple(blocks))
+
+
+def _dig(rec: dict, *keys):
+    """rec[k1][k2]… or None when a level is missing (end-to-end records are plain dicts)."""
+    x = rec
+    for k in keys:
+        if not isinstance(x, dict) or k not in x:
+            return None
+        x = x[k]
+    return x
+
+
+def e2e_table(e: EndToEnd) -> Table:
+    head = ["seed", "Delta", "|grad F(w~)|", "4 Delta", "calls", "call bound", "escapes", "status",
+            "in hypotheses", "holds", "note"]
+    rows = []
+    for r in e.records:
+        note = r.get("error") or r.get("skipped")
+        if note is not None:
+            rows.append([fmt(r.get("seed")), *[DASH] * 9, fmt(note)])
+            continue
+        outside = r.get("outside") or ""
+        rows.append([fmt(r.get("seed")), fmt(r.get("Delta")), fmt(_dig(r, "grad_norm", "observed")),
+                     fmt(_dig(r, "grad_norm", "bound")), fmt(r.get("calls")),
+                     fmt(_dig(r, "iterations", "bound")), fmt(r.get("escapes")), fmt(r.get("status")),
+                     fmt(r.get("in_hypotheses")), fmt(r.get("holds")),
+                     f"outside: {outside}" if outside else ""])
+    return _table(head, rows)
+
+
+def _e2e_setting(setting: dict) -> str:
+    parts = [f"{E2E_SETTING_WORDS[k]} {fmt(v)}".strip() if k in E2E_SETTING_WORDS else f"{k} {fmt(v)}"
+             for k, v in setting.items()]
+    return ", ".join(parts)
+
+
+def e2e_summary(e: EndToEnd) -> list[str]:
+    """What the end-to-end runs show, in sentences."""
+    where = f" ({_e2e_setting(e.setting)})" if e.setting else ""
+    checked = e.inside_hypotheses
+    if checked == 0:
+        inside = "no instance was inside Theorem 1's hypotheses"
+    elif e.violations == 0:
+        inside = (f"{checked} instance(s) inside Theorem 1's hypotheses all satisfied |grad F(w~)| <= "
+                  "4 Delta and the call bound")
+    else:
+        inside = (f"of {checked} instance(s) inside Theorem 1's hypotheses, {checked - e.violations} "
+                  f"satisfied |grad F(w~)| <= 4 Delta and the call bound and {e.violations} VIOLATED them")
+    why = Counter(str(r.get("outside")) for r in e.records
+                  if r.get("in_hypotheses") is False and r.get("outside"))
+    why_txt = "; ".join(f"{k}: {v} instance(s)" for k, v in why.items()) or "outside Theorem 1's hypotheses"
+    lines = [f"ByzantinePGD with this rule under the saddle-point attack{where}, {e.instances} instance(s) "
+             f"with the pipeline's measured Delta: {inside}."]
+    if e.could_not_be_checked:
+        lines.append(f"{e.could_not_be_checked} could not be checked (why: {why_txt}); they count neither "
+                     "for nor against the rule.")
+    if e.errors:
+        lines.append(f"{e.errors} ended in an error of the rule or the run.")
+    if e.skipped:
+        lines.append(f"{e.skipped} skipped: the time budget of the end-to-end phase was exhausted.")
+    status = {"holds": "Guarantee established on every instance that could be checked.",
+              "violated": "Guarantee VIOLATED: Theorem 1 fails with this rule.",
+              "error": "Guarantee not established: an instance ended in an error.",
+              "unchecked": "The guarantee could not be checked on this profile (not a fail)."}
+    lines.append(status.get(e.status, f"Status: {e.status}."))
+    if e.worst_ratio is not None:
+        lines.append(f"Largest observed / bound over the checked instances: {fmt(e.worst_ratio, 3)}.")
+    if e.claims:
+        lines.append(f"Claims checked: {', '.join(e.claims)}.")
+    return lines
+
+
+def e2e_section(res: AuditResult) -> Section:
+    title = "ByzantinePGD end to end (saddle-point attack, Theorem 1 with the measured Delta)"
+    e = res.end_to_end
+    if e is None:
+        return Section(title, (Para("Not run."),))
+    blocks: list = [Para(" ".join(e2e_summary(e)), strong=e.status == "violated")]
+    if e.records:
+        blocks.append(e2e_table(e))
+    return Section(title, tuple(blocks))
+
+
+def sections(res: AuditResult) -> list[Section]:
+    """The report's sections, in order (module docstring)."""
+    return [settings_section(res), verdict_section(res), reasons_section(res), decisions_section(res),
+            findings_section(res), Section("Plots", (Plots(),)),
+            Section("Worst empirical Delta per setting", (
+                Para("Worst over the attacks (per repetition the sup over the attacks, then the mean); "
+                     "the thresholds are the grade's: factor x the best reference's Delta + slack x lower "
+                     "bound."),
+                worst_table(res))),
+            Section("Per attack", (Para("Audited Delta at each setting and, in brackets, its ratio to the "
+                                        "best reference under the same attack; a failure of the rule in "
+                                        "square brackets."), attack_table(res))),
+            rates_section(res), kappa_section(res), e2e_section(res)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -75,37 +546,40 @@ def _png(fig: Figure) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def sweep_rows(report: dict, sweep: str, attack: str = "worst") -> list[dict]:
-    """The rows of ``attack`` (default: the worst over the attacks) on the settings of ``sweep``
-    (a key of battery.SWEEPS), sorted by the sweep's variable."""
-    ids = {s["id"] for s in report.get("settings", []) if sweep in s.get("sweeps", [])}
-    var = SWEEP_VARIABLE.get(sweep, sweep)
-    rows = [r for r in report.get("results", []) if r.get("setting") in ids and r["attack"] == attack]
-    if var == "alpha":
-        rows = [r for r in rows if r["alpha"] > 0]
-    return sorted(rows, key=lambda r: r[var])
+def _x(r: Measurement, variable: str) -> float:
+    """The value of a sweep's variable ('m', 'n' or 'alpha') at a measurement."""
+    return {"m": r.m, "n": r.n, "alpha": r.alpha}[variable]
 
 
-def _reps(r: dict, who: str) -> list[float]:
-    vals = r.get("delta_reps") if who == "audited" else (r.get("delta_reference_reps") or {}).get(who)
-    return [v for v in (_num(x) for x in (vals or [])) if v is not None and math.isfinite(v) and v > 0]
+def sweep_rows(res: AuditResult, sweep: str, variable: str, attack: str = "worst") -> list[Measurement]:
+    """The rows of ``attack`` (default: the worst over the attacks) on the settings of ``sweep``,
+    sorted by the sweep's ``variable`` (α > 0 only for α: a log axis)."""
+    rows = res.rows(attack=attack, sweep=sweep)
+    if variable == "alpha":
+        rows = [r for r in rows if r.alpha > 0]
+    return sorted(rows, key=lambda r: _x(r, variable))
 
 
-def _panel(ax, report: dict, sweep: str, title: str):
+def _reps(r: Measurement, who: str) -> list[float]:
+    vals = r.delta_reps if who == "audited" else r.delta_reference_reps.get(who, ())
+    return [v for v in vals if v is not None and math.isfinite(v) and v > 0]
+
+
+def _panel(ax, res: AuditResult, sweep: str, variable: str, title: str):
     """Worst Δ along one sweep: the audited rule (black, min–max over the repetitions as error
     bars, its fitted line dotted), the references and the lower bound (dashed)."""
-    rows = sweep_rows(report, sweep)
-    var = SWEEP_VARIABLE[sweep]
+    fit_entry = res.slopes.get(sweep)
+    var = fit_entry.variable if fit_entry is not None else variable
+    rows = sweep_rows(res, sweep, var)
     if not rows:
         ax.set_title(f"{title}: no settings", fontsize=9)
         return
-    xs = [r[var] for r in rows]
+    xs = [_x(r, var) for r in rows]
     series = [("audited", "black", "o")] + [(ref, REF_COLORS[j % len(REF_COLORS)], ".")
-                                            for j, ref in enumerate(report.get("references", []))]
-    finite_all = []
+                                            for j, ref in enumerate(res.settings.references)]
+    finite_all: list[float] = []
     for name, color, marker in series:
-        ys = [_num(r["delta_empirical"] if name == "audited" else (r.get("delta_reference") or {}).get(name))
-              for r in rows]
+        ys = [r.delta if name == "audited" else r.delta_reference.get(name) for r in rows]
         pts = [(x, y, r) for x, y, r in zip(xs, ys, rows, strict=True)
                if y is not None and math.isfinite(y) and y > 0]
         finite_all += [p[1] for p in pts]
@@ -119,12 +593,11 @@ def _panel(ax, report: dict, sweep: str, title: str):
             top = max(finite_all) * 3 if finite_all else 1.0
             ax.plot(infs, [top] * len(infs), ls="none", marker="^", color="#cf222e", ms=7,
                     label="audited: inf")
-    ax.plot(xs, [_num(r["lower_bound"]) for r in rows], color="gray", ls="--", lw=1, label="lower bound")
-    entry = ((report.get("rates") or {}).get("slopes") or {}).get(sweep) or {}
-    fit = (entry.get("fits") or {}).get("user") or {}
-    if fit.get("slope") is not None and fit.get("constant"):
-        ax.plot(xs, [fit["constant"] * x ** fit["slope"] for x in xs], color="black", ls=":", lw=1,
-                label=f"fit: slope {fit['slope']:.2f}")
+    ax.plot(xs, [r.lower_bound for r in rows], color="gray", ls="--", lw=1, label="lower bound")
+    fit = fit_entry.user if fit_entry is not None else None
+    if fit is not None and fit.slope is not None and fit.constant:
+        ax.plot(xs, [fit.constant * x ** fit.slope for x in xs], color="black", ls=":", lw=1,
+                label=f"fit: slope {fit.slope:.2f}")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xticks(xs)
@@ -137,33 +610,35 @@ def _panel(ax, report: dict, sweep: str, title: str):
     ax.legend(fontsize=6, loc="best")
 
 
-def sweep_plot(report: dict, panels: list[tuple[str, str]], title: str) -> str | None:
-    """One row of :func:`_panel` s; None when no panel has settings."""
-    if not any(sweep_rows(report, sw) for sw, _ in panels):
-        return None
-    fig = Figure(figsize=(4.2 * len(panels), 3.4), layout="constrained")
-    for k, (sw, t) in enumerate(panels):
-        _panel(fig.add_subplot(1, len(panels), k + 1), report, sw, t)
-    fig.suptitle(title, fontsize=10)
-    return _png(fig)
-
-
+#: (title, panels (sweep, its variable when no fit names it, panel title), figure title)
 PLOTS = (
-    ("Delta against m", [("m_honest", "m sweep, alpha = 0 (no attack)"), ("m", "m sweep, alpha = alpha_max")],
+    ("Delta against m", [("m_honest", "m", "m sweep, alpha = 0 (no attack)"),
+                         ("m", "m", "m sweep, alpha = alpha_max")],
      "Delta against m: audited (black; bars: min-max over repetitions; dotted: fit), references, "
      "lower bound (dashed)"),
-    ("Delta against n and alpha", [("n", "n sweep, f = f_max"), ("n_honest", "n sweep, alpha = 0"),
-                                   ("alpha", "alpha sweep, n = n0")],
+    ("Delta against n and alpha", [("n", "n", "n sweep, f = f_max"), ("n_honest", "n", "n sweep, alpha = 0"),
+                                   ("alpha", "alpha", "alpha sweep, n = n0")],
      "Delta against n and alpha (worst over the attacks)"),
 )
 
 
-def plots(report: dict) -> list[dict]:
+def sweep_plot(res: AuditResult, panels, title: str) -> str | None:
+    """One row of :func:`_panel` s; None when no panel has settings."""
+    if not any(sweep_rows(res, sw, var) for sw, var, _ in panels):
+        return None
+    fig = Figure(figsize=(4.2 * len(panels), 3.4), layout="constrained")
+    for k, (sw, var, t) in enumerate(panels):
+        _panel(fig.add_subplot(1, len(panels), k + 1), res, sw, var, t)
+    fig.suptitle(title, fontsize=10)
+    return _png(fig)
+
+
+def plots(res: AuditResult) -> list[dict]:
     """[{'title', 'uri' or 'error'}]: Δ against m, and against n and α (:data:`PLOTS`)."""
     out = []
     for title, panels, suptitle in PLOTS:
         try:
-            uri = sweep_plot(report, panels, suptitle)
+            uri = sweep_plot(res, panels, suptitle)
             out.append({"title": title, "uri": uri} if uri else
                        {"title": title, "error": "no settings in these sweeps"})
         except Exception as exc:  # a figure must never cost the report
@@ -172,195 +647,37 @@ def plots(report: dict) -> list[dict]:
 
 
 # ---------------------------------------------------------------------------------------------
-# tables shared by Markdown and HTML
+# Markdown
 # ---------------------------------------------------------------------------------------------
-def worst_table(report: dict) -> tuple[list[str], list[list[str]]]:
-    refs = report.get("references", [])
-    head = ["m", "n", "f", "alpha", "sweeps", "Delta (audited)", "its worst attack",
-            *[f"Delta {r}" for r in refs], "best reference", "ratio", "threshold", "lower bound",
-            "within factor", "broken"]
-    rows = []
-    for r in report.get("results", []):
-        if r["attack"] != "worst":
-            continue
-        f_txt = fmt(r["f"]) + (f" (rule f = {r.get('f_rule')})" if r.get("honest") else "")
-        rows.append([fmt(r["m"]), fmt(r["n"]), f_txt,
-                     fmt(r["alpha"], 3), ", ".join(r.get("sweeps") or []), fmt(_num(r["delta_empirical"])),
-                     r.get("worst_attack", ""), *[fmt(_num(r["delta_reference"].get(x))) for x in refs],
-                     fmt(r.get("best_reference")), fmt(_num(r.get("ratio_to_best_reference")), 3),
-                     fmt(_num(r.get("threshold"))), fmt(_num(r["lower_bound"])), fmt(r.get("within_factor")),
-                     fmt(r.get("broken"))])
-    return head, rows
+def _md_cell(c: str) -> str:
+    return str(c).replace("|", "\\|").replace("\n", " ")
 
 
-def attack_table(report: dict) -> tuple[list[str], list[list[str]]]:
-    """Attacks × settings: the audited Δ and, in brackets, its ratio to the best reference."""
-    sets = report.get("settings", [])
-    head = ["attack", *[f"m={s['m']}, n={s['n']}, f={s['f']}" for s in sets]]
-    cells: dict[str, dict[int, str]] = {}
-    for r in report.get("results", []):
-        ratio = _num(r.get("ratio_to_best_reference"))
-        txt = fmt(_num(r["delta_empirical"]), 3) + (f" ({fmt(ratio, 2)}x)" if ratio is not None else "")
-        if r.get("error"):
-            txt += f" [{r['error']}]"
-        cells.setdefault(r["attack"], {})[r["setting"]] = txt
-    order = [a for a in [*report.get("attacks", []), "worst"] if a in cells]
-    rows = [[a, *[cells[a].get(s["id"], "—") for s in sets]] for a in order]
-    return head, rows
-
-
-def e2e_table(report: dict) -> tuple[list[str], list[list[str]]]:
-    e2e = report.get("end_to_end") or {}
-    head = ["seed", "Delta", "|grad F(w~)|", "4 Delta", "calls", "call bound", "escapes", "status",
-            "in hypotheses", "holds", "note"]
-    rows = []
-    for r in e2e.get("records", []):
-        if "error" in r or "skipped" in r:
-            rows.append([fmt(r["seed"]), *["—"] * 9, r.get("error") or r.get("skipped")])
-            continue
-        rows.append([fmt(r["seed"]), fmt(_num(r["Delta"])), fmt(_num(r["grad_norm"]["observed"])),
-                     fmt(_num(r["grad_norm"]["bound"])), fmt(r["calls"]),
-                     fmt(_num(r["iterations"]["bound"])), fmt(r["escapes"]), r["status"],
-                     fmt(r["in_hypotheses"]), fmt(r["holds"]), ""])
-    return head, rows
-
-
-def constants_table(report: dict) -> tuple[list[str], list[list[str]]]:
-    rates = (report.get("rates") or {}).get("empirical_constants") or {}
-    names = sorted({k for v in rates.values() for k in v})
-    head = ["aggregator", *[f"max Delta / rate_{n}" for n in names]]
-    rows = [[("audited" if who == "user" else who), *[fmt(_num(v.get(n)), 3) for n in names]]
-            for who, v in rates.items()]
-    return head, rows
-
-
-def _slope_txt(fit: dict | None) -> str:
-    if not fit:
-        return "—"
-    if fit.get("slope") is None:
-        return "inf" if fit.get("infinite") else "—"
-    ci = fit.get("ci")
-    return f"{fit['slope']:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
-
-
-def slopes_table(report: dict) -> tuple[list[str], list[list[str]]]:
-    """Per sweep: the audited rule's fitted slope [CI], the references', the rates' local slopes,
-    the decision (graded sweeps)."""
-    slopes = (report.get("rates") or {}).get("slopes") or {}
-    refs = report.get("references", [])
-    head = ["sweep", "values", "audited slope [CI]", *[f"{r} [CI]" for r in refs],
-            "rates: median / trimmed mean / it. filtering / lower bound", "graded: threshold",
-            "consistent", "P(wrong decision)"]
-    rows = []
-    for sweep, e in slopes.items():
-        if not isinstance(e, dict) or "fits" not in e:
-            continue
-        th = e.get("theory") or {}
-        theory = " / ".join(fmt(_num(th.get(k)), 3) for k in ("median", "trimmed_mean", "iterative_filtering",
-                                                               "lower_bound"))
-        values = ", ".join(fmt(_num(v), 3) for v in e.get("values", []))
-        rows.append([f"{sweep} ({e.get('variable')})", values,
-                     _slope_txt(e["fits"].get("user")), *[_slope_txt(e["fits"].get(r)) for r in refs], theory,
-                     fmt(_num(e.get("threshold")), 3) if e.get("graded") else "not graded",
-                     fmt(e.get("consistent")) if e.get("graded") else "—",
-                     fmt(_num(e.get("error_probability")), 2) if e.get("graded") else "—"])
-    return head, rows
-
-
-def bias_table(report: dict) -> tuple[list[str], list[list[str]]]:
-    """Honest settings: the norm of the mean error over the repetitions and its sign-flip p-value,
-    audited and references."""
-    refs = report.get("references", [])
-    head = ["m", "n", "repetitions", "audited: bias (p)", *[f"{r}: bias (p)" for r in refs]]
-    rows = []
-    for b in report.get("bias") or []:
-        tests = b.get("tests") or {}
-
-        def cell(t):
-            return "—" if not t else f"{fmt(_num(t.get('bias')), 3)} ({fmt(_num(t.get('p_value')), 2)})"
-        rows.append([fmt(b.get("m")), fmt(b.get("n")), fmt(b.get("reps")), cell(tests.get("user")),
-                     *[cell(tests.get(r)) for r in refs]])
-    return head, rows
-
-
-def _md_table(head, rows) -> str:
-    def esc(c):
-        return str(c).replace("|", "\\|").replace("\n", " ")
-    lines = ["| " + " | ".join(esc(h) for h in head) + " |", "|" + "---|" * len(head)]
-    lines += ["| " + " | ".join(esc(c) for c in row) + " |" for row in rows]
+def _md_table(t: Table) -> str:
+    lines = ["| " + " | ".join(_md_cell(h) for h in t.head) + " |", "|" + "---|" * len(t.head)]
+    lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in t.rows]
     return "\n".join(lines)
 
 
-# ---------------------------------------------------------------------------------------------
-# Markdown
-# ---------------------------------------------------------------------------------------------
-def render_markdown(report: dict) -> str:
-    agg = report.get("aggregator", {})
-    crit = report.get("criterion", {})
-    e2e = report.get("end_to_end") or {}
-    out = [f"# byzpgd audit of `{agg.get('target')}`: **{str(report.get('verdict')).upper()}**", ""]
-    out += [f"- aggregator: `{agg.get('target')}` ({agg.get('description') or 'not loaded'}), "
-            f"input {agg.get('input_kind')}",
-            f"- profile `{report.get('profile')}`, seed {report.get('seed')}, f_max = {report.get('f_max')} "
-            f"(alpha_max = {fmt(_num(report.get('alpha_max')), 3)}), call time limit "
-            f"{fmt(_num(report.get('call_timeout')))} s, {fmt(_num(report.get('seconds')), 3)} s",
-            f"- criterion: {crit.get('statement', '')}",
-            f"- references: {', '.join(report.get('references', []))}; lower bound "
-            f"{(report.get('lower_bound') or {}).get('formula', '')}",
-            f"- model: {report.get('model', '')}", ""]
-    if report.get("command"):
-        out += [f"Reproduce: `{report['command']}`", ""]
-    out += ["## Reasons", ""]
-    reasons = report.get("reasons") or []
-    out += ([f"- **{r['kind']}** ({r.get('grade', report.get('verdict'))}): {r['message']}" for r in reasons]
-            if reasons else ["None: the audit passed."])
-    grade = report.get("grade") or {}
-    if grade.get("error_probability") is not None:
-        out += ["", f"Largest error probability of the statistical decisions behind the verdict: "
-                    f"{fmt(_num(grade['error_probability']), 2)}."]
-    notes = report.get("notes") or []
-    if notes:
-        out += ["", "Notes (reported, not counted):", ""] + [f"- {n}" for n in notes]
-    out += ["", "## Findings", ""]
-    findings = report.get("findings") or []
-    if findings:
-        out.append(_md_table(["kind", "severity", "count", "first seen", "message"],
-                             [[f["kind"], f["severity"], f["count"], _context(f.get("context")), f["message"]]
-                              for f in findings]))
-    else:
-        out.append("None: no exception, timeout, input mutation, wrong shape/dtype or non-finite output.")
-    out += ["", "## Worst empirical Delta per setting", "", _md_table(*worst_table(report)), "",
-            "## Per attack (audited Delta, ratio to the best reference under the same attack)", "",
-            _md_table(*attack_table(report)), "", "## Against the paper's rates", "",
-            "Log-log slopes of the worst Delta along each sweep, with their confidence intervals "
-            "(repetitions on independent data), next to the local slopes of the paper's rates and of "
-            "the lower bound on the same grid:", "",
-            _md_table(*slopes_table(report)), "",
-            "Empirical constants (largest worst-Delta / O~-rate over the settings):", "",
-            _md_table(*constants_table(report)), "",
-            "Bias without attack (norm of the mean error over the repetitions; sign-flip p-value):", "",
-            _md_table(*bias_table(report)), "",
-            f"_{(report.get('rates') or {}).get('note', '')}_", "",
-            "## ByzantinePGD end to end (saddle-point attack, Theorem 1 with the measured Delta)", ""]
-    if e2e:
-        st = e2e.get("setting", {})
-        out += [f"{e2e.get('instances')} instance(s) ({st.get('landscape')}, d = {st.get('d')}, "
-                f"m = {st.get('m')}, n = {st.get('n')}, f = {st.get('f')}; {st.get('attack')}): "
-                f"{e2e.get('inside_hypotheses')} inside the hypotheses, {e2e.get('violations')} "
-                f"violation(s), {e2e.get('errors')} error(s); "
-                f"guarantee {'holds' if e2e.get('holds') else 'NOT established'}.", "",
-                _md_table(*e2e_table(report))]
-    else:
-        out.append("Not run.")
-    out += ["", "Plots (Delta against m, against n and alpha, with the fitted slopes) are in audit.html.", ""]
+def _md_block(b) -> str:
+    if isinstance(b, Para):
+        return f"**{b.text}**" if b.strong else b.text
+    if isinstance(b, Bullets):
+        return "\n".join(f"- **{x}**" if k in b.strong else f"- {x}" for k, x in enumerate(b.items))
+    if isinstance(b, Table):
+        return _md_table(b)
+    if isinstance(b, Plots):
+        return "Plots (Delta against m, against n and alpha, with the fitted slopes) are in audit.html."
+    raise TypeError(f"unknown block {type(b).__name__}")
+
+
+def render_markdown(result: AuditResult) -> str:
+    out = [f"# byzpgd audit of `{result.target}`: **{result.verdict.upper()}**", ""]
+    for s in sections(result):
+        out += [f"## {s.title}", ""]
+        for b in s.blocks:
+            out += [_md_block(b), ""]
     return "\n".join(out)
-
-
-def _context(ctx) -> str:
-    if not ctx:
-        return ""
-    keys = ("phase", "attack", "n", "f", "instance", "seed")
-    return ", ".join(f"{k} {ctx[k]}" for k in keys if k in ctx)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -371,121 +688,72 @@ TEMPLATE = r"""<!DOCTYPE html>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>byzpgd audit: {{ agg.target }} ({{ verdict }})</title>
+<title>byzpgd audit: {{ target }} ({{ verdict }})</title>
 <style>
 {{ base_css }}
 code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 0.9em; }
 .pass { color: #1a7f37; font-weight: 700; }
 .fail { color: #cf222e; font-weight: 700; }
 .suboptimal { color: #9a6700; font-weight: 700; }
+.inconclusive { color: #8250df; font-weight: 700; }
+.warn { color: #cf222e; font-weight: 700; }
 img { max-width: 100%; border: 1px solid #d0d7de; }
 </style>
 </head>
 <body>
-<h1>byzpgd audit of <code>{{ agg.target }}</code>:
+<h1>byzpgd audit of <code>{{ target }}</code>:
 <span class="{{ verdict }}">{{ verdict | upper }}</span></h1>
-<table>
-<tr><th>aggregator</th><td><code>{{ agg.target }}</code> ({{ agg.description or "not loaded" }}),
-input {{ agg.input_kind }}</td></tr>
-<tr><th>profile / seed</th><td>{{ r.profile }} / {{ r.seed }}</td></tr>
-<tr><th>Byzantine workers</th><td>f_max = {{ r.f_max }} (alpha_max = {{ fmt(r.alpha_max) }})</td></tr>
-<tr><th>criterion</th><td>{{ r.criterion.statement if r.criterion else "" }}</td></tr>
-<tr><th>references</th><td>{{ r.references | join(", ") }}</td></tr>
-<tr><th>lower bound</th><td>{{ r.lower_bound.formula if r.lower_bound else "" }}</td></tr>
-<tr><th>model</th><td>{{ r.model }}</td></tr>
-<tr><th>call time limit</th><td>{{ fmt(r.call_timeout) }} s</td></tr>
-<tr><th>run time</th><td>{{ fmt(r.seconds) }} s</td></tr>
-{% if r.command %}<tr><th>reproduce</th><td><code>{{ r.command }}</code></td></tr>{% endif %}
-</table>
-
-<h2>Reasons</h2>
-{% if r.reasons %}<ul>{% for x in r.reasons %}<li><b>{{ x.kind }}</b> ({{ x.grade or verdict }}):
-{{ x.message }}</li>{% endfor %}</ul>
-{% else %}<p>None: the audit passed.</p>{% endif %}
-{% if r.grade and r.grade.error_probability is not none %}<p>Largest error probability of the statistical
-decisions behind the verdict: {{ fmt(r.grade.error_probability) }}.</p>{% endif %}
-{% if r.notes %}<p>Notes (reported, not counted):</p><ul>{% for n in r.notes %}<li>{{ n }}</li>{% endfor %}
-</ul>{% endif %}
-
-<h2>Findings</h2>
-{% if r.findings %}
-<table><tr><th>kind</th><th>severity</th><th>count</th><th>first seen</th><th>message</th></tr>
-{% for f in r.findings %}<tr><td>{{ f.kind }}</td><td>{{ f.severity }}</td><td>{{ f.count }}</td>
-<td>{{ context(f.context) }}</td><td>{{ f.message }}</td></tr>{% endfor %}
-</table>
-{% else %}<p>None: no exception, timeout, input mutation, wrong shape/dtype or non-finite output.</p>
-{% endif %}
-
-<h2>Plots</h2>
-{% for p in plots %}
+{% for s in sections %}
+<h2>{{ s.title }}</h2>
+{% for b in s.blocks %}
+{% if b.kind == "para" %}<p{% if b.strong %} class="warn"{% endif %}>{{ b.text }}</p>
+{% elif b.kind == "bullets" %}<ul>{% for x in b.items %}<li>{% if loop.index0 in b.strong %}<b>{{ x }}</b>
+{%- else %}{{ x }}{% endif %}</li>
+{% endfor %}</ul>
+{% elif b.kind == "table" %}<table><tr>{% for h in b.head %}<th>{{ h }}</th>{% endfor %}</tr>
+{% for row in b.rows %}<tr>{% for c in row %}<td>{{ c }}</td>{% endfor %}</tr>
+{% endfor %}</table>
+{% elif b.kind == "plots" %}{% for p in plots %}
 <figure><figcaption><b>{{ p.title }}</b></figcaption>
 {% if p.uri %}<img src="{{ p.uri }}" alt="{{ p.title }}">{% else %}<p>Not drawn: {{ p.error }}</p>{% endif %}
 </figure>
+{% endfor %}{% endif %}
 {% endfor %}
-
-{% for t in tables %}
-<h2>{{ t.title }}</h2>
-{% if t.note %}<p>{{ t.note }}</p>{% endif %}
-<table><tr>{% for h in t.head %}<th>{{ h }}</th>{% endfor %}</tr>
-{% for row in t.rows %}<tr>{% for c in row %}<td>{{ c }}</td>{% endfor %}</tr>{% endfor %}
-</table>
 {% endfor %}
 </body>
 </html>
 """
 
 
-def render_html(report: dict) -> str:
-    env = Environment(autoescape=True)
-    tmpl = env.from_string(TEMPLATE)
-    e2e = report.get("end_to_end") or {}
-    tables = [
-        {"title": "Worst empirical Delta per setting", "note": "", **_ht(worst_table(report))},
-        {"title": "Per attack", "note": "Audited Delta at each setting and, in brackets, its ratio to the "
-                                        "best reference under the same attack.", **_ht(attack_table(report))},
-        {"title": "Against the paper's rates: log-log slopes of the worst Delta, with confidence intervals",
-         "note": (report.get("rates") or {}).get("note", ""), **_ht(slopes_table(report))},
-        {"title": "Against the paper's rates: empirical constants",
-         "note": "Largest worst-Delta / O~-rate over the settings.", **_ht(constants_table(report))},
-        {"title": "Bias without attack",
-         "note": "Norm of the mean error over the repetitions at the probe points, and the sign-flip "
-                 "test's p-value (H0: no bias).", **_ht(bias_table(report))},
-        {"title": "ByzantinePGD end to end (saddle-point attack, Theorem 1 with the measured Delta)",
-         "note": (f"{e2e.get('inside_hypotheses')} of {e2e.get('instances')} instance(s) inside the "
-                  f"hypotheses; {e2e.get('violations')} violation(s), {e2e.get('errors')} error(s); "
-                  f"guarantee {'holds' if e2e.get('holds') else 'NOT established'}." if e2e else "Not run."),
-         **_ht(e2e_table(report))},
-    ]
-    return tmpl.render(base_css=BASE_CSS, r=report, agg=report.get("aggregator", {}),
-                       verdict=str(report.get("verdict")),
-                       plots=plots(report), tables=tables, fmt=lambda x: fmt(_num(x) if not isinstance(x, int)
-                                                                              else x),
-                       context=_context)
-
-
-def _ht(t):
-    return {"head": t[0], "rows": t[1]}
+def render_html(result: AuditResult) -> str:
+    tmpl = Environment(autoescape=True).from_string(TEMPLATE)
+    return tmpl.render(base_css=BASE_CSS, target=result.target, verdict=result.verdict,
+                       sections=sections(result), plots=plots(result))
 
 
 # ---------------------------------------------------------------------------------------------
 # writing
 # ---------------------------------------------------------------------------------------------
-def finalize(report: dict) -> dict:
-    """Strict-JSON copy of the report with the environment (package versions) added."""
-    rep = sanitize(report)
-    rep.setdefault("environment", environment())
-    return rep
+def finalize(result: AuditResult) -> AuditResult:
+    """``result`` with this machine's environment (package versions) when it carries none."""
+    return result if result.environment else result.with_environment(environment())
 
 
-def render_all(report: dict) -> dict[str, str]:
-    rep = finalize(report)
-    return {"audit.json": dumps(rep) + "\n", "audit.md": render_markdown(rep), "audit.html": render_html(rep)}
+def audit_json(result: AuditResult) -> str:
+    """audit.json's text: ``sanitize(result.to_json())``, strict JSON."""
+    return dumps(sanitize(result.to_json())) + "\n"
 
 
-def write_audit(out_dir, report: dict) -> list[Path]:
+def render_all(result: AuditResult) -> dict[str, str]:
+    """The three texts by file name (:data:`FILES`)."""
+    res = finalize(result)
+    return {"audit.json": audit_json(res), "audit.md": render_markdown(res), "audit.html": render_html(res)}
+
+
+def write_audit(out_dir, result: AuditResult) -> list[Path]:
     """Write DIR/audit.json, audit.md and audit.html (module docstring); returns the paths."""
     out = Path(out_dir)
-    texts = render_all(report)
+    texts = render_all(result)
     out.mkdir(parents=True, exist_ok=True)
     staged = {}
     try:

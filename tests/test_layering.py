@@ -37,7 +37,7 @@ def _aggregator_rule(name: str) -> bool:
 
 
 REPORTS_MAY_IMPORT = ("byzpgd.reports", "byzpgd.properties.result", "byzpgd.properties.profiles",
-                      "byzpgd.jsonsafe")
+                      "byzpgd.jsonsafe", "byzpgd.audit.result")
 
 # (folder or file, is the imported absolute module name forbidden there?), most specific first
 RULES = (
