@@ -28,7 +28,10 @@ ignored) with a count and the context (phase, attack, setting) of the first occu
 Containment (:class:`Limits`, docs/audit.md "Sandbox limits"): the process gets a scrubbed
 environment (:func:`scrubbed_env`: PATH, locale, PYTHONHASHSEED, PYTHONPATH, numeric thread
 settings; HOME and TMPDIR are its own working directory), a fresh temporary working directory
-(removed by :meth:`Sandbox.close`), its own session (the whole process group is killed), and at
+(removed by :meth:`Sandbox.close`), its own session (the whole process group is killed), a
+supervisor process as the rule's parent (:func:`_child_entry`, :func:`_supervise`: a signal the
+rule sends at its caller is a ``caller_signalled`` finding, the caller is never its parent, the
+replies are unpickled with :func:`_safe_loads`), and at
 its start, before the target is imported, best effort (what applied is in ``stats['isolation']``):
 new network, mount and PID namespaces (no network; every file system read-only except the
 working directory; the rule's processes die with the sandbox), a pids cgroup (v1) holding at most

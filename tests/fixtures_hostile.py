@@ -74,3 +74,26 @@ class KillsParentWhenBuilt:
 def median(X):
     """Harmless: the control of the tests."""
     return _median(X)
+
+
+PICKLE_MARK = f"/tmp/byzpgd-hostile-pickle-{os.getuid()}"
+
+
+class _RunsInTheCaller:
+    """Unpickled with plain ``pickle.loads``, this creates :data:`PICKLE_MARK` in the caller."""
+
+    def __reduce__(self):
+        return (os.mkdir, (PICKLE_MARK,))
+
+
+def sends_a_pickle(X):
+    """Writes a reply of its own to every socket it holds: a pickle that runs code when loaded."""
+    from multiprocessing.connection import Connection
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            if os.readlink(f"/proc/self/fd/{fd}").startswith("socket:"):
+                with Connection(os.dup(int(fd)), readable=False) as conn:
+                    conn.send(("ok", _RunsInTheCaller()))
+        except OSError:
+            pass
+    return _median(X)
