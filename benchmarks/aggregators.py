@@ -6,14 +6,18 @@ before numpy is imported, and threadpoolctl). Prints ratios measured in this run
 - Krum vs a scipy ``cdist`` implementation (also with a common offset: the centred path);
   iterative filtering at (200, 100000) vs the median;
 - peak memory (tracemalloc) of each; byzfl's aggregators when importable;
-- the trimmed mean's dispatch (``trimmed_mean.choose_method``): at each shape of ``TRIM_SHAPES``
-  the three implementations forced (kernel when numba is importable, row sort, row partitions),
-  plain numpy (the trimmed mean by a full ``np.sort`` along axis 0), and the ratio of the
-  dispatched call to the fastest of them (target <= 1.1), the outputs compared; CPU time of
-  this thread (``time.thread_time``), best of interleaved runs. One ``np.partition`` pass is
-  printed for reference (it is not a trimmed mean: one kth, no mean).
+- the trimmed mean's dispatch (``trimmed_mean.choose_method``, a one-time probe per (m, b)): at
+  each shape of ``TRIM_SHAPES`` the first dispatched call (the probe included, from an empty probe
+  cache), the form the probe chose, the three implementations forced (kernel when numba is
+  importable, row sort, row partitions), plain numpy (the trimmed mean by a full ``np.sort``
+  along axis 0), and the ratio of the dispatched call to the fastest of them (target <= 1.1),
+  the outputs compared; CPU time of this thread (``time.thread_time``), the median of at least 3 s
+  of interleaved runs per shape (on a shared 2-core machine the best time of a 2 ms call scatters
+  by 20% between two runs of the same code; the median by a few %). One ``np.partition`` pass is
+  printed for reference (it is not a trimmed mean: one kth, no mean). ``BYZPGD_NO_NUMBA=1`` runs
+  it as without the ``fast`` extra.
 
-Run: python benchmarks/aggregators.py [--trimmed-mean-only]
+Run: python benchmarks/aggregators.py [--trimmed-mean-only] [--reps N]
 """
 
 import os
@@ -36,7 +40,11 @@ from byzpgd.algorithms.aggregators import (  # noqa: E402
     trim_kernel,
     trimmed_mean,
 )
-from byzpgd.algorithms.aggregators.trimmed_mean import choose_method  # noqa: E402
+from byzpgd.algorithms.aggregators.trimmed_mean import (  # noqa: E402
+    choose_method,
+    clear_probes,
+    probe_results,
+)
 
 TRIM_SHAPES = ((50, 100_000, 5), (200, 10_000, 20), (200, 10_000, 2), (100, 20_000, 10),
                (16, 125_000, 4), (1000, 2_000, 100))
@@ -53,20 +61,26 @@ def best(fn, reps=5):
     return t
 
 
-def best_interleaved(*fns, reps=7, clock=time.perf_counter):
-    """Best time of each function, the calls alternating (fn0, fn1, ..., fn0, ...) so that a
-    drift in machine speed during the run affects all of them alike (a shared VM drifts).
-    ``clock=time.thread_time`` measures this thread's CPU time instead of wall time: less
-    disturbed when other processes compete for the cores."""
+def best_interleaved(*fns, reps=7, clock=time.perf_counter, min_seconds=0.0, stat=np.min):
+    """Best time of each function (``stat=np.median``: its median time), the calls interleaved
+    (every round runs each function once) so that a drift in machine speed during the run
+    affects all of them alike (a shared VM drifts), in a seeded random order per round, so no
+    function always runs right after the same other one (what ran before changes what is in
+    the cache). ``clock=time.thread_time`` measures this thread's CPU time instead of wall time:
+    less disturbed when other processes compete for the cores. At least ``reps`` rounds, more
+    when a round is short: as many as fill about ``min_seconds``."""
+    t0 = time.perf_counter()
     for fn in fns:   # warm-up (and JIT compilation) outside the timing
         fn()
-    ts = [np.inf] * len(fns)
-    for _ in range(reps):
-        for k, fn in enumerate(fns):
+    rounds = max(reps, int(min_seconds / max(time.perf_counter() - t0, 1e-9)))
+    samples = [[] for _ in fns]
+    order = np.random.default_rng(1)
+    for _ in range(rounds):
+        for k in order.permutation(len(fns)):
             t0 = clock()
-            fn()
-            ts[k] = min(ts[k], clock() - t0)
-    return ts
+            fns[k]()
+            samples[k].append(clock() - t0)
+    return [float(stat(s)) for s in samples]
 
 
 def verdict(ratio, target, better="higher"):
@@ -89,7 +103,7 @@ def krum_cdist(X, f):
     return X[np.argmin(np.sort(D, axis=1)[:, :k].sum(1))]
 
 
-def main():
+def main(dispatch_reps=11):
     rng = np.random.default_rng(0)
     for m, d in ((50, 100_000), (200, 10_000)):
         X = rng.standard_normal((m, d))
@@ -127,16 +141,23 @@ def main():
     print(f"(m, d) = (200, 100000): iterative filtering {t_f * 1e3:.1f} ms, median {t_m * 1e3:.1f} ms, "
           f"filter/median = {t_f / t_m:.2f} {verdict(t_f / t_m, 10, 'lower')}"
           f"  peak {peak(lambda: iterative_filtering(X, 20)):.1f} MiB")
-    trimmed_mean_dispatch(rng)
+    trimmed_mean_dispatch(rng, reps=dispatch_reps)
     compare_byzfl(rng)
 
 
 def trimmed_mean_dispatch(rng, reps=11):
     """The dispatched trimmed mean against each implementation and plain numpy (module doc)."""
-    print("trimmed mean dispatch (CPU ms, best of interleaved runs; ratio = dispatched / fastest)")
+    no_kernel = "  [numba not importable or BYZPGD_NO_NUMBA set: no kernel]"
+    print("trimmed mean dispatch (CPU ms, median of interleaved runs; ratio = dispatched / fastest)"
+          f"{'' if trim_kernel.available() else no_kernel}")
+    clear_probes()
     worst = 0.0
     for m, d, b in TRIM_SHAPES:
         X = rng.standard_normal((m, d))
+        t0 = time.perf_counter()
+        trimmed_mean(X, b)                  # the first call of this (m, b): probes
+        t_first = time.perf_counter() - t0
+        probe = next((p for p in probe_results() if (p.m, p.b) == (m, b)), None)   # None: not probed
         cands = {}
         if trim_kernel.available() and b <= trim_kernel.MAX_TRIM:
             cands["kernel"] = lambda X=X, b=b: trimmed_mean(X, b, method="kernel")
@@ -147,19 +168,23 @@ def trimmed_mean_dispatch(rng, reps=11):
         for name in ("kernel", "sort", "partition"):
             if name in cands:
                 assert np.allclose(cands[name](), want, rtol=1e-13, atol=1e-14), name
+        assert np.array_equal(trimmed_mean(X, b), cands[choose_method(m, d, b)]())
         one_pass = lambda X=X, m=m: np.partition(X, m // 2, axis=0)  # noqa: E731
         times = best_interleaved(lambda X=X, b=b: trimmed_mean(X, b), *cands.values(), one_pass,
-                                 reps=reps, clock=time.thread_time)
+                                 reps=reps, clock=time.thread_time, min_seconds=3.0,
+                                 stat=np.median)
         t_ours, others = times[0], dict(zip(cands, times[1:-1], strict=True))
         fastest = min(others, key=others.get)
         ratio = t_ours / others[fastest]
         worst = max(worst, ratio)
         print(f"  ({m}, {d}), b = {b}: chosen {choose_method(m, d, b):9s} {t_ours * 1e3:7.2f} ms  "
               + "  ".join(f"{k} {v * 1e3:.2f}" for k, v in others.items())
-              + f"  ours/fastest ({fastest}) = {ratio:4.2f} {verdict(ratio, 1.1, 'lower')}"
-              + f"  [one np.partition pass {times[-1] * 1e3:.2f} ms, not a trimmed mean]")
-    print(f"  worst ratio over the shapes: {worst:.2f} {verdict(worst, 1.1, 'lower')}"
-          f"{'' if trim_kernel.available() else '  (numba not importable: no kernel)'}")
+              + f"  ours/fastest ({fastest}) = {ratio:4.2f} {verdict(ratio, 1.1, 'lower')}")
+        how = ("not probed" if probe is None else f"probe on ({m}, {probe.columns}): "
+               + ", ".join(f"{k} {v * 1e3:.3f}" for k, v in probe.seconds) + " ms")
+        print(f"      first call {t_first * 1e3:.1f} ms wall ({how})"
+              f"  [one np.partition pass {times[-1] * 1e3:.2f} ms, not a trimmed mean]")
+    print(f"  worst ratio over the shapes: {worst:.2f} {verdict(worst, 1.1, 'lower')}")
 
 
 def compare_byzfl(rng):
@@ -200,9 +225,10 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--trimmed-mean-only", action="store_true",
                         help="run only the trimmed-mean dispatch part")
+    parser.add_argument("--reps", type=int, default=11, help="timed rounds of the dispatch part")
     args = parser.parse_args()
     with threadpool_limits(limits=1):
         if args.trimmed_mean_only:
-            trimmed_mean_dispatch(np.random.default_rng(0))
+            trimmed_mean_dispatch(np.random.default_rng(0), reps=args.reps)
         else:
-            main()
+            main(args.reps)

@@ -105,22 +105,40 @@ def test_a_kernel_without_the_fill_phases_is_caught():
     assert not np.allclose(out, sort_definition(X, b))
 
 
-def test_trimmed_mean_dispatches_by_size_and_falls_back_without_numba(monkeypatch):
-    X = np.random.default_rng(3).standard_normal((64, tm_module.KERNEL_MIN_ENTRIES // 64))
-    calls = []
+@pytest.fixture
+def fresh_probes(monkeypatch):
+    monkeypatch.setattr(tm_module, "_PROBES", {})
+    monkeypatch.setattr(tm_module, "_KEY_LOCKS", {})
+    monkeypatch.setattr(tm_module, "_FAILED_KERNELS", set())
+    monkeypatch.delenv(tm_module.FORCE_ENV, raising=False)
+
+
+def test_trimmed_mean_dispatches_by_size_and_falls_back_without_numba(monkeypatch, fresh_probes):
+    """Large inputs run the kernel when the probe keeps it (a stand-in probe here: timing is the
+    benchmark's business), small ones never; without numba the kernel is not a candidate."""
+    X = np.random.default_rng(3).standard_normal((64, tm_module.PROBE_MIN_ENTRIES // 64))
+    calls, asked = [], []
     real = trim_kernel.trimmed_mean_kernel
     monkeypatch.setattr(trim_kernel, "trimmed_mean_kernel", lambda X, b: calls.append(b) or real(X, b))
+
+    def stand_in(m, b, with_kernel):
+        asked.append(with_kernel)
+        return tm_module.ProbeResult(m=m, b=b, columns=1, method="kernel" if with_kernel else "sort",
+                                     seconds=())
+    monkeypatch.setattr(tm_module, "probe", stand_in)
     fast = trimmed_mean(X, 5)
     small = trimmed_mean(X[:, :100], 5)
-    assert calls == [5]
+    assert calls == [5] and asked == [True]
     monkeypatch.setattr(trim_kernel, "available", lambda: False)
     slow = trimmed_mean(X, 5)
-    assert calls == [5]
+    assert calls == [5] and asked == [True, False]
     assert_same(fast, slow)
     assert_same(small, sort_definition(X[:, :100], 5))
 
 
-def test_a_kernel_that_does_not_compile_warns_and_falls_back(monkeypatch):
+def test_a_kernel_that_does_not_compile_warns_and_falls_back(monkeypatch, fresh_probes):
+    """The probe's first kernel run fails to compile: one warning, the kernel is dropped from
+    this probe and later ones, the result comes from numpy; a forced kernel falls back too."""
     from numba.core.errors import NumbaError
 
     def broken(b):
@@ -128,11 +146,13 @@ def test_a_kernel_that_does_not_compile_warns_and_falls_back(monkeypatch):
             raise NumbaError("simulated LLVM failure")
         return kernel
     monkeypatch.setattr(trim_kernel, "_compiled", broken)
-    X = np.random.default_rng(4).standard_normal((64, tm_module.KERNEL_MIN_ENTRIES // 64))
-    monkeypatch.setattr(tm_module, "_FAILED_KERNELS", set())
-    with pytest.warns(RuntimeWarning, match=r"did not compile.*using np\.sort instead"):
+    X = np.random.default_rng(4).standard_normal((64, tm_module.PROBE_MIN_ENTRIES // 64))
+    with pytest.warns(RuntimeWarning, match=r"did not compile.*using numpy's sort or partition instead"):
         got = trimmed_mean(X, 3)
     assert_same(got, sort_definition(X, 3))
+    assert [k for p in tm_module.probe_results() for k, _ in p.seconds] == ["sort", "partition"]
     with warnings.catch_warnings():
-        warnings.simplefilter("error")           # warned once: the second call is silent
+        warnings.simplefilter("error")           # warned once: later calls are silent
         assert_same(trimmed_mean(X, 3), got)
+        assert_same(trimmed_mean(X, 3, method="kernel"), got)
+        assert tm_module.choose_method(64, X.shape[1], 3) != "kernel"

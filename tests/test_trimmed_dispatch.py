@@ -1,14 +1,19 @@
 """The three implementations of the trimmed mean (``trimmed_mean.METHODS``: the compiled kernel,
 a row sort, two row partitions) against the sort definition and against each other, including
-NaN/±Inf entries (the semantics of ``basic``: NaN ranks above +Inf), the shape rule that picks
-one (``choose_method``), and the numpy fallback in a process where numba cannot be imported
-(numba is the optional extra ``byzpgd[fast]``)."""
+NaN/±Inf entries (the semantics of ``basic``: NaN ranks above +Inf); the dispatch
+(``choose_method``): the fixed rule for small inputs, the cached one-time probe per (m, b) for
+large ones (checked with a virtual clock, never by timing: which form wins is the benchmark's
+business), its thread and fork safety, the BYZPGD_TRIM_METHOD and BYZPGD_NO_NUMBA variables; and
+the numpy fallback in a process where numba cannot be imported (numba is the optional extra
+``byzpgd[fast]``)."""
 
 import importlib
+import multiprocessing
 import os
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -146,32 +151,248 @@ def test_wrong_variants_are_caught():
     assert not np.allclose(np.sort(X, axis=0)[b + 1:m - b + 1].mean(0), want)
 
 
-def test_the_rule_is_a_function_of_the_shape_and_is_what_runs(monkeypatch):
-    """``choose_method`` depends only on (m, d, b) and on numba being importable; the kernel is
-    never chosen below KERNEL_MIN_ENTRIES, above MAX_TRIM, or for the large b where numpy wins;
-    ``trimmed_mean`` runs the method it names."""
-    big = tm.KERNEL_MIN_ENTRIES
-    for m, d, b in ((50, 100_000, 5), (200, 10_000, 20), (1000, 1000, 100), (20, 50, 2), (300, 5, 1)):
-        assert choose(m, d, b) == choose(m, d, b) in tm.METHODS
-    assert choose(20, 50, 2) == "sort" and choose(300, 5, 2) == "partition"   # small: no kernel
-    assert choose(200, 10_000, 20) == "partition"
-    assert choose(100, 20_000, 10) == "sort"
-    assert choose(400, big, trim_kernel.MAX_TRIM + 1) == "partition"
-    monkeypatch.setattr(trim_kernel, "available", lambda: False)
-    assert choose(50, 100_000, 2) == "sort" and choose(500, 10_000, 2) == "partition"
-    monkeypatch.undo()
+@pytest.fixture
+def fresh_probes(monkeypatch):
+    """An empty probe cache for the test (the process's own cache is restored after it)."""
+    monkeypatch.setattr(tm, "_PROBES", {})
+    monkeypatch.setattr(tm, "_KEY_LOCKS", {})
+    monkeypatch.delenv(tm.FORCE_ENV, raising=False)
+
+
+def spy_forms(monkeypatch):
+    """Record which numpy form ``trimmed_mean`` runs."""
     ran = []
     for name in ("_trimmed_mean_sort", "_trimmed_mean_partition"):
         real = getattr(tm, name)
         monkeypatch.setattr(tm, name, lambda X, b, real=real, name=name: ran.append(name) or real(X, b))
+    return ran
+
+
+BIG = (64, tm.PROBE_MIN_ENTRIES // 64)   # the smallest probed size
+
+
+def test_small_inputs_take_the_fixed_rule_without_probing(monkeypatch, fresh_probes):
+    """Below PROBE_MIN_ENTRIES: ``rule_method`` (partition from PARTITION_MIN_ROWS rows on, sort
+    below), never the kernel, never a probe; ``trimmed_mean`` runs the form it names."""
+    monkeypatch.setattr(tm, "probe", lambda *a: pytest.fail("probed a small input"))
+    for m, d, b in ((20, 50, 2), (300, 5, 1), (tm.PARTITION_MIN_ROWS, 10, 3), (64, BIG[1] - 1, 5)):
+        assert tm.choose_method(m, d, b) == tm.rule_method(m, d, b)
+    assert tm.rule_method(tm.PARTITION_MIN_ROWS - 1, 10, 3) == "sort"
+    assert tm.rule_method(tm.PARTITION_MIN_ROWS, 10, 3) == "partition"
+    ran = spy_forms(monkeypatch)
     X = np.random.default_rng(6).standard_normal((200, 30))
     trimmed_mean(X, 20)
     trimmed_mean(X[:100], 20)
     assert ran == ["_trimmed_mean_partition", "_trimmed_mean_sort"]
+    assert tm.probe_results() == ()
 
 
-def choose(m, d, b):
-    return tm.choose_method(m, d, b)
+def fake_timing(monkeypatch, steady, warmup=None, outlier=None):
+    """A virtual clock: each form advances it by ``steady[form]`` per call, by ``warmup[form]`` on
+    its first call (the kernel's compilation) and by ``outlier[form]`` on its third (a run
+    disturbed by another process). The forms still compute."""
+    now, calls = [0.0], {}
+
+    def timed(name, real):
+        def form(S, b):
+            calls[name] = calls.get(name, 0) + 1
+            extra = (warmup or {}).get(name, 0.0) if calls[name] == 1 else 0.0
+            extra += (outlier or {}).get(name, 0.0) if calls[name] == 3 else 0.0
+            now[0] += steady[name] + extra
+            return real(S, b)
+        return form
+    monkeypatch.setattr(tm, "_clock", lambda: now[0])
+    monkeypatch.setattr(tm, "_trimmed_mean_sort", timed("sort", tm._trimmed_mean_sort))
+    monkeypatch.setattr(tm, "_trimmed_mean_partition", timed("partition", tm._trimmed_mean_partition))
+    monkeypatch.setattr(trim_kernel, "trimmed_mean_kernel", timed("kernel", trim_kernel.trimmed_mean_kernel))
+    return calls
+
+
+def check_probe_keeps_the_fastest(monkeypatch, probe):
+    """With virtual timings, ``probe`` keeps the form with the least steady time: not fooled by
+    the kernel's compilation (the first run), nor by one disturbed run of the fastest form, and
+    it times every candidate (the kernel only where it is a candidate)."""
+    with_kernel = trim_kernel.available()
+    cases = [({"kernel": 3.0, "sort": 2.0, "partition": 2.5}, {"sort": 50.0}, {}),
+             ({"kernel": 1.0, "sort": 2.0, "partition": 2.5}, {"kernel": 100.0}, {"kernel": 18.0}),
+             ({"kernel": 3.0, "sort": 2.2, "partition": 2.0}, {}, {"partition": 5.0})]
+    for steady, warmup, outlier in cases:
+        with monkeypatch.context() as mp:
+            calls = fake_timing(mp, steady, warmup, outlier)
+            got = probe(50, 2, with_kernel)
+        candidates = {k: v for k, v in steady.items() if with_kernel or k != "kernel"}
+        assert got.method == min(candidates, key=candidates.get)
+        assert {k for k, _ in got.seconds} == set(candidates) == set(calls)
+        assert dict(got.seconds)[got.method] == pytest.approx(candidates[got.method])
+        assert (got.m, got.b, got.columns) == (50, 2, tm.CHUNK_ENTRIES // 50)
+
+
+def test_the_probe_keeps_the_fastest_form(monkeypatch):
+    check_probe_keeps_the_fastest(monkeypatch, tm.probe)
+
+
+def test_wrong_probes_are_caught(monkeypatch):
+    """Deliberately wrong probes: one that averages the timed runs instead of keeping the best
+    (one disturbed run counts), one that never tries the kernel. The check above rejects each."""
+    def averaged(m, b, with_kernel):
+        def mean_times(forms, S, b, reps):
+            out = {}
+            for name, f in forms.items():
+                f(S, b)
+                t0 = tm._clock()
+                for _ in range(reps):
+                    f(S, b)
+                out[name] = (tm._clock() - t0) / reps
+            return out
+        with monkeypatch.context() as mp:
+            mp.setattr(tm, "time_forms", mean_times)
+            return tm.probe(m, b, with_kernel)
+
+    def no_kernel(m, b, with_kernel):
+        return tm.probe(m, b, False)
+
+    wrongs = [averaged] + ([no_kernel] if trim_kernel.available() else [])
+    for wrong in wrongs:
+        with pytest.raises(AssertionError):
+            check_probe_keeps_the_fastest(monkeypatch, wrong)
+
+
+def test_large_inputs_run_the_probed_form_bit_for_bit(monkeypatch, fresh_probes):
+    """A probed dispatch runs the form the probe kept (the same bits as forcing it), probes once
+    per (m, b), on synthetic data: the caller's array (here with NaN, ±Inf and 1e308 rows) is not
+    read by the probe and not modified; results equal the sort definition."""
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal(BIG)
+    X[0], X[1, ::2], X[2, ::3], X[3, ::5] = np.nan, np.inf, -np.inf, 1e308
+    X0 = X.copy()
+    probes = []
+    real = tm.probe
+    monkeypatch.setattr(tm, "probe", lambda *a: probes.append(a) or real(*a))
+    for b in (1, 5):
+        got = trimmed_mean(X, b)
+        chosen = tm.choose_method(*X.shape, b)
+        assert np.array_equal(got, trimmed_mean(X, b, method=chosen), equal_nan=True)
+        assert np.array_equal(got, trimmed_mean(X, b), equal_nan=True)
+        assert_same(got, sort_definition(X, b), X, b)
+    assert [a[:2] for a in probes] == [(64, 1), (64, 5)]
+    assert np.array_equal(X, X0, equal_nan=True)
+
+
+@pytest.mark.parametrize("m, d, b", [(3, 2**17, 1), (1, tm.PROBE_MIN_ENTRIES, 0), (2**18 + 1, 1, 2),
+                                     (11, 2**15, 5)])
+def test_odd_shapes_at_the_probed_size(m, d, b, fresh_probes):
+    """m = 3 (one kept value), m = 1 with b = 0, one huge column, b = (m − 1)/2: the probe runs
+    on an (m, ≥ 1) slice and the result is the sort definition."""
+    X = np.random.default_rng(m).standard_normal((m, d))
+    X[0, :7] = np.nan
+    assert_same(trimmed_mean(X, b), sort_definition(X, b), X, b)
+
+
+def test_one_probe_per_class_across_threads(monkeypatch, fresh_probes):
+    """Eight threads start the same new (m, b) at once: one probe runs, the others wait for its
+    answer, and every thread gets the same bits."""
+    check_one_probe_across_threads(monkeypatch)
+
+
+def check_one_probe_across_threads(monkeypatch):
+    entered, cv = [], threading.Condition()
+
+    def slow_probe(m, b, with_kernel):
+        with cv:
+            entered.append(threading.get_ident())
+            cv.notify_all()
+            cv.wait_for(lambda: len(entered) > 1, timeout=0.5)   # a second prober, if any, gets in
+        return tm.ProbeResult(m=m, b=b, columns=1, method="partition", seconds=(("partition", 1.0),))
+    monkeypatch.setattr(tm, "probe", slow_probe)
+    X = np.random.default_rng(8).standard_normal(BIG)
+    start = threading.Barrier(8)
+    outs = [None] * 8
+
+    def run(k):
+        start.wait()
+        outs[k] = trimmed_mean(X, 3)
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(entered) == 1
+    assert all(np.array_equal(o, outs[0]) for o in outs)
+    assert np.array_equal(outs[0], trimmed_mean(X, 3, method="partition"))
+
+
+def test_an_unlocked_cache_is_caught(monkeypatch, fresh_probes):
+    """Deliberately wrong: check the cache, probe, store, without the per-class lock."""
+    def unlocked(m, b):
+        key = (m, b, tm._kernel_candidate(b))
+        if key not in tm._PROBES:
+            tm._PROBES[key] = tm.probe(m, b, key[2])
+        return tm._PROBES[key]
+    monkeypatch.setattr(tm, "probed", unlocked)
+    with pytest.raises(AssertionError):
+        check_one_probe_across_threads(monkeypatch)
+
+
+def test_a_forked_child_does_not_wait_for_a_lock_held_in_the_parent(fresh_probes):
+    """Forked while another thread holds the probe locks, the child still dispatches (new locks
+    after fork) and keeps the answers probed before the fork."""
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork on this platform")
+    X = np.random.default_rng(9).standard_normal(BIG)
+    trimmed_mean(X, 2)
+    before = tm.probe_results()
+    key_lock = tm._KEY_LOCKS[(64, 2, tm._kernel_candidate(2))]
+    with tm._LOCK, key_lock:
+        child = multiprocessing.get_context("fork").Process(target=_dispatch_in_child, args=(before,))
+        child.start()
+        child.join(timeout=120)
+    if child.is_alive():
+        child.kill()
+        pytest.fail("the forked child hung on a probe lock")
+    assert child.exitcode == 0
+
+
+def _dispatch_in_child(before):
+    X = np.random.default_rng(10).standard_normal(BIG)
+    assert tm.probe_results() == before
+    trimmed_mean(X, 2)        # the answer probed in the parent, behind its key lock
+    trimmed_mean(X, 1)        # a new class: the global lock
+    os._exit(0)
+
+
+def test_the_environment_pins_the_form(monkeypatch, fresh_probes):
+    """BYZPGD_TRIM_METHOD: a form is run at every size (bit-identical to forcing it), 'rule' is
+    the fixed rule at every size (no probe), 'probe' or empty is the default; anything else, and
+    'kernel' for b > MAX_TRIM, is a ValueError naming the variable."""
+    X = np.random.default_rng(11).standard_normal(BIG)
+    real_probe = tm.probe
+    for value in METHODS:
+        monkeypatch.setenv(tm.FORCE_ENV, value)
+        assert tm.choose_method(*BIG, 2) == value == tm.choose_method(5, 3, 2)
+        assert np.array_equal(trimmed_mean(X, 2), trimmed_mean(X, 2, method=value))
+    monkeypatch.setattr(tm, "probe", lambda *a: pytest.fail("probed under rule"))
+    monkeypatch.setenv(tm.FORCE_ENV, " Rule ")
+    assert tm.choose_method(*BIG, 2) == tm.rule_method(*BIG, 2)
+    monkeypatch.setattr(tm, "probe", real_probe)
+    for value in ("probe", ""):
+        monkeypatch.setenv(tm.FORCE_ENV, value)
+        assert tm.choose_method(*BIG, 2) in METHODS and len(tm.probe_results()) == 1
+    monkeypatch.setenv(tm.FORCE_ENV, "quickselect")
+    with pytest.raises(ValueError, match=tm.FORCE_ENV):
+        trimmed_mean(X, 2)
+    monkeypatch.setenv(tm.FORCE_ENV, "kernel")
+    with pytest.raises(ValueError, match=tm.FORCE_ENV):
+        tm.choose_method(200, 10, trim_kernel.MAX_TRIM + 1)
+
+
+def test_the_cache_is_bounded(monkeypatch, fresh_probes):
+    """Past PROBE_CACHE_MAX classes, new classes take the fixed rule (and keep taking it)."""
+    monkeypatch.setattr(tm, "PROBE_CACHE_MAX", 2)
+    fake = lambda m, b, k: tm.ProbeResult(m=m, b=b, columns=1, method="sort", seconds=())  # noqa: E731
+    monkeypatch.setattr(tm, "probe", fake)
+    d = tm.PROBE_MIN_ENTRIES
+    assert [tm.choose_method(m, d, 1) for m in (200, 201, 202, 200, 202)] == \
+        ["sort", "sort", "partition", "sort", "partition"]
 
 
 def test_bad_method_and_kernel_unavailable_are_rejected(monkeypatch):
@@ -193,13 +414,13 @@ NO_NUMBA = textwrap.dedent("""
     import importlib
     tm = importlib.import_module("byzpgd.algorithms.aggregators.trimmed_mean")
     assert not trim_kernel.available()
-    assert tm.choose_method(50, 100_000, 5) == "sort"
-    assert tm.choose_method(200, 10_000, 2) == "partition"
-    X = np.random.default_rng(0).standard_normal((64, tm.KERNEL_MIN_ENTRIES // 64))
+    assert tm.choose_method(50, 100_000, 5) in ("sort", "partition")
+    X = np.random.default_rng(0).standard_normal((64, tm.PROBE_MIN_ENTRIES // 64))
     X[:3, :10] = np.nan
     with warnings.catch_warnings():
         warnings.simplefilter("error")   # the fallback is silent
         got = make_trimmed_mean(64, 5)(X)
+    assert [k for p in tm.probe_results() for k, _ in p.seconds] == ["sort", "partition"] * 2
     S = np.sort(X, axis=0)[5:59].mean(axis=0)
     np.testing.assert_allclose(got, S, rtol=1e-13, atol=1e-14)
     try:
@@ -209,6 +430,18 @@ NO_NUMBA = textwrap.dedent("""
     else:
         raise AssertionError("method='kernel' without numba must raise")
     print("numpy fallback ok")
+""")
+
+NO_NUMBA_ENV = textwrap.dedent("""
+    import importlib
+    import numpy as np
+    from byzpgd.algorithms.aggregators import trim_kernel, trimmed_mean
+    tm = importlib.import_module("byzpgd.algorithms.aggregators.trimmed_mean")
+    assert not trim_kernel.available()
+    X = np.random.default_rng(0).standard_normal((64, tm.PROBE_MIN_ENTRIES // 64))
+    trimmed_mean(X, 2)
+    assert [k for p in tm.probe_results() for k, _ in p.seconds] == ["sort", "partition"]
+    print("BYZPGD_NO_NUMBA ok")
 """)
 
 
@@ -221,6 +454,22 @@ def test_fallback_without_numba_in_a_fresh_process():
                          cwd=REPO, env=_no_numba_env(), timeout=300)
     assert out.returncode == 0, out.stderr
     assert "numpy fallback ok" in out.stdout
+
+
+@pytest.mark.parametrize("value, available", [("1", False), ("0", True), ("", True)])
+def test_the_no_numba_variable_hides_the_kernel(value, available):
+    """BYZPGD_NO_NUMBA=1 makes ``trim_kernel.available()`` False (as without numba: the probe
+    times numpy's forms only); 0 or empty changes nothing."""
+    if available and not trim_kernel.available():
+        pytest.skip("numba is not importable here")
+    env = {**_no_numba_env(), trim_kernel.NO_NUMBA_ENV: value}
+    code = NO_NUMBA_ENV if not available else (
+        "from byzpgd.algorithms.aggregators import trim_kernel; assert trim_kernel.available(); "
+        "print('BYZPGD_NO_NUMBA ok')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, env=env,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "BYZPGD_NO_NUMBA ok" in out.stdout
 
 
 def test_trimmed_mean_tests_pass_without_numba():

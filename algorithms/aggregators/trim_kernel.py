@@ -9,10 +9,11 @@ added to the kept sum. Every step is a min/max on a whole block of columns at on
 first b values only fill ``lo`` (what they push out is its +Inf sentinel) and the next b only
 fill ``hi`` (they push out −Inf sentinels), so the kept sum holds exactly the m − 2b middle
 values; the result is that sum / (m − 2b). Cost: 2b compare-exchanges per entry, so the kernel
-is used for b <= ``MAX_TRIM`` only (and ``trimmed_mean.choose_method`` picks it only for small
-b, where it beats numpy's sort and partition); numpy's partition is O(m) per column whatever b is.
-numba is optional (the extra ``byzpgd[fast]``): without it :func:`available` is False and the
-trimmed mean uses numpy.
+is used for b <= ``MAX_TRIM`` only (and ``trimmed_mean.choose_method`` picks it where a probe
+timed it faster than numpy's sort and partition); numpy's partition is O(m) per column whatever b is.
+numba is optional (the extra ``byzpgd[fast]``): without it, or with the environment variable
+``BYZPGD_NO_NUMBA`` set to anything but empty or 0 (``NO_NUMBA_ENV``: benchmarks and tests of the
+numpy-only dispatch), :func:`available` is False and the trimmed mean uses numpy.
 
 NaN ranks above +Inf (``basic``): a NaN enters as +Inf and is counted; a column with more than b
 NaN keeps one, and its result is NaN, as in the sort definition. With at most b NaN the NaN
@@ -27,6 +28,7 @@ memory instead of a register. Results equal the sort definition up to the summat
 from __future__ import annotations
 
 import functools
+import os
 
 import numpy as np
 
@@ -36,9 +38,16 @@ MAX_TRIM = 32
 """Largest b for which the kernel is used."""
 
 
+NO_NUMBA_ENV = "BYZPGD_NO_NUMBA"
+"""Set (not empty, not 0) when the process starts: the kernel is unavailable, as without numba."""
+
+
 @functools.cache
 def available() -> bool:
-    """True when numba imports (the kernel compiles); otherwise callers use numpy."""
+    """True when numba imports (the kernel compiles) and ``BYZPGD_NO_NUMBA`` is not set (read
+    once per process); otherwise callers use numpy."""
+    if os.environ.get(NO_NUMBA_ENV, "").strip() not in ("", "0"):
+        return False
     try:
         import numba  # noqa: F401
     except ImportError:
