@@ -68,6 +68,10 @@ UNBOUNDED_FACTOR = 1e6
 """The Byzantine rows of the best configuration are moved this many times further from the
 honest mean; a ratio grown by more than UNBOUNDED_GROWTH declares κ unbounded."""
 UNBOUNDED_GROWTH = 1e4
+DEGENERATE = 1e-20
+"""An honest subset whose spread is below DEGENERATE × the spread of all rows coincides up to
+rounding: its ratio is 0 if the output is within 1e-6 of the rows' spread of its mean (rounding),
+else inf (κ = ∞: n − f coinciding rows and an output elsewhere)."""
 EXTRA_PLACEMENTS = 8
 """Random Byzantine placements tried on each restart's best configuration."""
 
@@ -322,8 +326,10 @@ def _subset_scores(rows: np.ndarray, out: np.ndarray, n: int, f: int):
     mu = P.mean(axis=1)
     var = ((P - mu[:, None, :]) ** 2).sum(axis=2).mean(axis=1)
     err = ((out - mu) ** 2).sum(axis=1)
+    scale2 = float(((rows - rows.mean(axis=0)) ** 2).sum(axis=1).mean())
+    floor = DEGENERATE * scale2                    # below: a subset of coinciding rows, var is rounding
     with np.errstate(divide="ignore", invalid="ignore"):
-        r = np.where(var > 0, err / var, np.where(err > 0, np.inf, 0.0))
+        r = np.where(var > floor, err / var, np.where(err > 1e8 * floor, np.inf, 0.0))
     j = int(np.argmax(r))
     return float(r[j]), tuple(int(i) for i in idx[j])
 
