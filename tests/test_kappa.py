@@ -159,13 +159,12 @@ def test_kappa_summary_for_the_audit():
 
 def test_coinciding_honest_rows_are_not_scored_by_rounding_noise():
     """n − f rows equal up to rounding: their 'variance' is rounding noise, and so is the error of
-    an exact rule; the subset scoring must give 0, not the ratio of two rounding errors (this
-    made κ̂ of the trimmed mean 1.0 > its proven bound 0.444 at (20, 4) before the guard)."""
+    an exact rule; the subset scoring must not score the ratio of two rounding errors (this made
+    κ̂ of the trimmed mean 1.0, or inf, > its proven bound 0.444 at (20, 4) before the guard)."""
     from byzpgd.audit.kappa import _subset_scores
-    n, f = 8, 2
-    X = np.zeros((n, 1))
-    X[:, 0] = -0.32743212 * np.linspace(1, 1 + 1e-15, n)   # coinciding up to a few ulps
-    X[:f, 0] = 1.9825
+    n, f = 20, 4
+    X = np.full((n, 1), -0.32743212)     # 16 equal rows: their mean and the trimmed mean differ by
+    X[:f, 0] = 1.9825                    # rounding (0/0 gave inf before the guard)
     score, S = _subset_scores(X, trimmed_mean(X, f), n, f)
     assert score <= lower_bound(n, f)
     off = _subset_scores(X, trimmed_mean(X, f) + 1e-3, n, f)
