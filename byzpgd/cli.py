@@ -133,6 +133,7 @@ def _claims_where(claim_id: str, as_json: bool) -> int:
 
 def cmd_replay(ns) -> int:
     from .properties.registry import REPLAYS
+    from .properties.replay_spec import SpecError, check_spec, missing_field
 
     if ns.claim not in claim_ids():
         print(f"byzpgd replay: unknown claim {ns.claim!r}", file=sys.stderr)
@@ -148,10 +149,19 @@ def cmd_replay(ns) -> int:
     if not isinstance(spec, dict):
         print("byzpgd replay: SPEC must be a JSON object", file=sys.stderr)
         return EXIT_USAGE
+    try:    # every field's type and range first: one line naming the field (properties.replay_spec)
+        check_spec(ns.claim, spec)
+    except SpecError as exc:
+        print(f"byzpgd replay: invalid SPEC: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         out = REPLAYS[ns.claim](spec)
-    except (KeyError, ValueError, TypeError) as exc:
-        print(f"byzpgd replay: invalid SPEC: {exc}", file=sys.stderr)
+    except KeyError as exc:
+        why = missing_field(ns.claim, exc) or f"no entry {exc.args[0]!r} (KeyError)"
+        print(f"byzpgd replay: invalid SPEC: {why}", file=sys.stderr)
+        return EXIT_USAGE
+    except (ValueError, TypeError) as exc:
+        print(f"byzpgd replay: invalid SPEC: {' '.join(str(exc).split())}", file=sys.stderr)
         return EXIT_USAGE
     print(dumps(out))
     return EXIT_OK if out["holds"] else EXIT_FAIL

@@ -186,3 +186,122 @@ def test_version_comes_from_the_package_metadata_not_a_literal():
             "import byzpgd, byzpgd.cli; print(byzpgd.__version__); byzpgd.cli.main(['--version'])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.split() == ["7.7.7-test", "byzpgd", "7.7.7-test"], out.stderr
+
+
+# --- replay: bad SPEC fields ---------------------------------------------------------------------------
+def _replay_specs() -> dict[str, list[dict]]:
+    """Specs as the samplers draw them (and the reports print them), for every claim with a replay."""
+    from byzpgd.properties.strategies import sample_specs
+    from byzpgd.properties.suites import end_to_end
+    from byzpgd.properties.suites.ablations import sample_ablation_specs
+    from byzpgd.properties.suites.saddle_attack import sample_attack_specs
+
+    registry.load_all()
+    out = {}
+    for cid in registry.REPLAYS:
+        group = cid.split(".")[0]
+        if group in ("byzantine_pgd", "exact_pgd"):
+            out[cid] = sample_specs(cid, 200, 3)
+        elif group == "ablation":
+            out[cid] = sample_ablation_specs(cid, 50, 3)
+        elif group == "saddle_attack":
+            out[cid] = sample_attack_specs(cid, 50, 3)
+        else:
+            out[cid] = end_to_end.specs("ci", 3, cid)
+    return out
+
+
+def test_every_spec_the_samplers_draw_passes_the_replay_check():
+    from byzpgd.properties.replay_spec import check_spec
+
+    specs = _replay_specs()
+    assert set(specs) == set(registry.REPLAYS) and all(specs.values())
+    for cid, drawn in specs.items():
+        for spec in drawn:
+            check_spec(cid, spec)     # raises SpecError naming the field it refuses
+
+
+def _spec(cid: str, **change) -> dict:
+    spec = dict(_replay_specs()[cid][0])
+    for key, value in change.items():
+        if "__" in key:               # adversary__kappa -> spec["adversary"]["kappa"]
+            outer, inner = key.split("__")
+            spec[outer] = {**spec[outer], inner: value}
+        elif value is _DROP:
+            spec.pop(key)
+        else:
+            spec[key] = value
+    return spec
+
+
+_DROP = object()
+BYZ, EXACT, E2E = "byzantine_pgd.grad_norm", "exact_pgd.grad_norm", "end_to_end.grad_norm"
+ABL, ATTACK = "ablation.single_round", "saddle_attack.robust_gd_trapped"
+
+# (claim, change, words the one line must hold): wrong types, non-finite, out of range, unknown
+BAD_SPECS = {
+    "int as a string": (BYZ, {"dim": "4"}, ["'dim'", "integer", '"4" (a string)']),
+    "float for an int": (BYZ, {"n_neg": 1.5}, ["'n_neg'", "integer"]),
+    "number as a string": (BYZ, {"L": "1.7"}, ["'L'", "number"]),
+    "true for a number": (BYZ, {"Delta": True}, ["'Delta'", "number", "true/false"]),
+    "NaN": (EXACT, {"epsilon": float("nan")}, ["'epsilon'", "finite"]),
+    "Infinity": (ABL, {"gamma": float("inf")}, ["'gamma'", "finite"]),
+    "L = 0": (BYZ, {"L": 0.0}, ["'L'", "> 0"]),
+    "negative Delta": (BYZ, {"Delta": -1e-3}, ["'Delta'", ">= 0"]),
+    "negative seed": (BYZ, {"run_seed": -1}, ["'run_seed'", ">= 0"]),
+    "huge dim": (BYZ, {"dim": 10 ** 9}, ["'dim'", "<= 1000"]),
+    "n_neg above dim": (BYZ, {"n_neg": 50}, ["'n_neg'", "<= dim"]),
+    "unknown landscape": (BYZ, {"landscape": "bowl"}, ["'landscape'", "cosine_saddle"]),
+    "unknown field": (BYZ, {"dimension": 4}, ["unknown field 'dimension'"]),
+    "other family": (BYZ, {"family": "exact_pgd"}, ["'family'", "byzantine_pgd"]),
+    "adversary not an object": (BYZ, {"adversary": "trap"}, ["'adversary'", "JSON object"]),
+    "adversary parameter as a string": (ATTACK, {"adversary__kappa": "2"}, ["'adversary.kappa'", "number"]),
+    "unknown adversary": (ATTACK, {"adversary__name": "evil"}, ["'adversary.name'", "trap"]),
+    "parameter the adversary lacks": (ATTACK, {"adversary__lookahead": 1}, ["'adversary.lookahead'"]),
+    "unknown algorithm": (ATTACK, {"algorithm": "sgd"}, ["'algorithm'", "robust_gd"]),
+    "unknown aggregator": (E2E, {"aggregator": "med"}, ["'aggregator'", "median"]),
+    "seed as a float": (E2E, {"seed": 1.5}, ["'seed'", "integer"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_SPECS))
+def test_replay_refuses_a_bad_field_in_one_line_naming_it(case, capsys, monkeypatch):
+    import json
+
+    cid, change, words = BAD_SPECS[case]
+    spec = _spec(cid, **change)
+
+    def boom(spec):
+        raise AssertionError("the replay ran on a refused SPEC")
+    monkeypatch.setitem(registry.REPLAYS, cid, boom)
+    rc = cli.main(["replay", cid, json.dumps(spec)])
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert rc == 2 and len(lines) == 1, err
+    assert lines[0].startswith("byzpgd replay: invalid SPEC: "), err
+    for w in words:
+        assert w in lines[0], (w, err)
+
+
+def test_replay_check_bounds_are_the_stated_ones():
+    """The boundary values themselves: Delta = 0 and fraction = 1 are allowed, L = 0 and a fraction
+    just above 1 are not (a check with < for <=, or one that lets true pass as 1, fails here)."""
+    from byzpgd.properties.replay_spec import SpecError, check_spec
+
+    byz = _replay_specs()[BYZ]
+    frac = next(s for s in byz if "fraction" in s.get("adversary", {}))
+    check_spec(BYZ, {**byz[0], "Delta": 0.0})
+    check_spec(BYZ, {**frac, "adversary": {**frac["adversary"], "fraction": 1.0}})
+    check_spec(BYZ, {**byz[0], "dim": 1000, "n_neg": 1000})
+    for bad in ({"L": 0.0}, {"adversary": {**frac["adversary"], "fraction": 1.0 + 1e-12}}, {"dim": 1001},
+                {"L": True}, {"landscape_seed": 2 ** 32}):
+        with pytest.raises(SpecError):
+            check_spec(BYZ, {**frac, **bad})
+
+
+def test_replay_names_a_missing_field(capsys):
+    import json
+
+    rc = cli.main(["replay", BYZ, json.dumps(_spec(BYZ, dim=_DROP))])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and err == [f"byzpgd replay: invalid SPEC: SPEC has no field 'dim', which {BYZ} needs"]
