@@ -1,5 +1,5 @@
-"""The three implementations of the trimmed mean (``trimmed_mean.METHODS``: the compiled kernel,
-a row sort, two row partitions) against the sort definition and against each other, including
+"""The four implementations of the trimmed mean (``trimmed_mean.METHODS``: the compiled kernel,
+a row sort, two row partitions, a column sort) against the sort definition and against each other, including
 NaN/±Inf entries (the semantics of ``basic``: NaN ranks above +Inf); the dispatch
 (``choose_method``): the fixed rule for small inputs, the cached one-time probe per (m, b) for
 large ones (checked with a virtual clock, never by timing: which form wins is the benchmark's
@@ -162,7 +162,7 @@ def fresh_probes(monkeypatch):
 def spy_forms(monkeypatch):
     """Record which numpy form ``trimmed_mean`` runs."""
     ran = []
-    for name in ("_trimmed_mean_sort", "_trimmed_mean_partition"):
+    for name in tm._NUMPY_FORMS.values():
         real = getattr(tm, name)
         monkeypatch.setattr(tm, name, lambda X, b, real=real, name=name: ran.append(name) or real(X, b))
     return ran
@@ -204,6 +204,7 @@ def fake_timing(monkeypatch, steady, warmup=None, outlier=None):
     monkeypatch.setattr(tm, "_clock", lambda: now[0])
     monkeypatch.setattr(tm, "_trimmed_mean_sort", timed("sort", tm._trimmed_mean_sort))
     monkeypatch.setattr(tm, "_trimmed_mean_partition", timed("partition", tm._trimmed_mean_partition))
+    monkeypatch.setattr(tm, "_trimmed_mean_column_sort", timed("column_sort", tm._trimmed_mean_column_sort))
     monkeypatch.setattr(trim_kernel, "trimmed_mean_kernel", timed("kernel", trim_kernel.trimmed_mean_kernel))
     return calls
 
@@ -213,9 +214,11 @@ def check_probe_keeps_the_fastest(monkeypatch, probe):
     the kernel's compilation (the first run), nor by one disturbed run of the fastest form, and
     it times every candidate (the kernel only where it is a candidate)."""
     with_kernel = trim_kernel.available()
-    cases = [({"kernel": 3.0, "sort": 2.0, "partition": 2.5}, {"sort": 50.0}, {}),
-             ({"kernel": 1.0, "sort": 2.0, "partition": 2.5}, {"kernel": 100.0}, {"kernel": 18.0}),
-             ({"kernel": 3.0, "sort": 2.2, "partition": 2.0}, {}, {"partition": 5.0})]
+    cases = [({"kernel": 3.0, "sort": 2.0, "partition": 2.5, "column_sort": 2.1}, {"sort": 50.0}, {}),
+             ({"kernel": 1.0, "sort": 2.0, "partition": 2.5, "column_sort": 3.0}, {"kernel": 100.0},
+              {"kernel": 18.0}),
+             ({"kernel": 3.0, "sort": 2.2, "partition": 2.0, "column_sort": 2.4}, {}, {"partition": 5.0}),
+             ({"kernel": 3.0, "sort": 2.2, "partition": 2.5, "column_sort": 2.0}, {}, {})]
     for steady, warmup, outlier in cases:
         with monkeypatch.context() as mp:
             calls = fake_timing(mp, steady, warmup, outlier)
@@ -420,7 +423,7 @@ NO_NUMBA = textwrap.dedent("""
     with warnings.catch_warnings():
         warnings.simplefilter("error")   # the fallback is silent
         got = make_trimmed_mean(64, 5)(X)
-    assert [k for p in tm.probe_results() for k, _ in p.seconds] == ["sort", "partition"] * 2
+    assert [k for p in tm.probe_results() for k, _ in p.seconds] == ["sort", "partition", "column_sort"] * 2
     S = np.sort(X, axis=0)[5:59].mean(axis=0)
     np.testing.assert_allclose(got, S, rtol=1e-13, atol=1e-14)
     try:
@@ -440,7 +443,7 @@ NO_NUMBA_ENV = textwrap.dedent("""
     assert not trim_kernel.available()
     X = np.random.default_rng(0).standard_normal((64, tm.PROBE_MIN_ENTRIES // 64))
     trimmed_mean(X, 2)
-    assert [k for p in tm.probe_results() for k, _ in p.seconds] == ["sort", "partition"]
+    assert [k for p in tm.probe_results() for k, _ in p.seconds] == ["sort", "partition", "column_sort"]
     print("BYZPGD_NO_NUMBA ok")
 """)
 
