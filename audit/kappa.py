@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,11 +76,12 @@ else inf (κ = ∞: n − f coinciding rows and an output elsewhere)."""
 EXTRA_PLACEMENTS = 8
 """Random Byzantine placements tried on each restart's best configuration."""
 
-PROFILES: dict[str, dict[str, int]] = {
-    "quick": {"restarts": 6, "maxiter": 250, "d": 2},
-    "ci": {"restarts": 16, "maxiter": 800, "d": 3},
+PROFILES: dict[str, dict[str, float]] = {
+    "quick": {"restarts": 6, "maxiter": 150, "d": 2, "seconds": 4.0},
+    "ci": {"restarts": 10, "maxiter": 500, "d": 3, "seconds": 25.0},
 }
-"""Search budgets of :func:`kappa_summary` per audit profile (timings: docs/kappa.md)."""
+"""Search budgets of :func:`kappa_summary` per audit profile: restarts, evaluations per restart,
+dimension, and a wall-clock cap (timings: docs/kappa.md)."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -214,6 +216,10 @@ def _pf(x) -> float:
 # ---------------------------------------------------------------------------------------------
 # the search
 # ---------------------------------------------------------------------------------------------
+class _OutOfTime(Exception):
+    pass
+
+
 class _RuleFailed(Exception):
     def __init__(self, status: str, reason: str, rows: np.ndarray):
         super().__init__(reason)
@@ -228,6 +234,9 @@ class _Problem:
         self.aggregate, self.n, self.f, self.d, self.h = aggregate, n, f, d, n - f
         self.evaluations = 0
         self.mutated = False
+        self.deadline = math.inf
+        self.best_theta: np.ndarray | None = None
+        self.best_val = -math.inf
         self.perm = np.arange(n)          # rows order: perm[j] = which of (honest..., byz...) sits at j
 
     def unpack(self, theta: np.ndarray):
@@ -269,13 +278,18 @@ class _Problem:
         return out
 
     def ratio(self, theta: np.ndarray) -> float:
+        if time.perf_counter() > self.deadline:
+            raise _OutOfTime
         u = self.unpack(theta)
         if u is None:
             return 0.0
         Hn, B, s, mu = u
         out = self.call(self.rows(Hn, B, s))
         e = out / math.exp(s) - mu
-        return float(e @ e)
+        val = float(e @ e)
+        if val > self.best_val:
+            self.best_val, self.best_theta = val, theta.copy()
+        return val
 
     def honest_indices(self) -> np.ndarray:
         return np.sort(np.flatnonzero(self.perm < self.h))
@@ -336,12 +350,15 @@ def _subset_scores(rows: np.ndarray, out: np.ndarray, n: int, f: int):
 
 def kappa_hat(aggregate: Callable, n: int, f: int, d: int, rng: np.random.Generator | int, *,
               restarts: int = 8, maxiter: int = 400, method: str = "Nelder-Mead",
-              name: str | None = None) -> KappaResult:
+              name: str | None = None, seconds: float | None = None) -> KappaResult:
     """κ̂ of ``aggregate`` (an (n, d) float64 array ↦ (d,) vector) at (n, f, d): the search of the
     module docstring with ``restarts`` seeded restarts (structured starts first) of at most
     ``maxiter`` rule evaluations each (scipy ``method``: 'Nelder-Mead' or 'Powell'). ``rng``: a
     numpy Generator (a seed is drawn from it and recorded) or an int seed. ``name``: the rule's
-    registry name, to report its proven upper bound (``KNOWN_UPPER_BOUNDS``)."""
+    registry name, to report its proven upper bound (``KNOWN_UPPER_BOUNDS``). ``seconds``: a
+    wall-clock cap (None: none); when it is reached the restart in progress ends with its best
+    point so far, no further restart starts, and a note says so (κ̂ then depends on the machine's
+    speed; the evaluation budget alone is deterministic)."""
     if not (all(isinstance(v, int) for v in (n, f, d)) and d >= 1 and 1 <= f and n > 2 * f):
         raise ValueError(f"need integers n > 2f, f >= 1, d >= 1; got n = {n!r}, f = {f!r}, d = {d!r}")
     if not (isinstance(restarts, int) and restarts >= 1 and isinstance(maxiter, int) and maxiter >= 10):
@@ -358,6 +375,9 @@ def kappa_hat(aggregate: Callable, n: int, f: int, d: int, rng: np.random.Genera
     best = (-math.inf, None, None, None, "")       # ratio, rows, honest, output, start
     per_start: dict[str, float] = {}
     starts = _starts(n, f, d, gen)
+    notes: list[str] = []
+    if seconds is not None:
+        prob.deadline = time.perf_counter() + float(seconds)
 
     def fail(err: _RuleFailed) -> KappaResult:
         return KappaResult(rule, n, f, d, math.inf, lower_bound(n, f), ub, ub_src, err.status,
@@ -372,19 +392,30 @@ def kappa_hat(aggregate: Callable, n: int, f: int, d: int, rng: np.random.Genera
                 label = f"{label}+jitter{r // len(starts)}"
                 theta0 = theta0 + 0.1 * gen.standard_normal(theta0.size)
             prob.perm = gen.permutation(n)
-            res = minimize(lambda t: -prob.ratio(t), theta0, method=method,
-                           options={"maxfev": maxiter, "maxiter": maxiter, "xatol": 1e-10, "fatol": 1e-12}
-                           if method == "Nelder-Mead" else {"maxfev": maxiter, "xtol": 1e-10, "ftol": 1e-12})
-            theta = res.x if -res.fun >= -prob.ratio(theta0) else theta0
+            prob.best_theta, prob.best_val = None, -math.inf
+            out_of_time = False
+            try:
+                prob.ratio(theta0)
+                minimize(lambda t: -prob.ratio(t), theta0, method=method,
+                         options={"maxfev": maxiter, "maxiter": maxiter, "xatol": 1e-10, "fatol": 1e-12}
+                         if method == "Nelder-Mead" else {"maxfev": maxiter, "xtol": 1e-10, "ftol": 1e-12})
+            except _OutOfTime:
+                out_of_time = True
+                notes.append(f"time cap of {seconds:g} s reached in restart {r + 1} of {restarts}")
+            theta = prob.best_theta if prob.best_theta is not None else theta0
+            prob.deadline, saved = math.inf, prob.deadline
             val, rows, hon, out = _finish(prob, theta, gen)
+            prob.deadline = saved
             per_start[label] = val
             if val > best[0]:
                 best = (val, rows, hon, out, label)
+            if out_of_time:
+                break
         unbounded = _unbounded(prob, best[1], best[2], best[3])
     except _RuleFailed as err:
         return fail(err)
     val, rows, hon, out, label = best
-    notes = [f"best start: {label}"]
+    notes.insert(0, f"best start: {label}")
     if prob.mutated:
         notes.append("the rule modified its input array (each call got a fresh copy)")
     status, reason = "ok", f"largest ratio found over {prob.evaluations} evaluations"
@@ -399,8 +430,9 @@ def kappa_hat(aggregate: Callable, n: int, f: int, d: int, rng: np.random.Genera
 
 
 def _finish(prob: _Problem, theta: np.ndarray, gen: np.random.Generator):
-    """Score θ at the restart's placement and ``EXTRA_PLACEMENTS`` random ones, over the designated
-    honest set and every honest subset: (ratio, rows, honest indices, output) of the worst."""
+    """Score θ at the restart's placement and ``EXTRA_PLACEMENTS`` random ones (designated honest
+    set), then the worst placement over every honest subset: (ratio, rows, honest indices,
+    output)."""
     u = prob.unpack(theta)
     if u is None:
         return -math.inf, None, None, None
@@ -415,12 +447,12 @@ def _finish(prob: _Problem, theta: np.ndarray, gen: np.random.Generator):
         mu = X[hon].mean(axis=0)
         var = float(((X[hon] - mu) ** 2).sum(axis=1).mean())
         val = float(((out - mu) ** 2).sum()) / var
-        sub = _subset_scores(X, out, prob.n, prob.f)
-        if sub is not None and sub[0] > val:
-            val, hon = sub[0], np.array(sub[1])
         if val > best[0]:
             best = (val, X, tuple(int(i) for i in hon), out)
     prob.perm = perms[0]
+    sub = _subset_scores(best[1], best[3], prob.n, prob.f)
+    if sub is not None and sub[0] > best[0]:
+        best = (sub[0], best[1], sub[1], best[3])
     return best
 
 
@@ -479,13 +511,13 @@ def kappa_summary(factory: Callable[[int, int], Callable], n: int, f: int, d: in
     if profile not in PROFILES:
         raise ValueError(f"profile must be one of {sorted(PROFILES)}, got {profile!r}")
     budget = PROFILES[profile]
-    dd = max(1, min(int(d), budget["d"]))
+    dd = max(1, min(int(d), int(budget["d"])))
     f_eff = min(int(f), (n - 1) // 2)
     if f_eff < 1:
         return KappaSummary(n=n, f=f, d=dd, kappa_hat=0.0, lower_bound=0.0, error="f = 0: nothing to search",
                             details={"profile": profile})
-    res = kappa_hat(factory(n, f_eff), n, f_eff, dd, int(seed), restarts=budget["restarts"],
-                    maxiter=budget["maxiter"], name=name)
+    res = kappa_hat(factory(n, f_eff), n, f_eff, dd, int(seed), restarts=int(budget["restarts"]),
+                    maxiter=int(budget["maxiter"]), name=name, seconds=budget["seconds"])
     v = verdict(res)
     failed = res.status in ("exception", "bad_output", "nonfinite_output")
     return KappaSummary(n=n, f=f_eff, d=dd, kappa_hat=res.kappa_hat, lower_bound=res.lower_bound,

@@ -169,3 +169,11 @@ def test_coinciding_honest_rows_are_not_scored_by_rounding_noise():
     assert score <= lower_bound(n, f) * (1 + 1e-12)
     off = _subset_scores(X, trimmed_mean(X, f) + 1e-3, n, f)
     assert off[0] == math.inf                               # an output off the coinciding rows: κ = ∞
+
+
+def test_time_cap_ends_the_search_with_a_note():
+    r = _search(make("median", N, F), name="median", seconds=0.0)
+    assert any("time cap" in s for s in r.notes) and r.status == "ok"
+    assert len(r.per_start) == 1 and r.evaluations < FAST["maxiter"]
+    full = _search(make("median", N, F), name="median")
+    assert not any("time cap" in s for s in full.notes) and len(full.per_start) == FAST["restarts"]
