@@ -75,6 +75,8 @@ PLACEMENT_WORDS = {"first": "Byzantine rows first", "last": "Byzantine rows last
                    "worst_placement": "placement searched against the rule", "random": "random placement"}
 E2E_SETTING_WORDS = {"landscape": "", "d": "d =", "m": "m =", "n": "n =", "f": "f =",
                      "norm_w_star": "|w*| =", "attack": "attack"}
+#: the end-to-end claims by their short name (EndToEnd.worst_ratio's keys)
+RATIO_WORDS = {"grad_norm": "|grad F(w~)| / (4 Delta)", "iterations": "calls / call bound"}
 LOWER_BOUND = "alpha/sqrt(n) + sqrt(d/(n m)) (sigma = 1, docs/paper.md §7.2)"
 
 
@@ -503,8 +505,9 @@ def e2e_summary(e: EndToEnd) -> list[str]:
               "error": "Guarantee not established: an instance ended in an error.",
               "unchecked": "The guarantee could not be checked on this profile (not a fail)."}
     lines.append(status.get(e.status, f"Status: {e.status}."))
-    if e.worst_ratio is not None:
-        lines.append(f"Largest observed / bound over the checked instances: {fmt(e.worst_ratio, 3)}.")
+    ratios = [f"{RATIO_WORDS.get(k, k)} {fmt(v, 3)}" for k, v in e.worst_ratio.items() if v is not None]
+    if ratios:
+        lines.append(f"Largest observed / bound over the checked instances: {'; '.join(ratios)}.")
     if e.claims:
         lines.append(f"Claims checked: {', '.join(e.claims)}.")
     return lines

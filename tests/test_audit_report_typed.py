@@ -139,6 +139,8 @@ def make_result(**changes) -> AuditResult:
     thresholds = {r.setting: (3 * r.best_reference_delta + 0.1 * r.lower_bound,
                               10 * r.best_reference_delta + 0.1 * r.lower_bound)
                   for r in rows if r.attack == "worst"}
+    at_1 = next(r for r in rows if r.setting == 1 and r.attack == "worst")
+    thresholds[1] = (at_1.delta, thresholds[1][1])          # exactly at the threshold: within (<=)
     grade = Grade("fail", REASONS, ("2 of 4 end-to-end instance(s) could not be checked",), 0.0123,
                   (Decision("slope in n (n) <= -0.25", "refuted", 0.0123, slope=0.031, ci=(-0.089, 0.151)),
                    Decision("bias at m = 10, n = 100", "biased", 5e-4, p_value=1e-6, level=5e-4)), thresholds)
@@ -159,7 +161,8 @@ def make_result(**changes) -> AuditResult:
                          upper_source="Allouah et al. 2023, Prop. 1 (coordinate-wise median)",
                          exceeds_upper=True, evaluations=2400)
     e2e = EndToEnd(holds=False, status="error", instances=4, ran=3, inside_hypotheses=2, errors=1,
-                   violations=0, skipped=0, could_not_be_checked=1, worst_ratio=0.4,
+                   violations=0, skipped=0, could_not_be_checked=1,
+                   worst_ratio={"grad_norm": 0.4, "iterations": 812 / 9.5e5},
                    claims=("end_to_end.grad_norm", "end_to_end.iterations"),
                    reasons=("end-to-end instance seed 77: AggregatorFailure: timeout",), records=_records(),
                    setting={"landscape": "phase retrieval (population risk)", "d": 10, "m": 20, "n": 200,
@@ -200,7 +203,7 @@ def md_doc(text: str) -> dict[str, dict]:
     in_table = in_list = False
     for line in text.splitlines():
         if line.startswith("## "):
-            cur = doc.setdefault(line[3:].strip(), {"text": "", "tables": [], "bullets": []})
+            cur = doc.setdefault(line[3:].strip(), {"text": "", "tables": [], "bullets": [], "strong": []})
             in_table = in_list = False
             continue
         if cur is None:
@@ -220,6 +223,8 @@ def md_doc(text: str) -> dict[str, dict]:
                     cur["bullets"].append([])
                     in_list = True
                 cur["bullets"][-1].append(line[2:].replace("**", ""))
+                if line.startswith("- **"):
+                    cur["strong"].append(line[2:].replace("**", ""))
             else:
                 in_list = False
     return doc
@@ -232,6 +237,7 @@ class _HTMLDoc(HTMLParser):
         self.cur = None
         self.buf: list[str] | None = None
         self.tag = None
+        self.bold = False
         self.title = ""
 
     def handle_starttag(self, tag, attrs):
@@ -244,17 +250,22 @@ class _HTMLDoc(HTMLParser):
         elif tag == "tr" and self.cur is not None:
             self.cur["tables"][-1].append([])
         elif tag in ("td", "th", "li"):
-            self.buf, self.tag = [], tag
+            self.buf, self.tag, self.bold = [], tag, False
+        elif tag == "b" and self.tag == "li":
+            self.bold = True
 
     def handle_endtag(self, tag):
         if tag == "h2":
-            self.cur = self.doc.setdefault(self.title.strip(), {"text": "", "tables": [], "bullets": []})
+            self.cur = self.doc.setdefault(self.title.strip(),
+                                           {"text": "", "tables": [], "bullets": [], "strong": []})
             self.tag = None
         elif tag in ("td", "th") and self.buf is not None:
             self.cur["tables"][-1][-1].append("".join(self.buf).strip())
             self.buf = None
         elif tag == "li" and self.buf is not None:
             self.cur["bullets"][-1].append(" ".join("".join(self.buf).split()))
+            if self.bold:
+                self.cur["strong"].append(self.cur["bullets"][-1][-1])
             self.buf = None
 
     def handle_data(self, data):
@@ -352,11 +363,13 @@ def check_reasons(doc: dict, res: AuditResult):
 
 
 def check_verdict(doc: dict, res: AuditResult):
-    """Every verdict word explained in one line; this audit's is the marked one."""
-    [bullets] = section(doc, "What the verdict means")["bullets"]
+    """Every verdict word explained in one line; this audit's is the marked (and emphasised) one."""
+    sec = section(doc, "What the verdict means")
+    [bullets] = sec["bullets"]
     assert [b.split(" ")[0].rstrip(":") for b in bullets] == ["pass", "suboptimal", "inconclusive", "fail"]
     marked = [b for b in bullets if "(this audit)" in b]
     assert len(marked) == 1 and marked[0].startswith(res.verdict + " ")
+    assert sec["strong"] == marked
     assert "the data of this profile cannot show the rate: run a larger profile" in bullets[2]
 
 
@@ -411,7 +424,9 @@ def test_the_checks_catch_subtly_wrong_markdown(texts, result):
                                     f"Findings ({len(result.error_findings())})"),
                          _drop_line(md, "returned float32")],
         check_reasons: [_drop_line(md, "(inconclusive): ")],
-        check_verdict: [md.replace("- inconclusive: ", "- inconclusive (this audit): ")],
+        check_verdict: [md.replace("- inconclusive: ", "- inconclusive (this audit): "),
+                        md.replace("- **fail (this audit): ", "- fail (this audit): ")
+                        .replace("- pass: ", "- **pass: ")],                 # the emphasis on another word
         check_worst: [md.replace("| — (no attack) |", "| no |", 1)],
     }
     for check, variants in wrong.items():
@@ -546,6 +561,8 @@ def test_end_to_end_says_what_it_shows(result):
             "bound") in txt
     assert "1 could not be checked (why: Delta above Theorem 1's limit 3.1e-4: 1 instance(s))" in txt
     assert "1 ended in an error" in txt and "an instance ended in an error" in txt
+    assert ("Largest observed / bound over the checked instances: |grad F(w~)| / (4 Delta) 0.4; calls / "
+            f"call bound {812 / 9.5e5:.3g}.") in txt
     head, rows = table_with(sec, "seed", "note")
     assert [r[0] for r in rows] == [str(r["seed"]) for r in result.end_to_end.records]
     assert rows[3][-1] == "AggregatorFailure: timeout" and rows[2][-1].startswith("outside: Delta above")
