@@ -12,6 +12,7 @@ is 128 + the signal number (143 for SIGTERM, 129 for SIGHUP).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import pkgutil
@@ -246,22 +247,28 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     """Parse ``argv`` and run the command. SIGTERM and SIGHUP stop it as Ctrl-C does (module
     docstring): the command's own clean-up runs, then any process still descending from this one
-    is ended (:func:`byzpgd.stopping.end_descendants`), and the exit code is 128 + the signal."""
+    is ended (:func:`byzpgd.stopping.end_descendants`), and the exit code is 128 + the signal
+    (also when the clean-up itself fails, e.g. writing to the terminal a SIGHUP closed)."""
     ns = None
     with stopping.stop_on_signals():
         try:
             ns = build_parser().parse_args(argv)
             code = ns.func(ns)
         except KeyboardInterrupt:   # a command without its own handler (audit), or before it ran
-            print(f"byzpgd {getattr(ns, 'command', None) or ''}".rstrip()
-                  + f": interrupted{stopping.signal_words()}; no report was written",
-                  file=sys.stderr, flush=True)
+            with contextlib.suppress(OSError):
+                print(f"byzpgd {getattr(ns, 'command', None) or ''}".rstrip()
+                      + f": interrupted{stopping.signal_words()}; no report was written",
+                      file=sys.stderr, flush=True)
             code = EXIT_INTERRUPTED
+        except Exception:
+            if stopping.received() is None:
+                raise
+            code = EXIT_INTERRUPTED   # an error while stopping on a signal: the signal is the outcome
+        finally:
+            if stopping.received() is not None:
+                stopping.end_descendants()
         signum = stopping.received()
-        if signum is not None:
-            stopping.end_descendants()
-            code = 128 + signum
-    return code
+    return code if signum is None else 128 + signum
 
 
 if __name__ == "__main__":

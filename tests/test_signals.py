@@ -252,3 +252,44 @@ def test_a_stop_signal_is_an_exception_carrying_its_exit_code():
     assert isinstance(exc, KeyboardInterrupt) and exc.exit_code == 129 and exc.name == "SIGHUP"
     assert Terminated(signal.SIGTERM).exit_code == 143
     assert signal_words(signal.SIGTERM) == " by SIGTERM" and signal_words(0) == ""
+
+
+@pytest.mark.parametrize("fails_while_stopping", [False, True], ids=["clean", "error while stopping"])
+def test_main_turns_sigterm_into_143_and_ends_what_is_left(monkeypatch, fails_while_stopping):
+    """In this process, through cli.main with a stand-in command: the SIGTERM becomes the exception
+    the command's clean-up sees, the backstop runs (here recorded, not run: it would end this test
+    session's own processes), the exit code is 143 even when the clean-up itself fails (writing to a
+    terminal a SIGHUP closed raises OSError), and the previous handler is back afterwards."""
+    from byzpgd import cli, stopping
+
+    seen, ended = [], []
+
+    def command(ns):
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            for _ in range(500):             # the handler raises within a few bytecodes
+                time.sleep(0.01)
+        except KeyboardInterrupt as exc:
+            seen.append(exc)
+            if fails_while_stopping:
+                raise OSError(5, "Input/output error") from None
+            return cli.EXIT_INTERRUPTED
+        return 0
+
+    monkeypatch.setattr(cli, "cmd_claims", command)
+    monkeypatch.setattr(stopping, "end_descendants", lambda grace=2.0: ended.append(grace) or [])
+    reached = []
+
+    def guard(signum, frame):   # a main that installs no handler must not end the test session
+        reached.append(signum)
+
+    original = signal.signal(signal.SIGTERM, guard)
+    try:
+        code = cli.main(["claims"])
+        after = signal.getsignal(signal.SIGTERM)
+    finally:
+        signal.signal(signal.SIGTERM, original)
+    assert code == 143 and reached == []
+    assert len(seen) == 1 and isinstance(seen[0], stopping.Terminated) and seen[0].signum == signal.SIGTERM
+    assert len(ended) == 1
+    assert after is guard
