@@ -234,11 +234,20 @@ def test_calibrate_on_a_dask_local_cluster_closes_it(run, tmp_path):
     assert _files(out) == previous
 
 
-def test_pool_workers_die_with_a_sigkilled_parent(run, tmp_path):
-    """No clean-up runs after SIGKILL: the workers end by PR_SET_PDEATHSIG (byzpgd.stopping)."""
-    r = run(["verify", "--profile", "quick", "--claims", SLOW_CLAIMS, "--jobs", "2",
-             "--out", str(tmp_path / "out")])
-    r.wait_for("2 claims, profile quick", workers=2)
+KILLED = {   # command, what shows the work is under way, the processes that must exist by then
+    "verify": (["verify", "--profile", "quick", "--claims", SLOW_CLAIMS, "--jobs", "2"],
+               "2 claims, profile quick", 2),
+    "faults": (["faults", "--profile", "quick", "--faults", "byzantine_pgd.Q_1"], "baseline:", 1),
+}
+
+
+@pytest.mark.parametrize("command", sorted(KILLED))
+def test_workers_die_with_a_sigkilled_parent(run, tmp_path, command):
+    """No clean-up runs after SIGKILL: the pool workers and the campaign's child end by
+    PR_SET_PDEATHSIG (byzpgd.stopping.worker_init)."""
+    args, marker, workers = KILLED[command]
+    r = run([*args, "--out", str(tmp_path / "out")])
+    r.wait_for(marker, workers=workers)
     time.sleep(1.0)
     code, left = r.stop(signal.SIGKILL)
     assert code == -signal.SIGKILL
