@@ -15,18 +15,28 @@ rates of the median and trimmed mean (α√d/√n + d/√(nm) and αd/√n + d/�
 lower bound α/√n + √(d/(nm)); their *local* slope over the grid is the slope of the same fit on
 the rate's values (−1/2 exactly in n, and in m at α = 0; between −1/2 and 0 in m at α > 0).
 
-Graded sweeps (:data:`GRADED`): the m sweep at α = 0 and the n sweeps. A rule is *consistent
-with the rate* along such a sweep when its slope is at most half the lower bound's local slope
-(−1/4 for a −1/2 rate): halfway between the rate and no decrease at all, so a rule at the rate
-(−1/2) and a rule whose error does not shrink (0) are each a quarter away from the threshold.
-The decision's error probability, reported with it, is the t tail beyond the threshold:
-P(T_df >= |ŝ − threshold|/se).
+Graded sweeps (:data:`GRADED`): the m sweep at α = 0 (``m_honest``), the n sweeps (``n``
+under attack at f_max, ``n_honest``) and the α sweep under attack (``alpha``). Each has a
+*threshold* = the theory's exponent + :data:`TOLERANCE`: the lower bound's local slope for the n
+and m sweeps (−1/2, so −1/4: halfway between the rate and no decrease at all), and for the α
+sweep :data:`ALPHA_EXPONENT` = 1 (every rate's α-term is at most linear in α; the constants in front
+of the α-free and α terms are unknown, so a local slope of the Õ-rates would not be a bound).
+The evidence of a sweep
+(:class:`~byzpgd.audit.result.SweepSlopes` ``evidence``) is read off the slope's confidence
+interval [lo, hi] at ``level``:
+
+- ``shown``: hi <= threshold (the rate is shown: the error provably shrinks at least that fast);
+- ``refuted``: lo > threshold (the rule provably does not reach the rate);
+- ``undetermined``: the interval contains the threshold (the data cannot tell);
+- ``missing``: no slope (fewer than two finite points, or an infinite Δ: a breakdown).
+
+Each decision's error probability is the one-sided t tail beyond the threshold,
+P(T_df >= |ŝ − threshold|/se) (at most (1 − level)/2 for a shown or refuted sweep).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
 
 import numpy as np
 from scipy import stats
@@ -34,61 +44,19 @@ from scipy import stats
 from ..algorithms.aggregators import PAPER_AGGREGATORS
 from ..properties.fits import loglog_fit
 from ..theory import rates as theory_rates
+from .result import SlopeFit, SweepSlopes
 
 LEVEL = 0.95
 SWEEP_VARIABLE = {"alpha": "alpha", "n": "n", "m": "m", "m_honest": "m", "n_honest": "n"}
-GRADED = ("m_honest", "n_honest", "n")
+GRADED = ("m_honest", "n_honest", "n", "alpha")
+TOLERANCE = 0.25
+#: the α-exponent of the rates: each paper rate and the lower bound is (a constant times) α^e/√n +
+#: (a term free of α) with e <= 1 (α for the median, trimmed mean and the lower bound, √α for
+#: iterative filtering: docs/paper.md §6, §7.2), so a rate-optimal rule's worst Δ grows at most
+#: linearly in α
+ALPHA_EXPONENT = 1.0
+EVIDENCE = ("shown", "refuted", "undetermined", "missing")
 THEORY = (*PAPER_AGGREGATORS, "lower_bound")
-
-
-@dataclass(frozen=True)
-class SlopeFit:
-    """One log-log fit. ``sweep`` (a key of battery.SWEEPS), ``variable`` ('n', 'm', 'alpha'),
-    ``who`` ('user' or a reference's name), ``values`` (the grid), ``slope``/``constant`` (None
-    without two finite positive points at distinct x), ``se``, ``df``, ``ci`` ((low, high) at
-    ``level``; None when df < 1), ``points`` (N), ``infinite`` (number of infinite Δ)."""
-
-    sweep: str
-    variable: str
-    who: str
-    values: list
-    slope: float | None
-    constant: float | None
-    se: float | None
-    df: int
-    ci: tuple[float, float] | None
-    level: float
-    points: int
-    infinite: int
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["ci"] = None if self.ci is None else list(self.ci)
-        return d
-
-
-@dataclass(frozen=True)
-class SweepSlopes:
-    """The fits of one sweep: ``fits`` by who, ``theory`` (local slope of each paper rate and of the
-    lower bound over the grid), and for a graded sweep the ``threshold`` and, for the user's
-    rule, ``consistent`` (slope <= threshold) and ``error_probability``."""
-
-    sweep: str
-    variable: str
-    values: list
-    fits: dict[str, SlopeFit]
-    theory: dict[str, float | None]
-    graded: bool
-    threshold: float | None = None
-    consistent: bool | None = None
-    error_probability: float | None = None
-    notes: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        return {"sweep": self.sweep, "variable": self.variable, "values": self.values,
-                "fits": {k: v.to_dict() for k, v in self.fits.items()}, "theory": self.theory,
-                "graded": self.graded, "threshold": self.threshold, "consistent": self.consistent,
-                "error_probability": self.error_probability, "notes": self.notes}
 
 
 def fit_slope(xs, ys_reps, *, sweep: str = "", variable: str = "", who: str = "",
@@ -106,7 +74,7 @@ def fit_slope(xs, ys_reps, *, sweep: str = "", variable: str = "", who: str = ""
             elif y > 0 and x > 0:
                 px.append(float(x))
                 py.append(float(y))
-    base = dict(sweep=sweep, variable=variable, who=who, values=list(xs), level=level, infinite=inf)
+    base = dict(sweep=sweep, variable=variable, who=who, values=tuple(xs), level=level, infinite=inf)
     fit = None if inf else loglog_fit(px, py)
     if fit is None:
         return SlopeFit(slope=None, constant=None, se=None, df=0, ci=None, points=len(px), **base)
@@ -135,6 +103,29 @@ def theory_slope(name: str, points: list[dict], variable: str) -> float | None:
     return None if fit is None else fit[0]
 
 
+def sweep_exponent(sweep: str, theory: dict[str, float | None]) -> float | None:
+    """The theory's exponent a graded sweep is judged against (module docstring): the lower bound's
+    local slope for the n and m sweeps; :data:`ALPHA_EXPONENT` for α."""
+    if sweep == "alpha":
+        return ALPHA_EXPONENT
+    return theory.get("lower_bound")
+
+
+def judge_slope(fit: SlopeFit, threshold: float) -> tuple[str, float | None]:
+    """(evidence, error probability) of ``fit`` against ``threshold`` (module docstring)."""
+    if fit.slope is None:
+        return "missing", None
+    if fit.ci is None or fit.se is None or fit.se == 0:
+        return "undetermined", None
+    lo, hi = fit.ci
+    prob = float(stats.t.sf(abs(fit.slope - threshold) / fit.se, fit.df))
+    if hi <= threshold:
+        return "shown", prob
+    if lo > threshold:
+        return "refuted", prob
+    return "undetermined", None
+
+
 def sweep_slopes(results: list[dict], settings: list[dict], references, level: float = LEVEL) -> dict:
     """{sweep: SweepSlopes} for every sweep of the battery with at least two distinct values."""
     worst = {r["setting"]: r for r in results if r["attack"] == "worst"}
@@ -154,17 +145,12 @@ def sweep_slopes(results: list[dict], settings: list[dict], references, level: f
                   for r in rows]
             fits[ref] = fit_slope(xs, ys, sweep=sweep, variable=var, who=ref, level=level)
         theory = {name: theory_slope(name, pts, var) for name in THEORY}
-        graded = sweep in GRADED
-        entry = SweepSlopes(sweep, var, xs, fits, theory, graded)
-        if graded and theory["lower_bound"] is not None:
-            thr = theory["lower_bound"] / 2
-            u = fits["user"]
-            consistent = prob = None
-            if u.slope is not None:
-                consistent = u.slope <= thr
-                prob = (float(stats.t.sf(abs(u.slope - thr) / u.se, u.df)) if u.se and u.se > 0
-                        else 0.0)
-            entry = SweepSlopes(sweep, var, xs, fits, theory, True, thr, consistent, prob)
+        entry = SweepSlopes(sweep, var, tuple(xs), fits, theory, False)
+        exponent = sweep_exponent(sweep, theory)
+        if sweep in GRADED and exponent is not None:
+            thr = exponent + TOLERANCE
+            evidence, prob = judge_slope(fits["user"], thr)
+            entry = SweepSlopes(sweep, var, tuple(xs), fits, theory, True, exponent, thr, evidence, prob)
         out[sweep] = entry
     return out
 
@@ -196,5 +182,6 @@ def rate_summary(results: list[dict], settings: list[dict], references=PAPER_AGG
     return {"slopes": {k: v.to_dict() for k, v in slopes.items()},
             "empirical_constants": empirical_constants(results, references), "level": level,
             "note": "slopes of the worst Delta over the repetitions (OLS on log-log, t intervals); theory: "
-                    "the local slope of each rate over the same grid (constants and logs dropped); graded "
-                    "sweeps need slope <= half the lower bound's slope"}
+                    "the local slope of each rate over the same grid (constants and logs dropped); a graded "
+                    "sweep shows the rate when its interval lies below the theory's exponent + "
+                    f"{TOLERANCE:g}"}

@@ -1,8 +1,10 @@
-"""The whole audit as one function: :func:`run_audit` returns the report (a JSON-able dict).
+"""The whole audit as one function: :func:`run_audit` returns the typed
+:class:`~.result.AuditResult` (audit.json is its ``to_json``).
 
 Order: validate the arguments (:class:`~.loader.UsageError` on a bad one), start the sandbox
 (a bad target is a UsageError too), run the battery, run ByzantinePGD end to end, fit the slopes
-against the rates (:mod:`.rates_fit`), grade (:mod:`.verdict`: 'pass', 'suboptimal' or 'fail').
+against the rates (:mod:`.rates_fit`), estimate the rule's (f, κ)-robustness (:mod:`.kappa`), grade
+(:mod:`.verdict`: 'pass', 'suboptimal', 'inconclusive' or 'fail').
 The harness never lets the user's code crash it: every failure of the user
 code is a finding, and an unexpected error of the harness itself is recorded as a
 ``harness_error`` finding (the verdict is then 'fail') so that the report is still written.
@@ -29,7 +31,8 @@ from . import battery as bat
 from . import tasks as audit_tasks
 from .end_to_end import run_end_to_end
 from .loader import INPUT_KINDS, UsageError, parse_target
-from .rates_fit import rate_summary
+from .rates_fit import TOLERANCE, empirical_constants, sweep_slopes
+from .result import AuditResult, AuditSettings, BiasEntry, EndToEnd, Finding, KappaSummary, Measurement
 from .sandbox import FindingLog, Sandbox
 from .verdict import BIAS_LEVEL, BREAKDOWN, FACTOR, SLACK, grade
 
@@ -71,7 +74,8 @@ def run_audit(target: str, *, f: int | None = None, alpha: float | None = None, 
               seed: int = 0, m: int | None = None, paths=(), call_timeout: float = 10.0,
               load_timeout: float = 120.0, references=PAPER_AGGREGATORS, input_kind: str = "numpy",
               factor: float = FACTOR, progress: Callable[[str], None] | None = None,
-              command: str | None = None, reference_cache: dict | None = None, executor=None) -> dict:
+              command: str | None = None, reference_cache: dict | None = None, executor=None,
+              assume_finite: bool = False, kappa: bool = True) -> AuditResult:
     """Audit ``target`` (``MODULE:CALLABLE``) and return the report (module docstring): a dict with
     'verdict' ('pass', 'suboptimal' or 'fail'), 'reasons', 'notes', 'findings', the measurements
     and the rate fits. ``reference_cache``: see :func:`.battery.run_battery` (tests, benchmarks;
@@ -137,70 +141,105 @@ def run_audit(target: str, *, f: int | None = None, alpha: float | None = None, 
         finally:
             sandbox.close()
         description, stats = sandbox.description, dict(sandbox.stats)
-    rates = None
+    slopes, constants = {}, {}
     try:
         if battery["results"]:
-            rates = rate_summary(battery["results"], battery["settings"], references)
+            slopes = sweep_slopes(battery["results"], battery["settings"], references)
+            constants = empirical_constants(battery["results"], references)
     except Exception as exc:
         _harness_error(log, "rates", exc)
-    findings = [fd.to_dict() for fd in log.findings()]
-    g = grade(battery["results"], e2e, findings, slopes=(rates or {}).get("slopes"),
-              bias=battery.get("bias"), factor=factor, slack=SLACK)
-    verdict, reasons = g.verdict, [r.to_dict() for r in g.reasons]
-    if not battery["results"] and verdict != "fail":   # defensive: nothing measured cannot pass
-        verdict = "fail"
-        reasons.append({"kind": "battery", "grade": "fail", "message": "no measurement was made"})
-    s_max = max((s for s in battery["settings"] if s["m"] == cfg["m"]),
+    kappa_summary, kappa_log = None, FindingLog()
+    if kappa and description is not None:
+        say("(f, kappa)-robustness: adversarial search for the rule's kappa")
+        # its own sandbox and finding log: the kappa phase's findings are reported apart (phase 'kappa'),
+        # and its calls under sandbox['kappa_calls']
+        ks = Sandbox(target, paths=paths, call_timeout=call_timeout, load_timeout=load_timeout,
+                     input_kind=input_kind, log=kappa_log, setting=(cfg["m"], f_max))
+        try:
+            kappa_log.context = {"phase": "kappa"}
+            ks.start()
+            with threadpool_limits(limits=1):
+                kappa_summary = _kappa(lambda mm, ff: ks.aggregator(mm, ff), cfg, f_max, seed, profile)
+        except UsageError:
+            raise
+        except Exception as exc:
+            _harness_error(log, "kappa", exc)
+        finally:
+            ks.close()
+        stats = {**(stats if stats is not None else dict(sandbox.stats)), "kappa_calls": ks.stats["calls"]}
+    settings = AuditSettings(
+        target=target, profile=profile, seed=seed, f_max=f_max, references=references,
+        attacks=tuple(bat.BATTERY_ATTACKS), description=description, input_kind=input_kind,
+        alpha_max=_alpha_max(battery["settings"], cfg), call_timeout=call_timeout,
+        assume_finite=assume_finite,
+        profile_config={k: (list(v) if isinstance(v, tuple) else v) for k, v in cfg.items()},
+        criterion=criterion(factor), command=command)
+    return assemble(settings, battery, e2e, log.findings() + kappa_log.findings(), slopes, constants,
+                    kappa_summary, factor=factor,
+                    sandbox=stats if stats is not None else dict(sandbox.stats),
+                    seconds=round(time.perf_counter() - t0, 3))
+
+
+def criterion(factor: float = FACTOR) -> dict:
+    """The grade's constants and a one-paragraph statement of it (docs/audit.md, "The verdict")."""
+    return {"factor": factor, "slack": SLACK, "breakdown": BREAKDOWN, "bias_level": BIAS_LEVEL,
+            "slope_tolerance": TOLERANCE,
+            "statement": "fail: an error-level finding, a non-finite output/exception/timeout on NaN or "
+                         f"+-Inf Byzantine rows (unless --assume-finite), breakdown (worst Delta under "
+                         f"attack > {BREAKDOWN:g} x the best reference's + {SLACK:g} x lower bound, or "
+                         "infinite), no decrease in n under attack (slope interval above -1/4), a "
+                         "significant bias without attack larger than the best reference's Delta, or "
+                         "Theorem 1 violated end to end; inconclusive: a graded slope (m at alpha = 0, n "
+                         "with and without attack, alpha) whose interval contains its threshold (the "
+                         f"theory's exponent + {TOLERANCE:g}); suboptimal: worst Delta > {factor:g} x the "
+                         f"best reference's + {SLACK:g} x lower bound at some setting, or a graded slope "
+                         "refuted; pass: none of these, every graded slope shown at the rate"}
+
+
+def _alpha_max(battery_settings: list[dict], cfg: dict) -> float | None:
+    s_max = max((s for s in battery_settings if s["m"] == cfg["m"]),
                 key=lambda s: (s["f"], s["n"] == cfg["n0"]), default=None)
-    return {
-        "aggregator": {"target": target, "description": description, "input_kind": input_kind},
-        "verdict": verdict,
-        "reasons": reasons,
-        "notes": list(g.notes),
-        "grade": {"error_probability": g.error_probability, "decisions": list(g.decisions)},
-        "findings": findings,
-        "results": battery["results"],
-        "bias": battery.get("bias", []),
-        "settings": battery["settings"],
-        "references": list(references),
-        "attacks": list(bat.BATTERY_ATTACKS),
-        "criterion": {"factor": factor, "slack": SLACK, "breakdown": BREAKDOWN, "bias_level": BIAS_LEVEL,
-                      "statement": f"fail: an error-level finding, breakdown (worst Delta under attack > "
-                                   f"{BREAKDOWN:g} x the best reference's + {SLACK:g} x lower bound, "
-                                   "or inf), "
-                                   "a significant bias without attack larger than the best reference's "
-                                   "Delta, or Theorem 1 violated end to end; suboptimal: worst Delta > "
-                                   f"{factor:g} x the best reference's + {SLACK:g} x lower bound at some "
-                                   "setting, or a graded log-log slope (m at alpha = 0, n) above half "
-                                   "the lower bound's; pass otherwise"},
-        "lower_bound": {"formula": "sigma (alpha/sqrt(n) + sqrt(d/(n m))), sigma = 1",
-                        "source": "docs/paper.md §7.2 (statistical lower bound, Gaussian location model)"},
-        "model": "Gaussian location: f(w; z) = |w - z|^2/2, z ~ N(0, I_d), W = unit ball; Delta = sup of "
-                 f"|g(w) - grad F(w)| over {cfg['probes']} random points of W",
-        "rates": rates,
-        "end_to_end": e2e,
-        "profile": profile,
-        "profile_config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in cfg.items()},
-        "seed": seed,
-        "f_max": f_max,
-        "alpha_max": None if s_max is None else s_max["alpha"],
-        "call_timeout": call_timeout,
-        "sandbox": stats if stats is not None else dict(sandbox.stats),
-        "command": command,
-        "seconds": round(time.perf_counter() - t0, 3),
-    }
+    return None if s_max is None else s_max["alpha"]
+
+
+def _kappa(factory, cfg: dict, f_max: int, seed: int, profile: str) -> KappaSummary:
+    from .kappa import kappa_summary
+    return kappa_summary(factory, cfg["m"], f_max, cfg["d"], seed, profile)
+
+
+def assemble(settings: AuditSettings, battery: dict, e2e: dict | None, findings, slopes: dict,
+             constants: dict, kappa: KappaSummary | None, *, factor: float = FACTOR,
+             sandbox: dict | None = None, seconds: float | None = None) -> AuditResult:
+    """The typed :class:`~.result.AuditResult` of the battery's dict rows, the end-to-end summary, the
+    findings (sandbox ``Finding`` objects or dicts), the fits and κ̂, graded by :func:`.verdict.grade`."""
+    rows = tuple(Measurement.from_row(r) for r in battery["results"])
+    found = tuple(Finding.from_dict(fd if isinstance(fd, dict) else fd.to_dict()) for fd in findings)
+    bias = tuple(BiasEntry.from_dict(b) for b in battery.get("bias", []))
+    end = None if e2e is None else EndToEnd.from_dict(e2e)
+    if kappa is not None and kappa.exceeds_upper:
+        msg = (f"the rule's empirical kappa {kappa.kappa_hat:.4g} at n = {kappa.n}, f = {kappa.f} exceeds "
+               f"its proven upper bound {kappa.upper_bound:.4g} ({kappa.upper_source}): the implementation "
+               "is wrong")
+        found += (Finding("kappa_above_proven_bound", msg, "error", 1, {"phase": "kappa"}),)
+    g = grade(list(rows), end, list(found), slopes=slopes, bias=list(bias),
+              assume_finite=settings.assume_finite, factor=factor, slack=SLACK)
+    return AuditResult(settings=settings, grade=g, measurements=rows,
+                       battery_settings=tuple(battery["settings"]), bias=bias, slopes=dict(slopes),
+                       constants=constants, kappa=kappa, end_to_end=end, findings=found,
+                       sandbox=dict(sandbox or {}), seconds=seconds)
 
 
 def audit_in_process(factory: Callable[[int, int], Callable], *, profile: str = "quick", seed: int = 0,
                      f: int | None = None, alpha: float | None = None, references=PAPER_AGGREGATORS,
-                     end_to_end: bool = True, reference_cache: dict | None = None) -> dict:
+                     end_to_end: bool = True, reference_cache: dict | None = None,
+                     assume_finite: bool = False, kappa: bool = False,
+                     target: str = "in-process") -> AuditResult:
     """The audit's battery, rate fits, end-to-end runs and graded verdict for ``factory(m, f) ->
     aggregate``, called **in this process** (no sandbox: for the project's own aggregators, tests
     and benchmarks/audit_seeds.py; a user's rule goes through :func:`run_audit`). The sandbox
     only carries the calls, so on the same inputs the verdict is the same; a non-finite output
-    becomes a ``non_finite_output`` finding as in the sandbox, an exception propagates. Returns
-    {'verdict', 'reasons', 'notes', 'grade', 'findings', 'results', 'settings', 'bias', 'rates',
-    'end_to_end', 'seconds'}."""
+    becomes a ``non_finite_output`` finding as in the sandbox, an exception propagates. Returns the
+    typed :class:`~.result.AuditResult` (``kappa``: also estimate κ̂, off by default in tests)."""
     import numpy as np
     t0 = time.perf_counter()
     cfg = bat.profile_config(profile)
@@ -224,9 +263,14 @@ def audit_in_process(factory: Callable[[int, int], Callable], *, profile: str = 
         battery = bat.run_battery(checked, cfg, f_max, seed, references=tuple(references),
                                   reference_cache=reference_cache)
         e2e = run_end_to_end(checked, cfg["e2e_instances"], seed) if end_to_end else None
-    rates = rate_summary(battery["results"], battery["settings"], tuple(references))
-    g = grade(battery["results"], e2e, findings, slopes=rates["slopes"], bias=battery["bias"])
-    return {"verdict": g.verdict, "reasons": [r.to_dict() for r in g.reasons], "notes": list(g.notes),
-            "grade": g.to_dict(), "findings": findings, "results": battery["results"],
-            "settings": battery["settings"], "bias": battery["bias"], "rates": rates, "end_to_end": e2e,
-            "seconds": round(time.perf_counter() - t0, 3)}
+    references = tuple(references)
+    slopes = sweep_slopes(battery["results"], battery["settings"], references)
+    constants = empirical_constants(battery["results"], references)
+    kappa_summary = _kappa(checked, cfg, f_max, seed, profile) if kappa else None
+    settings = AuditSettings(
+        target=target, profile=profile, seed=seed, f_max=f_max, references=references,
+        attacks=tuple(bat.BATTERY_ATTACKS), alpha_max=_alpha_max(battery["settings"], cfg),
+        assume_finite=assume_finite, criterion=criterion(),
+        profile_config={k: (list(v) if isinstance(v, tuple) else v) for k, v in cfg.items()})
+    return assemble(settings, battery, e2e, findings, slopes, constants, kappa_summary,
+                    seconds=round(time.perf_counter() - t0, 3))

@@ -51,6 +51,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from .audit import result as _result
 from .progress import Progress
 from .reports.model import Report
 
@@ -328,86 +329,10 @@ class RuleNotAuditable(TypeError):
     """The rule cannot be sent to the audit's sandbox process (the message says why and what to do)."""
 
 
-@dataclass(frozen=True)
-class AuditReason:
-    """Why the verdict is what it is: ``kind`` (e.g. 'battery', 'end_to_end', a finding kind),
-    ``message`` (one sentence), ``details`` (the reason's other JSON members, if any)."""
-
-    kind: str
-    message: str
-    details: dict = field(default_factory=dict)
-
-    def __str__(self) -> str:
-        if self.message.startswith(f"{self.kind}:"):    # the audit's messages may name their kind
-            return self.message
-        return f"{self.kind}: {self.message}"
-
-
-@dataclass(frozen=True)
-class AuditFinding:
-    """A misbehaviour of the rule seen by the sandbox or the battery (:class:`byzpgd.audit.sandbox.
-    Finding`): ``kind`` ('exception', 'timeout', 'non_finite_output', ...), ``message``,
-    ``severity`` ('error' or 'warning'), ``count`` (occurrences), ``context`` (phase, attack,
-    setting of the first occurrence)."""
-
-    kind: str
-    message: str
-    severity: str = "error"
-    count: int = 1
-    context: dict = field(default_factory=dict)
-
-    def __str__(self) -> str:
-        return f"{self.kind} ({self.severity}, x{self.count}): {self.message}"
-
-
-@dataclass(frozen=True)
-class AuditResult:
-    """The audit of one rule.
-
-    Fields: ``verdict`` ('pass', 'suboptimal' or 'fail'), ``reasons`` (tuple of
-    :class:`AuditReason`), ``findings`` (tuple of :class:`AuditFinding`), ``target`` (the
-    ``MODULE:CALLABLE`` the sandbox loaded, or how the object was sent), ``command`` (what
-    reproduces the run: the ``byzpgd audit`` command when the rule has an import path, else the
-    Python call), ``report`` (the whole audit report as written to audit.json, a JSON-able dict).
-    ``ok`` is ``verdict == 'pass'``."""
-
-    verdict: str
-    reasons: tuple[AuditReason, ...]
-    findings: tuple[AuditFinding, ...]
-    target: str
-    command: str
-    report: dict = field(repr=False, default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return self.verdict == "pass"
-
-    @property
-    def notes(self) -> list[str]:
-        """What the audit could not check (e.g. a rate not testable at this size); not reasons."""
-        return [str(n) for n in (self.report.get("notes") or [])]
-
-    def write(self, out_dir) -> list[Path]:
-        """Write DIR/audit.json, audit.md and audit.html (the files of ``byzpgd audit --out DIR``);
-        returns the paths."""
-        from .reports.audit_report import write_audit
-        return write_audit(Path(out_dir), self.report)
-
-    @classmethod
-    def from_report(cls, report: dict, target: str, command: str) -> AuditResult:
-        def reason(r):
-            if isinstance(r, dict):
-                return AuditReason(str(r.get("kind", "")), str(r.get("message", "")),
-                                   {k: v for k, v in r.items() if k not in ("kind", "message")})
-            return AuditReason("reason", str(r))
-
-        def finding(fd):
-            return AuditFinding(str(fd.get("kind", "")), str(fd.get("message", "")),
-                                str(fd.get("severity", "error")), int(fd.get("count", 1)),
-                                dict(fd.get("context") or {}))
-
-        return cls(str(report["verdict"]), tuple(reason(r) for r in report.get("reasons", [])),
-                   tuple(finding(fd) for fd in report.get("findings", [])), target, command, report)
+#: the audit's typed results (:mod:`byzpgd.audit.result`): ``byzpgd.audit`` returns an AuditResult
+AuditResult = _result.AuditResult
+AuditReason = _result.Reason
+AuditFinding = _result.Finding
 
 
 @dataclass(frozen=True)
@@ -652,7 +577,8 @@ def _audit_command(target: SandboxTarget, rule, *, f, alpha, m, profile, seed, c
 def audit(rule, f: int | None = None, alpha: float | None = None, profile: str = "ci", seed: int = 0, *,
           m: int | None = None, paths: Iterable[str] = (), call_timeout: float = 10.0,
           memory_limit: int = 2048, references: Iterable[str] | None = None, input_kind: str = "numpy",
-          progress: bool | Progress | Callable[[str], None] | None = False, executor=None) -> AuditResult:
+          progress: bool | Progress | Callable[[str], None] | None = False, executor=None,
+          assume_finite: bool = False) -> AuditResult:
     """Audit the aggregator ``rule`` (``"MODULE:CALLABLE"``, or a function / class / object with an
     ``aggregate`` method, sent to the sandbox as the module docstring says) at up to ``f`` Byzantine
     workers (or the fraction ``alpha``; default alpha = 0.1) on ``profile`` ('quick', 'ci', 'deep')
@@ -663,9 +589,11 @@ def audit(rule, f: int | None = None, alpha: float | None = None, profile: str =
     :class:`byzpgd.experiments.executors.DaskExecutor`, see :mod:`byzpgd.scaleout`) that runs the
     battery's settings and the end-to-end runs as tasks, each with its own sandbox for the rule
     where it runs (the rule and ``paths`` must be importable there); the report is the same
-    (timings aside). Default: this process and one sandbox.
+    (timings aside). Default: this process and one sandbox. ``assume_finite``: as ``--assume-finite``
+    (the server drops non-finite rows: a rule NaN/±Inf rows break gets a note, not a fail).
 
-    Raises :class:`RuleNotAuditable` when the object cannot be sent to the sandbox and
+    Returns the typed :class:`byzpgd.audit.result.AuditResult`. Raises :class:`RuleNotAuditable` when
+    the object cannot be sent to the sandbox and
     ``byzpgd.audit.loader.UsageError`` (a ValueError) for bad arguments or a target that does not
     load."""
     from .audit.run import run_audit
@@ -689,14 +617,13 @@ def audit(rule, f: int | None = None, alpha: float | None = None, profile: str =
         with default_limits(Limits(memory_mib=int(memory_limit))):
             report = run_audit(target.target, f=f, alpha=alpha, profile=profile, seed=seed, m=m,
                                paths=list(target.paths), call_timeout=call_timeout, input_kind=input_kind,
-                               progress=say, command=command, executor=executor, **kwargs)
+                               progress=say, command=command, executor=executor,
+                               assume_finite=assume_finite, **kwargs)
     finally:
         target.cleanup()
         if own:
             bar.close()
     if target.how in _HOW:   # the report names the object, not the temporary module
-        agg = dict(report.get("aggregator") or {})
-        agg["target"] = f"{_describe_obj(rule)} (sent to the sandbox {_HOW[target.how]})"
-        report = {**report, "aggregator": agg}
-    shown = target.target if target.how in ("target", "import") else report["aggregator"]["target"]
-    return AuditResult.from_report(report, shown, command)
+        named = f"{_describe_obj(rule)} (sent to the sandbox {_HOW[target.how]})"
+        report = replace(report, settings=replace(report.settings, target=named))
+    return report

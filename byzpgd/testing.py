@@ -86,11 +86,10 @@ def assert_claim_holds(claim_id: str | Iterable[str], profile: str = "ci", seed:
 def audit_failure_message(result: AuditResult, expected: str) -> str:
     """The AssertionError message of the aggregator assertions: verdict, reasons, error findings,
     and the reproducing command."""
-    rep = result.report
-    agg = rep.get("aggregator") or {}
-    lines = [f"aggregator {agg.get('target') or result.target} ({agg.get('description') or 'not loaded'}): "
+    s = result.settings
+    lines = [f"aggregator {s.target} ({s.description or 'not loaded'}): "
              f"audit verdict {result.verdict!r}, expected {expected} "
-             f"(profile {rep.get('profile')}, f_max = {rep.get('f_max')}, seed {rep.get('seed')})"]
+             f"(profile {s.profile}, f_max = {s.f_max}, seed {s.seed})"]
     if result.reasons:
         lines.append("reasons:")
         lines += [f"  - {r}" for r in result.reasons[:MAX_LISTED]]

@@ -8,6 +8,8 @@ import time
 
 import numpy as np
 
+from byzpgd.algorithms.aggregators import coordinate_median
+
 
 def median(X):
     """The coordinate-wise median, written by a 'user'."""
@@ -177,9 +179,37 @@ def spins_in_background(X):
 # ---------------------------------------------------------------------------------------------
 def one_worker(X):
     """One worker's gradient: the row nearest the coordinate-wise median (robust, but no 1/√m
-    averaging: not pass)."""
-    med = np.median(X, axis=0)
-    return X[int(np.argmin(np.linalg.norm(X - med, axis=1)))].copy()
+    averaging: not pass). NaN-safe (the project's median ranks NaN above +Inf; NaN distances are
+    skipped), so only its rate is judged."""
+    med = coordinate_median(X)
+    with np.errstate(invalid="ignore", over="ignore"):
+        dist = np.linalg.norm(X - med, axis=1)
+    return X[int(np.nanargmin(np.where(np.isfinite(dist), dist, np.nan)))].copy()
+
+
+def shifted_median(X):
+    """The coordinate-wise median shifted by a quarter of the workers' robust spread (1.4826 x the
+    median absolute deviation, its median over coordinates) in every coordinate: robust, NaN-safe,
+    but biased by an amount that does not shrink with m (not pass)."""
+    med = coordinate_median(X)
+    with np.errstate(invalid="ignore"):
+        spread = 1.4826 * float(np.median(coordinate_median(np.abs(X - med))))
+    return med + 0.25 * spread
+
+
+def middle_half_by_norm(X):
+    """The mean of the rows whose norms are in the middle half: not robust coordinate-wise, its
+    error under sign flip does not shrink as n grows (not pass)."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        nrm = np.linalg.norm(X, axis=1)
+    order = np.argsort(np.where(np.isnan(nrm), np.inf, nrm), kind="stable")
+    m = X.shape[0]
+    return X[order[m // 4: m - m // 4]].mean(axis=0)
+
+
+def nan_median(X):
+    """numpy's median: one NaN row makes the output NaN (not pass, unless --assume-finite)."""
+    return np.median(X, axis=0)
 
 
 def biased_median(X):

@@ -196,7 +196,7 @@ def test_audit_of_objects_pass_and_fail_with_reasons(tmp_path):
     paths = bad.write(tmp_path)
     assert [p.name for p in paths] == ["audit.json", "audit.md", "audit.html"]
     written = json.loads((tmp_path / "audit.json").read_text())
-    assert written["verdict"] == "fail" and written["command"] == bad.command
+    assert written["verdict"] == "fail" and written["settings"]["command"] == bad.command
 
 
 @pytest.mark.usefixtures("tiny_audit")
@@ -205,7 +205,7 @@ def test_audit_of_a_pickled_instance_runs_in_the_sandbox(monkeypatch):
     res = api.audit(ScaledMedian(1.0), f=2, m=11, profile="quick")
     assert res.verdict == "pass", [str(r) for r in res.reasons]
     assert "ScaledMedian instance" in res.target and "pickle" in res.target
-    assert res.report["sandbox"]["calls"] > 0 and res.command.startswith("byzpgd.audit(ScaledMedian")
+    assert res.sandbox["calls"] > 0 and res.command.startswith("byzpgd.audit(ScaledMedian")
 
 
 @pytest.mark.usefixtures("tiny_audit")

@@ -16,8 +16,10 @@ from byzpgd import cli
 from byzpgd.algorithms.aggregators import coordinate_median, make, mean
 from byzpgd.audit import battery as bat
 from byzpgd.audit import loader
+from byzpgd.audit.rates_fit import GRADED
+from byzpgd.audit.result import AuditResult, AuditSettings, EndToEnd, Finding, Measurement, SweepSlopes
 from byzpgd.audit.sandbox import AggregatorFailure, FindingLog, Sandbox
-from byzpgd.audit.verdict import BREAKDOWN, FACTOR, SLACK, decide
+from byzpgd.audit.verdict import BREAKDOWN, FACTOR, SLACK, grade
 from byzpgd.oracles.attacks import AttackContext
 from byzpgd.reports.audit_report import render_html, render_markdown
 
@@ -189,36 +191,49 @@ def test_battery_is_deterministic_and_compares_on_identical_inputs():
         assert r["lower_bound"] == pytest.approx(lb)
     for b in runs[0]["bias"]:
         assert b["tests"]["user"] == b["tests"]["median"] and b["reps"] == 3
-    verdict, reasons = decide(rows, {"holds": True}, [], bias=runs[0]["bias"])
-    assert verdict == "pass" and reasons == []
+
+
+HOLDS = EndToEnd(True, "holds", 1, 1, 1, 0, 0, 0, 0, {"grad_norm": 0.5})
+
+
+def shown_slopes(evidence="shown") -> dict:
+    """Every graded sweep with the given evidence (the slope checks are tested in test_audit_grade)."""
+    return {s: SweepSlopes(s, "n", (1, 2), {}, {}, True, -0.5, -0.25, evidence) for s in GRADED}
+
+
+def _m(row: dict) -> Measurement:
+    return Measurement.from_row({"f_rule": row["f"], "honest": False, "sweeps": ["alpha"], "rates": {},
+                                 "delta_reps": [row["delta_empirical"]], **row})
 
 
 def test_verdict_threshold_and_reasons():
-    row = {"attack": "worst", "setting": 0, "m": 30, "n": 100, "d": 10, "f": 3, "alpha": 0.1,
+    row = {"attack": "worst", "setting": 0, "m": 30, "n": 100, "d": 10, "f": 3,
            "delta_empirical": 1.0, "delta_reference": {"median": 0.2, "trimmed_mean": 0.3},
            "best_reference": "median", "lower_bound": 0.05, "worst_attack": "alie_ls",
            "reference_worst_attack": {"median": "shift"}}
     per = dict(row, attack="alie_ls")
-    verdict, reasons = decide([per, row], {"holds": True}, [])     # 5x the best reference: robust, off
-    assert row["threshold"] == pytest.approx(FACTOR * 0.2 + SLACK * 0.05)
-    assert verdict == "suboptimal" and reasons[0]["kind"] == "delta_exceeds_reference"
-    assert reasons[0]["attack"] == "alie_ls" and "n = 100" in reasons[0]["message"]
+    g = grade([_m(per), _m(row)], HOLDS, [], slopes=shown_slopes())    # 5x the best reference: robust, off
+    assert g.thresholds[0] == pytest.approx((FACTOR * 0.2 + SLACK * 0.05, BREAKDOWN * 0.2 + SLACK * 0.05))
+    assert g.verdict == "suboptimal" and g.reasons[0].kind == "delta_exceeds_reference"
+    assert g.reasons[0].details["attack"] == "alie_ls" and "n = 100" in g.reasons[0].message
     row["delta_empirical"] = per["delta_empirical"] = 2.5                 # 12.5x: breakdown
-    verdict, reasons = decide([per, row], {"holds": True}, [])
-    assert verdict == "fail" and [r["kind"] for r in reasons] == ["breakdown"]
-    assert row["breakdown_threshold"] == pytest.approx(BREAKDOWN * 0.2 + SLACK * 0.05)
+    g = grade([_m(per), _m(row)], HOLDS, [], slopes=shown_slopes())
+    assert g.verdict == "fail" and [r.kind for r in g.reasons] == ["breakdown"]
     row["delta_empirical"] = per["delta_empirical"] = 0.6
-    assert decide([per, row], {"holds": True}, [])[0] == "pass"
-    v, rs = decide([per, row], {"holds": False, "reasons": ["Theorem 1 violated"]},
-                   [{"kind": "timeout", "severity": "error", "count": 1, "message": "slow"},
-                    {"kind": "wrong_dtype", "severity": "warning", "count": 1, "message": "f32"}])
-    assert v == "fail" and [r["kind"] for r in rs] == ["finding:timeout", "end_to_end"]
+    assert grade([_m(per), _m(row)], HOLDS, [], slopes=shown_slopes()).verdict == "pass"
+    # the same data without the rates shown is not a pass: positive evidence only
+    assert grade([_m(per), _m(row)], HOLDS, [], slopes=shown_slopes("undetermined")).verdict == "inconclusive"
+    assert grade([_m(per), _m(row)], HOLDS, []).verdict == "inconclusive"
+    broken = EndToEnd(False, "violated", 1, 1, 1, 0, 1, 0, 0, {"grad_norm": 2.0},
+                      reasons=("Theorem 1 violated",))
+    g = grade([_m(per), _m(row)], broken,
+              [Finding("timeout", "slow"), Finding("wrong_dtype", "f32", "warning")], slopes=shown_slopes())
+    assert g.verdict == "fail" and [r.kind for r in g.reasons] == ["finding:timeout", "end_to_end"]
 
 
 def test_report_escapes_user_text():
-    rep = {"aggregator": {"target": "m:f"}, "verdict": "fail", "results": [], "settings": [],
-           "findings": [{"kind": "exception", "severity": "error", "count": 1, "context": {},
-                         "message": "<script>alert(1)</script>"}], "reasons": []}
+    rep = AuditResult(AuditSettings("m:f", "quick", 0, 3, ("median",)), grade([], None, []), (),
+                      findings=(Finding("exception", "<script>alert(1)</script>"),))
     html = render_html(rep)
     assert "<script>alert" not in html and "&lt;script&gt;" in html
     assert "script" in render_markdown(rep)
@@ -230,19 +245,21 @@ def test_report_escapes_user_text():
 def test_audit_of_the_projects_median_passes(tmp_path):
     rc, rep, out = audit(tmp_path, "byzpgd.algorithms.aggregators:coordinate_median")
     assert rc == 0 and rep["verdict"] == "pass" and rep["reasons"] == [] and rep["findings"] == []
-    assert {"aggregator", "verdict", "findings", "results"} <= set(rep)
-    for r in rep["results"]:
-        keys = {"attack", "m", "n", "d", "alpha", "delta_empirical", "delta_reference", "lower_bound"}
-        assert keys <= set(r)
-        assert set(r["delta_reference"]) == {"median", "trimmed_mean", "iterative_filtering"}
-    e2e = rep["end_to_end"]
-    assert e2e["holds"] and e2e["inside_hypotheses"] >= 10 and e2e["setting"]["d"] >= 10
-    slopes = rep["rates"]["slopes"]
-    assert {"m_honest", "n_honest", "n", "m", "alpha"} <= set(slopes)
-    assert max(s["m"] for s in rep["settings"]) >= 10 * min(s["m"] for s in rep["settings"])   # a decade
+    typed = AuditResult.from_json(rep)
+    assert typed.verdict == "pass" and typed.settings.target.endswith("coordinate_median")
+    for r in typed.measurements:
+        assert set(r.delta_reference) == {"median", "trimmed_mean", "iterative_filtering"}
+    e2e = typed.end_to_end
+    assert e2e.holds and e2e.inside_hypotheses >= 10 and e2e.setting["d"] >= 10
+    assert {"m_honest", "n_honest", "n", "m", "alpha"} <= set(typed.slopes)
+    ms = [s["m"] for s in typed.battery_settings]
+    assert max(ms) >= 10 * min(ms)   # a decade
+    for sweep in GRADED:
+        assert typed.slopes[sweep].evidence == "shown"
     for sweep in ("m_honest", "n"):
-        fit = slopes[sweep]["fits"]["user"]
-        assert slopes[sweep]["consistent"] and fit["ci"][0] < -0.5 < fit["ci"][1] + 0.1
+        fit = typed.slopes[sweep].user
+        assert fit.ci[0] < -0.5 < fit.ci[1] + 0.1
+    assert typed.kappa is not None and typed.kappa.kappa_hat >= 0.9 * typed.kappa.lower_bound
     html = (out / "audit.html").read_text()
     assert html.count("data:image/png;base64,") == 2 and "src=\"http" not in html
     assert "PASS" in (out / "audit.md").read_text()
@@ -252,7 +269,7 @@ def test_audit_of_the_plain_mean_fails_with_reasons(tmp_path):
     rc, rep, out = audit(tmp_path, "fixtures_audit:plain_mean", "--f", "3")
     assert rc == 1 and rep["verdict"] == "fail"
     deltas = [r for r in rep["reasons"] if r["kind"] == "breakdown"]
-    assert len(deltas) == sum(not s["honest"] for s in rep["settings"])   # every attacked setting
+    assert len(deltas) == sum(not s["honest"] for s in rep["battery_settings"])   # every attacked setting
     for r in deltas:
         assert r["attack"] and r["best_reference"] and "Delta = " in r["message"]
         assert r["attacks_exceeding"].get("worst_case") not in (None, "nan")

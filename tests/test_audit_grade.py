@@ -14,10 +14,10 @@ import pytest
 from byzpgd.algorithms.aggregators import make
 from byzpgd.audit import battery as bat
 from byzpgd.audit import rates_fit
+from byzpgd.audit.result import BiasEntry, BiasTest, EndToEnd, Finding, Measurement, SlopeFit, SweepSlopes
 from byzpgd.audit.run import audit_in_process
 from byzpgd.audit.verdict import BREAKDOWN, FACTOR, grade
-from byzpgd.commands.audit import EXIT_FAIL, EXIT_PASS, EXIT_SUBOPTIMAL, exit_code
-from byzpgd.reports import audit_report
+from byzpgd.commands.audit import EXIT_FAIL, EXIT_INCONCLUSIVE, EXIT_PASS, EXIT_SUBOPTIMAL, exit_code
 
 CACHE: dict = {}
 
@@ -72,7 +72,8 @@ def test_sweep_slopes_decide_at_half_the_rate():
     for data, want in ((at_rate, True), (flat, False)):
         sets, rows = _rows(data)
         e = rates_fit.sweep_slopes(rows, sets, ["median"])["m_honest"]
-        assert e.graded and e.threshold == pytest.approx(-0.25) and e.consistent is want
+        assert e.graded and e.threshold == pytest.approx(-0.25)
+        assert e.evidence == ("shown" if want else "refuted")
         assert e.error_probability < 0.01
 
 
@@ -97,11 +98,24 @@ def test_bias_test_is_exact_and_catches_a_bias():
 # ---------------------------------------------------------------------------------------------
 def _attacked(delta, ref=0.2, attack_deltas=None, honest=False):
     row = {"attack": "worst", "setting": 0, "m": 30, "n": 100, "d": 10, "f": 0 if honest else 3,
-           "alpha": 0.0 if honest else 0.1, "honest": honest, "delta_empirical": delta,
+           "f_rule": 3, "honest": honest, "sweeps": [], "delta_empirical": delta, "rates": {},
            "delta_reference": {"median": ref}, "best_reference": "median", "lower_bound": 0.05,
            "worst_attack": "alie", "reference_worst_attack": {"median": "alie"}}
     per = [dict(row, attack=a, delta_empirical=d) for a, d in (attack_deltas or {"alie": delta}).items()]
     return [*per, row]
+
+
+def _typed(rows):
+    return [Measurement.from_row(r) for r in rows]
+
+
+HOLDS = EndToEnd(True, "holds", 1, 1, 1, 0, 0, 0, 0, {"grad_norm": 0.5})
+SHOWN = {s: SweepSlopes(s, "n", (1, 2), {}, {}, True, -0.5, -0.25, "shown") for s in rates_fit.GRADED}
+
+
+def _grade(rows, e2e=HOLDS, findings=(), slopes=SHOWN, **kw):
+    return grade(_typed(rows), e2e, [f if isinstance(f, Finding) else Finding.from_dict(f) for f in findings],
+                 slopes=slopes, **kw)
 
 
 @pytest.mark.parametrize("ratio, honest, want", [(2.9, False, "pass"), (3.1, False, "suboptimal"),
@@ -110,68 +124,107 @@ def _attacked(delta, ref=0.2, attack_deltas=None, honest=False):
 def test_constant_and_breakdown_thresholds(ratio, honest, want):
     """3x the best reference is the constant, 10x under attack is a breakdown; without attack a
     large ratio is never a breakdown (a selection rule's error does not shrink with m there)."""
-    rows = _attacked(0.2 * ratio, honest=honest)
-    g = grade(rows, {"holds": True}, [])
+    g = _grade(_attacked(0.2 * ratio, honest=honest))
     assert g.verdict == want
     if want != "pass":
         assert g.reasons[0].kind == ("breakdown" if want == "fail" else "delta_exceeds_reference")
     assert FACTOR == 3 and BREAKDOWN == 10
 
 
+def _bias(bias, p):
+    return BiasEntry(0, 30, 100, 10, 3, 16, {"user": BiasTest(bias, p, bias**2, 16, True)})
+
+
 def test_bias_reason_needs_significance_and_size():
     rows = _attacked(0.05, ref=0.05, honest=True)
-    entry = {"setting": 0, "m": 30, "n": 100, "d": 10, "f_rule": 3, "reps": 16,
-             "tests": {"user": {"bias": 0.2, "p_value": 1e-5, "reps": 16}}}
-    g = grade(rows, {"holds": True}, [], bias=[entry])
+    g = _grade(rows, bias=[_bias(0.2, 1e-5)])
     assert g.verdict == "fail" and g.reasons[0].kind == "bias"
     assert "does not shrink with m" in g.reasons[0].message
-    small = {**entry, "tests": {"user": {"bias": 0.04, "p_value": 1e-5, "reps": 16}}}    # below the reference
-    chance = {**entry, "tests": {"user": {"bias": 0.2, "p_value": 0.01, "reps": 16}}}    # not significant
-    for e in (small, chance):
-        assert grade(rows, {"holds": True}, [], bias=[e]).verdict == "pass"
+    for e in (_bias(0.04, 1e-5), _bias(0.2, 0.01)):     # below the reference; not significant
+        assert _grade(rows, bias=[e]).verdict == "pass"
 
 
 def test_slope_reason_and_error_probability():
     sets, rows = _rows({m: [0.12 * m**-0.1] * 4 for m in (10, 30, 100)})
     for r in rows:
         r["delta_reps"] = [r["delta_empirical"] * (1 + 0.01 * k) for k in range(4)]
-    slopes = {k: v.to_dict() for k, v in rates_fit.sweep_slopes(rows, sets, ["median"]).items()}
-    g = grade(rows, {"holds": True}, [], slopes=slopes)
+    fitted = rates_fit.sweep_slopes(rows, sets, ["median"])
+    g = _grade(rows, slopes={**SHOWN, **fitted})
     assert g.verdict == "suboptimal" and [r.kind for r in g.reasons] == ["slope"]
     assert g.error_probability is not None and g.error_probability < 0.01
 
 
+def _sweep(evidence):
+    return {**SHOWN, "n": SweepSlopes("n", "n", (25, 100), {}, {}, True, -0.5, -0.25, evidence)}
+
+
+def test_a_pass_needs_every_graded_rate_shown():
+    """Positive evidence: an undetermined or missing sweep is inconclusive (never pass); a refuted
+    attacked n sweep is a fail (the ratio to the references grows without bound), a refuted
+    other sweep suboptimal; the verdict is the most severe reason's."""
+    rows = _attacked(0.2)
+    assert _grade(rows).verdict == "pass"
+    for ev in ("undetermined", "missing"):
+        g = _grade(rows, slopes=_sweep(ev))
+        assert g.verdict == "inconclusive" and g.reasons[0].kind == "not_shown"
+    assert _grade(rows, slopes={k: v for k, v in SHOWN.items() if k != "alpha"}).verdict == "inconclusive"
+    g = _grade(rows, slopes=_sweep("refuted"))
+    assert g.verdict == "fail" and g.reasons[0].kind == "slope" and "under attack" in g.reasons[0].message
+    alpha = {**SHOWN, "alpha": SweepSlopes("alpha", "alpha", (0.1, 0.2), {}, {}, True, 1, 1.25, "refuted")}
+    assert _grade(rows, slopes=alpha).verdict == "suboptimal"
+    undetermined = SweepSlopes("m_honest", "m", (10, 100), {}, {}, True, -0.5, -0.25, "undetermined")
+    both = {**alpha, "m_honest": undetermined}
+    g = _grade(_attacked(0.2 * 4), slopes=both)      # suboptimal and inconclusive reasons: inconclusive
+    assert g.verdict == "inconclusive" and [r.grade for r in g.reasons][0] == "inconclusive"
+
+
+def test_judge_slope_reads_the_interval():
+    def fit(slope, lo, hi):
+        return SlopeFit("n", "n", "user", (1, 2), slope, 1.0, (hi - lo) / 4, 10, (lo, hi), 0.95, 12, 0)
+    assert rates_fit.judge_slope(fit(-0.5, -0.6, -0.4), -0.25)[0] == "shown"
+    assert rates_fit.judge_slope(fit(-0.3, -0.6, -0.24), -0.25)[0] == "undetermined"   # off by 0.01
+    assert rates_fit.judge_slope(fit(0.0, -0.2, 0.2), -0.25)[0] == "refuted"
+    assert rates_fit.judge_slope(fit(None, 0, 0), -0.25)[0] == "missing"
+
+
 def test_end_to_end_could_not_be_checked_is_a_note_not_a_fail():
     rows = _attacked(0.2)
-    unchecked = {"holds": True, "status": "unchecked", "reasons": [], "notes": ["could not be checked"]}
-    g = grade(rows, unchecked, [])
+    unchecked = EndToEnd(True, "unchecked", 1, 1, 0, 0, 0, 0, 1, {}, notes=("could not be checked",))
+    g = _grade(rows, unchecked)
     assert g.verdict == "pass" and g.notes == ("could not be checked",)
-    violated = {"holds": False, "reasons": ["Theorem 1 violated on end-to-end instance seed 1"]}
-    assert grade(rows, violated, []).verdict == "fail"
+    violated = EndToEnd(False, "violated", 1, 1, 1, 0, 1, 0, 0, {"grad_norm": 2.0},
+                        reasons=("Theorem 1 violated on end-to-end instance seed 1",))
+    assert _grade(rows, violated).verdict == "fail"
 
 
-def test_nan_output_only_on_nan_rows_is_a_note():
-    """Byzantine rows of NaN/±Inf are outside the paper's model (vectors of R^d): a rule that
-    returns NaN on them only is graded on the rest; NaN under a real-valued attack is a fail."""
-    finding = [{"kind": "non_finite_output", "severity": "error", "count": 4, "message": "NaN"}]
+def test_nonfinite_rows_are_attacks_unless_assume_finite():
+    """A rule that f Byzantine rows of NaN drive to a non-finite output fails, with a reason naming
+    the input; --assume-finite (the server drops such rows) makes it a note; NaN under a
+    real-valued attack is a fail either way."""
+    finding = [Finding("non_finite_output", "NaN", count=4)]
     rows = _attacked(0.2, attack_deltas={"alie": 0.2, "nan": math.inf})
     rows[-1]["nonfinite_input_failed"] = ["nan"]
-    g = grade(rows, {"holds": True}, finding)
-    assert g.verdict == "pass" and "outside the paper's model" in g.notes[0]
+    g = _grade(rows, findings=finding)
+    assert g.verdict == "fail" and [r.kind for r in g.reasons] == ["nonfinite_input"]
+    assert "of NaN (attack 'nan')" in g.reasons[0].message
+    g = _grade(rows, findings=finding, assume_finite=True)
+    assert g.verdict == "pass" and any("--assume-finite" in n for n in g.notes)
     rows = _attacked(0.2, attack_deltas={"alie": math.inf, "nan": math.inf})
-    assert grade(rows, {"holds": True}, finding).verdict == "fail"
-    assert grade(_attacked(0.2), {"holds": True, "errors": 1}, finding).verdict == "fail"
+    for af in (False, True):
+        assert _grade(rows, findings=finding, assume_finite=af).verdict == "fail"
+    errored = EndToEnd(True, "holds", 1, 1, 1, 1, 0, 0, 0, {"grad_norm": 0.5})
+    assert _grade(_attacked(0.2), errored, finding, assume_finite=True).verdict == "fail"
 
 
 def test_exit_codes():
-    assert (exit_code("pass"), exit_code("fail"), exit_code("suboptimal")) == (EXIT_PASS, EXIT_FAIL,
-                                                                                EXIT_SUBOPTIMAL)
-    assert (EXIT_PASS, EXIT_FAIL, EXIT_SUBOPTIMAL) == (0, 1, 3)
+    assert (exit_code("pass"), exit_code("fail"), exit_code("suboptimal"), exit_code("inconclusive")) == (
+        EXIT_PASS, EXIT_FAIL, EXIT_SUBOPTIMAL, EXIT_INCONCLUSIVE)
+    assert (EXIT_PASS, EXIT_FAIL, EXIT_SUBOPTIMAL, EXIT_INCONCLUSIVE) == (0, 1, 3, 4)
     assert exit_code("suboptimal", accept_suboptimal=True) == 0 and exit_code("fail", True) == 1
+    assert exit_code("inconclusive", accept_suboptimal=True) == EXIT_INCONCLUSIVE
 
 
-def test_report_sweeps_match_the_audit():
-    assert audit_report.SWEEP_VARIABLE == rates_fit.SWEEP_VARIABLE
+def test_sweeps_match_the_battery():
     assert set(rates_fit.SWEEP_VARIABLE) == set(bat.SWEEPS)
 
 
@@ -186,19 +239,23 @@ def _fixture(fn):
     return lambda m, f: fn
 
 
-@pytest.mark.parametrize("rule, verdicts, kinds", [
-    (fa.one_worker, {"suboptimal", "fail"}, {"slope"}),
-    (fa.biased_median, {"fail"}, {"bias"}),
-    (fa.percentile_median, {"pass"}, set()),
-    (fa.sorted_median, {"pass"}, set()),
-    (fa.finite_mean, {"fail"}, {"breakdown"}),
+@pytest.mark.parametrize("rule, verdicts, kinds, assume_finite", [
+    (fa.one_worker, {"suboptimal"}, {"slope"}, False),
+    (fa.biased_median, {"fail"}, {"bias"}, False),
+    # numpy's percentile and sort rank NaN rows: NaN out (a fail by default, graded elsewhere);
+    # with the server dropping non-finite rows they are medians written differently
+    (fa.percentile_median, {"fail"}, {"nonfinite_input"}, False),
+    (fa.percentile_median, {"pass"}, set(), True),
+    (fa.sorted_median, {"pass"}, set(), True),
+    (fa.finite_mean, {"fail"}, {"breakdown"}, False),
 ])
-def test_rule_kinds_are_judged(rule, verdicts, kinds):
-    rep = _audit(_fixture(rule), end_to_end=rule in (fa.percentile_median,))
-    assert rep["verdict"] in verdicts, rep["reasons"]
-    assert kinds <= {r["kind"] for r in rep["reasons"]}
-    if rep["end_to_end"] is not None:
-        assert rep["end_to_end"]["inside_hypotheses"] >= 10 and rep["end_to_end"]["setting"]["d"] >= 10
+def test_rule_kinds_are_judged(rule, verdicts, kinds, assume_finite):
+    rep = _audit(_fixture(rule), end_to_end=rule is fa.percentile_median and assume_finite,
+                 assume_finite=assume_finite)
+    assert rep.verdict in verdicts, rep.reasons
+    assert kinds <= {r.kind for r in rep.reasons}
+    if rep.end_to_end is not None:
+        assert rep.end_to_end.inside_hypotheses >= 10 and rep.end_to_end.setting["d"] >= 10
 
 
 @pytest.mark.parametrize("seed", [1, 2])
@@ -206,7 +263,7 @@ def test_same_verdict_on_other_seeds(seed):
     """docs/audit.md has the seeds 0–9 table; here two more seeds of the median (pass) and Krum
     (suboptimal: its error does not shrink like 1/√m)."""
     med = _audit(lambda m, f: make("median", m, f), seed=seed, end_to_end=False)
-    assert med["verdict"] == "pass", med["reasons"]
+    assert med.verdict == "pass", med.reasons
     krum = _audit(lambda m, f: make("krum", m, f), seed=seed, end_to_end=False)
-    assert krum["verdict"] == "suboptimal", krum["reasons"]
-    assert "slope" in {r["kind"] for r in krum["reasons"]}
+    assert krum.verdict == "suboptimal", krum.reasons
+    assert "slope" in {r.kind for r in krum.reasons}

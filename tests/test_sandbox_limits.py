@@ -194,7 +194,7 @@ def test_memory_limit_option(tmp_path):
                    "--memory-limit", "700", "--call-timeout", "5", "--out", str(out), "--quiet"])
     rep = json.loads((out / "audit.json").read_text())
     assert rc == 1 and rep["sandbox"]["limits"]["memory_mib"] == 700
-    assert "--memory-limit 700" in rep["command"]
+    assert "--memory-limit 700" in rep["settings"]["command"]
     mem = [f for f in rep["findings"] if f["kind"] == "memory"]
     assert mem and "700 MiB" in mem[0]["message"]
     assert any(r["kind"] == "finding:memory" for r in rep["reasons"])

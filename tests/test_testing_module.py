@@ -45,10 +45,11 @@ def test_a_sound_median_passes_and_the_mean_is_rejected_with_reasons():
 
 
 def _fake(verdict):
-    report = {"verdict": verdict, "reasons": [{"kind": "rate", "message": "slower than the median's rate"}],
-              "findings": [], "aggregator": {"target": "m:r", "description": "function r"},
-              "profile": "quick", "f_max": 2, "seed": 0}
-    return lambda *a, **k: api.AuditResult.from_report(report, "m:r", "byzpgd audit m:r --out DIR")
+    from byzpgd.audit.result import AuditSettings, Grade, Reason
+    reasons = () if verdict == "pass" else (Reason("rate", verdict, "slower than the median's rate"),)
+    result = api.AuditResult(AuditSettings("m:r", "quick", 0, 2, ("median",), description="function r",
+                                           command="byzpgd audit m:r --out DIR"), Grade(verdict, reasons), ())
+    return lambda *a, **k: result
 
 
 def test_suboptimal_is_accepted_only_when_asked(monkeypatch):
@@ -58,6 +59,13 @@ def test_suboptimal_is_accepted_only_when_asked(monkeypatch):
         testing.assert_aggregator_passes("m:r")
     assert "rate: slower than the median's rate" in str(exc.value)
     assert "reproduce: byzpgd audit m:r --out DIR" in str(exc.value)
+
+
+def test_inconclusive_is_never_accepted(monkeypatch):
+    monkeypatch.setattr(testing, "audit", _fake("inconclusive"))
+    for accept in (False, True):
+        with pytest.raises(AssertionError, match="verdict 'inconclusive'"):
+            testing.assert_aggregator_passes("m:r", accept_suboptimal=accept)
 
 
 def test_assert_aggregator_fails(monkeypatch):

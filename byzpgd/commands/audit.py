@@ -2,8 +2,13 @@
 audit a user aggregator (byzpgd.audit; the report: byzpgd.reports.audit_report).
 
 Exit codes: 0 pass, 1 fail, 2 usage error (malformed target, unknown module or attribute, bad
-arguments), 3 suboptimal (robust, but not at the rate: docs/audit.md, "The verdict");
-``--accept-suboptimal`` makes a suboptimal verdict exit 0 (for CI jobs that only need robustness).
+arguments), 3 suboptimal (robust, but shown not to be at the rate: docs/audit.md, "The verdict"),
+4 inconclusive (the profile's data cannot show the rate: a larger profile decides);
+``--accept-suboptimal`` makes a suboptimal verdict exit 0 (for CI jobs that only need robustness);
+nothing makes an inconclusive verdict exit 0.
+
+``--assume-finite``: the server drops non-finite Byzantine rows before aggregating, so a rule that
+NaN/±Inf rows break gets a note instead of a fail (the report says which mode was used).
 
 ``--memory-limit MIB`` (default 2048, 0 = none) bounds the address space of the sandbox process
 that runs the rule (RLIMIT_AS): a rule that exceeds it gets a ``memory`` finding and its process is
@@ -26,15 +31,18 @@ import sys
 import time
 from pathlib import Path
 
-EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_SUBOPTIMAL = 0, 1, 2, 3
+EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_SUBOPTIMAL, EXIT_INCONCLUSIVE = 0, 1, 2, 3, 4
 
 
 def exit_code(verdict: str, accept_suboptimal: bool = False) -> int:
-    """0 pass, 1 fail, 3 suboptimal (0 with ``accept_suboptimal``); anything else is a fail."""
+    """0 pass, 1 fail, 3 suboptimal (0 with ``accept_suboptimal``), 4 inconclusive; anything else is
+    a fail."""
     if verdict == "pass":
         return EXIT_PASS
     if verdict == "suboptimal":
         return EXIT_PASS if accept_suboptimal else EXIT_SUBOPTIMAL
+    if verdict == "inconclusive":
+        return EXIT_INCONCLUSIVE
     return EXIT_FAIL
 DEFAULT_MEMORY_LIMIT_MIB = 2048   # = audit.sandbox.DEFAULT_MEMORY_LIMIT_MIB (tested)
 
@@ -79,6 +87,8 @@ def _command(ns) -> str:
         parts.append("--torch")
     if getattr(ns, "accept_suboptimal", False):
         parts.append("--accept-suboptimal")
+    if getattr(ns, "assume_finite", False):
+        parts.append("--assume-finite")
     if getattr(ns, "scheduler", None) is not None:
         parts += ["--scheduler", ns.scheduler]
     elif getattr(ns, "workers", None) is not None:
@@ -118,7 +128,8 @@ def cmd_audit(ns) -> int:
                                paths=paths, call_timeout=ns.call_timeout,
                                input_kind="torch" if ns.torch else "numpy",
                                progress=bar.messages("byzpgd audit: "), command=_command(ns),
-                               executor=executor if scaleout.uses_dask(ns) else None, **kwargs)
+                               executor=executor if scaleout.uses_dask(ns) else None,
+                               assume_finite=ns.assume_finite, **kwargs)
     except UsageError as exc:
         out_dir.discard_if_empty()
         print(f"byzpgd audit: error: {exc}", file=sys.stderr)
@@ -132,20 +143,32 @@ def cmd_audit(ns) -> int:
     except OSError as exc:
         print(f"byzpgd audit: error: cannot write the report to --out {ns.out}: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    verdict = report["verdict"]
-    print(f"{verdict.upper()}: {ns.target} ({report['aggregator'].get('description') or 'not loaded'}), "
-          f"profile {ns.profile}, f_max = {report['f_max']}, {len(report['findings'])} finding(s), "
-          f"{time.perf_counter() - t0:.1f} s")
-    for r in report["reasons"]:
-        print(f"  - {r['kind']}: {r['message']}")
-    for note in report.get("notes") or []:
-        print(f"  note: {note}")
+    print(summary(report, ns.profile, time.perf_counter() - t0))
     print(f"  report: {', '.join(str(p) for p in paths_out)}")
-    code = exit_code(verdict, ns.accept_suboptimal)
-    if verdict == "suboptimal":
+    code = exit_code(report.verdict, ns.accept_suboptimal)
+    if report.verdict == "suboptimal":
         print("  exit code " + (f"{code} (--accept-suboptimal)" if code == EXIT_PASS else
                                 f"{code}: suboptimal (pass --accept-suboptimal to accept it)"))
+    elif report.verdict == "inconclusive":
+        print(f"  exit code {code}: inconclusive (the {ns.profile} profile's data cannot show the rate; "
+              "a larger --profile decides)")
     return code
+
+
+def summary(result, profile: str, seconds: float) -> str:
+    """The lines the command prints: verdict, target, findings (all of them), reasons and notes."""
+    s = result.settings
+    lines = [f"{result.verdict.upper()}: {s.target} ({s.description or 'not loaded'}), profile {profile}, "
+             f"f_max = {s.f_max}, {len(result.findings)} finding(s), {seconds:.1f} s"]
+    lines += [f"  finding {f.kind} ({f.severity}, {f.count} call(s)): {f.message}" for f in result.findings]
+    lines += [f"  - {r.kind} [{r.grade}]: {r.message}" for r in result.reasons]
+    lines += [f"  note: {note}" for note in result.notes]
+    if result.kappa is not None:
+        k = result.kappa
+        up = "" if k.upper_bound is None else f", proven upper bound {k.upper_bound:.4g}"
+        lines.append(f"  kappa: empirical lower bound {k.kappa_hat:.4g} at n = {k.n}, f = {k.f} (no rule "
+                     f"beats {k.lower_bound:.4g}{up})")
+    return "\n".join(lines)
 
 
 def register(subparsers) -> None:
@@ -165,16 +188,20 @@ def register(subparsers) -> None:
                     "reference aggregators on identical inputs, the paper's rates and the statistical "
                     "lower bound; then ByzantinePGD runs end to end with it under the saddle-point "
                     "attack (Theorem 1 with the measured Delta). Writes DIR/audit.json, audit.md and "
-                    "audit.html. Verdict: pass (robust and at the paper's rates), suboptimal (robust, "
-                    "but a slope in n or m or a constant is off), fail (breakdown, bias, an error "
-                    "finding or Theorem 1 violated). Exit 0 pass, 1 fail, 2 usage error, 3 suboptimal "
-                    "(0 with --accept-suboptimal). See docs/audit.md.")
+                    "audit.html. Verdict: pass (robust and the rates in n, m and alpha shown by the "
+                    "data), suboptimal (robust, but a slope or a constant is shown to be off), "
+                    "inconclusive (the profile's data cannot show a rate: a larger profile decides), "
+                    "fail (breakdown, a non-finite output on NaN/Inf rows, bias, an error finding or "
+                    "Theorem 1 violated). Exit 0 pass, 1 fail, 2 usage error, 3 suboptimal (0 with "
+                    "--accept-suboptimal), 4 inconclusive. See docs/audit.md.")
     p.add_argument("target", metavar="MODULE:CALLABLE",
                    help="the aggregator, e.g. mypkg.agg:my_rule (imported from the current directory, "
                         "--path folders and the installed packages)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--f", type=_int_at_least(1), default=None,
-                   help="largest number of Byzantine workers to audit at (1 <= F < m/2)")
+                   help="number of Byzantine workers f_max at m0 workers (1 <= F < m0/2); the alpha and n "
+                        "sweeps run at m0 with f <= F, the m sweeps at the same fraction F/m0 "
+                        "(f = floor(F/m0 * m), e.g. 10 at m = 100 for F = 5, m0 = 50)")
     g.add_argument("--alpha", type=_pos_float, default=None,
                    help="largest Byzantine fraction to audit at, in (0, 0.5) (default 0.1)")
     p.add_argument("--m", type=_int_at_least(3), default=None,
@@ -200,6 +227,9 @@ def register(subparsers) -> None:
     p.add_argument("--accept-suboptimal", action="store_true",
                    help="exit 0 on a suboptimal verdict too (default: exit 3), e.g. for CI jobs that only "
                         "require robustness")
+    p.add_argument("--assume-finite", action="store_true",
+                   help="the server drops non-finite rows before aggregating: a rule that Byzantine rows of "
+                        "NaN/+-Inf break gets a note instead of a fail (default: such rows are attacks)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     scaleout.add_arguments(p)
     p.set_defaults(func=cmd_audit)
