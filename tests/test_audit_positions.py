@@ -318,22 +318,19 @@ def test_the_last_half_mean_fails_with_a_reason_naming_a_placement(last_half):
 HARMED = ("breakdown", "delta_exceeds_reference", "bias")
 
 
-@pytest.fixture(scope="module")
-def median_audit():
-    return _audit(lambda m, f: make("median", m, f))
-
-
-def test_the_last_half_mean_would_pass_if_byzantine_rows_always_came_first(monkeypatch, median_audit):
+def test_the_last_half_mean_would_pass_if_byzantine_rows_always_came_first(monkeypatch):
     """The check can fail: with the battery of before (every attack with its rows first, no placed
-    attack), on the same data and references, the last-half mean gets the median's verdict (pass
-    under the grading of issue 12) with no breakdown, constant or bias reason."""
+    attack), on the same data and references, nothing counts against the last-half mean: no
+    breakdown, constant, bias or other fail/suboptimal reason. Its verdict is pass, or
+    inconclusive where the quick profile's data leave a rate undetermined (the evidence rule of
+    issue 21 item 3: its n slope at seed 0 is -0.38, 95% CI [-0.68, -0.08], threshold -0.25)."""
     plain = tuple(a for a in bat.BATTERY_ATTACKS if a not in bat.PLACED_ATTACKS)
     monkeypatch.setitem(bat.PROFILES, "quick", dict(bat.PROFILES["quick"], placement="first"))
     monkeypatch.setattr(bat, "run_battery", functools.partial(bat.run_battery, attacks=plain))
     verdict, reasons, rows = _audit(lambda m, f: fp.last_half_mean)
     assert {r["attack"] for r in rows} == {*plain, bat.HONEST, "worst"}
-    assert not [r["message"] for r in reasons if r["kind"] in HARMED or r["grade"] == "fail"]
-    assert verdict == median_audit[0] and verdict != "fail"
+    assert not [r["message"] for r in reasons if r["kind"] in HARMED or r["grade"] in ("fail", "suboptimal")]
+    assert verdict in ("pass", "inconclusive")
 
 
 def test_the_row_zero_anchored_mean_breaks_exactly_where_a_byzantine_row_sits_at_row_zero(anchored):
@@ -347,14 +344,14 @@ def test_the_row_zero_anchored_mean_breaks_exactly_where_a_byzantine_row_sits_at
 
 
 @pytest.mark.parametrize("name", ["median", "trimmed_mean"])
-def test_reference_rules_keep_their_verdict_and_do_not_see_placements(name, median_audit):
+def test_reference_rules_keep_their_verdict_and_do_not_see_placements(name):
     """Placements cost a permutation-invariant rule nothing: every placed attack gives the plain
     attack's Δ (the same data, the same rows, in another order), so no reason names a placement
-    and the verdict is that of the median (pass under the grading of issue 12)."""
-    verdict, reasons, rows = median_audit if name == "median" else _audit(lambda m, f: make(name, m, f))
+    and the verdict stays pass."""
+    verdict, reasons, rows = _audit(lambda m, f: make(name, m, f))
     assert not [r["message"] for r in reasons if r["kind"] in HARMED or r["grade"] == "fail"]
     assert not [r["message"] for r in reasons if bat.PLACEMENT_SEP in r["message"]]
-    assert verdict == median_audit[0]
+    assert verdict == "pass", [r["message"] for r in reasons]
     by = {(r["setting"], r["attack"]): _delta(r) for r in rows}
     placed = [(sid, a) for sid, a in by if a in bat.PLACED_ATTACKS]
     assert len(placed) == len(bat.PLACED_ATTACKS) * len({sid for sid, a in placed}) > 0
