@@ -118,26 +118,29 @@ def run_audit(target: str, *, f: int | None = None, alpha: float | None = None, 
             log.context = {"phase": "load"}
             description = sandbox.start()       # UsageError propagates (exit code 2)
             say(f"loaded {target}: {description or 'FAILED (see findings)'}")
-            with threadpool_limits(limits=1):
-                try:
-                    def tick(done, total, row):
-                        if done == total or done % max(1, total // 10) == 0:
-                            say(f"battery: {done}/{total} (setting m = {row['m']}, n = {row['n']}, "
-                                f"f = {row['f']}, attack {row['attack']}: "
-                                f"Delta = {row['delta_empirical']:.4g})")
-                    battery = bat.run_battery(lambda mm, ff: sandbox.aggregator(mm, ff), cfg, f_max, seed,
-                                              references=references, log=log, progress=tick,
-                                              reference_cache=reference_cache)
-                except Exception as exc:  # a harness bug must not lose the report
-                    _harness_error(log, "battery", exc)
-                say(f"battery done in {time.perf_counter() - t0:.1f} s; end to end: "
-                    f"{cfg['e2e_instances']} ByzantinePGD run(s) under the saddle attack")
-                try:
-                    e2e = run_end_to_end(lambda mm, ff: sandbox.aggregator(mm, ff, strict=True),
-                                         cfg["e2e_instances"], seed, log=log,
-                                         deadline=time.perf_counter() + E2E_BUDGET_SECONDS[profile])
-                except Exception as exc:
-                    _harness_error(log, "end_to_end", exc)
+            if description is None:             # a load error: one finding, nothing to measure
+                say("the rule did not load: no battery, no end-to-end runs")
+            if description is not None:
+                with threadpool_limits(limits=1):
+                    try:
+                        def tick(done, total, row):
+                            if done == total or done % max(1, total // 10) == 0:
+                                say(f"battery: {done}/{total} (setting m = {row['m']}, n = {row['n']}, "
+                                    f"f = {row['f']}, attack {row['attack']}: "
+                                    f"Delta = {row['delta_empirical']:.4g})")
+                        battery = bat.run_battery(lambda mm, ff: sandbox.aggregator(mm, ff), cfg, f_max, seed,
+                                                  references=references, log=log, progress=tick,
+                                                  reference_cache=reference_cache)
+                    except Exception as exc:  # a harness bug must not lose the report
+                        _harness_error(log, "battery", exc)
+                    say(f"battery done in {time.perf_counter() - t0:.1f} s; end to end: "
+                        f"{cfg['e2e_instances']} ByzantinePGD run(s) under the saddle attack")
+                    try:
+                        e2e = run_end_to_end(lambda mm, ff: sandbox.aggregator(mm, ff, strict=True),
+                                             cfg["e2e_instances"], seed, log=log,
+                                             deadline=time.perf_counter() + E2E_BUDGET_SECONDS[profile])
+                    except Exception as exc:
+                        _harness_error(log, "end_to_end", exc)
         finally:
             sandbox.close()
         description, stats = sandbox.description, dict(sandbox.stats)
@@ -159,7 +162,8 @@ def run_audit(target: str, *, f: int | None = None, alpha: float | None = None, 
             kappa_log.context = {"phase": "kappa"}
             ks.start()
             with threadpool_limits(limits=1):
-                kappa_summary = _kappa(lambda mm, ff: ks.aggregator(mm, ff), cfg, f_max, seed, profile)
+                kappa_summary = _kappa(lambda mm, ff: ks.aggregator(mm, ff), cfg, f_max, seed, profile,
+                                       registry_name(target))
         except UsageError:
             raise
         except Exception as exc:
@@ -202,9 +206,27 @@ def _alpha_max(battery_settings: list[dict], cfg: dict) -> float | None:
     return None if s_max is None else s_max["alpha"]
 
 
-def _kappa(factory, cfg: dict, f_max: int, seed: int, profile: str) -> KappaSummary:
+def _kappa(factory, cfg: dict, f_max: int, seed: int, profile: str, name: str | None = None) -> KappaSummary:
     from .kappa import kappa_summary
-    return kappa_summary(factory, cfg["m"], f_max, cfg["d"], seed, profile)
+    return kappa_summary(factory, cfg["m"], f_max, cfg["d"], seed, profile, name=name)
+
+
+def registry_name(target: str) -> str | None:
+    """The registry name (``byzpgd.algorithms.aggregators.AGGREGATORS``) of a target that *is* one of
+    the project's own plain aggregators (``byzpgd.algorithms.aggregators:coordinate_median`` ->
+    'median'), so that κ̂ is checked against that rule's proven bound; None for any other target."""
+    module, _, attr = target.partition(":")
+    if not module.startswith("byzpgd.algorithms.aggregators"):
+        return None
+    for name, factory in AGGREGATORS.items():
+        try:
+            fn = factory(30, 3)
+        except Exception:
+            continue
+        if getattr(fn, "__name__", None) == attr and getattr(fn, "__module__", "").startswith(
+                "byzpgd.algorithms.aggregators"):
+            return name
+    return None
 
 
 def assemble(settings: AuditSettings, battery: dict, e2e: dict | None, findings, slopes: dict,

@@ -315,11 +315,12 @@ def grade(rows: list[Measurement], end_to_end: EndToEnd | None, findings: list[F
             for msg in end_to_end.reasons or ("ByzantinePGD's guarantee was not established",):
                 reasons.append(Reason("end_to_end", "fail", msg))
         notes += list(end_to_end.notes)
-    s_reasons, s_decisions, s_notes = _slope_reasons(slopes or {}, rows)
-    reasons += s_reasons
-    decisions += s_decisions
-    notes += s_notes
-    if not rows:
+    if rows:
+        s_reasons, s_decisions, s_notes = _slope_reasons(slopes or {}, rows)
+        reasons += s_reasons
+        decisions += s_decisions
+        notes += s_notes
+    elif not any(r.grade == "fail" for r in reasons):      # e.g. a load error already says why
         reasons.append(Reason("battery", "fail", "no measurement was made"))
     verdict = max((r.grade for r in reasons), key=VERDICTS.index, default="pass")
     reasons.sort(key=lambda r: -VERDICTS.index(r.grade))

@@ -231,6 +231,14 @@ def test_verdict_threshold_and_reasons():
     assert g.verdict == "fail" and [r.kind for r in g.reasons] == ["finding:timeout", "end_to_end"]
 
 
+def test_registry_name_maps_only_the_projects_own_rules():
+    from byzpgd.audit.run import registry_name
+    assert registry_name("byzpgd.algorithms.aggregators:coordinate_median") == "median"
+    assert registry_name("byzpgd.algorithms.aggregators:geometric_median") == "geometric_median"
+    assert registry_name("mypkg.rules:coordinate_median") is None        # a user's rule of that name
+    assert registry_name("byzpgd.algorithms.aggregators:no_such_rule") is None
+
+
 def test_report_escapes_user_text():
     rep = AuditResult(AuditSettings("m:f", "quick", 0, 3, ("median",)), grade([], None, []), (),
                       findings=(Finding("exception", "<script>alert(1)</script>"),))
@@ -259,7 +267,9 @@ def test_audit_of_the_projects_median_passes(tmp_path):
     for sweep in ("m_honest", "n"):
         fit = typed.slopes[sweep].user
         assert fit.ci[0] < -0.5 < fit.ci[1] + 0.1
-    assert typed.kappa is not None and typed.kappa.kappa_hat >= 0.9 * typed.kappa.lower_bound
+    k = typed.kappa        # the project's median: its proven bound is checked (audit.run.registry_name)
+    assert k is not None and 0.9 * k.lower_bound <= k.kappa_hat <= k.upper_bound and not k.exceeds_upper
+    assert "kappa" in (out / "audit.md").read_text().lower()
     html = (out / "audit.html").read_text()
     assert html.count("data:image/png;base64,") == 2 and "src=\"http" not in html
     assert "PASS" in (out / "audit.md").read_text()
@@ -285,6 +295,16 @@ def test_misbehaving_aggregators_end_with_a_finding_and_a_report(tmp_path, name,
     assert kind in {f["kind"] for f in rep["findings"]}
     assert any(r["kind"] == f"finding:{kind}" for r in rep["reasons"])
     assert all((out / f).exists() for f in ("audit.json", "audit.md", "audit.html"))
+
+
+def test_a_module_that_raises_at_import_is_one_load_error(tmp_path):
+    """Not a battery of 30-odd reasons: one load_error finding, one reason, no measurement."""
+    rc, rep, out = audit(tmp_path, "fixtures_raises_at_import:rule")
+    assert rc == 1 and rep["verdict"] == "fail"
+    assert [f["kind"] for f in rep["findings"]] == ["load_error"]
+    assert [r["kind"] for r in rep["reasons"]] == ["finding:load_error"]
+    assert "broken dependency" in rep["reasons"][0]["message"]
+    assert rep["measurements"] == [] and rep["end_to_end"] is None and rep["kappa"] is None
 
 
 @pytest.mark.parametrize("args, msg", [
