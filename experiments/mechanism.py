@@ -9,7 +9,9 @@ Specs (JSON-able):
   cosine saddle whose first positive direction has curvature a_1 = L_F = 1 (so one step along it
   tests the step size), started at t·q_1 plus a small random part.
 - escape: {"family", "dim", "gamma", "s", "a_seed", "landscape_seed", "Delta", "epsilon",
-  "adversary", "run_seed"}. The cosine saddle with curvature −γ, width s, started at the saddle.
+  "adversary", "run_seed"}. The cosine saddle with curvature −γ, width s, started at the saddle;
+  :func:`run_escape_rounds` observes its perturbation rounds up to the first escape,
+  :func:`run_escape` the whole run up to a distance.
 """
 
 from __future__ import annotations
@@ -151,6 +153,53 @@ def run_escape(spec: dict, stop_distance: float, max_calls: int = ESCAPE_CALLS) 
     cert = certify(land, res.w)
     return EscapeRun(float(cert.lambda_min), float(np.linalg.norm(res.w - c)), res.status,
                      int(res.grad_oracle_calls))
+
+
+class FirstEscapeObserver:
+    """Passes queries and events to ``oracle``; at the algorithm's first 'escape' event it records
+    the distance of the escaped point from ``centre`` and ends the run (StopRun('escaped')): what
+    follows the first escape from the saddle is not what the per-round escape claims look at, and
+    the loop's round counter then holds the rounds started at the saddle."""
+
+    def __init__(self, oracle, centre):
+        self.oracle, self.landscape, self.delta = oracle, oracle.landscape, oracle.delta
+        self.batchable = getattr(oracle, "batchable", False)
+        self.centre = np.asarray(centre, dtype=np.float64)
+        self.escape_distance = float("nan")
+
+    def __call__(self, w):
+        return self.oracle(w)
+
+    def notify(self, event, **data):
+        self.oracle.notify(event, **data)
+        if event == "escape":
+            self.escape_distance = float(np.linalg.norm(np.asarray(data["w"]) - self.centre))
+            raise StopRun("escaped")
+
+
+@dataclass(frozen=True)
+class EscapeRounds:
+    """The perturbation rounds of a run started at the saddle, up to its first escape: rounds
+    started (the last one escaped when ``escaped``), the distance of the escaped point from the
+    saddle (NaN without escape), the run's status ('escaped', 'converged' = returned after its
+    rounds all failed, or a budget / non-finite status: no output) and its oracle calls."""
+
+    rounds: int
+    escaped: bool
+    escape_distance: float
+    status: str
+    oracle_calls: int
+
+
+def run_escape_rounds(spec: dict, max_calls: int = ESCAPE_CALLS) -> EscapeRounds:
+    """Run from the saddle c (= 0) until its first escape (or its return, or a budget)."""
+    land = escape_landscape(spec)
+    observer = FirstEscapeObserver(_oracle(spec, land), np.zeros(land.dim))
+    res = _run(spec, observer, np.zeros(land.dim), calls=max_calls)
+    escaped = res.status == "escaped"
+    return EscapeRounds(int(res.escape_rounds), escaped,
+                        observer.escape_distance if escaped else float("nan"), res.status,
+                        int(res.grad_oracle_calls))
 
 
 class CountingOracle:

@@ -22,6 +22,7 @@ from ..jsonsafe import spec_json
 from ..theory.claims import Claim
 from ..theory.hypotheses import R_GT_R_NOTE, theorem1_r_le_R
 from ..theory.parameters import evaluate
+from .power import CountGroup, decide
 from .result import (
     ALPHA_BINOMIAL,
     ROUNDING_RTOL,
@@ -150,10 +151,11 @@ def verdict(claim: Claim, observations: list[Observation], errors: list[Instance
     nonvac = [o for o in checked if not o.vacuous]
     bad = [o for o in checked if not o.holds]
     rows = per_adversary(observations, group_of)
-    binomial, power = None, None
+    binomial, power, excess = None, None, None
     if claim.kind == "probabilistic":
         rows, binomial, power = group_tests(nonvac, rows, failure_probability, group_of)
         violated = binomial.rejects or any(r.extra["rejects"] for r in rows.values() if r.extra)
+        excess = worst_excess(rows)
     else:
         violated = bool(bad)
     worst_violation = None
@@ -171,7 +173,7 @@ def verdict(claim: Claim, observations: list[Observation], errors: list[Instance
         worst_ratio=max((o.ratio for o in checked), default=None),
         empirical_constant=max((o.empirical_constant for o in checked), default=None),
         claim_constant=claim.constant, binomial=binomial, detectable_failure_rate=power,
-        adversaries=rows,
+        detectable_excess=excess, adversaries=rows,
         worst_violation=worst_violation,
         replay=worst_violation.replay if worst_violation else None,
         error_examples=tuple(e.as_example(spec_json(e.spec)) for e in errors[:3]),
@@ -202,4 +204,27 @@ def group_tests(nonvac: list[Observation], rows: dict[str, GroupRow], delta: flo
                                         "reject_at": reject_at, "rejects": test.rejects,
                                         "detectable_failure_rate": power})
     pooled = BinomialTest.of(sum(not o.holds for o in nonvac), len(nonvac), delta, alpha)
-    return out, pooled, (max(powers) if powers else None)
+    return _with_excess(out, delta), pooled, (max(powers) if powers else None)
+
+
+def _with_excess(rows: dict[str, GroupRow], delta: float) -> dict[str, GroupRow]:
+    """Each tested row's ``extra`` with its relative power (:mod:`byzpgd.properties.power`, a
+    failure bound δ is a count with one attempt): ``detectable_excess`` within the claim's
+    decision (its G + 1 tests at the same corrected level), ``detectable_excess_alone`` of its
+    own test."""
+    tested = {n: r for n, r in rows.items() if r.extra}
+    decision = decide([CountGroup.of(n, [delta] * r.extra["trials"], [1] * r.extra["trials"],
+                                     r.extra["failures"]) for n, r in tested.items()],
+                      ALPHA_BINOMIAL, n_tests=len(rows) + 1)
+    return {n: (replace(r, extra={**r.extra,
+                                  "detectable_excess": decision.groups[n].decision,
+                                  "detectable_excess_alone": decision.groups[n].alone})
+                if n in tested else r) for n, r in rows.items()}
+
+
+def worst_excess(rows: dict[str, GroupRow]) -> float | None:
+    """The claim's detectable excess: the largest of its tested groups' (inf counts: a group
+    without power is the weakest, never dropped); None when no group was tested."""
+    values = [r.extra["detectable_excess"] for r in rows.values()
+              if r.extra and r.extra.get("detectable_excess") is not None]
+    return max(values) if values else None

@@ -27,6 +27,16 @@ binomial : BinomialTest or None
 detectable_failure_rate : float or None
     The power of a probabilistic claim: the smallest true failure rate its weakest group
     (adversary) detects with probability 0.8 at the claim's corrected false-alarm rate.
+detectable_excess : float or None
+    The *relative* power of a probabilistic claim (:mod:`byzpgd.properties.power`): the smallest
+    factor c such that, when the runs of one group fail with probability c × their per-instance
+    bounds (c × δ for the theorems' claims; c × the per-round bound p_round for each perturbation
+    round of the mechanism escape claims) and the other groups sit at their bounds, the claim's
+    decision (its G + 1 tests, Bonferroni) rejects with probability >= 0.8; the largest over the
+    groups (the weakest). Computed exactly (convolutions of the count laws, no sampling). ``inf``
+    when some group cannot reach that power even if every run fails; None for claims that are
+    not probabilistic. Per group in the rows' ``extra`` (``detectable_excess``: within the
+    decision; ``detectable_excess_alone``: the group's own test).
 adversaries : dict[str, GroupRow]
     Per adversary (or per algorithm / aggregator / landscape family, as ``details`` says).
 fits : dict[str, Fit]
@@ -241,6 +251,7 @@ class ClaimResult(ClaimHeader):
     claim_constant: float | None = None
     binomial: BinomialTest | None = None
     detectable_failure_rate: float | None = None
+    detectable_excess: float | None = None
     adversaries: dict[str, GroupRow] = field(default_factory=dict)
     fits: dict[str, Fit] = field(default_factory=dict)
     worst_violation: Violation | None = None
@@ -283,8 +294,8 @@ class ClaimResult(ClaimHeader):
         out: dict[str, Any] = {}
         for f in fields(self):
             v = getattr(self, f.name)
-            if f.name in ("binomial", "worst_violation", "replay", "detectable_failure_rate") \
-                    and v is None:
+            if f.name in ("binomial", "worst_violation", "replay", "detectable_failure_rate",
+                          "detectable_excess") and v is None:
                 continue
             if f.name in ("fits", "details", "error_examples", "hierarchy") and not v:
                 continue
@@ -306,7 +317,7 @@ class ClaimResult(ClaimHeader):
         """Inverse of :meth:`to_json` (used to reuse cached entries; strings 'inf'/'nan' stay
         as JSON gave them)."""
         kw = {f.name: d[f.name] for f in fields(cls) if f.name in d}
-        for name in ("worst_ratio", "empirical_constant", "claim_constant"):
+        for name in ("worst_ratio", "empirical_constant", "claim_constant", "detectable_excess"):
             if isinstance(kw.get(name), str):          # 'inf', '-inf', 'nan' in strict JSON
                 kw[name] = float(kw[name])
         if kw.get("binomial") is not None:

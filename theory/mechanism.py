@@ -49,18 +49,74 @@ def escape_threshold(Delta: float, gamma_eff: float, eta: float, T_th: int, R: f
     return trap + max(0.0, R - trap) * (1.0 + eta * gamma_eff) ** (-float(T_th))
 
 
+def escape_threshold_perturbed(Delta: float, gamma_eff: float, eta: float, T_th: int,
+                               R: float) -> float:
+    """The same for the escape test measured from the perturbed point w̃ + ξ (docs/paper.md §3,
+    the first open point): the round needs |y_T − y_0| >= R. Along the escape direction y keeps
+    its sign and |y_T| − Δ/γ' >= g(|y_0| − Δ/γ'), g = (1 + ηγ')^T_th, so |y_T| − |y_0| >=
+    (g − 1)(|y_0| − Δ/γ') >= R as soon as |y_0| >= Δ/γ' + R/(g − 1): a threshold larger than the
+    candidate reading's Δ/γ' + (R − Δ/γ')/g by the factor about g/(g − 1) on its second term."""
+    if gamma_eff <= 0:
+        return math.inf
+    growth = (1.0 + eta * gamma_eff) ** float(T_th)
+    if growth <= 1.0:
+        return math.inf
+    return Delta / gamma_eff + R / (growth - 1.0)
+
+
+READINGS = ("candidate", "perturbed")
+TESTS = ("every_step", "final")
+
+
 def round_failure_bound(*, Delta: float, gamma: float, s: float, eta: float, T_th: int, r: float,
-                        R: float, dim: int) -> float:
+                        R: float, dim: int, reference: str = "candidate",
+                        test: str = "every_step") -> float:
     """§8.3 on the cosine saddle: the probability that one perturbation round from the saddle
-    (ξ uniform in B(r), then T_th steps, escape when ‖u − w̃‖ >= R) fails to escape, for every
-    Δ-inexact oracle, adaptive or not: at most P(|⟨ξ, v⟩| < escape_threshold) (the other
-    coordinates can only add to ‖u − w̃‖). 1.0 when R >= s (the bound does not apply)."""
-    if not (r > 0 and R < s):
+    (ξ uniform in B(r), then T_th steps) fails to escape, for every Δ-inexact oracle, adaptive
+    or not, given everything before the round (ξ is fresh): at most P(|⟨ξ, v⟩| < threshold),
+    the other coordinates only adding to the distance. One bound per reading of Algorithm 1's
+    escape test (docs/paper.md §3, §10.2):
+
+    - ``reference='candidate'`` (‖u − w̃‖ >= R, the default reading): threshold
+      :func:`escape_threshold` with γ' = γ(1 − (R/s)²/6) (a round that has not escaped has
+      |y| < R); requires R < s.
+    - ``reference='perturbed'`` (‖u − (w̃ + ξ)‖ >= R): threshold
+      :func:`escape_threshold_perturbed` with γ' at |y| < R + r (a round that has not escaped
+      has |y − y_0| < R); requires R + r < s. Larger than the candidate reading's bound.
+    - ``test='final'`` (the test only after step T_th): the same bound as ``'every_step'`` when
+      γ s sin(R/s) >= Δ: then h(y) = y + ηγ s sin(y/s) is nondecreasing (ηγ <= 1) and
+      h(y) − ηΔ >= R for y in [R, s(π + arcsin(Δ/(γs)))], an interval mapped into itself, so a
+      coordinate that reached R stays beyond it until step T_th and both tests see the escape.
+      Without that condition no bound is claimed (1.0).
+
+    1.0 when the bound does not apply."""
+    if reference not in READINGS:
+        raise ValueError(f"reference must be one of {READINGS}, got {reference!r}")
+    if test not in TESTS:
+        raise ValueError(f"test must be one of {TESTS}, got {test!r}")
+    reach = R if reference == "candidate" else R + r
+    if not (r > 0 and reach < s):
         return 1.0
-    g_eff = cosine_growth_curvature(gamma, s, R)
-    return ball_coordinate_cdf(escape_threshold(Delta, g_eff, eta, T_th, R) / r, dim)
+    if test == "final" and gamma * s * math.sin(R / s) < Delta:
+        return 1.0
+    g_eff = cosine_growth_curvature(gamma, s, reach)
+    threshold = (escape_threshold if reference == "candidate" else escape_threshold_perturbed)(
+        Delta, g_eff, eta, T_th, R)
+    return ball_coordinate_cdf(threshold / r, dim)
 
 
 def trapped_bound(round_failure: float, Q: int) -> float:
     """The Q rounds draw independent ξ: P(all Q rounds fail) <= round_failure^Q."""
     return float(round_failure) ** int(Q)
+
+
+def failed_rounds_tail(round_failure: float, Q: int, k: int) -> float:
+    """The law the per-round bound gives the number F of failed rounds before the first escape
+    (at most Q rounds): each round fails with probability <= p given the past (:func:`round_failure_bound`
+    holds conditionally: its ξ is fresh), so P(F >= k) <= p^k for k <= Q (F is stochastically
+    dominated by a geometric law truncated at Q); k = Q is :func:`trapped_bound`."""
+    if k <= 0:
+        return 1.0
+    if k > Q:
+        return 0.0
+    return float(round_failure) ** int(k)

@@ -35,6 +35,7 @@ from ...theory import mechanism as mech
 from ...theory.claims import get
 from ...theory.parameters import CALIBRATED_FACTORS, byzantine_pgd_parameters, evaluate, exact_pgd_parameters
 from ..checks import Observation, per_adversary, verdict
+from ..power import CountGroup, decide
 from ..profiles import examples
 from ..registry import register_check, register_claim
 from ..result import (
@@ -44,9 +45,6 @@ from ..result import (
     ClaimResult,
     GroupRow,
     Violation,
-    detectable_failure_rate,
-    poisson_binomial_sf,
-    rejection_count,
 )
 from ..runner import BATCHED
 from ..strategies import NumpySource
@@ -128,7 +126,7 @@ def escape_spec(src, family: str, adversary: str | None) -> dict:
             "run_seed": src.seed()}
     if family == "exact_pgd":
         spec.update(Delta=0.0, epsilon=src.log_uniform(1e-4, 1e-2))
-        kappa, target = src.uniform(0.025, 0.04), src.uniform(0.02, 0.1)
+        kappa, target = src.uniform(0.025, 0.04), src.uniform(0.3, 0.9)
     else:
         spec.update(Delta=src.log_uniform(1e-5, 1e-3), adversary=sample_adversary(src, adversary))
         kappa, target = src.uniform(0.04, 0.1), src.uniform(0.3, 0.9)
@@ -211,115 +209,185 @@ def escape_call_cap(spec: dict) -> int:
 STOP_FACTOR = 20.0   # a run at distance 20 R from the saddle has left it (R's faults are <= 10×)
 
 
-def run_escape_capped(spec: dict) -> exp.EscapeRun:
-    """The run, stopped once it is STOP_FACTOR·R (the theory's R) away from the saddle."""
-    return exp.run_escape(spec, STOP_FACTOR * escape_values(spec)["R"], escape_call_cap(spec))
+def failed_rounds(spec: dict, run: exp.EscapeRounds) -> tuple[int, str]:
+    """F, the failed rounds at the saddle before the first escape, as the theory's algorithm
+    would count them (0..Q, Q the theory's): rounds − 1 when the run escaped in its rounds-th
+    round to a point at least R − r from the saddle (theory's r, R: the escaped point of either
+    reading of the escape test, docs/paper.md §3); Q when it returned without escaping, escaped
+    only after Q rounds, made an escape that did not take it R − r away, or ended without output
+    (non-finite, a budget). A note says why when F = Q."""
+    v = escape_values(spec)
+    Q = int(v["Q"])
+    if run.escaped:
+        if not run.escape_distance >= v["R"] - v["r"]:          # NaN counts as not escaped
+            return Q, (f"escape to distance {run.escape_distance:.3g} < R - r = "
+                       f"{v['R'] - v['r']:.3g} from the saddle (theory's R, r)")
+        if run.rounds - 1 >= Q:
+            return Q, f"first escape in round {run.rounds}, after the theory's Q = {Q} rounds"
+        return run.rounds - 1, ""
+    if run.status == "converged":
+        return Q, f"returned the saddle after {run.rounds} failed rounds (theory's Q = {Q})"
+    return Q, f"run status {run.status} after {run.rounds} rounds (no output: every round failed)"
 
 
-def observe_escape(spec: dict, run: exp.EscapeRun) -> tuple[Observation, float]:
-    """Trapped: the run returned a point with λ_min <= −γ/2; or the cap stopped it within
-    the theory's R of the saddle; or it ended without output (non-finite, time budget)."""
+def observe_escape_rounds(spec: dict, run: exp.EscapeRounds) -> tuple[Observation, float, int]:
+    """The observation of one run: observed F (failed rounds), ``bound`` p_round (the per-round
+    bound), ratio F / E[F] under the bound (E[F] = Σ_{k=1..Q} p^k), holds = the run escaped
+    within the theory's Q rounds. Returns it with p_round and Q (the run's count law)."""
     v = escape_values(spec)
     q_ok = spec["family"] == "exact_pgd" or v["raw_Q"] > 1     # Theorem 2 has Q = 1
     inside = v["r"] <= v["R"] < spec["s"] and q_ok and v["p_round"] < 1
-    if run.status == "converged":
-        trapped, note = run.lambda_min <= -spec["gamma"] / 2, ""
-    elif run.status == "left_region":
-        trapped, note = False, ""
-    elif run.status == "max_oracle_calls":
-        trapped = run.distance < v["R"]
-        note = f"stopped by the call cap at distance {run.distance:.3g} from the saddle (R = {v['R']:.3g})"
-    else:
-        trapped, note = True, f"run status {run.status} (no output: counted as trapped)"
+    F, note = failed_rounds(spec, run)
+    p, Q = v["p_round"], int(v["Q"])
+    mean = sum(p**k for k in range(1, Q + 1))
     if not inside:
         note = "outside: r > R, R >= s, Q's formula <= 1, or p_round = 1"
-    obs = Observation(observed=float(trapped), bound=v["bound"],
-                      ratio=float(trapped) / v["bound"] if v["bound"] > 0 else math.inf,
-                      holds=not trapped, vacuous=False, in_hypotheses=bool(inside),
+    obs = Observation(observed=float(F), bound=p, ratio=F / mean if mean > 0 else math.inf,
+                      holds=F < Q, vacuous=False, in_hypotheses=bool(inside),
                       empirical_constant=0.0, spec=spec, note=note)
-    return obs, v["bound"]
+    return obs, p, Q
 
 
-def escape_batch(sp_: list[dict]) -> list:
-    """:func:`run_escape_capped` for many specs as batched trials
-    (:func:`byzpgd.experiments.batched.run_escape_batch`: the same runs up to rounding); a spec
-    whose stop distance or call cap cannot be computed gets the InstanceError it would get one
-    at a time."""
-    from ...experiments.batched import run_escape_batch
+def escape_rounds_batch(sp_: list[dict]) -> list:
+    """:func:`byzpgd.experiments.mechanism.run_escape_rounds` for many specs as batched trials
+    (:func:`byzpgd.algorithms.batched.batched_perturbed_gd`, the default reading of the escape
+    test): each trial stops at its first query at distance >= its own R from the saddle, which
+    in that reading is the query at its first escaped point, so the trial's round counter holds
+    the rounds started at the saddle (as one at a time; an adversary without a batched form runs
+    one at a time). A spec that cannot be built gets the InstanceError it would get one at a time."""
+    from ...algorithms.batched import batched_perturbed_gd
+    from ...experiments import batched as eb
 
     out: list = [None] * len(sp_)
-    ok, stops, caps = [], [], []
+    built, groups = {}, {}
     for i, spec in enumerate(sp_):
         try:
-            stops.append(STOP_FACTOR * escape_values(spec)["R"])
-            caps.append(escape_call_cap(spec))
-            ok.append(i)
+            land = exp.escape_landscape(spec)
+            oracle = exp._oracle(spec, land)
+            gap = land.value(np.zeros(land.dim)) - land.f_star
+            if spec["family"] == "exact_pgd":
+                params = eb.exact_params(spec["epsilon"], land.L, land.rho, land.dim,
+                                         FAILURE_PROBABILITY, gap)
+            else:
+                params = eb.byz_params(oracle.delta, land.L, land.rho, land.dim, FAILURE_PROBABILITY, gap,
+                                       CALIBRATED_FACTORS)
+            cap = escape_call_cap(spec)
         except Exception as exc:
             out[i] = InstanceError(spec, f"{type(exc).__name__}: {exc}", "")
-    for i, r in zip(ok, run_escape_batch([sp_[i] for i in ok], stops, caps), strict=True):
-        out[i] = r
+            continue
+        built[i] = (land, oracle, params, cap)
+        groups.setdefault((spec["family"], eb.oracle_kind(oracle.oracle) is not None), []).append(i)
+    for members in groups.values():
+        for lo in range(0, len(members), BATCH_SIZE):
+            chunk = members[lo:lo + BATCH_SIZE]
+            _escape_rounds_chunk(sp_, chunk, built, out, batched_perturbed_gd, eb)
     return out
+
+
+def _escape_rounds_chunk(sp_, chunk, built, out, batched_perturbed_gd, eb):
+    lands = [built[i][0] for i in chunk]
+    try:
+        blands = eb.batch_landscapes(lands) if len(chunk) > 1 else None
+        badv = eb.batch_adversaries([built[i][1].oracle for i in chunk], blands) if blands else None
+    except ValueError:
+        badv = None
+    if badv is None:
+        for i in chunk:
+            try:
+                out[i] = exp.run_escape_rounds(sp_[i], built[i][3])
+            except Exception as exc:
+                out[i] = InstanceError(sp_[i], f"{type(exc).__name__}: {exc}", "")
+        return
+    d = blands.dim
+    radius = np.array([built[i][2].R for i in chunk])
+    observer = eb.BatchedLeaveObserver(eb.BatchedCertifiedOracle(badv), np.zeros((len(chunk), d)), radius)
+    res = batched_perturbed_gd(observer, np.zeros((len(chunk), d)), [built[i][2] for i in chunk],
+                               [np.random.default_rng(sp_[i]["run_seed"]) for i in chunk],
+                               max_oracle_calls=np.array([built[i][3] for i in chunk]),
+                               max_seconds=INSTANCE_SECONDS, dims=blands.dims)
+    for j, i in enumerate(chunk):
+        r = res[j]
+        if r.status == "error":
+            out[i] = InstanceError(sp_[i], res.errors[j], "batched run")
+            continue
+        escaped = r.status == "left_region"
+        out[i] = exp.EscapeRounds(int(r.escape_rounds), escaped,
+                                  float(np.linalg.norm(r.w)) if escaped else math.nan,
+                                  "escaped" if escaped else r.status, int(r.grad_oracle_calls))
 
 
 def check_escape(claim_id: str, profile: str, seed: int, progress=None, *,
                  executor=None, n: int | None = None, batched: bool | None = None) -> ClaimResult:
-    """``batched`` (default: ``runner.BATCHED``, ``byzpgd verify --batched``) runs the escape
-    runs as batched trials (:func:`escape_batch`); the details then say ``trials: 'batched'``."""
+    """The per-round escape test (module docstring). ``batched`` (default: ``runner.BATCHED``,
+    ``byzpgd verify --batched``) runs the runs as batched trials (:func:`escape_rounds_batch`);
+    the details then say ``trials: 'batched'``."""
     claim = get(claim_id)
     t0 = time.perf_counter()
     batched = BATCHED.get() if batched is None else bool(batched)
     sp_ = specs(claim_id, n or examples(profile, claim_id), seed)
     if batched:
-        results = run_in_chunks(sp_, Batched(escape_batch), BATCH_SIZE, executor, progress)
+        results = run_in_chunks(sp_, Batched(escape_rounds_batch), BATCH_SIZE, executor, progress)
     else:
-        results = run_instances(sp_, run_escape_capped, executor, progress)
+        results = run_instances(sp_, run_escape_rounds_capped, executor, progress)
     runs, errors = split(results)
     ok_specs = [s for s, r in zip(sp_, results, strict=True) if not isinstance(r, InstanceError)]
-    pairs = [observe_escape(s, r) for s, r in zip(ok_specs, runs, strict=True)]
-    obs = [o for o, _ in pairs]
+    triples = [observe_escape_rounds(s, r) for s, r in zip(ok_specs, runs, strict=True)]
+    obs = [o for o, _, _ in triples]
     rows = per_adversary(obs, adversary_of)
-    groups = list(rows)
-    alpha = ALPHA_BINOMIAL / max(1, len(groups))
-    tests, powers, violated = {}, {}, False
-    for name in groups:
-        members = [(o, b) for o, b in pairs if o.in_hypotheses and adversary_of(o.spec) == name]
-        probs = [b for _, b in members]
-        k = sum(not o.holds for o, _ in members)
-        p_value = poisson_binomial_sf(k, probs)
-        reject_at = rejection_count(probs, alpha)
-        power = detectable_failure_rate(len(probs), reject_at)
-        tests[name] = {"failures": k, "trials": len(probs), "bound_sum": float(sum(probs)),
-                       "p_value": p_value, "reject_at": reject_at,
-                       "detectable_failure_rate": power}
-        powers[name] = power
-        violated |= p_value < alpha
-        rows[name] = GroupRow(rows[name].instances, rows[name].nonvacuous_instances,
-                              rows[name].violations, rows[name].worst_ratio, tests[name])
+    members = {name: [(o, p, q) for o, p, q in triples if o.in_hypotheses and adversary_of(o.spec) == name]
+               for name in rows}
+    decision = decide([CountGroup.of(name, [p for _, p, _ in m], [q for _, _, q in m],
+                                     sum(int(o.observed) for o, _, _ in m))
+                       for name, m in members.items()], ALPHA_BINOMIAL)
+    tests = {}
+    for name, gp in decision.groups.items():
+        tests[name] = {"failed_rounds": gp.observed, "trials": gp.trials,
+                       "trapped": sum(not o.holds for o, _, _ in members[name]),
+                       "expected_failed_rounds": float(sum(sum(p**k for k in range(1, q + 1))
+                                                           for _, p, q in members[name])),
+                       "p_value": gp.p_value, "reject_at": gp.reject_at, "rejects": gp.rejects,
+                       "detectable_excess": gp.decision, "detectable_excess_alone": gp.alone}
+        r = rows[name]
+        rows[name] = GroupRow(r.instances, r.nonvacuous_instances, r.violations, r.worst_ratio, tests[name])
     inside = [o for o in obs if o.in_hypotheses]
-    k_all = sum(not o.holds for o in inside)
-    all_probs = [b for o, b in pairs if o.in_hypotheses]
-    weakest = max((p for p in powers.values() if p is not None), default=None)
-    worst = max((o for o in inside if not o.holds), key=lambda o: o.ratio, default=None)
+    all_probs = [p for o, p, _ in triples if o.in_hypotheses]
+    worst = max((o for o in inside if o.observed > 0), key=lambda o: o.ratio, default=None)
     wv = None if worst is None else Violation(
-        worst.observed, worst.bound, worst.ratio, worst.note,
+        worst.observed, worst.bound, worst.ratio, worst.note or f"{int(worst.observed)} failed rounds",
         f"byzpgd replay {claim_id} '{spec_json(worst.spec)}'")
     res = ClaimResult.build(
-        claim, violated=violated, instances=len(inside), nonvacuous_instances=len(inside),
-        outside_hypotheses=len(obs) - len(inside), violations=k_all, errors=len(errors),
-        worst_ratio=max((o.ratio for o in inside), default=None), empirical_constant=None,
-        claim_constant=None,
-        binomial=BinomialTest(k_all, len(all_probs), float(np.mean(all_probs)) if all_probs else 0.0,
-                              poisson_binomial_sf(k_all, all_probs), alpha),
-        adversaries=rows, worst_violation=wv, replay=wv.replay if wv else None,
-        detectable_failure_rate=weakest,
+        claim, violated=decision.violated, instances=len(inside), nonvacuous_instances=len(inside),
+        outside_hypotheses=len(obs) - len(inside), violations=sum(not o.holds for o in inside),
+        errors=len(errors), worst_ratio=max((o.ratio for o in inside), default=None),
+        empirical_constant=None, claim_constant=None,
+        binomial=BinomialTest(decision.pooled_observed, len(all_probs),
+                              float(np.mean(all_probs)) if all_probs else 0.0,
+                              decision.pooled_p_value, decision.alpha),
+        adversaries=rows, worst_violation=wv if decision.violated else None,
+        replay=wv.replay if wv and decision.violated else None,
+        detectable_excess=decision.detectable_excess,
         error_examples=tuple(e.as_example() for e in errors[:3]),
-        details={"test": "Poisson-binomial per adversary, Bonferroni over "
-                         f"{len(groups)} adversaries (reject below {alpha:.3g})",
-                 "per_adversary": tests, "detectable_failure_rate": weakest,
+        details={"test": ("failed perturbation rounds at the saddle before the first escape, summed "
+                          "per adversary, against the exact law of the per-round bounds (each round "
+                          "fails with probability <= p_round given the past: a geometric law "
+                          f"truncated at the theory's Q); {len(decision.groups)} adversary tests + "
+                          f"the pooled test, Bonferroni over {len(decision.groups) + 1} (reject "
+                          f"below {decision.alpha:.3g}); the claim is violated when any rejects"),
+                 "reading": ("the bound is that of the candidate reading (escape when ||u - w~|| >= R, "
+                             "tested every step); theory.mechanism.round_failure_bound gives the "
+                             "others"),
+                 "pooled": {"failed_rounds": decision.pooled_observed, "p_value": decision.pooled_p_value,
+                            "reject_at": decision.pooled_reject_at, "rejects": decision.pooled_rejects},
+                 "per_adversary": tests, "detectable_excess": decision.detectable_excess,
                  "budget": {"oracle_calls": "1 + (Q + 2) T_th + 10 (theory's Q, T_th)",
                             "seconds": INSTANCE_SECONDS},
                  **({"trials": "batched"} if batched else {})})
     return res.with_seconds(time.perf_counter() - t0)
+
+
+def run_escape_rounds_capped(spec: dict) -> exp.EscapeRounds:
+    """The run up to its first escape, under the call cap of :func:`escape_call_cap`."""
+    return exp.run_escape_rounds(spec, escape_call_cap(spec))
 
 
 # --- the cost of certifying a candidate -------------------------------------------------------
