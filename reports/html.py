@@ -32,8 +32,10 @@ from .markdown import (
     FIT_COLUMNS,
     HIERARCHY_COLUMNS,
     HIERARCHY_NOTE,
+    POWER_NOTE,
     RATIO_NOTE,
     constants,
+    excess_group,
     fit_rows,
     fmt,
     hierarchy_rows,
@@ -188,6 +190,11 @@ saddle.</figcaption></figure>
 {% set b = c.binomial %}
 <tr><th>binomial test</th><td>{{ b.failures }} failures / {{ b.trials }} trials,
 &delta; = {{ fmt(b.delta) }}, p = {{ fmt(b.p_value) }} (rejected below {{ fmt(b.reject_below) }})</td></tr>
+{% endif %}
+{% if c.detectable_excess is not none %}
+<tr><th>detectable excess</th><td>{{ fmt(c.detectable_excess) }} &times; the bounds
+(weakest group: {{ excess_group(c) or dash }}; detectable failure rate {{ fmt(c.detectable_failure_rate) }})
+<p class="note">{{ power_note }}</p></td></tr>
 {% endif %}
 {% if c.adversaries %}
 <tr><th>adversaries</th><td>{{ table(*group_table(c)) }}</td></tr>
@@ -380,5 +387,5 @@ def render_html(report: Report, *, escape_illustration: bool = True) -> str:
         hierarchy_table=lambda c: [row[1:] for row in hierarchy_rows([c])],
         group_table=group_table, table=table, value=value, fmt=fmt, constants=constants,
         replays=replays, attention=needs_attention, show_env=show_env, params_text=params_text,
-        dash=DASH,
+        dash=DASH, excess_group=excess_group, power_note=POWER_NOTE,
         ratio_note=RATIO_NOTE)

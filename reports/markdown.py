@@ -192,6 +192,38 @@ def _adversaries(claims: list[ClaimResult]) -> list[str]:
                      "adversaries with violations"], rows)]
 
 
+POWER_NOTE = ("Detectable excess c: the smallest factor such that, when one group's runs fail with "
+              "probability c × their per-instance bounds (c × δ; c × p_round per perturbation round "
+              "for the mechanism escape claims) and the other groups sit at their bounds, the claim's "
+              "decision (G + 1 tests, Bonferroni) rejects with probability 0.8; exact, the worst group. "
+              "inf: some group cannot reach that power. Detectable failure rate: the smallest uniform "
+              "failure rate the weakest group detects (absolute, not against the bound).")
+
+
+def excess_group(c: ClaimResult) -> str | None:
+    """The group whose detectable excess is the claim's (the weakest), if the rows carry it."""
+    rows = [(name, row.extra.get("detectable_excess")) for name, row in c.adversaries.items()
+            if row.extra and row.extra.get("detectable_excess") is not None]
+    return max(rows, key=lambda t: float(t[1]))[0] if rows else None
+
+
+def power_rows(claims: list[ClaimResult]) -> list[list]:
+    """[claim, detectable excess, weakest group, detectable failure rate] per claim with a
+    detectable excess."""
+    return [[c.id, c.detectable_excess, excess_group(c), c.detectable_failure_rate]
+            for c in claims if c.detectable_excess is not None]
+
+
+def _power(claims: list[ClaimResult]) -> list[str]:
+    rows = power_rows(claims)
+    if not rows:
+        return []
+    return ["", "## Power against the bound", "",
+            *_table(["claim", "detectable excess", "weakest group", "detectable failure rate"],
+                    [[f"`{r[0]}`", fmt(r[1]), f"`{r[2]}`" if r[2] else DASH, fmt(r[3])] for r in rows]),
+            "", POWER_NOTE]
+
+
 def _fits(claims: list[ClaimResult]) -> list[str]:
     rows = fit_rows(claims)
     if not rows:
@@ -231,5 +263,6 @@ def render_markdown(report: Report) -> str:
     """report.md (module docstring)."""
     claims = list(report.claims)
     lines = [*_header(report), *_summary(claims), *_problems(claims), *_adversaries(claims),
-             *_fits(claims), *_hierarchy(claims), *_details(claims), *_environment(report.environment)]
+             *_power(claims), *_fits(claims), *_hierarchy(claims), *_details(claims),
+             *_environment(report.environment)]
     return "\n".join(lines).rstrip() + "\n"

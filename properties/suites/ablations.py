@@ -50,6 +50,7 @@ from ...seeding import instance_rng
 from ...theory.claims import Claim, get
 from ...theory.claims.ablations import FULL_ALLOWED, JIN_RADIUS, LARGE_R, SINGLE_ROUND
 from ...theory.parameters import CALIBRATED_FACTORS
+from ..power import CountGroup, decide
 from ..profiles import examples
 from ..registry import register_claim
 from ..result import (
@@ -141,6 +142,8 @@ def ablation_verdict(claim: Claim, done: list[tuple[dict, AblationPair]],
         claim_constant=claim.constant, adversaries=_per_adversary(done, ablated_ok, full_ok),
         detectable_failure_rate=detectable_failure_rate(
             N, rejection_count([FULL_ALLOWED] * N, ALPHA_BINOMIAL)),
+        detectable_excess=decide([CountGroup.of("full", [FULL_ALLOWED] * N, [1] * N, full.failures)],
+                                 ALPHA_BINOMIAL, n_tests=1).detectable_excess,
         worst_violation=worst, replay=worst.replay if worst else None,
         error_examples=tuple(e.as_example(spec_json(e.spec)) for e in errors[:3]),
         details={"ablated_trapped": _trapped_summary(ablated),

@@ -5,14 +5,19 @@
   F(w⁺) − F(w) + ‖ĝ‖²/(2L) <= Δ‖ĝ‖/L + rounding (docs/paper.md §8.1). Instances start on the
   direction of curvature L_F of a cosine saddle, so a step size off by a factor either way shows.
   An instance is vacuous when no step had ‖ĝ‖ > 2Δ (then the lemma promises no decrease).
-- ``mechanism.escape`` / ``mechanism.exact_escape`` (probabilistic): runs start at the saddle of
-  a cosine saddle whose curvature γ is solved (from the theory's parameters at the instance's
-  values) so that the per-round failure bound p_round is a drawn target: one round fails often,
-  so every parameter matters. The count of trapped runs (λ_min(w̃) <= −γ/2, or no output) is
-  tested per adversary against the Poisson-binomial law of the per-instance bounds B_i
-  (p_round^Q, or p_round with Q = 1), rejecting at ALPHA_BINOMIAL / (number of adversaries)
-  (Bonferroni). ``details`` carries, per adversary, the bounds' sum, the p-value and the power
-  (``detectable_failure_rate``: the smallest uniform trapped rate detected with probability 0.8).
+- ``mechanism.escape`` / ``mechanism.exact_escape`` (probabilistic, per round): runs start at
+  the saddle of a cosine saddle whose curvature γ is solved (from the theory's parameters at the
+  instance's values) so that the per-round failure bound p_round (docs/paper.md §8.3,
+  :func:`byzpgd.theory.mechanism.round_failure_bound`) is a drawn target in [0.3, 0.9]: one
+  round fails often, so every parameter matters. Each run is observed up to its first escape
+  (:func:`byzpgd.experiments.mechanism.run_escape_rounds`); F, its failed rounds before the
+  first escape (:func:`failed_rounds`: Q, the theory's, when it is trapped, has no output, or
+  escapes less than R − r from the saddle), has under the bound a law dominated by the
+  geometric law truncated at Q. The F are summed per adversary and tested against the exact law
+  of the sum (:mod:`byzpgd.properties.power`: convolution, no sampling): G adversary tests and
+  the pooled one, each at ALPHA_BINOMIAL / (G + 1); the claim is violated when any rejects.
+  ``detectable_excess`` is the smallest factor c such that rounds failing with probability
+  c·p_round in one adversary's runs are rejected with probability 0.8 by that decision.
 """
 
 from __future__ import annotations
