@@ -60,6 +60,8 @@ class Fault:
     claims: tuple[str, ...]
     ci: bool = False                 # in the small subset run by the test suite
     equivalent: str = ""
+    reaches: str = ""                # which engine the fault reaches (one-at-a-time loop, batched, both)
+    why: str = ""                    # one line on why the slip is harmful (logic faults)
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -252,14 +254,309 @@ def _formula(name, transform):
     return wrap
 
 
+# --- logic faults: one slip each in a copy of the code under test ------------------------------
+# Each wrapper below re-implements one function of the code under test with one slip a careful
+# line-by-line reviewer would look for (the rest of the copy is the original, line for line), and
+# reaches only the engine that calls that function (``Fault.reaches``).
+ONE_AT_A_TIME = ("the one-at-a-time engine only (algorithms/perturbed_gd.py, what the default "
+                 "verify and the campaign run; 'verify --batched' runs algorithms/batched.py, "
+                 "which this fault does not reach)")
+CERTIFIER = ("the one-at-a-time engine's certifying layer (oracles/inexact.py CertifiedOracle; "
+             "the batched engine certifies with oracles/batched.py, not reached)")
+AGGREGATOR = "both engines (the worker pipeline calls the aggregator by name)"
+PARAMETER = "both engines (theorem_params is looked up at each call, experiments/batched.py too)"
+STATEMENT = "both engines (a statement or formula of the theory)"
+
+
+def _slip_loop(slip: str) -> Callable:
+    """perturbed_gd (algorithms/perturbed_gd.py) with one slip in its main loop:
+    'rounds_Q_minus_1' (``range(Q - 1)``: an off-by-one in the round count), 'no_break' (the
+    ``break`` after an escaping round is missing: ``escaped`` ends as the last round's result),
+    'escape_forgotten' (``w = escaped`` missing: the loop restarts from the candidate),
+    'stop_squared' (the stopping test ‖ĝ‖² > ε: a squared norm against ε), 'step_before_test'
+    (the step w − ηĝ taken before the stopping test: the candidate is one step past the point
+    whose ĝ passed it)."""
+    def wrap(original):
+        mod = sys.modules[original.__module__]
+
+        def faulty(oracle, w0, params, rng, *, escape_reference="candidate", escape_test="every_step",
+                   max_oracle_calls=mod.DEFAULT_MAX_ORACLE_CALLS, batch_rounds=None, trace=False,
+                   max_seconds=None):
+            dim = oracle.landscape.dim
+            w = mod.as_point(w0, dim, "w0")
+            if batch_rounds is None:
+                batch_rounds = bool(getattr(oracle, "batchable", False)) and not trace
+            batch = batch_rounds and slip != "no_break"    # the slip is in the sequential loop
+            run = mod._Run(oracle, int(max_oracle_calls), trace, max_seconds)
+            rounds = params.Q - 1 if slip == "rounds_Q_minus_1" else params.Q
+            status = "converged"
+            try:
+                while True:
+                    g = run.query(w, "gd")
+                    gn = np.linalg.norm(g)
+                    if slip == "step_before_test":
+                        w = w - params.eta * g
+                    if (gn * gn if slip == "stop_squared" else gn) > params.epsilon:
+                        if slip != "step_before_test":
+                            w = w - params.eta * g
+                        run.gd_steps += 1
+                        continue
+                    mod._notify(oracle, "candidate", w=w)
+                    escaped = None
+                    if batch and rounds > 0 and run.calls + rounds * params.T_th <= run.max_calls:
+                        escaped = mod._batched_rounds(run, w, dataclasses.replace(params, Q=rounds), rng,
+                                                      escape_reference, escape_test)
+                    else:
+                        for _ in range(rounds):
+                            escaped = mod._perturbation_round(run, w, params, rng, escape_reference,
+                                                              escape_test)
+                            if escaped is not None and slip != "no_break":
+                                break
+                    if escaped is None:
+                        break
+                    run.escapes += 1
+                    mod._notify(oracle, "escape", w=escaped)
+                    if slip != "escape_forgotten":
+                        w = escaped
+            except mod.StopRun as stop:
+                status = stop.status
+            options = {"escape_reference": escape_reference, "escape_test": escape_test}
+            tr = None if not trace else {"points": np.array(run.points), "phase": run.phases}
+            return mod.OptimizeResult(w=w, grad_oracle_calls=run.calls, gd_steps=run.gd_steps,
+                                      escape_rounds=run.rounds, escapes=run.escapes, status=status,
+                                      params={**params.as_dict(), **options}, trace=tr)
+        return faulty
+    return wrap
+
+
+def _round_distance(slip: str, u, ref, prev) -> np.ndarray:
+    """The escape test's left-hand side under ``slip`` (rows of u for a batch):
+    'ref_previous_step' ‖u − u_prev‖ (the step length, not the distance from the reference);
+    'escape_squared' ‖u − ref‖² (a squared norm compared with R); 'stale_gradient' the original."""
+    diff = u - (prev if slip == "ref_previous_step" else ref)
+    sq = np.einsum("...i,...i->...", diff, diff)
+    return sq if slip == "escape_squared" else np.sqrt(sq)
+
+
+def _slip_round(slip: str) -> Callable:
+    """_perturbation_round with one slip: 'ref_previous_step', 'escape_squared' (see
+    :func:`_round_distance`) or 'stale_gradient' (every step of a round uses the answer at the
+    round's first point: the step reuses the variable of the first query)."""
+    def wrap(original):
+        mod = sys.modules[original.__module__]
+
+        def faulty(run, w_tilde, p, rng, reference, test):
+            xi = mod.uniform_ball(rng, w_tilde.size, p.r)
+            u = w_tilde + xi
+            run.rounds += 1
+            mod._notify(run.oracle, "perturbation", candidate=w_tilde, xi=xi)
+            ref = w_tilde if reference == "candidate" else w_tilde + xi
+            g0 = None
+            for t in range(1, p.T_th + 1):
+                prev = u
+                g = run.query(u, "round")
+                g0 = g if g0 is None or slip != "stale_gradient" else g0
+                u = u - p.eta * g0
+                if (test == "every_step" or t == p.T_th) and _round_distance(slip, u, ref, prev) >= p.R:
+                    return u
+            return None
+        return faulty
+    return wrap
+
+
+def _slip_batched(slip: str) -> Callable:
+    """_batched_rounds (the Q rounds as one (Q, d) batch) with the same slip as
+    :func:`_slip_round`; the bookkeeping is the original's."""
+    def wrap(original):
+        mod = sys.modules[original.__module__]
+
+        def faulty(run, w_tilde, p, rng, reference, test):
+            xi = mod.uniform_ball(rng, w_tilde.size, p.r, size=p.Q)
+            mod._notify(run.oracle, "perturbation", candidate=w_tilde, xi=xi)
+            u = w_tilde + xi
+            ref = w_tilde if reference == "candidate" else u.copy()
+            K, escaped_t, g0 = p.Q, 0, None
+            for t in range(1, p.T_th + 1):
+                active = u[:K]
+                if not np.isfinite(active).all():
+                    raise mod.StopRun("nonfinite")
+                prev = active.copy()
+                g = run.answer(active)
+                g0 = g if g0 is None or slip != "stale_gradient" else g0[:K]
+                active -= p.eta * g0
+                if test == "every_step" or t == p.T_th:
+                    dist = _round_distance(slip, active, ref if ref.ndim == 1 else ref[:K], prev)
+                    hit = np.flatnonzero(dist >= p.R)
+                    if hit.size:
+                        K, escaped_t = int(hit[0]), t
+                if K == 0:
+                    break
+            escaped = escaped_t > 0
+            k = K if escaped else p.Q
+            run.calls += k * p.T_th + (escaped_t if escaped else 0)
+            run.rounds += k + 1 if escaped else p.Q
+            return u[k] if escaped else None
+        return faulty
+    return wrap
+
+
+def _cube_perturbation(original):
+    """uniform_ball in perturbed_gd: ξ uniform in the cube [−r, r]^d instead of the ball B_0(r)
+    (its norm reaches r√d, so with r√d >= R a perturbation alone can pass the escape test)."""
+    def faulty(rng, dim, radius, size=None):
+        shape = (dim,) if size is None else (size, dim)
+        return rng.uniform(-radius, radius, shape)
+    return faulty
+
+
+class _GradByIdentity:
+    """A landscape whose ``grad`` is memoised by the query array's identity (``id(w)``)."""
+
+    def __init__(self, landscape):
+        self._landscape, self._cache = landscape, {}
+
+    def grad(self, w):
+        key = (id(w), np.shape(w))
+        if key not in self._cache:
+            self._cache[key] = self._landscape.grad(w)
+        return self._cache[key]
+
+    def __getattr__(self, name):
+        return getattr(self._landscape, name)
+
+
+def _certifier_slip(slip: str) -> Callable:
+    """CertifiedOracle (oracles/inexact.py) with one slip: 'grad_by_identity' (∇F memoised by the
+    query array's ``id``, to avoid recomputing it for a repeated query: numpy reuses the id of a
+    freed array, so a new point can get an old point's gradient, in the answer built on it and in
+    the check alike); 'error_sup_norm' (the error ‖ĝ − ∇F‖ measured in the sup norm: an answer
+    off by up to Δ√d passes)."""
+    def wrap(original):
+        class Faulty(original):
+            def __init__(self, oracle, slack: float = 0.0):
+                super().__init__(oracle, slack)
+                if slip == "grad_by_identity":
+                    self.landscape = _GradByIdentity(self.landscape)
+
+            def __call__(self, w):
+                if slip != "error_sup_norm":
+                    return super().__call__(w)
+                w = np.asarray(w, dtype=np.float64)
+                g = np.asarray(self.oracle(w), dtype=np.float64)
+                self.calls += 1 if w.ndim == 1 else w.shape[0]
+                true = self.landscape.grad(w)
+                if g.shape != w.shape or not np.isfinite(g).all() or not np.isfinite(true).all():
+                    return super().__call__(w)
+                err = np.max(np.abs(g - true), axis=-1)
+                if np.any(err > self.delta * (1.0 + self.slack) + 4 * EPS_F * np.max(np.abs(g))):
+                    raise _oracle_budget_exceeded()(f"oracle error exceeds Δ = {self.delta:.6g}")
+                self._record(float(np.max(err)), float(np.max(np.einsum("...i,...i->...", w, w))))
+                return g
+        Faulty.__name__ = Faulty.__qualname__ = original.__name__
+        return Faulty
+    return wrap
+
+
+EPS_F = float(np.finfo(np.float64).eps)
+
+
+def _oracle_budget_exceeded():
+    from byzpgd.oracles.inexact import OracleBudgetExceeded
+    return OracleBudgetExceeded
+
+
+def _batched_row_off_by_one(original):
+    """_batched_rounds returns ``u[k - 1]`` for the escaping round k (the row before it; ``u[-1]``,
+    the last round, when k = 0): the wrong row of the (Q, d) batch."""
+    def faulty(run, w_tilde, p, rng, reference, test):
+        return _batched_wrong_row(original, run, w_tilde, p, rng, reference, test)
+    return faulty
+
+
+def _batched_wrong_row(original, run, w_tilde, p, rng, reference, test):
+    mod = sys.modules[original.__module__]
+    xi = mod.uniform_ball(rng, w_tilde.size, p.r, size=p.Q)
+    mod._notify(run.oracle, "perturbation", candidate=w_tilde, xi=xi)
+    u = w_tilde + xi
+    ref = w_tilde if reference == "candidate" else u.copy()
+    K, escaped_t = p.Q, 0
+    for t in range(1, p.T_th + 1):
+        active = u[:K]
+        if not np.isfinite(active).all():
+            raise mod.StopRun("nonfinite")
+        active -= p.eta * run.answer(active)
+        if test == "every_step" or t == p.T_th:
+            diff = active - (ref if ref.ndim == 1 else ref[:K])
+            hit = np.flatnonzero(np.sqrt(np.einsum("ij,ij->i", diff, diff)) >= p.R)
+            if hit.size:
+                K, escaped_t = int(hit[0]), t
+        if K == 0:
+            break
+    escaped = escaped_t > 0
+    k = K if escaped else p.Q
+    run.calls += k * p.T_th + (escaped_t if escaped else 0)
+    run.rounds += k + 1 if escaped else p.Q
+    return u[k - 1] if escaped else None
+
+
+def _trim_divides_by_m(original):
+    """trimmed_mean: the kept values summed and divided by m instead of m − 2b."""
+    def faulty(X, b, method=None):
+        X = np.asarray(X, dtype=np.float64)
+        m = X.shape[0]
+        with np.errstate(invalid="ignore", over="ignore"):
+            return np.sort(X, axis=0)[b:m - b].sum(axis=0) / m
+    return faulty
+
+
+def _median_unpartitioned_row(original):
+    """coordinate_median, even m: the lower middle value read from the unpartitioned X[k − 1]
+    (a worker's own row) instead of the partitioned P[:k].max(axis=0)."""
+    def faulty(X):
+        X = np.asarray(X, dtype=np.float64)
+        m = X.shape[0]
+        k = m // 2
+        P = np.partition(X, k, axis=0)
+        if m % 2:
+            return P[k].copy()
+        return 0.5 * X[k - 1] + 0.5 * P[k]
+    return faulty
+
+
+def _trim_keeps_one_more(original):
+    """trimmed_mean: the kept slice [b, m − b + 1) of each sorted column (one value of the top
+    side kept: an off-by-one in the slice end, so one extreme Byzantine value enters the mean)."""
+    def faulty(X, b, method=None):
+        X = np.asarray(X, dtype=np.float64)
+        m = X.shape[0]
+        if b == 0:
+            return X.mean(axis=0)
+        with np.errstate(invalid="ignore", over="ignore"):
+            return np.sort(X, axis=0)[b:m - b + 1].mean(axis=0)
+    return faulty
+
+
+def _filter_output_unfiltered(original):
+    """iterative_filtering: the rounds compute the weights c, but the output is formed with the
+    weights of before the first round (the variable ``w`` of the loop's first line reused): the
+    mean of the rows that are not far."""
+    def faulty(X, f, sigma2=None, C=4.0, method="auto", seed=0, return_info=False):
+        from byzpgd.algorithms.aggregators.basic import centred
+        original(X, f, sigma2=sigma2, C=C, method=method, seed=seed)   # validation, same work
+        centre, Xc, far = centred(X)
+        out = centre + Xc[~far].mean(axis=0) if (~far).any() else np.full(np.shape(X)[1], np.nan)
+        return (out, {"rounds": 0}) if return_info else out
+    return faulty
+
+
 # --- the catalogue ---------------------------------------------------------------------------
 BPGD = "byzpgd.algorithms.byzantine_pgd:theorem_params"
 EPGD = "byzpgd.algorithms.exact_pgd:theorem_params"
 LOOP = "byzpgd.algorithms.perturbed_gd"
-BPGD_CLAIMS = ("mechanism.candidate_cost", "mechanism.descent", "mechanism.escape",
+BPGD_CLAIMS = ("mechanism.candidate_cost", "mechanism.descent", "monitor.descent", "mechanism.escape",
                "byzantine_pgd.grad_norm", "byzantine_pgd.iterations", "end_to_end.",
                "saddle_attack.byzantine_pgd_escapes", "byzantine_pgd.lambda_min")
-EPGD_CLAIMS = ("mechanism.candidate_cost", "mechanism.descent", "mechanism.exact_escape",
+EPGD_CLAIMS = ("mechanism.candidate_cost", "mechanism.descent", "monitor.descent", "mechanism.exact_escape",
                "exact_pgd.grad_norm", "exact_pgd.iterations", "exact_pgd.lambda_min")
 LOOP_CLAIMS = EPGD_CLAIMS + BPGD_CLAIMS + ("ablation.",)
 # The two readings of Algorithm 1 that docs/paper.md §3 leaves open ("points of uncertainty"):
@@ -291,7 +588,7 @@ RATE_CLAIMS = ("aggregator.", "end_to_end.", "lower_bound.statistical")
 
 def _param_faults(prefix, target, claims, table):
     return [Fault(f"{prefix}.{name}", "parameter", text, (Patch(target, _params(**change)),),
-                  claims, ci=ci)
+                  claims, ci=ci, reaches=PARAMETER)
             for name, text, change, ci in table]
 
 
@@ -401,7 +698,120 @@ def _catalogue() -> tuple[Fault, ...]:
               (Patch("byzpgd.theory.parameters:BYZANTINE_PGD",
                      _formula("T_th", lambda e: 2 * e)),), ("parameters.",)),
     ]
-    return tuple(faults)
+    faults += _logic_faults()
+    return tuple(_with_reach(f) for f in faults)
+
+
+def _with_reach(f: Fault) -> Fault:
+    """The engine a fault of the original catalogue reaches (set where it was not given)."""
+    if f.reaches:
+        return f
+    reach = {"logic": ONE_AT_A_TIME, "reading": ONE_AT_A_TIME, "aggregator": AGGREGATOR,
+             "theory": STATEMENT, "parameter": PARAMETER}[f.kind]
+    return dataclasses.replace(f, reaches=reach)
+
+
+def _loop_patches(slip: str) -> tuple[Patch, ...]:
+    return (Patch(f"{LOOP}:_perturbation_round", _slip_round(slip)),
+            Patch(f"{LOOP}:_batched_rounds", _slip_batched(slip)))
+
+
+EQUIV_SUP_NORM_CERTIFIER = (
+    "the certifying layer is the harness's check of the adversaries, not the algorithm: every "
+    "adversary of the library stays within Delta in the Euclidean norm (by construction), so a "
+    "laxer check (sup norm) changes no run and no claim can see it. What would see it is an "
+    "over-budget oracle, which tests/test_oracles.py feeds to CertifiedOracle; no claim does")
+
+
+def _logic_faults() -> list[Fault]:
+    """Slips in the loop (algorithms/perturbed_gd.py), the certifying layer (oracles/inexact.py)
+    and the aggregators, found by reading each function line by line; none is a parameter
+    scaling. ``why``: one line on the harm."""
+    L, C = ONE_AT_A_TIME, CERTIFIER
+    return [
+        Fault("loop.rounds_Q_minus_1", "logic", "the round loop runs range(Q - 1): Q − 1 rounds",
+              (Patch(f"{LOOP}:perturbed_gd", _slip_loop("rounds_Q_minus_1")),), LOOP_CLAIMS,
+              reaches=L, why="exact PGD (Q = 1) never perturbs, and ByzantinePGD's failure "
+              "probability p^Q becomes p^(Q-1): a saddle is returned more often than δ allows"),
+        Fault("loop.no_break_after_escape", "logic",
+              "the break after an escaping round is missing: escaped is the last round's result",
+              (Patch(f"{LOOP}:perturbed_gd", _slip_loop("no_break")),), LOOP_CLAIMS, reaches=L,
+              why="an escape is forgotten unless the Q-th round escapes too, so w~ is returned at a "
+              "saddle with probability near the per-round failure p, not p^Q"),
+        Fault("loop.step_before_stop_test", "logic",
+              "the gradient step is taken before the stopping test (w̃ is one step past the tested point)",
+              (Patch(f"{LOOP}:perturbed_gd", _slip_loop("step_before_test")),), LOOP_CLAIMS,
+              reaches=L, why="the output is not the point whose ĝ passed ‖ĝ‖ <= ε: along curvature "
+              "−L its gradient is up to twice as large, beyond 4Δ, and a local minimum is not "
+              "returned as it was found"),
+        Fault("loop.stop_on_squared_norm", "logic",
+              "the stopping test compares ‖ĝ‖² (not ‖ĝ‖) with ε",
+              (Patch(f"{LOOP}:perturbed_gd", _slip_loop("stop_squared")),), LOOP_CLAIMS, reaches=L,
+              why="with ε < 1 the loop stops at ‖ĝ‖ up to √ε >> ε, so the output's gradient can "
+              "exceed 4Δ (Theorem 1) or ε (Theorem 2)"),
+        Fault("loop.escape_distance_from_previous_step", "logic",
+              "the escape test measures ‖u_t − u_(t−1)‖ (the step) instead of ‖u_t − w~‖",
+              _loop_patches("ref_previous_step"), LOOP_CLAIMS, reaches=L,
+              why="a step is at most η(‖∇F‖ + Δ), far below R near a saddle: rounds never escape "
+              "and the saddle is returned"),
+        Fault("loop.escape_test_squared", "logic",
+              "the escape test compares ‖u − w~‖² (not ‖u − w~‖) with R",
+              _loop_patches("escape_squared"), LOOP_CLAIMS, reaches=L,
+              why="with R < 1 a round must move √R >> R, which T_th steps do not reach from a "
+              "shallow saddle: escapes are missed"),
+        Fault("loop.stale_round_gradient", "logic",
+              "every step of a round uses the answer at the round's first point",
+              _loop_patches("stale_gradient"), LOOP_CLAIMS, reaches=L,
+              why="the round moves in a straight line along −ĝ(w~ + ξ), which near a saddle is "
+              "tiny and does not follow the negative curvature: escapes are missed"),
+        Fault("loop.perturbation_in_cube", "logic",
+              "ξ drawn uniformly from the cube [−r, r]^d instead of the ball B_0(r)",
+              (Patch(f"{LOOP}:uniform_ball", _cube_perturbation),), LOOP_CLAIMS, reaches=L,
+              why="‖ξ‖ reaches r√d: the law of the round (and the coupling bound of §8.3) changes, "
+              "and with r√d >= R a perturbation alone passes the escape test"),
+        Fault("certifier.grad_by_identity", "logic",
+              "CertifiedOracle memoises ∇F by the query array's id()",
+              (Patch("byzpgd.oracles.inexact:CertifiedOracle", _certifier_slip("grad_by_identity")),),
+              LOOP_CLAIMS, reaches=C,
+              why="numpy reuses the id of a freed array, so a new query can get an old point's "
+              "gradient: the answer is wrong and the check, built on the same stale value, passes"),
+        Fault("certifier.error_sup_norm", "logic",
+              "CertifiedOracle measures ‖ĝ − ∇F‖ in the sup norm",
+              (Patch("byzpgd.oracles.inexact:CertifiedOracle", _certifier_slip("error_sup_norm")),),
+              LOOP_CLAIMS, reaches=C, equivalent=EQUIV_SUP_NORM_CERTIFIER,
+              why="an answer off by up to Δ√d would pass as Δ-inexact, so a run outside Theorem 1's "
+              "hypotheses would be judged as inside them"),
+        Fault("loop.batched_escaped_row_off_by_one", "logic",
+              "the (Q, d) round batch returns row k − 1 for the escaping round k",
+              (Patch(f"{LOOP}:_batched_rounds", _batched_row_off_by_one),), LOOP_CLAIMS,
+              reaches=L + "; within it only runs whose oracle is batchable (the Q rounds as one batch)",
+              why="the returned point is a round that did not escape (or the last round when k = 0): "
+              "the loop continues next to the saddle and an escape is lost"),
+        Fault("aggregator.trim_divides_by_m", "aggregator",
+              "the trimmed mean divides the kept sum by m instead of m − 2b",
+              (Patch("byzpgd.algorithms.aggregators.trimmed_mean:trimmed_mean", _trim_divides_by_m),),
+              RATE_CLAIMS, reaches=AGGREGATOR,
+              why="the aggregate is shrunk by (m − 2b)/m: an error proportional to ‖∇F‖ that does "
+              "not vanish with n or m"),
+        Fault("aggregator.median_reads_unpartitioned_row", "aggregator",
+              "for even m the median's lower middle value is read from X[k − 1], not the partition",
+              (Patch("byzpgd.algorithms.aggregators.basic:coordinate_median", _median_unpartitioned_row),),
+              RATE_CLAIMS, reaches=AGGREGATOR,
+              why="half of the aggregate is one worker's own row: its noise does not shrink with m, "
+              "and if that worker is Byzantine the aggregate is unbounded"),
+        Fault("aggregator.trim_keeps_one_more", "aggregator",
+              "the trimmed mean keeps the slice [b, m − b + 1) of each sorted column",
+              (Patch("byzpgd.algorithms.aggregators.trimmed_mean:trimmed_mean", _trim_keeps_one_more),),
+              RATE_CLAIMS, reaches=AGGREGATOR,
+              why="one value of the top side enters the mean: a Byzantine worker at +large moves the "
+              "aggregate by (its value)/(m − 2b + 1), unbounded"),
+        Fault("aggregator.filter_output_unfiltered", "aggregator",
+              "iterative filtering forms its output with the weights of before its first round",
+              (Patch("byzpgd.algorithms.aggregators.filtering:iterative_filtering",
+                     _filter_output_unfiltered),), RATE_CLAIMS, reaches=AGGREGATOR,
+              why="the output is the mean of the finite rows: the filter's work is discarded and a "
+              "Byzantine fraction α moves it by α times the attackers' offset"),
+    ]
 
 
 def _q(p, q):

@@ -9,9 +9,17 @@ The monitor sits between the algorithm and its oracle; it sees the queries and t
 the algorithm's perturbation events, and judges each pair of consecutive single queries not
 separated by a perturbation. Batched queries (the rounds run as one (Q, d) batch) are passed on
 unjudged. L_F and Δ are the instance's (from the landscape and the oracle), never the run's.
+
+The monitor is a claim of its own, ``monitor.descent`` (theory/claims/monitor.py, OWN): it gets
+the kills it makes. :func:`run_monitored` runs a theorem instance exactly as
+:func:`byzpgd.experiments.instances.run` does (same spec, seeds, algorithm and monitor) and returns
+what the monitor saw; the theorem claims count a run it stopped as not observed.
 """
 
 from __future__ import annotations
+
+import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -27,8 +35,10 @@ class DescentMonitor:
         self.oracle, self.landscape, self.delta = oracle, oracle.landscape, oracle.delta
         self.batchable = getattr(oracle, "batchable", False)
         self.L, self.Delta = float(L), float(Delta)
-        self._last: tuple[float, float] | None = None      # (F(w), required decrease) of the last query
+        self._last: tuple[float, float, float] | None = None   # (F(w), required decrease, ‖ĝ‖)
         self.violation: str | None = None
+        self.steps = 0                     # judged steps
+        self.worst: float | None = None    # the worst step's excess over Lemma §8.1, in tolerances
 
     def __call__(self, w):
         if np.ndim(w) != 1:
@@ -36,16 +46,25 @@ class DescentMonitor:
             return self.oracle(w)
         f = float(self.landscape.value(w))
         if self._last is not None:
-            f_prev, required = self._last
-            tol = RTOL * (abs(f_prev) + abs(f) + abs(required)) + ATOL * max(1.0, abs(f_prev))
-            if f > f_prev - required + tol:
-                self.violation = (f"a step raised F by {f - f_prev:.3g} where Lemma §8.1 requires "
-                                  f"a decrease of at least {required:.3g}")
-                raise StopRun(STATUS)
+            f_prev, required, gn = self._last
+            self._judge(f_prev, f, required, gn)
         g = self.oracle(w)
         gn = float(np.linalg.norm(g))
-        self._last = (f, gn * (gn / 2 - self.Delta) / self.L)
+        self._last = (f, gn * (gn / 2 - self.Delta) / self.L, gn)
         return g
+
+    def _judge(self, f_prev: float, f: float, required: float, gn: float) -> None:
+        """Lemma §8.1 on one step: F(w⁺) <= F(w) − ‖ĝ‖(‖ĝ‖/2 − Δ)/L_F up to rounding, i.e.
+        F(w⁺) − F(w) + ‖ĝ‖²/(2L_F) <= Δ‖ĝ‖/L_F; records the worst step's excess
+        (F(w⁺) − F(w) + required)/tol (<= 1: holds); StopRun when broken."""
+        self.steps += 1
+        tol = RTOL * (abs(f_prev) + abs(f) + abs(required)) + ATOL * max(1.0, abs(f_prev))
+        excess = (f - (f_prev - required)) / tol
+        self.worst = excess if self.worst is None else max(self.worst, excess)
+        if f > f_prev - required + tol:
+            self.violation = (f"a step changed F by {f - f_prev:.3g} where Lemma §8.1 requires "
+                              f"a decrease of at least {required:.3g}")
+            raise StopRun(STATUS)
 
     def __getattr__(self, name):
         """Everything else (calls, max_error, max_query_norm, ...) is the wrapped oracle's."""
@@ -57,3 +76,36 @@ class DescentMonitor:
         if event == "perturbation":
             self._last = None            # the next query is w̃ + ξ, not a gradient step
         self.oracle.notify(event, **data)
+
+
+@dataclass(frozen=True)
+class MonitorRecord:
+    """What the monitor saw on one theorem run: the run's status, the steps it judged, the worst
+    step's excess F(w⁺) − (F(w) − ‖ĝ‖(‖ĝ‖/2 − Δ)/L_F) in units of the rounding tolerance
+    (``excess`` <= 1: the step satisfies Lemma §8.1), and the violation message (None unless the
+    monitor stopped the run)."""
+
+    spec: dict
+    status: str
+    steps: int
+    excess: float
+    violation: str | None
+
+    @property
+    def stopped(self) -> bool:
+        return self.status == STATUS
+
+
+def run_monitored(spec: dict, algorithm=None) -> MonitorRecord:
+    """Run a theorem instance as :func:`byzpgd.experiments.instances.run` does (the same landscape,
+    start, oracle, seeds and algorithm: the same run) and return what its monitor saw."""
+    from . import instances  # instances imports this module
+
+    algorithm = algorithm or instances.default_algorithm
+    land = instances.build_landscape(spec)
+    w0 = instances.start_point(spec, land)
+    oracle = instances.make_oracle(spec, land)
+    monitored = DescentMonitor(oracle, land.L, oracle.delta)
+    res = algorithm(spec, monitored, w0, np.random.default_rng(spec["run_seed"]))
+    excess = monitored.worst if monitored.worst is not None else -math.inf
+    return MonitorRecord(spec, res.status, monitored.steps, float(excess), monitored.violation)

@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from byzpgd.algorithms.perturbed_gd import StopRun
 from byzpgd.geometry import norms
 
 from .landscapes.base import Landscape
@@ -77,13 +78,21 @@ class ScaledGradientOracle(InexactOracle):
         return e * np.minimum(1.0, self.delta / np.maximum(n, 1e-300))
 
 
+def _square(x: float) -> float:
+    """x² as a float, inf where it overflows (Python's ``x ** 2`` raises OverflowError there)."""
+    return x * x
+
+
 class CertifiedOracle:
     """Wraps an oracle; on every call measures ‖ĝ − ∇F(w)‖ and raises
     :class:`OracleBudgetExceeded` if it exceeds Δ + rounding, where the rounding allowance is
     4·eps·(‖ĝ‖ + ‖∇F(w)‖) (two roundings per coordinate of ĝ = ∇F + e and of ĝ − ∇F).
 
     Also records ``calls``, ``max_error`` and ``max_query_norm`` (for domain checks), and
-    rejects non-finite or mis-shaped answers."""
+    rejects non-finite or mis-shaped answers. A query where ∇F(w) itself is not finite (the run
+    diverged beyond what the landscape can evaluate) ends the run as 'nonfinite' (:class:`StopRun`),
+    as a non-finite iterate does in the loop: that is the run's outcome, not the oracle's fault, and
+    never an exception (so no ``OverflowError``: squares of huge norms become inf)."""
 
     def __init__(self, oracle: InexactOracle, slack: float = 0.0):
         self.oracle = oracle
@@ -110,12 +119,14 @@ class CertifiedOracle:
         self.calls += 1 if w.ndim == 1 else w.shape[0]
         if g.shape != w.shape:
             raise OracleBudgetExceeded(f"oracle returned shape {g.shape}, expected {w.shape}")
-        if not np.isfinite(g).all():
-            raise OracleBudgetExceeded(f"oracle returned a non-finite gradient at call {self.calls}")
         if true is None:
             true = self.landscape.grad(w)
+        if not np.isfinite(true).all():
+            raise StopRun("nonfinite")
+        if not np.isfinite(g).all():
+            raise OracleBudgetExceeded(f"oracle returned a non-finite gradient at call {self.calls}")
         if g is true:                  # the exact answer itself (an adversary with Δ = 0)
-            self._record(0.0, float(np.max(np.einsum("...i,...i->...", w, w))))
+            self._record(0.0, _square(float(np.max(norms(w)))))
             return g
         # ‖ĝ − ∇F‖, ‖ĝ‖, ‖∇F‖ and ‖w‖ in one overflow-safe pass
         err, g_norm, true_norm, w_norm = norms(np.stack((g - true, g, true, w)))
@@ -124,7 +135,7 @@ class CertifiedOracle:
             worst = float(np.max(err - allowed))
             raise OracleBudgetExceeded(
                 f"oracle error exceeds Δ = {self.delta:.6g} by {worst:.3g} (call {self.calls})")
-        self._record(float(np.max(err)), float(np.max(w_norm)) ** 2)
+        self._record(float(np.max(err)), _square(float(np.max(w_norm))))
         return g
 
     def _record(self, error: float, w_sq: float):

@@ -5,22 +5,36 @@ For each fault, in a fresh child process: inject the fault, run its claims (chea
 send back each :class:`ClaimResult`. A fault is
 
 - **killed** when some claim that holds on the unfaulted code (the baseline, run first in the
-  same campaign) does not hold under the fault ('violated' or 'error'), or when a claim exceeds
-  its wall-clock budget (a hang is a kill, with that reason);
-- **survived** when every claim still holds (a missing or blunt claim: sharpen the claims, or
-  argue the fault equivalent in the catalogue);
+  same campaign) is 'violated' under the fault: its test rejected on runs that finished or that
+  the claim counts as failures. A crash or a timeout is not a kill;
+- **errored** when no claim kills it but some claim that holds on the baseline crashed ('error')
+  or exceeded its wall-clock budget ('timeout') under it: the harness could not judge, so it is
+  neither a kill nor a survivor, and it counts against the catalogue;
+- **survived** when every claim still holds or is inconclusive (a missing or blunt claim: sharpen
+  the claims, or argue the fault equivalent in the catalogue);
 - **equivalent** when it survives and the catalogue argues why no claim can tell it apart;
 - **error** when the fault cannot be injected (its injection point does not exist) or the
   campaign itself failed: never counted as a kill or a survivor.
 
+Each claim has a *level* (:func:`claim_level`): **guarantee** (a guarantee the paper or the
+proof states, observed on runs: the theorems, the saddle-point attack, the mechanism's escape
+and descent steps with the descent monitor, end to end, the rates and lower bounds) or
+**conformance** (fidelity to the formulas or to the algorithm's own variants: the candidate's
+call count, the end-to-end stopping-rule check, the symbolic parameter checks, the ablations).
+The campaign reports the kill rate by guarantee-level claims apart from the one by conformance
+checks; with ``all_claims`` (every claim on every fault, the full kill matrix) both are exact,
+otherwise (stop at the first kill, cheapest claim first) the guarantee-level rate is a lower
+bound.
+
 A *reading* (kind 'reading': a reading of Algorithm 1 the paper leaves open, not a fault) runs
 the same way and must come out 'equivalent'; killed, it means a claim stricter than the paper.
-``kill_rate`` is killed among killed + survived faults; ``catalogue_kill_rate`` killed among
-every fault of the catalogue (readings excluded; errors and argued-equivalent faults count
-against it).
+``kill_rate`` is killed among killed + survived + errored faults; ``catalogue_kill_rate`` killed
+among every fault of the catalogue (readings excluded; errors, errored and argued-equivalent
+faults count against it).
 
 Claims that do not hold on the baseline are reported and never count as killers.
-By default a fault stops at its first killing claim (``all_claims=True`` runs them all).
+By default a fault stops at its first killing claim (``all_claims=True`` runs them all; a claim
+over its budget ends the child, and the remaining claims run in a fresh one).
 """
 
 from __future__ import annotations
@@ -35,12 +49,30 @@ from functools import partial
 
 from ..experiments import faults as fault_mod
 from .registry import claim_ids, run_check
-from .result import ClaimResult
+from .result import ROUNDING_RTOL, ClaimResult
 from .runner import batched_trials
 
-FAULT_STATUSES = ("killed", "survived", "equivalent", "error")
+FAULT_STATUSES = ("killed", "survived", "equivalent", "errored", "error")
+LEVELS = ("guarantee", "conformance")
+# conformance checks: claim id (or prefix ending in '.') -> why it is not a guarantee
+CONFORMANCE = {
+    "mechanism.candidate_cost": "the call count equals 1 + Q·T_th: fidelity to the formulas of "
+                                "Algorithm 1, not a guarantee of the paper",
+    "end_to_end.grad_norm": "holds by construction (Δ raised to the visited sup, runs repeated): "
+                            "a check of the stopping rule ‖ĝ‖ <= 3Δ",
+    "parameters.": "symbolic checks of the parameter formulas against their derivations",
+    "ablation.": "compares the algorithm with its own ablated variants (OWN design claims)",
+}
 MIN_BUDGET_SECONDS = 60.0     # per claim under a fault: max(this, BUDGET_FACTOR × baseline time)
 BUDGET_FACTOR = 10.0
+
+
+def claim_level(claim_id: str) -> str:
+    """'conformance' for the claims of :data:`CONFORMANCE`, 'guarantee' for every other claim."""
+    for key in CONFORMANCE:
+        if claim_id == key or (key.endswith(".") and claim_id.startswith(key)):
+            return "conformance"
+    return "guarantee"
 
 
 @dataclass(frozen=True)
@@ -66,6 +98,15 @@ class FaultOutcome:
     error: str | None = None
     equivalent: str = ""
     seconds: float = 0.0
+    errored_by: tuple[str, ...] = ()      # claims that crashed or timed out (never kills)
+
+    @property
+    def guarantee_killers(self) -> tuple[str, ...]:
+        return tuple(c for c in self.killed_by if claim_level(c) == "guarantee")
+
+    @property
+    def conformance_killers(self) -> tuple[str, ...]:
+        return tuple(c for c in self.killed_by if claim_level(c) == "conformance")
 
 
 @dataclass(frozen=True)
@@ -77,6 +118,12 @@ class Campaign:
     faults: tuple[FaultOutcome, ...]
     seconds: float = 0.0
     environment: dict = field(default_factory=dict)
+    all_claims: bool = False
+
+    @staticmethod
+    def level(claim_id: str) -> str:
+        """The claim's level (:func:`claim_level`), for the writers."""
+        return claim_level(claim_id)
 
     @property
     def summary(self) -> dict[str, int]:
@@ -85,9 +132,55 @@ class Campaign:
 
     @property
     def kill_rate(self) -> float:
-        """Killed among the faults that are neither errors nor argued equivalent."""
-        judged = [f for f in self.faults if f.kind != "reading" and f.status in ("killed", "survived")]
+        """Killed among the faults that are neither injection errors nor argued equivalent
+        (errored faults count as not killed)."""
+        judged = [f for f in self.faults if f.kind != "reading"
+                  and f.status in ("killed", "survived", "errored")]
         return sum(f.killed for f in judged) / len(judged) if judged else 0.0
+
+    def _faults(self, kinds: Sequence[str] | None = None, prefixes: Sequence[str] = ()) -> list:
+        return [f for f in self.faults if f.kind != "reading" and (kinds is None or f.kind in kinds)
+                and (not prefixes or f.id.startswith(tuple(prefixes)))]
+
+    def level_kill_rate(self, level: str, kinds: Sequence[str] | None = None,
+                        prefixes: Sequence[str] = ()) -> float:
+        """Faults (of ``kinds``, ids starting with one of ``prefixes``; readings excluded) killed by
+        at least one claim of ``level``, among all of them (errors and equivalents count against)."""
+        faults = self._faults(kinds, prefixes)
+        attr = "guarantee_killers" if level == "guarantee" else "conformance_killers"
+        return sum(bool(getattr(f, attr)) for f in faults) / len(faults) if faults else 0.0
+
+    @property
+    def guarantee_kill_rate(self) -> float:
+        """Faults killed by a guarantee-level claim, among every fault (readings excluded); a lower
+        bound unless ``all_claims``."""
+        return self.level_kill_rate("guarantee")
+
+    @property
+    def conformance_kill_rate(self) -> float:
+        """Faults killed by a conformance check, among every fault (readings excluded)."""
+        return self.level_kill_rate("conformance")
+
+    @property
+    def parameter_guarantee_kill_rate(self) -> float:
+        """The ByzantinePGD and exact-PGD parameter faults killed by a guarantee-level claim."""
+        return self.level_kill_rate("guarantee", ("parameter",), ("byzantine_pgd.", "exact_pgd."))
+
+    @property
+    def by_kind(self) -> dict[str, dict[str, int]]:
+        """Per fault kind: faults, each status, and the faults killed by a guarantee-level claim,
+        by a conformance check, and by conformance checks only."""
+        out: dict[str, dict[str, int]] = {}
+        for f in self.faults:
+            row = out.setdefault(f.kind, {"faults": 0, **{s: 0 for s in FAULT_STATUSES},
+                                          "killed_by_guarantee": 0, "killed_by_conformance": 0,
+                                          "killed_by_conformance_only": 0})
+            row["faults"] += 1
+            row[f.status] += 1
+            row["killed_by_guarantee"] += bool(f.guarantee_killers)
+            row["killed_by_conformance"] += bool(f.conformance_killers)
+            row["killed_by_conformance_only"] += bool(f.conformance_killers and not f.guarantee_killers)
+        return out
 
     @property
     def catalogue_kill_rate(self) -> float:
@@ -117,19 +210,55 @@ def expand_claims(patterns: Sequence[str], known: Sequence[str]) -> list[str]:
     return out
 
 
+def _rejecting_tests(res: ClaimResult) -> list[str]:
+    """The binomial tests of a probabilistic result that reject, in words (each a true statement:
+    'k/n failures, p = ... < level')."""
+    out = []
+    for name, row in res.adversaries.items():
+        x = row.extra or {}
+        if x.get("rejects"):
+            level = res.binomial.reject_below if res.binomial is not None else float("nan")
+            out.append(f"{name}: {x['failures']}/{x['trials']} failures, p = {x['p_value']:.3g} < "
+                       f"{level:.3g}")
+    b = res.binomial
+    if b is not None and b.rejects:
+        out.append(f"pooled: {b.failures}/{b.trials} failures, p = {b.p_value:.3g} < {b.reject_below:.3g}")
+    return out
+
+
+def violation_reason(res: ClaimResult) -> str:
+    """Why a 'violated' result is violated, stating only inequalities that hold: the rejecting
+    tests of a probabilistic claim; for a deterministic one, 'observed > bound' only when it is
+    (a run without output fails whatever its value: its status is given instead)."""
+    tests = _rejecting_tests(res)
+    if tests:
+        return "; ".join(tests[:3]) + (f"; and {len(tests) - 3} more" if len(tests) > 3 else "")
+    w = res.worst_violation
+    if w is not None:
+        if w.observed > w.bound * (1 + ROUNDING_RTOL):
+            return f"observed {w.observed:.4g} > bound {w.bound:.4g}" + (f" ({w.note})" if w.note else "")
+        return (f"{w.note or 'a failing run'} (its reported observed {w.observed:.4g} is within the "
+                f"bound {w.bound:.4g}: the failure is the note's, e.g. a run without output)")
+    if res.fits:
+        bad = [f"{k}: slope {f.slope:.3g} against {f.expected:.3g} ± {f.tolerance:.3g}"
+               for k, f in res.fits.items()
+               if f.expected is not None and f.tolerance is not None
+               and abs(f.slope - f.expected) > f.tolerance]
+        if bad:
+            return "; ".join(bad[:3])
+    return f"{res.violations} violation(s) among {res.instances} instances"
+
+
 def _outcome(claim_id: str, res: ClaimResult) -> ClaimOutcome:
     reason = ""
-    if res.status == "violated" and res.worst_violation is not None:
-        w = res.worst_violation
-        reason = f"observed {w.observed:.4g} > bound {w.bound:.4g} ({w.note})" if w.note else \
-            f"observed {w.observed:.4g} > bound {w.bound:.4g}"
-    elif res.status == "violated" and res.binomial is not None:
-        b = res.binomial
-        reason = f"{b.failures}/{b.trials} failures, p = {b.p_value:.3g} < {b.reject_below:g}"
+    if res.status == "violated":
+        reason = violation_reason(res)
     elif res.status == "error" and res.error_examples:
         reason = str(res.error_examples[0].get("error", ""))[:300]
     elif res.status == "inconclusive":
-        reason = f"{res.nonvacuous_instances} non-vacuous instances"
+        reason = f"{res.nonvacuous_instances} non-vacuous instances" + (
+            f" ({res.details['not_observed']} runs stopped by the descent monitor, not observed)"
+            if res.details.get("not_observed") else "")
     return ClaimOutcome(claim_id, res.status, res.seconds, res.replay, reason)
 
 
@@ -221,26 +350,34 @@ def run_baseline(claims: Sequence[str], profile: str, seed: int,
     return {o.claim: o for o in outcomes}
 
 
+KILLING = ("violated",)
+ERRORED = ("error", "timeout")
+
+
 def judge(fault: fault_mod.Fault, outcomes: list[ClaimOutcome], error: str | None,
           baseline: dict[str, ClaimOutcome], seconds: float) -> FaultOutcome:
+    """The fault's status from its claims' outcomes (module docstring): only a 'violated' claim
+    that holds on the baseline kills; a crash or a timeout makes the fault 'errored'."""
     holds = {c for c, o in baseline.items() if o.status == "holds"}
-    killers = tuple(o.claim for o in outcomes
-                    if o.claim in holds and o.status in ("violated", "error", "timeout"))
-    if error and not killers:
-        status = "error"
-    elif killers:
+    killers = tuple(o.claim for o in outcomes if o.claim in holds and o.status in KILLING)
+    errored = tuple(o.claim for o in outcomes if o.claim in holds and o.status in ERRORED)
+    if killers:
         status = "killed"
+    elif error:
+        status = "error"
+    elif errored:
+        status = "errored"
     elif fault.equivalent:
         status = "equivalent"
     else:
         status = "survived"
     return FaultOutcome(fault.id, fault.kind, fault.description, status, bool(killers), killers,
-                        tuple(outcomes), error, fault.equivalent, round(seconds, 3))
+                        tuple(outcomes), error, fault.equivalent, round(seconds, 3), errored)
 
 
 def _stops(all_claims: bool, outcome: ClaimOutcome) -> bool:
     """Whether a fault's run stops after ``outcome`` (its first kill, unless all_claims)."""
-    return not all_claims and outcome.status in ("violated", "error", "timeout")
+    return not all_claims and outcome.status in KILLING
 
 
 @dataclass(frozen=True)
@@ -264,12 +401,26 @@ class _FaultTask:
             outcomes, error = [], "no registered claim matches the fault's claims"
         else:
             try:
-                outcomes, error = _run_in_child(fault, claims, self.profile, self.seed, self.budgets,
-                                                partial(_stops, self.all_claims), self.batched)
+                outcomes, error = self._run(fault, claims)
             except AssertionError as exc:   # a daemonic process (a Dask worker's default) cannot fork
                 outcomes, error = [], (f"cannot start the fault's child process here ({exc}); start the "
                                        "Dask workers with DASK_DISTRIBUTED__WORKER__DAEMON=False")
         return judge(fault, outcomes, error, self.baseline, time.perf_counter() - t1)
+
+    def _run(self, fault, claims: list[str]) -> tuple[list[ClaimOutcome], str | None]:
+        """Run ``claims`` under the fault; a claim over its budget ends the child, and the claims
+        after it run in a fresh child (a timeout is not a kill, so it never ends the fault's run)."""
+        outcomes: list[ClaimOutcome] = []
+        pending = list(claims)
+        stop = partial(_stops, self.all_claims)
+        while pending:
+            got, error = _run_in_child(fault, pending, self.profile, self.seed, self.budgets, stop,
+                                       self.batched)
+            outcomes += got
+            if error or not got or any(stop(o) for o in got) or got[-1].status != "timeout":
+                return outcomes, error
+            pending = pending[len(got):]
+        return outcomes, None
 
 
 def run_campaign(faults: Sequence[str | fault_mod.Fault], profile: str = "ci", seed: int = 0, *,
@@ -303,7 +454,8 @@ def run_campaign(faults: Sequence[str | fault_mod.Fault], profile: str = "ci", s
         fault = faults[i]
         say(f"[{k}/{len(faults)}] {fault.id}: {res.status}"
             + (f" by {', '.join(res.killed_by)}" if res.killed_by else "")
+            + (f" (crashed or timed out: {', '.join(res.errored_by)})" if res.errored_by else "")
             + (f" ({res.error})" if res.error and not res.killed else "")
             + f" ({res.seconds:.1f} s)")
     return Campaign(profile, seed, command, baseline, tuple(results),
-                    round(time.perf_counter() - t0, 3))
+                    round(time.perf_counter() - t0, 3), all_claims=all_claims)

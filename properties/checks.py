@@ -16,8 +16,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
+from ..experiments.budget import BUDGET, ITERATION_CAP
 from ..experiments.instances import RunRecord, adversary_name
 from ..experiments.loop import InstanceError
+from ..experiments.monitor import STATUS as MONITOR_STATUS
 from ..jsonsafe import spec_json
 from ..theory.claims import Claim
 from ..theory.hypotheses import R_GT_R_NOTE, theorem1_r_le_R
@@ -25,6 +27,7 @@ from ..theory.parameters import evaluate
 from .power import CountGroup, decide
 from .result import (
     ALPHA_BINOMIAL,
+    MIN_NONVACUOUS,
     ROUNDING_RTOL,
     BinomialTest,
     ClaimResult,
@@ -51,6 +54,8 @@ class Observation:
     empirical_constant: float
     spec: dict
     note: str = ""
+    observed_run: bool = True      # False: the descent monitor stopped the run (not observed)
+    budget_ended: bool = False     # True: the wall-clock guard or a safety stop ended it (no verdict)
 
 
 def _observed(claim: Claim, rec: RunRecord) -> float:
@@ -95,17 +100,28 @@ def observe(claim: Claim, rec: RunRecord, constant: float | None = None) -> Obse
         obs_tol = rec.lambda_min_error       # the certificate's stated accuracy
     else:
         obs_tol = 0.0
-    # a run stopped by the oracle-call cap has no output: it fails every claim except an
-    # iteration bound at or above the cap (which is then vacuous); a run that ended on a
-    # non-finite value or on its wall-clock budget fails every claim, iteration bounds included
+    # a run stopped by its oracle-call cap has no output: it fails every claim except an
+    # iteration bound at or above the cap (then vacuous); a run that reached the theory's call
+    # count (ITERATION_CAP, experiments/budget.py) has made more calls than the theorem allows,
+    # a violation of the iteration claim and so of the theorem's other claims on that run; a run
+    # that ended on a non-finite value fails every claim; one the wall-clock guard (or a safety
+    # stop) ended is BUDGET: no verdict (counted apart by :func:`verdict`)
     finished = rec.status == "converged" or (claim.observed == "oracle_calls"
-                                             and rec.status == "max_oracle_calls")
+                                             and rec.status in ("max_oracle_calls", ITERATION_CAP))
     holds = finished and obs - obs_tol <= bound * (1 + ROUNDING_RTOL)
     inside, note = _in_hypotheses(claim, rec)
+    if rec.status == MONITOR_STATUS:
+        note = "stopped by the descent monitor (a kill of claim monitor.descent): not observed"
+    elif rec.status == ITERATION_CAP:
+        note = (f"reached the theory's call cap ({rec.max_calls} calls > the iteration bound at the "
+                "instance's values): a violation of the iteration claim")
+    elif rec.status == BUDGET:
+        note = "ended by the wall-clock guard (budget): no verdict on this run"
     return Observation(obs, bound, obs / bound if bound > 0 else math.inf, bool(holds),
                        _vacuous(claim, rec, bound), inside,
                        claim.empirical_constant(obs, rec.values), rec.spec,
-                       note or ("" if rec.status == "converged" else f"run status {rec.status}"))
+                       note or ("" if rec.status == "converged" else f"run status {rec.status}"),
+                       observed_run=rec.status != MONITOR_STATUS, budget_ended=rec.status == BUDGET)
 
 
 def test_group(spec: dict) -> str:
@@ -141,12 +157,22 @@ def verdict(claim: Claim, observations: list[Observation], errors: list[Instance
             group_of=None) -> ClaimResult:
     """Aggregate the observations of one claim into its :class:`ClaimResult` (without timing).
 
-    ``errors`` are the crashed instances (from :func:`byzpgd.experiments.loop.split`).
+    ``errors`` are the crashed instances (from :func:`byzpgd.experiments.loop.split`). Runs the
+    descent monitor stopped (``observed_run`` False) have no output: they are *not observed* for
+    this claim (``details['not_observed']``), neither failures nor outside the hypotheses; the
+    monitor's own claim, ``monitor.descent``, is the one they fail.
     Probabilistic claims hold for every Δ-inexact oracle, so they are tested per adversary (per
     group of ``group_of``) and pooled: G + 1 exact binomial tests at ``failure_probability``,
     each at ALPHA_BINOMIAL/(G + 1) (Bonferroni: the claim's false-alarm rate stays below
     ALPHA_BINOMIAL); the claim is violated when any rejects. Its power,
     ``detectable_failure_rate``, is that of its weakest group (see :func:`group_tests`)."""
+    not_observed = sum(not o.observed_run for o in observations)
+    budget_ended = sum(o.budget_ended for o in observations if o.observed_run)
+    observations = [o for o in observations if o.observed_run and not o.budget_ended]
+    if not_observed:
+        details = {**(details or {}), "not_observed": not_observed}
+    if budget_ended:   # runs the wall-clock guard ended: no verdict, and the claim cannot hold
+        details = {**(details or {}), "budget_ended": budget_ended}
     checked = [o for o in observations if o.in_hypotheses]
     nonvac = [o for o in checked if not o.vacuous]
     bad = [o for o in checked if not o.holds]
@@ -165,8 +191,9 @@ def verdict(claim: Claim, observations: list[Observation], errors: list[Instance
                                     f"byzpgd replay {claim.id} '{spec_json(w.spec)}'",
                                     {"vacuous": w.vacuous, "in_hypotheses": w.in_hypotheses,
                                      "empirical_constant": w.empirical_constant})
+    # a run without a verdict (budget) means the claim cannot hold: 'inconclusive' unless violated
     return ClaimResult.build(
-        claim, violated=violated,
+        claim, violated=violated, min_nonvacuous=math.inf if budget_ended else MIN_NONVACUOUS,
         instances=len(checked), nonvacuous_instances=len(nonvac),
         outside_hypotheses=len(observations) - len(checked), violations=len(bad),
         errors=len(errors),

@@ -16,6 +16,7 @@ from . import (  # noqa: F401,E402  (each registers its group's claims)
     end_to_end,
     lower_bounds,
     mechanism,
+    monitor,
     parameters,
     saddle_attack,
 )
