@@ -45,10 +45,11 @@ from ..theory.parameters import CALIBRATED_FACTORS
 from . import mechanism as mech
 from .budget import FAILURE_PROBABILITY, INSTANCE_SECONDS
 from .instances import (
-    MAX_ORACLE_CALLS,
     RunRecord,
     build_landscape,
+    cap_for_values,
     make_oracle,
+    record_status,
     run,
     start_point,
     theorem_values,
@@ -246,10 +247,13 @@ def _run_theorem_chunk(specs, chunk, built, out, counter):
     cert = BatchedCertifiedOracle(badv)
     monitored = BatchedDescentMonitor(cert, blands.L, badv.delta)
     W0 = blands.pad([built[i][1] for i in chunk])
+    values = [theorem_values(specs[i], built[i][0], built[i][0].value(built[i][1]) - built[i][0].f_star)
+              for i in chunk]
+    caps = [cap_for_values(specs[i]["family"], v) for i, v in zip(chunk, values, strict=True)]
     res = batched_perturbed_gd(monitored, W0, [built[i][3] for i in chunk],
                                [np.random.default_rng(specs[i]["run_seed"]) for i in chunk],
-                               max_oracle_calls=MAX_ORACLE_CALLS, max_seconds=INSTANCE_SECONDS,
-                               dims=blands.dims, progress=counter.batch())
+                               max_oracle_calls=np.array([c.calls for c in caps], dtype=np.int64),
+                               max_seconds=INSTANCE_SECONDS, dims=blands.dims, progress=counter.batch())
     for j, i in enumerate(chunk):
         spec, (land, w0, _, _) = specs[i], built[i]
         r = res[j]
@@ -258,11 +262,11 @@ def _run_theorem_chunk(specs, chunk, built, out, counter):
             continue
         try:
             c = certify(land, r.w)
-            values = theorem_values(spec, land, land.value(w0) - land.f_star)
             left = land.domain_radius is not None and cert.max_query_norm[j] > land.domain_radius
-            out[i] = RunRecord(spec, values, c.grad_norm, c.lambda_min, c.lambda_min_error,
-                               r.grad_oracle_calls, r.status, float(np.linalg.norm(land.grad(w0))),
-                               bool(left), MAX_ORACLE_CALLS)
+            out[i] = RunRecord(spec, values[j], c.grad_norm, c.lambda_min, c.lambda_min_error,
+                               r.grad_oracle_calls, record_status(r.status, r.grad_oracle_calls, caps[j]),
+                               float(np.linalg.norm(land.grad(w0))), bool(left), caps[j].calls,
+                               caps[j].source)
         except Exception as exc:
             out[i] = InstanceError(spec, f"{type(exc).__name__}: {exc}", traceback.format_exc(limit=4))
 

@@ -19,11 +19,19 @@ from ..oracles.adversaries import make_adversary
 from ..oracles.inexact import CertifiedOracle, ExactOracle, RandomDirectionOracle
 from ..oracles.landscapes import CosineSaddle, PhaseRetrieval
 from ..theory.certify import certify
-from ..theory.parameters import byzantine_pgd_parameters, exact_pgd_parameters
-from .budget import CALL_CAPS, FAILURE_PROBABILITY, INSTANCE_SECONDS
+from ..theory.claims import get as get_claim
+from ..theory.parameters import byzantine_pgd_parameters, evaluate, exact_pgd_parameters
+from .budget import (
+    BUDGET,
+    CALL_CAPS,
+    FAILURE_PROBABILITY,
+    INSTANCE_SECONDS,
+    CallCap,
+    theorem_cap,
+)
 from .monitor import DescentMonitor
 
-MAX_ORACLE_CALLS = CALL_CAPS["theorems"]
+MAX_ORACLE_CALLS = CALL_CAPS["theorems"]   # the safety stop (a run's cap is :func:`call_cap`)
 
 
 def build_landscape(spec: dict):
@@ -57,16 +65,51 @@ class RunRecord:
     start_grad_norm: float
     left_domain: bool
     max_calls: int
+    cap_source: str = "theory"   # 'theory' (reaching max_calls violates the iteration claim) | 'safety'
 
 
 def default_algorithm(spec, oracle, w0, rng):
-    """The algorithm under test, as the theorem prescribes it."""
+    """The algorithm under test, as the theorem prescribes it, capped at :func:`call_cap` (the
+    theorem's own call count at the instance's values) with the wall-clock guard."""
+    land = oracle.landscape
+    cap = call_cap(spec, land, land.value(w0) - land.f_star).calls
     if spec["family"] == "byzantine_pgd":
         return byzantine_pgd(oracle, w0, rng, delta=FAILURE_PROBABILITY,
-                             max_oracle_calls=MAX_ORACLE_CALLS, max_seconds=INSTANCE_SECONDS)
+                             max_oracle_calls=cap, max_seconds=INSTANCE_SECONDS)
     return exact_pgd(oracle, w0, rng, epsilon=spec["epsilon"], delta=FAILURE_PROBABILITY,
-                     variant=spec.get("variant", "proved"), max_oracle_calls=MAX_ORACLE_CALLS,
+                     variant=spec.get("variant", "proved"), max_oracle_calls=cap,
                      max_seconds=INSTANCE_SECONDS)
+
+
+ITERATION_CLAIMS = {"byzantine_pgd": "byzantine_pgd.iterations", "exact_pgd": "exact_pgd.iterations"}
+
+
+def q_formula_above_one(values: dict) -> bool:
+    """Whether Theorem 1's Q formula, before rounding, is > 1 at ``values`` (a hypothesis of
+    ``byzantine_pgd.iterations``: below it Q is clamped to 1 and the bound does not cover the
+    final candidate's 1 + Q·T_th calls)."""
+    raw = evaluate("byzantine_pgd", Delta=values["Delta"], L=values["L_F"], rho=values["rho_F"],
+                   dim=values["d"], delta=values["delta"], f_gap=values["F_gap"])["Q"]
+    return bool(raw > 1)
+
+
+def cap_for_values(family: str, values: dict) -> CallCap:
+    """The call cap of a run of ``family`` judged at ``values`` (:func:`theorem_values`): the
+    iteration claim's bound there (Theorem 1: 2 (F_0 − F*) L_F Q/(3Δ²); Theorem 2:
+    2 L_F (F_0 − F*)/ε² + T_th + 1, theory/claims/theorems.py) through
+    :func:`byzpgd.experiments.budget.theorem_cap`, with the allowance 1 + Q·T_th only where
+    Theorem 1's Q formula is <= 1 (outside the iteration claim's hypotheses)."""
+    bound = get_claim(ITERATION_CLAIMS[family]).bound(values)
+    allowance = 0
+    if family == "byzantine_pgd" and not q_formula_above_one(values):
+        allowance = 1 + int(values["Q"]) * int(values["T_th"])
+    return theorem_cap(bound, allowance)
+
+
+def call_cap(spec: dict, land, gap: float) -> CallCap:
+    """The call cap of the spec's run (:func:`cap_for_values` at :func:`theorem_values`): from the
+    theory at the instance's values, never from the run."""
+    return cap_for_values(spec["family"], theorem_values(spec, land, gap))
 
 
 def adversary_name(spec: dict) -> str:
@@ -116,7 +159,19 @@ def run(spec: dict, algorithm=None) -> RunRecord:
     res = algorithm(spec, monitored, w0, np.random.default_rng(spec["run_seed"]))
     cert = certify(land, res.w)
     values = theorem_values(spec, land, land.value(w0) - land.f_star)
+    cap = cap_for_values(spec["family"], values)
     left = land.domain_radius is not None and oracle.max_query_norm > land.domain_radius
     return RunRecord(spec, values, cert.grad_norm, cert.lambda_min, cert.lambda_min_error,
-                     res.grad_oracle_calls, res.status, float(np.linalg.norm(land.grad(w0))),
-                     bool(left), MAX_ORACLE_CALLS)
+                     res.grad_oracle_calls, record_status(res.status, res.grad_oracle_calls, cap),
+                     float(np.linalg.norm(land.grad(w0))), bool(left), cap.calls, cap.source)
+
+
+def record_status(loop_status: str, calls: int, cap: CallCap) -> str:
+    """The record's status: the loop's, except that a run which made ``cap.calls`` calls or more
+    under a theory cap is ``ITERATION_CAP`` (whatever the algorithm's own cap was: an algorithm
+    that ignores or raises the cap is judged at the theory's), and a run ended by the wall-clock
+    guard or a safety stop is ``BUDGET`` (experiments/budget.py). A run an algorithm stopped at a
+    smaller cap of its own keeps 'max_oracle_calls' (no output)."""
+    if calls >= cap.calls:
+        return cap.status("max_oracle_calls")
+    return BUDGET if loop_status == "max_seconds" else loop_status
