@@ -3,6 +3,8 @@ call and wall-clock budgets stop it ('max_oracle_calls', 'max_seconds')."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -102,3 +104,117 @@ def test_jin_pgd_has_the_same_budgets():
     poisoned = _Oracle(quad, poison_after=3)
     res = jin_pgd(poisoned, np.ones(2), np.random.default_rng(0), epsilon=1e-6, value=quad.value)
     assert res.status == "nonfinite"
+
+
+# --- call caps from the theory (issue 26 item 1) ---------------------------------------------------
+from dataclasses import replace as _replace  # noqa: E402
+
+from byzpgd.experiments import budget as budget_mod  # noqa: E402
+from byzpgd.experiments import instances  # noqa: E402
+from byzpgd.properties.checks import observe  # noqa: E402
+from byzpgd.properties.strategies import sample_specs  # noqa: E402
+from byzpgd.theory.claims import get  # noqa: E402
+
+ITERATION_CLAIM = {"byzantine_pgd": "byzantine_pgd.iterations", "exact_pgd": "exact_pgd.iterations"}
+GRAD_CLAIM = {"byzantine_pgd": "byzantine_pgd.grad_norm", "exact_pgd": "exact_pgd.grad_norm"}
+
+
+def _small_cap_spec(family: str) -> dict:
+    """The first instance of the family's iteration claim (ci draws, seed 0) whose theory cap is a
+    at most 20 000 calls and needs no allowance (inside the claim's hypotheses)."""
+    for spec in sample_specs(ITERATION_CLAIM[family], 60, 0):
+        land = instances.build_landscape(spec)
+        w0 = instances.start_point(spec, land)
+        cap = instances.call_cap(spec, land, land.value(w0) - land.f_star)
+        if cap.source == "theory" and cap.allowance == 0 and cap.calls < 20_000:
+            return spec
+    raise AssertionError("no small-cap instance among the draws")
+
+
+def _never_stopping(factor: float = 1.0):
+    """The theorem's algorithm with a gradient threshold no iterate reaches (a runaway: it would run
+    until a cap stops it), capped at ``factor`` times the theory's cap (factor > 1: a fault raising
+    the cap)."""
+    def algorithm(spec, oracle, w0, rng):
+        land = oracle.landscape
+        cap = instances.call_cap(spec, land, land.value(w0) - land.f_star).calls
+        if spec["family"] == "byzantine_pgd":
+            from byzpgd.algorithms.byzantine_pgd import theorem_params
+            p = theorem_params(spec["Delta"], land.L, land.rho, land.dim, budget_mod.FAILURE_PROBABILITY,
+                               land.value(w0) - land.f_star)
+        else:
+            from byzpgd.algorithms.exact_pgd import theorem_params
+            p = theorem_params(spec["epsilon"], land.L, land.rho, land.dim, budget_mod.FAILURE_PROBABILITY,
+                               land.value(w0) - land.f_star, spec.get("variant", "proved"))
+        return perturbed_gd(oracle, w0, _replace(p, epsilon=1e-300), rng,
+                            max_oracle_calls=int(factor * cap), max_seconds=budget_mod.INSTANCE_SECONDS)
+    return algorithm
+
+
+def test_the_cap_is_the_smallest_call_count_above_the_bound():
+    for bound in (0.0, 3.0, 862.3859270365047, 2402.86):
+        cap = budget_mod.theorem_cap(bound)
+        assert cap.source == "theory" and cap.calls > bound * (1 + budget_mod.CAP_RTOL)
+        assert cap.calls - 1 <= bound * (1 + budget_mod.CAP_RTOL)      # one call fewer fits the bound
+    assert budget_mod.theorem_cap(10.5, allowance=7).calls == 11 + 7
+    assert budget_mod.theorem_cap(1e29).source == "safety"                  # above the safety stop
+    assert budget_mod.theorem_cap(float("inf")).source == "safety"
+    with pytest.raises(ValueError, match="bound"):
+        budget_mod.theorem_cap(float("nan"))
+
+
+@pytest.mark.parametrize("family", ["byzantine_pgd", "exact_pgd"])
+def test_a_run_that_reaches_the_theory_cap_violates_the_iteration_claim(family):
+    spec = _small_cap_spec(family)
+    records = [instances.run(spec, _never_stopping()) for _ in range(2)]
+    rec = records[0]
+    bound = get(ITERATION_CLAIM[family]).bound(rec.values)
+    assert rec.status == budget_mod.ITERATION_CAP and rec.cap_source == "theory"
+    assert rec.oracle_calls == rec.max_calls == math.floor(bound * (1 + budget_mod.CAP_RTOL)) + 1
+    # deterministic: the same calls and status whatever the time it took
+    assert [(r.status, r.oracle_calls) for r in records[1:]] == [(rec.status, rec.oracle_calls)]
+    it = observe(get(ITERATION_CLAIM[family]), rec)
+    assert not it.holds and not it.vacuous and it.in_hypotheses and "call cap" in it.note
+    grad = observe(get(GRAD_CLAIM[family]), rec)
+    assert not grad.holds                          # no output within the theorem's count
+    # the correct algorithm on the same instance stays well inside the cap
+    ok = instances.run(spec)
+    assert ok.status == "converged" and ok.oracle_calls < ok.max_calls
+
+
+def test_a_cap_one_call_short_would_let_a_runaway_pass(monkeypatch):
+    """The check above can fail: with the cap at floor(bound) (one call short) the same runaway
+    stops inside the bound and the iteration claim would hold on it."""
+    spec = _small_cap_spec("exact_pgd")
+    short = lambda bound, allowance=0, safety=None: budget_mod.CallCap(  # noqa: E731
+        math.floor(bound) + allowance, bound, allowance, "theory")
+    monkeypatch.setattr(instances, "theorem_cap", short)
+    rec = instances.run(spec, _never_stopping())
+    assert observe(get("exact_pgd.iterations"), rec).holds
+
+
+@pytest.mark.parametrize("family", ["byzantine_pgd", "exact_pgd"])
+def test_a_fault_raising_the_cap_is_caught(family):
+    """An algorithm that runs past the theory's cap (its own cap 3x higher) is judged at the
+    theory's: status iteration_cap and a violated iteration claim, not a pass at 3x the bound."""
+    spec = _small_cap_spec(family)
+    rec = instances.run(spec, _never_stopping(factor=3.0))
+    assert rec.oracle_calls > rec.max_calls and rec.status == budget_mod.ITERATION_CAP
+    assert not observe(get(ITERATION_CLAIM[family]), rec).holds
+
+
+def test_the_wall_clock_guard_gives_budget_not_a_violation(monkeypatch):
+    """A run the wall-clock guard ends (here a guard of 0 s, so the outcome does not depend on the
+    machine) is status budget: no verdict (not a violation), and the claim cannot hold."""
+    from byzpgd.properties.checks import verdict
+
+    spec = _small_cap_spec("exact_pgd")
+    monkeypatch.setattr(budget_mod, "INSTANCE_SECONDS", 0.0)
+    rec = instances.run(spec, _never_stopping())
+    assert rec.status == budget_mod.BUDGET
+    claim = get("exact_pgd.iterations")
+    obs = observe(claim, rec)
+    assert obs.budget_ended
+    result = verdict(claim, [obs], [], budget_mod.FAILURE_PROBABILITY)
+    assert result.status == "inconclusive" and result.violations == 0
+    assert result.details["budget_ended"] == 1
