@@ -75,8 +75,11 @@ class ProcessExecutor:
         self.jobs, self.chunksize = int(jobs), int(chunksize)
 
     def map(self, fn, items):
-        with cf.ProcessPoolExecutor(self.jobs) as pool:
+        pool = cf.ProcessPoolExecutor(self.jobs)
+        try:
             yield from pool.map(fn, items, chunksize=self.chunksize)
+        finally:   # a caller that stops early (run_instances' ``stop``) does not wait for the rest
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def as_completed(self, fn, items):
         with cf.ProcessPoolExecutor(self.jobs) as pool:
@@ -100,39 +103,71 @@ class _Guarded:
 
 
 def run_instances(specs: Sequence, fn: Callable, executor: Executor | None = None,
-                  progress: Callable[[int, int], None] | None = None) -> list[Timed | InstanceError]:
+                  progress: Callable[[int, int], None] | None = None,
+                  stop: Callable[[Timed | InstanceError], bool] | None = None) -> list[Timed | InstanceError]:
     """Run ``fn`` on every spec; one :class:`Timed` or :class:`InstanceError` per spec, in order.
 
-    ``progress(done, total)`` is called after each instance.
+    ``progress(done, total)`` is called after each instance. ``stop(result)``, called on each
+    result in spec order, ends the loop when it returns True (early decisions,
+    :mod:`byzpgd.properties.early`): the results so far are returned, later specs are not run
+    (a process executor cancels the ones not started).
     """
     specs = list(specs)
     executor = executor or SerialExecutor()
     out: list[Timed | InstanceError] = []
-    for i, result in enumerate(executor.map(_Guarded(fn), specs)):
-        out.append(result)
-        if progress is not None:
-            progress(i + 1, len(specs))
+    results = iter(executor.map(_Guarded(fn), specs))
+    try:
+        for i, result in enumerate(results):
+            out.append(result)
+            if progress is not None:
+                progress(i + 1, len(specs))
+            if stop is not None and stop(result):
+                break
+    finally:
+        close = getattr(results, "close", None)
+        if close is not None:
+            close()
     return out
 
 
 def run_in_chunks(specs: Sequence, fn: Callable, chunk_size: int, executor: Executor | None = None,
-                  progress: Callable[[int, int], None] | None = None) -> list[Timed | InstanceError]:
+                  progress: Callable[[int, int], None] | None = None,
+                  stop: Callable[[Timed | InstanceError], bool] | None = None) -> list[Timed | InstanceError]:
     """:func:`run_instances` for a ``fn`` that runs many specs at once (batched trials):
     ``fn(chunk, progress)`` returns one :class:`Timed` or :class:`InstanceError` per spec of
     ``chunk`` (at most ``chunk_size`` specs; one task each on ``executor``), merged in spec
     order. ``progress(done, total)``: through ``fn`` as its instances end when the chunks run in
-    this process (no executor), else after each chunk."""
+    this process (no executor), else after each chunk. ``stop`` as for :func:`run_instances`,
+    applied in spec order: the results up to the deciding one are returned (the rest of its
+    chunk, already computed, is dropped; later chunks are not run)."""
     specs = list(specs)
     chunks = [specs[i:i + chunk_size] for i in range(0, len(specs), chunk_size)]
     out: list[Timed | InstanceError] = []
+
+    def take(results) -> bool:
+        for r in results:
+            out.append(r)
+            if stop is not None and stop(r):
+                return True
+        return False
+
     if executor is None:
         for chunk in chunks:
-            out.extend(fn(chunk, None if progress is None else _offset(progress, len(out), len(specs))))
+            if take(fn(chunk, None if progress is None else _offset(progress, len(out), len(specs)))):
+                break
         return out
-    for results in executor.map(fn, chunks):
-        out.extend(results)
-        if progress is not None:
-            progress(len(out), len(specs))
+    mapped = iter(executor.map(fn, chunks))
+    try:
+        for results in mapped:
+            done = take(results)
+            if progress is not None:
+                progress(len(out), len(specs))
+            if done:
+                break
+    finally:
+        close = getattr(mapped, "close", None)
+        if close is not None:
+            close()
     return out
 
 

@@ -12,9 +12,13 @@ Result cache
 installs one with :func:`set_result_cache`). When set, a *plain* call of :func:`check_claim`
 (no ``algorithm``, ``constant`` or ``n`` override: the call ``byzpgd verify`` makes) first asks
 ``CACHE.lookup(key)`` and returns the hit; otherwise it computes the result and hands it to
-``CACHE.record(key, result)``. The key is ``(claim_id, profile, seed, batched)``: check_claim
-is deterministic in them (the executor changes only timings; batched trials change values at
-the rounding level, so their results are kept apart).
+``CACHE.record(key, result)``. The key is ``(claim_id, profile, seed, batched, complete)``:
+check_claim is deterministic in them (the executor changes only timings; batched trials change
+values at the rounding level, so their results are kept apart; ``complete`` is ``--complete``,
+:mod:`byzpgd.properties.early`).
+
+Early decisions: unless ``--complete`` (:data:`byzpgd.properties.early.COMPLETE`), a claim stops
+drawing instances once its verdict cannot change (:class:`byzpgd.properties.early.EarlyStop`).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from ..experiments.instances import run
 from ..experiments.loop import Executor, InstanceError, Timed, run_in_chunks, run_instances, split
 from ..theory.claims import get
 from .checks import Observation, observe, test_group, verdict
+from .early import COMPLETE, stop_rule
 from .profiles import examples
 from .result import ClaimResult
 from .strategies import sample_specs
@@ -45,6 +50,7 @@ class CacheKey:
     profile: str
     seed: int
     batched: bool = False
+    complete: bool = False     # --complete: every instance (no early decision)
 
 
 class ResultCache(Protocol):
@@ -135,18 +141,22 @@ def check_claim(claim_id: str, profile: str = "ci", seed: int = 0, *, algorithm=
     """
     batched = (BATCHED.get() if batched is None else bool(batched)) and algorithm is None
     plain = algorithm is None and constant is None and n is None
-    key = CacheKey(claim_id, profile, int(seed), batched)
+    key = CacheKey(claim_id, profile, int(seed), batched, COMPLETE.get())
     if plain and CACHE is not None and (hit := CACHE.lookup(key)) is not None:
         return hit
     claim = get(claim_id)
     t0 = time.perf_counter()
     specs = sample_specs(claim_id, n or examples(profile, claim_id), seed)
+    stop = stop_rule(claim.kind, specs, test_group, FAILURE_PROBABILITY)
     if batched:
-        results = run_in_chunks(specs, TheoremBatch(claim_id, constant), BATCH_SIZE, executor, progress)
+        results = run_in_chunks(specs, TheoremBatch(claim_id, constant), BATCH_SIZE, executor, progress,
+                                stop=stop)
     else:
-        results = run_instances(specs, TheoremInstance(claim_id, algorithm, constant), executor, progress)
+        results = run_instances(specs, TheoremInstance(claim_id, algorithm, constant), executor, progress,
+                                stop=stop)
     observations, errors = split(results)
-    details = {"budget": budget("theorems"), **({"trials": "batched"} if batched else {})}
+    details = {"budget": budget("theorems"), **({"trials": "batched"} if batched else {}),
+               **(stop.details() if stop is not None else {})}
     result = verdict(claim, observations, errors, FAILURE_PROBABILITY, details=details, group_of=test_group)
     result = result.with_seconds(time.perf_counter() - t0)
     if plain and CACHE is not None:
