@@ -47,6 +47,7 @@ import types
 import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import TimeoutError as FuturesTimeout
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -156,12 +157,15 @@ class VerifyReport(Report):
 
 
 def verify_command(ids: list[str] | None, profile: str, seed: int, out: str | os.PathLike = "DIR",
-                   claims_arg: str | None = None, batched: bool = False) -> str:
+                   claims_arg: str | None = None, batched: bool = False, complete: bool = False,
+                   max_seconds: float | None = None) -> str:
     """The ``byzpgd verify`` command that reproduces a run (``claims_arg`` as the user wrote it, else
     the ids joined by commas; none for every claim)."""
     sel = claims_arg if claims_arg is not None else (",".join(ids) if ids is not None else None)
     return shlex.join(["byzpgd", "verify", "--profile", profile, "--seed", str(seed),
                        *(["--claims", sel] if sel else []), *(["--batched"] if batched else []),
+                       *(["--complete"] if complete else []),
+                       *(["--max-seconds", f"{max_seconds:g}"] if max_seconds is not None else []),
                        "--out", str(out)])
 
 
@@ -177,10 +181,11 @@ class _InstanceNote:
 
 
 def _check_one(task):
+    from .properties.early import complete_instances
     from .properties.registry import run_check
     from .properties.runner import batched_trials
-    claim_id, profile, seed, batched = task
-    with batched_trials(batched):
+    claim_id, profile, seed, batched, complete = task
+    with batched_trials(batched), complete_instances(complete):
         return run_check(claim_id, profile, seed)
 
 
@@ -198,18 +203,49 @@ def fmt_ratio(x) -> str:
 
 
 def claim_line(k: int, total: int, result) -> str:
-    """'[k/total] id: status (instances, non-vacuous, violations, worst ratio, seconds)'."""
+    """'[k/total] id: status (instances, non-vacuous, violations, worst ratio, seconds)', and,
+    for a claim decided early (:mod:`byzpgd.properties.early`), after how many instances."""
+    early = (result.details or {}).get("early_decision")
+    decided = "" if not early else (f"; decided after {early['instances_run']}/"
+                                    f"{early['instances_planned']} instances: {early['reason']}")
     return (f"[{k}/{total}] {result.id}: {result.status} ({result.instances} instances, "
             f"{result.nonvacuous_instances} non-vacuous, {result.violations} violations, "
-            f"worst ratio {fmt_ratio(result.worst_ratio)}, {result.seconds:.1f} s)")
+            f"worst ratio {fmt_ratio(result.worst_ratio)}, {result.seconds:.1f} s{decided})")
+
+
+class VerifyTimeout(Exception):
+    """``max_seconds`` of a verify ran out (:func:`verify` returns the partial report)."""
+
+
+def _end_pool(pool) -> None:
+    """End a process pool's workers now instead of waiting for their checks (the processes are
+    taken before shutdown, which forgets them); one that ignores SIGTERM for 5 s is killed."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    for proc in procs:
+        with contextlib.suppress(Exception):
+            proc.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in procs:
+        with contextlib.suppress(Exception):
+            proc.join(5.0)
+            if proc.is_alive():
+                proc.kill()
+                proc.join(1.0)
 
 
 def _run_checks(ids: list[str], profile: str, seed: int, jobs: int, bar: Progress | None,
-                executor=None, batched: bool = False) -> dict:
+                executor=None, batched: bool = False, *, complete: bool = False,
+                deadline: float | None = None, on_result: Callable[[dict], None] | None = None) -> dict:
+    """The results by claim id, as they finish. ``on_result(results)`` after each one (the
+    partial report). ``deadline`` (time.monotonic()): past it, :class:`VerifyTimeout` (the
+    workers are ended; ``results`` so far are on the exception's ``results``); the checks then
+    run in worker processes even with ``jobs`` = 1, so a claim still running can be stopped.
+    With a Dask ``executor`` the deadline is looked at between claims only."""
+    from .properties.early import complete_instances
     from .properties.registry import run_check
     from .properties.runner import batched_trials
 
-    results = {}
+    results: dict = {}
 
     def done(k, result):
         results[result.id] = result
@@ -218,39 +254,45 @@ def _run_checks(ids: list[str], profile: str, seed: int, jobs: int, bar: Progres
             if result.replay:
                 bar.say(f"    replay: {result.replay}")
             bar.set(k, note=f"{result.id}: {result.status}")
+        if on_result is not None:
+            on_result(results)
+
+    def timed_out() -> bool:
+        return deadline is not None and time.monotonic() >= deadline
+
+    def timeout():
+        exc = VerifyTimeout(f"max_seconds ran out with {len(ids) - len(results)} claim(s) unfinished")
+        exc.results = results
+        return exc
 
     if executor is not None:   # a Dask cluster (byzpgd.scaleout): one task per claim
-        tasks = [(cid, profile, seed, batched) for cid in ids]
+        tasks = [(cid, profile, seed, batched, complete) for cid in ids]
         for k, (_, result) in enumerate(executor.as_completed(_check_one, tasks), 1):
             done(k, result)
+            if timed_out() and k < len(ids):
+                raise timeout()
         return results
-    if jobs == 1:
+    if jobs == 1 and deadline is None:
         for k, cid in enumerate(ids, 1):
             if bar is not None:
                 bar.set(k - 1, note=f"{cid}: running")
-            with batched_trials(batched):
+            with batched_trials(batched), complete_instances(complete):
                 done(k, run_check(cid, profile, seed, progress=_InstanceNote(bar, cid)))
         return results
     pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init)
     try:
-        futures = {pool.submit(_check_one, (cid, profile, seed, batched)): cid for cid in ids}
-        for k, fut in enumerate(as_completed(futures), 1):
-            done(k, fut.result())
+        futures = {pool.submit(_check_one, (cid, profile, seed, batched, complete)): cid for cid in ids}
+        remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+        try:
+            for k, fut in enumerate(as_completed(futures, timeout=remaining), 1):
+                done(k, fut.result())
+                if timed_out() and k < len(ids):
+                    raise timeout()
+        except FuturesTimeout:
+            raise timeout() from None
     except BaseException:
-        # Ctrl-C, SIGTERM/SIGHUP (byzpgd.stopping) or any error: end the workers now instead of
-        # waiting for their checks (the processes are taken before shutdown, which forgets them);
-        # one that ignores SIGTERM for 5 s is killed
-        procs = list((getattr(pool, "_processes", None) or {}).values())
-        for proc in procs:
-            with contextlib.suppress(Exception):
-                proc.terminate()
-        pool.shutdown(wait=False, cancel_futures=True)
-        for proc in procs:
-            with contextlib.suppress(Exception):
-                proc.join(5.0)
-                if proc.is_alive():
-                    proc.kill()
-                    proc.join(1.0)
+        # Ctrl-C, SIGTERM/SIGHUP (byzpgd.stopping), max_seconds or any error: end the workers now
+        _end_pool(pool)
         raise
     pool.shutdown(wait=True)
     return results
@@ -279,7 +321,9 @@ def _as_progress(progress, desc: str, unit: str) -> tuple[Progress | None, bool]
 
 def verify(claims: str | Iterable[str] | None = None, profile: str = "ci", seed: int = 0, *, jobs: int = 1,
            progress: bool | Progress | None = False, illustration: bool = True,
-           command: str | None = None, executor=None, batched: bool = False) -> VerifyReport:
+           command: str | None = None, executor=None, batched: bool = False, complete: bool = False,
+           max_seconds: float | None = None,
+           on_partial: Callable[[VerifyReport], None] | None = None) -> VerifyReport:
     """Check the claims ``claims`` (ids or patterns, :func:`select_claims`; None = all) on
     ``profile`` ('quick', 'ci' or 'deep') with ``seed``, in ``jobs`` processes, and return the
     :class:`VerifyReport` (module docstring). The result of each claim is exactly the one ``byzpgd
@@ -294,7 +338,13 @@ def verify(claims: str | Iterable[str] | None = None, profile: str = "ci", seed:
     :mod:`byzpgd.scaleout`) that runs one task per claim instead of ``jobs`` local processes; the
     results are the same. ``batched``: the theorem and escape claims run their instances as batched trials
     (:func:`byzpgd.properties.runner.check_claim`; the same statuses and counts, values equal up
-    to rounding; the fault campaign injects into the one-at-a-time loop, the default). Raises
+    to rounding; the fault campaign injects into the one-at-a-time loop, the default).
+    ``complete``: every claim runs every instance of the profile (default: a claim stops drawing
+    instances once its verdict cannot change, :mod:`byzpgd.properties.early`).
+    ``max_seconds``: the whole run's wall-clock limit; when it runs out the claims still running are
+    ended and the report returned is partial (``partial == 'max_seconds'``, the unfinished claims in
+    ``pending``). ``on_partial(report)`` is called after each finished claim with the partial report
+    so far (``partial == 'running'``): ``byzpgd verify`` writes it. Raises
     :class:`ClaimSelectionError` or ValueError for bad arguments, before any check runs."""
     from .properties.profiles import PROFILES
     from .reports.json_report import build_report
@@ -305,21 +355,37 @@ def verify(claims: str | Iterable[str] | None = None, profile: str = "ci", seed:
         raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"jobs must be an integer >= 1, got {jobs!r}")
+    if max_seconds is not None and (isinstance(max_seconds, bool) or not isinstance(max_seconds, int | float)
+                                    or not 0 < max_seconds < float("inf")):
+        raise ValueError(f"max_seconds must be a finite number > 0, got {max_seconds!r}")
     ids = select_claims(claims)
     bar, own = _as_progress(progress, "byzpgd verify", "claims")
     t0 = time.perf_counter()
+    command = command or verify_command(None if claims is None else ids, profile, seed, batched=bool(batched),
+                                        complete=bool(complete), max_seconds=max_seconds)
+
+    def make(results: dict, partial: str | None) -> VerifyReport:
+        done = [c for c in ids if c in results]
+        report = build_report(profile, seed, [results[c] for c in done], command,
+                              seconds=time.perf_counter() - t0)
+        pending = tuple(c for c in ids if c not in results)
+        return VerifyReport.of(replace(report, partial=partial, pending=pending if partial else ()),
+                               draw_illustration=illustration and partial is None)
+
+    on_result = None if on_partial is None else (lambda results: on_partial(make(results, "running")))
+    deadline = None if max_seconds is None else time.monotonic() + float(max_seconds)
     try:
         if bar is not None:
             bar.set(0, total=len(ids))
-        results = _run_checks(ids, profile, seed, jobs, bar, executor, bool(batched))
-        report = build_report(profile, seed, [results[c] for c in ids],
-                              command or verify_command(None if claims is None else ids, profile, seed,
-                                                        batched=bool(batched)),
-                              seconds=time.perf_counter() - t0)
+        try:
+            results = _run_checks(ids, profile, seed, jobs, bar, executor, bool(batched),
+                                  complete=bool(complete), deadline=deadline, on_result=on_result)
+        except VerifyTimeout as exc:
+            return make(exc.results, "max_seconds")
+        return make(results, None)
     finally:
         if own:
             bar.close()
-    return VerifyReport.of(report, draw_illustration=illustration)
 
 
 # =================================================================================================

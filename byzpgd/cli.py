@@ -1,8 +1,9 @@
 """The ``byzpgd`` command line: verify, claims, replay, plus the commands of byzpgd.commands.
 
 Exit codes of ``verify``: 0 every claim holds; 1 a claim is violated, errored or inconclusive;
-2 usage error (unknown claim id or pattern, an --out that cannot hold the report); 130 interrupted
-(Ctrl-C: the previous report set is left untouched).
+2 usage error (unknown claim id or pattern, an --out that cannot hold the report); 3 --max-seconds
+ran out (a partial report with every finished claim); 130 interrupted (Ctrl-C: the previous report
+set is left untouched if no claim had finished, else the partial report, marked 'interrupted').
 
 Every command stops on SIGTERM and SIGHUP as on Ctrl-C (:mod:`byzpgd.stopping`): its workers are
 ended (none outlives it), no report is written, the previous one is untouched, and the exit code
@@ -27,6 +28,7 @@ from .theory import claims as claims_mod
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 130   # 128 + SIGINT, as a shell reports a Ctrl-C (128 + SIGTERM/SIGHUP: 143/129)
+EXIT_TIMEOUT = 3         # --max-seconds ran out: the report is partial
 
 
 def cmd_verify(ns) -> int:
@@ -51,7 +53,12 @@ def cmd_verify(ns) -> int:
     # the command that reproduces this report (from the parsed options, not sys.argv: the same
     # profile, seed and claims give the same command however verify was invoked)
     command = verify_command(ids if ns.claims else None, ns.profile, ns.seed, ns.out, claims_arg=ns.claims,
-                             batched=ns.batched)
+                             batched=ns.batched, complete=ns.complete, max_seconds=ns.max_seconds)
+    written: list = []   # the last partial report written (after each finished claim)
+
+    def write_partial(partial_report):
+        partial_report.write(out.path, escape_illustration=False)
+        written[:] = [partial_report]
     bar = Progress("byzpgd verify", total=len(ids), unit="claims", quiet=ns.quiet)
     if ns.claims:
         bar.say(f"byzpgd verify: --claims {ns.claims} matched {len(ids)} claim(s): {', '.join(ids)}")
@@ -62,18 +69,15 @@ def cmd_verify(ns) -> int:
             bar.say(f"byzpgd verify: {len(ids)} claims, profile {ns.profile}, seed {ns.seed}, "
                     f"on {scaleout.describe(executor)}")
             report = verify(ids, ns.profile, ns.seed, jobs=ns.jobs, progress=bar, command=command,
-                            executor=executor if scaleout.uses_dask(ns) else None, batched=ns.batched)
+                            executor=executor if scaleout.uses_dask(ns) else None, batched=ns.batched,
+                            complete=ns.complete, max_seconds=ns.max_seconds, on_partial=write_partial)
         bar.close()
-        say(f"writing {out.path / 'report.json'}, report.md, report.html")
+        say(f"writing {out.path / 'report.json'}, report.md, report.html"
+            + (f" (partial: --max-seconds {ns.max_seconds:g} ran out)" if report.partial else ""))
         paths = report.write(out.path, say=say)
     except KeyboardInterrupt:
         bar.close()
-        had = (out.path / "report.json").exists()
-        out.discard_if_empty()
-        print(f"byzpgd verify: interrupted{stopping.signal_words()} after {time.perf_counter() - t0:.1f} s; "
-              + (f"the previous report in {ns.out} is untouched" if had
-                 else f"no report was written to {ns.out}"), file=sys.stderr, flush=True)
-        return EXIT_INTERRUPTED
+        return _interrupted(ns, out, written, t0)
     except scaleout.ScaleOutError as exc:
         bar.close()
         out.discard_if_empty()
@@ -83,7 +87,32 @@ def cmd_verify(ns) -> int:
         bar.close()
     say(f"wrote {', '.join(str(p) for p in paths)} in {time.perf_counter() - t0:.1f} s: "
         f"{report.summary}")
+    if report.partial:
+        print(f"byzpgd verify: --max-seconds {ns.max_seconds:g} ran out: the report is partial, "
+              f"{len(report.pending)} claim(s) without a result: {', '.join(report.pending)}",
+              file=sys.stderr, flush=True)
+        return EXIT_TIMEOUT
     return EXIT_OK if report.ok else EXIT_FAIL
+
+
+def _interrupted(ns, out, written: list, t0: float) -> int:
+    """Ctrl-C / SIGTERM / SIGHUP during verify: the previous report set is untouched if no claim
+    had finished; otherwise the partial report written after the last finished claim stays,
+    re-marked 'interrupted' (never a report that looks complete)."""
+    import dataclasses
+
+    if written:
+        with contextlib.suppress(BaseException):   # a second signal leaves the 'running' partial set
+            written[0] = dataclasses.replace(written[0], partial="interrupted")
+            written[0].write(out.path, escape_illustration=False)
+    had = (out.path / "report.json").exists()
+    out.discard_if_empty()
+    where = (f"the partial report in {ns.out} has the {len(written[0].claims)} finished claim(s)" if written
+             else f"the previous report in {ns.out} is untouched" if had
+             else f"no report was written to {ns.out}")
+    print(f"byzpgd verify: interrupted{stopping.signal_words()} after {time.perf_counter() - t0:.1f} s; "
+          + where, file=sys.stderr, flush=True)
+    return EXIT_INTERRUPTED
 
 
 def illustration(say):
@@ -182,6 +211,17 @@ def _pos_int(text):
     return v
 
 
+def _pos_seconds(text: str) -> float:
+    """An argparse type: a finite number of seconds > 0."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds > 0, got {text!r}") from None
+    if not 0 < v < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number of seconds > 0, got {text!r}")
+    return v
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="byzpgd",
@@ -194,8 +234,13 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("verify", help="check every registered claim; write DIR/report.{json,md,html}",
                        description="Run every registered claim check on instances drawn for the "
                                    "profile and write DIR/report.json, report.md and report.html. "
-                                   "Exit 0 if all claims hold, 1 if any is violated, errored or "
-                                   "inconclusive, 2 on a usage error.")
+                                   "The three files are rewritten after each finished claim, marked "
+                                   "partial until the run ends. Exit 0 if all claims hold, 1 if any "
+                                   "is violated, errored or inconclusive, 2 on a usage error, 3 when "
+                                   "--max-seconds ran out (partial report: every finished claim), 130 "
+                                   "(143/129) when interrupted (the partial report, marked "
+                                   "'interrupted', if a claim had finished; else the previous report "
+                                   "is untouched).")
     v.add_argument("--profile", choices=sorted(PROFILES), default=DEFAULT_PROFILE,
                    help="instances per claim: " + ", ".join(
                        f"{k}={s['examples']}" for k, s in PROFILES.items())
@@ -217,6 +262,17 @@ def build_parser() -> argparse.ArgumentParser:
                         "rounding; >= 10x faster for the exact-oracle claims from a few hundred "
                         "instances, docs/scale-out.md). Default: one at a time, the loop the fault "
                         "campaign injects into")
+    v.add_argument("--complete", action="store_true",
+                   help="run every instance of the profile for every claim (tightness statistics). "
+                        "Default: a claim stops drawing instances once its verdict cannot change (a "
+                        "deterministic claim at its first violation, a probabilistic one once its "
+                        "failures reject at any sample it could still reach); the instance counts "
+                        "are printed")
+    v.add_argument("--max-seconds", type=_pos_seconds, default=None, metavar="S",
+                   help="wall-clock limit of the whole run: when it runs out, the claims still running "
+                        "are ended and the report is written as partial (exit 3). Without it, and in "
+                        "any case, DIR/report.{json,md,html} are rewritten after each finished claim, "
+                        "marked partial until the run ends")
     scaleout.add_arguments(v)
     v.set_defaults(func=cmd_verify)
 

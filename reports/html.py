@@ -74,6 +74,11 @@ figcaption { font-size: 0.9em; color: #59636e; }
 <p>Claims of Yin, Chen, Ramchandran, Bartlett, <em>Defending Against Saddle Point Attack in
 Byzantine-Robust Distributed Learning</em> (ICML 2019), checked on generated instances.</p>
 <table class="kv">
+{% if report.partial is not none %}
+<tr><th>PARTIAL REPORT</th><td class="status-inconclusive">{{ report.partial }}: {{ claims|length }} claim(s)
+finished, {{ report.pending|length }} without a result yet
+{%- if report.pending %}: {{ report.pending|join(", ") }}{% endif %}</td></tr>
+{% endif %}
 <tr><th>profile</th><td>{{ report.profile }}</td></tr>
 <tr><th>seed</th><td>{{ report.seed }}</td></tr>
 {% if report.command %}

@@ -129,6 +129,10 @@ def _header(report: Report) -> list[str]:
     lines = ["# byzpgd verification report", "",
              f"Profile **{report.profile}**, seed **{report.seed}**, {len(report.claims)} "
              f"claim(s): " + ", ".join(f"{v} {k}" for k, v in report.summary.items()) + "."]
+    if report.partial is not None:
+        lines += ["", f"**PARTIAL REPORT** ({report.partial}): {len(report.claims)} claim(s) finished, "
+                  f"{len(report.pending)} without a result yet"
+                  + (": " + ", ".join(f"`{c}`" for c in report.pending) if report.pending else "") + "."]
     if report.command:
         lines += ["", f"Command: `{report.command}`"]
     if report.adversaries:

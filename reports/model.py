@@ -9,6 +9,11 @@ claims : list[ClaimResult], in the order checked.
 environment : dict (Python, platform, package versions; from :func:`json_report.environment`).
 seconds : float or None, the wall-clock time of the run.
 extra : dict of extra top-level JSON members (e.g. the pytest plugin's ``pytest``).
+partial : str or None. None: the run ended and every claim it selected is in ``claims``.
+    Otherwise the report is partial (written after each finished claim while ``byzpgd verify``
+    runs, or when it stopped early) and this says why: 'running', 'max_seconds' (``--max-seconds``
+    ran out) or 'interrupted'; ``pending`` lists the selected claims without a result yet.
+pending : tuple of claim ids (empty unless partial).
 illustration : EscapeData or None, data for the escape illustration (an
     :class:`byzpgd.experiments.figures.EscapeData` computed by
     :func:`~byzpgd.experiments.figures.escape_illustration`, drawn by the HTML writer; typed
@@ -33,6 +38,8 @@ class Report:
     seconds: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     illustration: Any = None
+    partial: str | None = None
+    pending: tuple[str, ...] = ()
 
     @property
     def summary(self) -> dict[str, int]:
@@ -53,6 +60,8 @@ class Report:
                "environment": self.environment, "summary": self.summary,
                "adversaries": self.adversaries, **self.extra,
                "claims": [c.to_json() for c in self.claims]}
+        if self.partial is not None:
+            out["partial"] = {"reason": self.partial, "pending": list(self.pending)}
         if self.seconds is not None:
             out["seconds"] = round(float(self.seconds), 3)
         return out
@@ -60,8 +69,11 @@ class Report:
     @classmethod
     def from_json(cls, d: dict) -> Report:
         known = {"profile", "seed", "command", "environment", "summary", "adversaries", "claims",
-                 "seconds"}
+                 "seconds", "partial"}
+        partial = d.get("partial")
         return cls(d["profile"], d["seed"], d.get("command", ""),
                    [ClaimResult.from_json(c) for c in d.get("claims", [])],
                    d.get("environment", {}), d.get("seconds"),
-                   {k: v for k, v in d.items() if k not in known})
+                   {k: v for k, v in d.items() if k not in known}, None,
+                   None if partial is None else partial["reason"],
+                   () if partial is None else tuple(partial.get("pending", ())))
