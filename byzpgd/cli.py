@@ -39,7 +39,12 @@ def cmd_verify(ns) -> int:
     from .api import ClaimSelectionError, select_claims, verify, verify_command
     from .outdir import OutDirError, check_out_dir
     from .progress import Progress
+    from .reports.words import summary_text
 
+    if ns.claims is not None and not ns.claims.replace(",", "").strip():
+        print("byzpgd verify: error: --claims is empty: give claim ids or patterns, or leave --claims out "
+              "to check every claim", file=sys.stderr)
+        return EXIT_USAGE
     try:
         ids = select_claims(ns.claims)
     except ClaimSelectionError as exc:
@@ -86,7 +91,7 @@ def cmd_verify(ns) -> int:
     finally:
         bar.close()
     say(f"wrote {', '.join(str(p) for p in paths)} in {time.perf_counter() - t0:.1f} s: "
-        f"{report.summary}")
+        f"{summary_text(report.summary)}")
     if report.partial:
         print(f"byzpgd verify: --max-seconds {ns.max_seconds:g} ran out: the report is partial, "
               f"{len(report.pending)} claim(s) without a result: {', '.join(report.pending)}",
@@ -124,9 +129,10 @@ def illustration(say):
 
 
 def fmt_ratio(x) -> str:
-    """A worst ratio for a progress line (a float, or None / a non-finite value as text)."""
-    from .api import fmt_ratio as fmt
-    return fmt(x)
+    """A worst ratio for a progress line: the number, '∞', or '—' when no instance gave one
+    (:func:`byzpgd.reports.words.ratio_text`)."""
+    from .reports.words import ratio_text
+    return ratio_text(x)
 
 
 def cmd_claims(ns) -> int:
@@ -197,18 +203,23 @@ def cmd_replay(ns) -> int:
     return EXIT_OK if out["holds"] else EXIT_FAIL
 
 
-def _nonneg_int(text):
-    v = int(text)
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {v}")
-    return v
+def _int_at_least(low: int):
+    """An argparse type: an integer >= ``low``; a bad value is one sentence ("argument --seed:
+    must be an integer >= 0, got 'x'"), never argparse's "invalid <function name> value"."""
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {low}, got {text!r}") from None
+        if v < low:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {low}, got {v}")
+        return v
+    parse.__name__ = f"integer >= {low}"
+    return parse
 
 
-def _pos_int(text):
-    v = int(text)
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {v}")
-    return v
+_nonneg_int = _int_at_least(0)
+_pos_int = _int_at_least(1)
 
 
 def _pos_seconds(text: str) -> float:

@@ -44,6 +44,15 @@ from .markdown import (
 )
 from .model import Report
 from .style import BASE_CSS
+from .words import (
+    FAILURES_NOTE,
+    FIT_NOTE,
+    INFINITE_RATIO_NOTE,
+    failures_text,
+    failures_within_bound,
+    has_infinite_ratio,
+    ratio_text,
+)
 
 TEMPLATE = r"""<!DOCTYPE html>
 <html lang="en">
@@ -103,7 +112,7 @@ finished, {{ report.pending|length }} without a result yet
 <h2 id="summary">Summary</h2>
 <table>
 <tr><th>claim</th><th>kind</th><th>provenance</th><th>status</th><th>instances</th>
-<th>non-vacuous</th><th>outside hypotheses</th><th>violations</th><th>worst ratio</th>
+<th>non-vacuous</th><th>outside hypotheses</th><th>failures</th><th>worst ratio</th>
 <th>constant (empirical / claim)</th><th>seconds</th></tr>
 {% for c in claims %}
 <tr><td><a href="#claim-{{ loop.index }}"><code>{{ c.id }}</code></a></td>
@@ -114,12 +123,34 @@ finished, {{ report.pending|length }} without a result yet
 <td class="num">{{ c.nonvacuous_instances }}</td>
 <td class="num">{{ c.outside_hypotheses }}</td>
 <td class="num">{{ c.violations }}</td>
-<td class="num">{{ fmt(c.worst_ratio) }}</td>
+<td class="num">{{ ratio_text(c.worst_ratio) }}</td>
 <td class="num">{{ constants(c) }}</td>
 <td class="num">{{ fmt(c.seconds) }}</td></tr>
 {% endfor %}
 </table>
+<p class="note">{{ failures_note }}</p>
 <p class="note">{{ ratio_note }}</p>
+{% if infinite_ratio %}
+<p class="note">{{ infinite_ratio_note }}</p>
+{% endif %}
+{% if problems %}
+<h2 id="problems">Violations and errors</h2>
+<ul>
+{% for c in problems %}
+<li><a href="#claim-{{ claims.index(c) + 1 }}"><code>{{ c.id }}</code></a>:
+<span class="status-{{ c.status }}">{{ c.status }}</span>
+({{ failures_text(c) }}, {{ c.errors }} error(s))</li>
+{% endfor %}
+</ul>
+{% endif %}
+{% if within_bound %}
+<h2 id="within-bound">Failures within a probabilistic bound (these claims hold)</h2>
+<ul>
+{% for c in within_bound %}
+<li><a href="#claim-{{ claims.index(c) + 1 }}"><code>{{ c.id }}</code></a> holds: {{ failures_text(c) }}.</li>
+{% endfor %}
+</ul>
+{% endif %}
 
 <h2 id="tightness">Tightness per claim</h2>
 {% if figures.tightness.uri %}
@@ -153,6 +184,7 @@ the fitted line's middle.</figcaption></figure>
 {% endif %}
 {% if fit_rows %}
 {{ table(fit_cols, fit_rows) }}
+<p class="note">{{ fit_note }}</p>
 {% endif %}
 
 <h2 id="escape">Escape trajectories (illustration)</h2>
@@ -187,8 +219,9 @@ saddle.</figcaption></figure>
 <tr><th>kind</th><td>{{ c.kind }}</td></tr>
 <tr><th>instances</th><td>{{ c.instances }} checked, {{ c.nonvacuous_instances }} non-vacuous,
 {{ c.outside_hypotheses }} outside the hypotheses</td></tr>
-<tr><th>violations / errors</th><td>{{ c.violations }} / {{ c.errors }}</td></tr>
-<tr><th>worst ratio</th><td>{{ fmt(c.worst_ratio, 6) }}</td></tr>
+<tr><th>{{ "violations" if c.status != "holds" else "failures" }} / errors</th>
+<td>{{ failures_text(c) }} / {{ c.errors }}</td></tr>
+<tr><th>worst ratio</th><td>{{ ratio_text(c.worst_ratio, 6) }}</td></tr>
 <tr><th>empirical / claim constant ({{ c.provenance }})</th><td>{{ constants(c) }}</td></tr>
 <tr><th>seconds</th><td>{{ fmt(c.seconds) }}</td></tr>
 {% if c.binomial %}
@@ -212,8 +245,9 @@ saddle.</figcaption></figure>
 {% endif %}
 {% if c.worst_violation %}
 {% set wv = c.worst_violation %}
-<tr><th>worst violation</th><td>observed {{ fmt(wv.observed, 6) }} &gt; bound {{ fmt(wv.bound, 6) }}
-(ratio {{ fmt(wv.ratio, 6) }}){{ "; " ~ wv.note if wv.note }}
+<tr><th>{{ "worst violation" if c.status != "holds" else "worst failing instance" }}</th>
+<td>observed {{ fmt(wv.observed, 6) }} &gt; bound {{ fmt(wv.bound, 6) }}
+(ratio {{ ratio_text(wv.ratio, 6) }}){{ "; " ~ wv.note if wv.note }}
 {% if wv.extra %}<br>{{ value(wv.extra, "field") }}{% endif %}</td></tr>
 {% endif %}
 <tr><th>replay</th><td>
@@ -260,7 +294,7 @@ _CELL = _ENV.from_string(
 _VALUE = _ENV.from_string(
     "{% if scalar %}{{ fmt(v) }}{% else %}<details{{ ' open' if text|length < 400 }}><summary>"
     "{{ summary }}</summary><pre>{{ text }}</pre></details>{% endif %}")
-GROUP_COLUMNS = ["instances", "non-vacuous", "violations", "worst ratio"]
+GROUP_COLUMNS = ["instances", "non-vacuous", "failures", "worst ratio"]
 
 
 @dataclass(frozen=True)
@@ -392,5 +426,9 @@ def render_html(report: Report, *, escape_illustration: bool = True) -> str:
         hierarchy_table=lambda c: [row[1:] for row in hierarchy_rows([c])],
         group_table=group_table, table=table, value=value, fmt=fmt, constants=constants,
         replays=replays, attention=needs_attention, show_env=show_env, params_text=params_text,
+        ratio_text=ratio_text, failures_text=failures_text, failures_note=FAILURES_NOTE, fit_note=FIT_NOTE,
+        infinite_ratio=has_infinite_ratio(claims), infinite_ratio_note=INFINITE_RATIO_NOTE,
+        problems=[c for c in claims if needs_attention(c)],
+        within_bound=[c for c in claims if failures_within_bound(c)],
         dash=DASH, excess_group=excess_group, power_note=POWER_NOTE,
         ratio_note=RATIO_NOTE)

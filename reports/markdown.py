@@ -2,11 +2,13 @@
 :class:`~byzpgd.reports.model.Report` and its :class:`~byzpgd.properties.result.ClaimResult`
 fields.
 
-A table (one row per claim), the violations and errors with their replay commands, the
+A table (one row per claim), the claims that do not hold (violated, errored, inconclusive) with
+their replay commands, the holding probabilistic claims whose failures stayed within their δ, the
 per-adversary worst cases (``ClaimResult.adversaries``), the rate fits (``ClaimResult.fits``),
 the tightness hierarchy O <= W <= B (``ClaimResult.hierarchy``), the names of the
 claim-specific ``details`` (their values are in report.html and report.json)
-and the environment.
+and the environment. What each number means is said in words next to it (:mod:`byzpgd.reports.words`:
+failures versus violations, ∞ ratios, one-sided fits).
 
 The formatting helpers (:func:`fmt`, :func:`constants`, :func:`replays`, :func:`worst_adversary`,
 :func:`fit_rows`) are shared with the HTML report.
@@ -20,6 +22,18 @@ from numbers import Real
 from ..properties.result import ClaimResult
 from .model import Report
 from .plots import fits_of, number
+from .words import (
+    FAILURES_NOTE,
+    FIT_NOTE,
+    INFINITE_RATIO_NOTE,
+    failures_text,
+    failures_within_bound,
+    fit_check,
+    has_infinite_ratio,
+    is_problem,
+    ratio_text,
+    summary_text,
+)
 
 DASH = "—"
 STATUS_MARK = {"holds": "holds", "violated": "**VIOLATED**", "error": "**ERROR**",
@@ -29,7 +43,7 @@ RATIO_NOTE = ("worst ratio = largest observed/bound over the checked instances (
               "is the smallest constant in place of the claim's (the paper's only where the "
               "provenance says so) that would still hold.")
 FIT_COLUMNS = ["claim", "fit", "points", "fitted slope", "theory slope", "tolerance",
-               "fitted constant"]
+               "check (one-sided)", "fitted constant"]
 HIERARCHY_COLUMNS = ["claim", "quantity", "point", "B (bound)", "W (certified)", "O (observed)", "W/B",
                      "O/W", "W from", "O from", "finding"]
 HIERARCHY_NOTE = ("B: the theorem's bound; W: the certified worst case (PEP, or an exact construction); "
@@ -39,7 +53,8 @@ HIERARCHY_NOTE = ("B: the theorem's bound; W: the certified worst case (PEP, or 
 
 
 def fmt(x, digits: int = 3) -> str:
-    """Short text for a value: numbers to ``digits`` significant digits, None to '—'."""
+    """Short text for a value: numbers to ``digits`` significant digits, None to '—', ±inf to
+    '∞' / '−∞', NaN to 'NaN'."""
     if x is None:
         return DASH
     if isinstance(x, bool):
@@ -50,6 +65,10 @@ def fmt(x, digits: int = 3) -> str:
         x = float(x)
         if x == 0:
             return "0"
+        if x != x:
+            return "NaN"
+        if x in (float("inf"), float("-inf")):
+            return "∞" if x > 0 else "−∞"
         s = f"{x:.{digits}g}"
         if "e+" in s and abs(x) < 1e6:  # 1900, not 1.9e+03
             s = str(int(float(s)))
@@ -73,7 +92,9 @@ def replays(c: ClaimResult) -> list[str]:
 
 
 def needs_attention(c: ClaimResult) -> bool:
-    return c.status != "holds" or c.violations > 0
+    """Listed as a problem: the claim's status (violated, error, inconclusive), never its
+    per-instance failures alone (:func:`byzpgd.reports.words.is_problem`)."""
+    return is_problem(c)
 
 
 def worst_adversary(c: ClaimResult) -> tuple[str | None, float | None]:
@@ -91,8 +112,8 @@ def _isnan(x: float) -> bool:
 def fit_rows(claims: list[ClaimResult]) -> list[list]:
     """One row per fit (:data:`FIT_COLUMNS`), plus one per rate-kind claim without fits."""
     rows = [[c.id, name, len(fit.points.get("x", [])), fit.slope, fit.expected, fit.tolerance,
-             fit.constant] for c, name, fit in fits_of(claims)]
-    rows += [[c.id, "(no fit in the result)", 0, None, None, None, None]
+             fit_check(fit), fit.constant] for c, name, fit in fits_of(claims)]
+    rows += [[c.id, "(no fit in the result)", 0, None, None, None, DASH, None]
              for c in claims if c.kind == "rate" and not c.fits]
     return rows
 
@@ -128,7 +149,7 @@ def _table(header: list[str], rows: list[list]) -> list[str]:
 def _header(report: Report) -> list[str]:
     lines = ["# byzpgd verification report", "",
              f"Profile **{report.profile}**, seed **{report.seed}**, {len(report.claims)} "
-             f"claim(s): " + ", ".join(f"{v} {k}" for k, v in report.summary.items()) + "."]
+             f"claim(s): " + summary_text(report.summary) + "."]
     if report.partial is not None:
         lines += ["", f"**PARTIAL REPORT** ({report.partial}): {len(report.claims)} claim(s) finished, "
                   f"{len(report.pending)} without a result yet"
@@ -144,17 +165,18 @@ def _header(report: Report) -> list[str]:
 
 def _summary(claims: list[ClaimResult]) -> list[str]:
     header = ["claim", "kind", "provenance", "status", "instances", "non-vacuous",
-              "outside hypotheses", "violations", "worst ratio", "constant (empirical / claim)",
+              "outside hypotheses", "failures", "worst ratio", "constant (empirical / claim)",
               "seconds"]
     rows = [[f"`{c.id}`", c.kind, c.provenance, STATUS_MARK[c.status], c.instances,
-             c.nonvacuous_instances, c.outside_hypotheses, c.violations, fmt(c.worst_ratio),
+             c.nonvacuous_instances, c.outside_hypotheses, c.violations, ratio_text(c.worst_ratio),
              constants(c), fmt(c.seconds)] for c in claims]
-    return ["", "## Claims", "", *_table(header, rows), "", RATIO_NOTE]
+    notes = [FAILURES_NOTE, RATIO_NOTE] + ([INFINITE_RATIO_NOTE] if has_infinite_ratio(claims) else [])
+    return ["", "## Claims", "", *_table(header, rows), "", *(x for n in notes for x in (n, ""))][:-1]
 
 
 def _problem(c: ClaimResult) -> list[str]:
     lines = [f"### `{c.id}`: {c.status}", "",
-             f"{c.violations} violation(s) among {c.instances} instances, {c.errors} error(s)."]
+             f"{failures_text(c)} among {c.instances} instances, {c.errors} error(s)."]
     if c.binomial is not None:
         b = c.binomial
         lines.append(f"Binomial test: {b.failures}/{b.trials} failures, δ = {fmt(b.delta)}, "
@@ -162,7 +184,7 @@ def _problem(c: ClaimResult) -> list[str]:
     if c.worst_violation is not None:
         wv = c.worst_violation
         lines.append(f"Worst violation: observed {fmt(wv.observed)} > bound {fmt(wv.bound)} "
-                     f"(ratio {fmt(wv.ratio)})" + (f"; {wv.note}" if wv.note else "") + ".")
+                     f"(ratio {ratio_text(wv.ratio)})" + (f"; {wv.note}" if wv.note else "") + ".")
     if c.status == "inconclusive":
         lines.append("Too few non-vacuous instances to conclude.")
     for cmd in replays(c):
@@ -176,8 +198,22 @@ def _problems(claims: list[ClaimResult]) -> list[str]:
     bad = [c for c in claims if needs_attention(c)]
     lines = ["", "## Violations and errors", ""]
     if not bad:
-        return [*lines, "None: every claim holds."]
+        return [*lines, "No claim is violated, errored or inconclusive: every claim holds."]
     return lines + [line for c in bad for line in _problem(c)]
+
+
+def _within_bound(claims: list[ClaimResult]) -> list[str]:
+    """The holding claims with per-instance failures: counted against the claim's δ, not violations."""
+    rows = [c for c in claims if failures_within_bound(c)]
+    if not rows:
+        return []
+    lines = ["", "## Failures within a probabilistic bound (these claims hold)", ""]
+    for c in rows:
+        lines.append(f"- `{c.id}` holds: {failures_text(c)}.")
+        if c.worst_violation is not None and c.worst_violation.replay:
+            lines += ["", "  The worst failing instance, to look at it:", "", "  ```sh",
+                      f"  {c.worst_violation.replay}", "  ```", ""]
+    return lines
 
 
 def _adversaries(claims: list[ClaimResult]) -> list[str]:
@@ -187,13 +223,13 @@ def _adversaries(claims: list[ClaimResult]) -> list[str]:
             continue
         name, ratio = worst_adversary(c)
         bad = [a for a, row in c.adversaries.items() if row.violations > 0]
-        rows.append([f"`{c.id}`", len(c.adversaries), f"`{name}`" if name else DASH, fmt(ratio),
+        rows.append([f"`{c.id}`", len(c.adversaries), f"`{name}`" if name else DASH, ratio_text(ratio),
                      ", ".join(f"`{a}`" for a in bad) or "none"])
     if not rows:
         return []
     return ["", "## Per adversary (worst case; the full breakdown is in report.html)", "",
             *_table(["claim", "adversaries", "worst adversary", "its worst ratio",
-                     "adversaries with violations"], rows)]
+                     "adversaries with failures"], rows)]
 
 
 POWER_NOTE = ("Detectable excess c: the smallest factor such that, when one group's runs fail with "
@@ -233,7 +269,7 @@ def _fits(claims: list[ClaimResult]) -> list[str]:
     if not rows:
         return []
     return ["", "## Rate fits (log-log slopes)", "",
-            *_table(FIT_COLUMNS, [[f"`{r[0]}`", *(fmt(x) for x in r[1:])] for r in rows])]
+            *_table(FIT_COLUMNS, [[f"`{r[0]}`", *(fmt(x) for x in r[1:])] for r in rows]), "", FIT_NOTE]
 
 
 def _hierarchy(claims: list[ClaimResult]) -> list[str]:
@@ -266,7 +302,8 @@ def _environment(env: dict) -> list[str]:
 def render_markdown(report: Report) -> str:
     """report.md (module docstring)."""
     claims = list(report.claims)
-    lines = [*_header(report), *_summary(claims), *_problems(claims), *_adversaries(claims),
+    lines = [*_header(report), *_summary(claims), *_problems(claims), *_within_bound(claims),
+             *_adversaries(claims),
              *_power(claims), *_fits(claims), *_hierarchy(claims), *_details(claims),
              *_environment(report.environment)]
     return "\n".join(lines).rstrip() + "\n"

@@ -152,7 +152,7 @@ def test_markdown_summary_violations_and_environment(texts):
     md = texts["report.md"]
     header = next(line for line in md.splitlines() if line.startswith("| claim "))
     for col in ("kind", "provenance", "status", "instances", "non-vacuous", "outside hypotheses",
-                "violations", "worst ratio", "empirical / claim", "seconds"):
+                "failures", "worst ratio", "empirical / claim", "seconds"):
         assert col in header
     table = [line for line in md.splitlines() if line.startswith("| `")]
     assert len({len(line) for line in table[:6]}) == 1              # columns line up in a terminal
@@ -163,7 +163,7 @@ def test_markdown_summary_violations_and_environment(texts):
     assert "## Environment" in md and "- packages: numpy 2.0.0, scipy 1.14.0" in md
     row = next(line for line in md.splitlines()
                if line.startswith("| `saddle_attack.trapped`") and "alie" in line)
-    assert re.sub(r"\s+", " ", row) == "| `saddle_attack.trapped` | 2 | `alie` | inf | `alie` |"
+    assert re.sub(r"\s+", " ", row) == "| `saddle_attack.trapped` | 2 | `alie` | ∞ | `alie` |"
     assert "`mystery`, `subchecks`" in md and "`worst_attack`" in md
 
 
@@ -180,11 +180,13 @@ def test_worst_adversary_reads_the_group_rows():
 # --- figures read the typed fields ------------------------------------------------------------
 def test_rate_fits_are_read_from_claim_result_fits():
     rows = fit_rows(_claims())
-    assert rows == [["aggregator.median.rate", "n", 4, -0.51, -0.5, 0.2, 0.94],
-                    ["aggregator.median.rate", "d", 3, 0.48, 1.0, 0.2, 0.026]]
+    assert rows == [["aggregator.median.rate", "n", 4, -0.51, -0.5, 0.2,
+                     "slope -0.51 <= -0.5 + 0.2: holds (one-sided)", 0.94],
+                    ["aggregator.median.rate", "d", 3, 0.48, 1.0, 0.2,
+                     "slope 0.48 <= 1 + 0.2: holds (one-sided)", 0.026]]
     unfitted = _result(id="aggregator.x.rate", kind="rate")
     assert fit_rows([unfitted]) == [["aggregator.x.rate", "(no fit in the result)", 0, None, None,
-                                     None, None]]
+                                     None, "—", None]]
     html = render_html(_report([unfitted]))
     assert "carry no fit with points" in html and len(re.findall(r"<img ", html)) == 1
     no_rates = _report([_result()])
