@@ -106,6 +106,15 @@ def round_failure_bound(*, Delta: float, gamma: float, s: float, eta: float, T_t
     return ball_coordinate_cdf(threshold / r, dim)
 
 
+def round_failure_bound_any_reading(**kw) -> float:
+    """The per-round bound valid whichever reading of Algorithm 1's escape test docs/paper.md §3
+    leaves open: the largest :func:`round_failure_bound` over the references (w̃, w̃ + ξ) and the
+    tests (every step, final step). The w̃ + ξ reading's is the largest wherever the final-step
+    condition γ s sin(R/s) >= Δ holds, which it does whenever the candidate bound is below 1
+    (then Δ/γ' < R and γ s sin(R/s) >= γ'R > Δ)."""
+    return max(round_failure_bound(**kw, reference=ref, test=t) for ref in READINGS for t in TESTS)
+
+
 def trapped_bound(round_failure: float, Q: int) -> float:
     """The Q rounds draw independent ξ: P(all Q rounds fail) <= round_failure^Q."""
     return float(round_failure) ** int(Q)
