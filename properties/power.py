@@ -108,7 +108,15 @@ class CountGroup:
         b = tuple(float(x) for x in bounds)
         q = tuple(int(x) for x in rounds)
         if len(b) != len(q):
-            raise ValueError("bounds and rounds must have the same length")
+            raise ValueError(f"group {name!r}: bounds and rounds must have the same length "
+                             f"({len(b)} != {len(q)})")
+        bad = [x for x in b if not 0.0 <= x <= 1.0]             # NaN fails the comparison too
+        if bad:
+            raise ValueError(f"group {name!r}: every bound must be a probability in [0, 1], got {bad[0]!r}")
+        if any(x < 0 for x in q):
+            raise ValueError(f"group {name!r}: rounds must be >= 0, got {min(q)}")
+        if not 0 <= int(observed) <= sum(q):
+            raise ValueError(f"group {name!r}: observed count {observed} outside [0, {sum(q)}]")
         return cls(name, b, q, int(observed))
 
     def law(self, scale: float = 1.0) -> np.ndarray:

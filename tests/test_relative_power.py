@@ -159,3 +159,30 @@ def test_binomial_excess_matches_the_binomial_power(delta, n):
     d = pw.decide([pw.CountGroup.of("g", [delta] * n, [1] * n, 0)], ALPHA_BINOMIAL, n_tests=1)
     c, k = d.groups["g"].alone, d.groups["g"].reject_at
     assert binom.sf(k - 1, n, min(1.0, c * delta)) >= 0.8 > binom.sf(k - 1, n, c * delta * 0.995)
+
+
+@pytest.mark.parametrize("bounds,rounds,observed,match", [
+    ([0.2, math.nan], [1, 1], 0, "probability"), ([0.2, math.inf], [1, 1], 0, "probability"),
+    ([1.5], [1], 0, "probability"), ([0.2], [1, 2], 0, "same length"), ([0.2], [-1], 0, "rounds"),
+    ([0.2, 0.3], [2, 2], 5, "outside")])
+def test_untrusted_group_inputs_are_refused_by_name(bounds, rounds, observed, match):
+    with pytest.raises(ValueError, match=match):
+        pw.CountGroup.of("g", bounds, rounds, observed)
+
+
+def test_report_md_shows_the_detectable_excess_and_the_weakest_group():
+    from byzpgd.properties.result import GroupRow
+    from byzpgd.reports.markdown import render_markdown
+    from byzpgd.reports.model import Report
+    from byzpgd.theory.claims import get
+
+    rows = {"trap": GroupRow(20, 20, 0, 0.5, {"detectable_excess": 1.29}),
+            "shrink": GroupRow(20, 20, 0, 0.5, {"detectable_excess": 1.17})}
+    ok = ClaimResult.build(get("mechanism.escape"), violated=False, detectable_excess=1.29, adversaries=rows)
+    weak = ClaimResult.build(get("mechanism.exact_escape"), violated=False, detectable_excess=math.inf)
+    text = render_markdown(Report(profile="ci", seed=0, command="x", claims=[ok, weak]))
+    section = text[text.index("## Power against the bound"):]
+    line = next(ln for ln in section.splitlines() if "`mechanism.escape`" in ln)
+    assert "1.29" in line and "`trap`" in line and "shrink" not in line
+    weak_line = next(ln for ln in section.splitlines() if "`mechanism.exact_escape`" in ln)
+    assert "inf" in weak_line or "∞" in weak_line
