@@ -120,7 +120,9 @@ def _attack_text(r: Measurement) -> str:
         return "no attack"
     att = r.worst_attack or r.attack
     base, _, place = att.partition("@")
-    return f"attack '{base}'" + (f" with the Byzantine rows placed '{place}'" if place else "")
+    if place:
+        return f"attack '{base}' with the Byzantine rows placed '{place}'"
+    return f"attack '{base}' (Byzantine rows at random positions, drawn afresh at every call)"
 
 
 def _delta_reason(r: Measurement, rows: list[Measurement], thr: float, mult: float, slack: float,
