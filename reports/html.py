@@ -219,8 +219,8 @@ saddle.</figcaption></figure>
 <tr><th>kind</th><td>{{ c.kind }}</td></tr>
 <tr><th>instances</th><td>{{ c.instances }} checked, {{ c.nonvacuous_instances }} non-vacuous,
 {{ c.outside_hypotheses }} outside the hypotheses</td></tr>
-<tr><th>{{ "violations" if c.status != "holds" else "failures" }} / errors</th>
-<td>{{ failures_text(c) }} / {{ c.errors }}</td></tr>
+<tr><th>{{ "violations" if c.status == "violated" else "failures" }}</th><td>{{ failures_text(c) }}</td></tr>
+<tr><th>errors</th><td>{{ c.errors }}</td></tr>
 <tr><th>worst ratio</th><td>{{ ratio_text(c.worst_ratio, 6) }}</td></tr>
 <tr><th>empirical / claim constant ({{ c.provenance }})</th><td>{{ constants(c) }}</td></tr>
 <tr><th>seconds</th><td>{{ fmt(c.seconds) }}</td></tr>
@@ -245,7 +245,7 @@ saddle.</figcaption></figure>
 {% endif %}
 {% if c.worst_violation %}
 {% set wv = c.worst_violation %}
-<tr><th>{{ "worst violation" if c.status != "holds" else "worst failing instance" }}</th>
+<tr><th>{{ "worst violation" if c.status == "violated" else "worst failing instance" }}</th>
 <td>observed {{ fmt(wv.observed, 6) }} &gt; bound {{ fmt(wv.bound, 6) }}
 (ratio {{ ratio_text(wv.ratio, 6) }}){{ "; " ~ wv.note if wv.note }}
 {% if wv.extra %}<br>{{ value(wv.extra, "field") }}{% endif %}</td></tr>

@@ -72,8 +72,8 @@ def plural(n: int, word: str) -> str:
 
 
 def failures_text(c: ClaimResult) -> str:
-    """'0 failures', '15 failures of 30 instances, within δ = 0.1 (binomial p = 0.98)', or, for a
-    claim that does not hold, '3 violations'."""
+    """'0 failures', '15 failures of 30 instances, within its failure probability δ = 0.1 (…)', or,
+    for a violated claim, '3 violations'."""
     unit = "sweep" if c.kind == "rate" else "instance"
     if c.status == "holds":
         text = plural(c.violations, "failure")
@@ -82,7 +82,18 @@ def failures_text(c: ClaimResult) -> str:
             text += (f" of {plural(b.trials, unit)}, within its failure probability δ = {b.delta:.3g} "
                      f"(exact binomial test p = {b.p_value:.3g}, rejected only below {b.reject_below:.3g})")
         return text
-    return plural(c.violations, "violation") if c.violations else plural(c.violations, "failure")
+    return plural(c.violations, "violation" if c.status == "violated" else "failure")
+
+
+def counts_text(c: ClaimResult) -> str:
+    """The counts of one claim for a progress line, e.g. '30 instances, 30 non-vacuous, 15 failures
+    (within its δ), worst ratio 2.83' or '…, 3 violations, worst ratio ∞'."""
+    if c.status == "holds":
+        fails = plural(c.violations, "failure") + (" (within its δ)" if c.violations else "")
+    else:
+        fails = plural(c.violations, "violation" if c.status == "violated" else "failure")
+    return (f"{c.instances} instances, {c.nonvacuous_instances} non-vacuous, {fails}, "
+            f"worst ratio {ratio_text(c.worst_ratio)}")
 
 
 def summary_text(summary: dict[str, int]) -> str:

@@ -159,7 +159,12 @@ def test_a_renderer_with_the_old_words_is_caught(results, monkeypatch, variant):
 
 
 # --- the terminal and the command line ------------------------------------------------------------
-def test_terminal_words():
+def test_terminal_words(results):
+    held = words.counts_text(results[PROBABILISTIC])
+    assert "failures (within its δ)" in held and "violation" not in held
+    assert words.counts_text(results[SYMBOLIC]).endswith("worst ratio —")
+    violated = dataclasses.replace(results[DESCENT], status="violated", violations=3, worst_ratio=math.inf)
+    assert words.counts_text(violated).endswith("3 violations, worst ratio ∞")
     assert words.summary_text({"holds": 34, "violated": 1, "error": 0, "inconclusive": 0}) == \
         "34 hold, 1 violated, 0 errors, 0 inconclusive"
     assert cli.fmt_ratio(None) == "—" and cli.fmt_ratio(math.inf) == "∞" and cli.fmt_ratio(0.51884) == "0.519"
