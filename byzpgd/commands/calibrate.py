@@ -203,7 +203,7 @@ def register(subparsers) -> None:
                        f"{name}: {pr.per_cell} in the search, {pr.verify_per_cell} to verify, "
                        f"{runs[name]} runs in all, each capped at {pr.max_calls:,} oracle calls"
                        for name, pr in PROFILES.items())
-                   + " (default: default; times in docs/calibration.md)")
+                   + " (default: the default profile; measured times in docs/calibration.md)")
     p.add_argument("--per-cell", type=_count, default=None, metavar="N",
                    help="search runs per (Delta, adversary) (default: the profile's)")
     p.add_argument("--verify-per-cell", type=_count, default=None, metavar="N",
