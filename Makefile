@@ -14,9 +14,10 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-## test: the whole suite, in parallel, under the 'ci' Hypothesis profile
+## test: the whole suite, in parallel, under the 'ci' Hypothesis profile; BYZPGD_REQUIRE_PEP=1 makes
+## tests/test_pep.py fail (not skip) without PEPit
 test: $(STAMP)
-	$(BIN)/python -m pytest -n auto --hypothesis-profile=ci
+	BYZPGD_REQUIRE_PEP=1 $(BIN)/python -m pytest -n auto --hypothesis-profile=ci
 
 ## verify: check every claim on the default profile; writes $(REPORT)/report.json
 verify: $(STAMP)

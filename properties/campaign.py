@@ -217,9 +217,13 @@ def _rejecting_tests(res: ClaimResult) -> list[str]:
     for name, row in res.adversaries.items():
         x = row.extra or {}
         if x.get("rejects"):
-            level = res.binomial.reject_below if res.binomial is not None else float("nan")
-            out.append(f"{name}: {x['failures']}/{x['trials']} failures, p = {x['p_value']:.3g} < "
-                       f"{level:.3g}")
+            counts = (f"{x['failures']}/{x['trials']} failures" if "failures" in x and "trials" in x
+                      else "its test rejects")
+            p = x.get("p_value")
+            level = res.binomial.reject_below if res.binomial is not None else None
+            out.append(f"{name}: {counts}" + (f", p = {p:.3g}" if isinstance(p, float) else "")
+                       + (f" < {level:.3g}" if isinstance(p, float) and level is not None and p < level
+                          else ""))
     b = res.binomial
     if b is not None and b.rejects:
         out.append(f"pooled: {b.failures}/{b.trials} failures, p = {b.p_value:.3g} < {b.reject_below:.3g}")
@@ -237,8 +241,8 @@ def violation_reason(res: ClaimResult) -> str:
     if w is not None:
         if w.observed > w.bound * (1 + ROUNDING_RTOL):
             return f"observed {w.observed:.4g} > bound {w.bound:.4g}" + (f" ({w.note})" if w.note else "")
-        return (f"{w.note or 'a failing run'} (its reported observed {w.observed:.4g} is within the "
-                f"bound {w.bound:.4g}: the failure is the note's, e.g. a run without output)")
+        return (f"{w.note or 'a failing run'} (reported observed {w.observed:.4g}, bound "
+                f"{w.bound:.4g}: the failure is the note's, not the comparison of the two)")
     if res.fits:
         bad = [f"{k}: slope {f.slope:.3g} against {f.expected:.3g} ± {f.tolerance:.3g}"
                for k, f in res.fits.items()
@@ -252,7 +256,10 @@ def violation_reason(res: ClaimResult) -> str:
 def _outcome(claim_id: str, res: ClaimResult) -> ClaimOutcome:
     reason = ""
     if res.status == "violated":
-        reason = violation_reason(res)
+        try:
+            reason = violation_reason(res)
+        except Exception as exc:   # a reason is a courtesy: it never costs the verdict
+            reason = f"violated (no reason: {type(exc).__name__}: {exc})"
     elif res.status == "error" and res.error_examples:
         reason = str(res.error_examples[0].get("error", ""))[:300]
     elif res.status == "inconclusive":

@@ -6,6 +6,14 @@ Every checked claim has the form ``observed <= bound`` with ``bound = C·shape +
 expressions in the symbols of :mod:`byzpgd.theory.symbols`. The *empirical constant* of a run is
 the smallest C for which the bound would still hold: (observed − offset)/shape.
 Provenance follows docs/paper.md §0: CONFIRMED, CONFIRMED-INDIRECT, POSTER, RECONSTRUCTED, OWN.
+
+A claim's provenance is the *weakest* tag among the parts it depends on (:func:`weakest`, in the
+order of :data:`PROVENANCES`, strongest first): the bound's constant and shape, the parameters its
+value is computed with, and the hypotheses without which it is false. The shared framework
+(Assumption A, Def 1, the protocol of docs/paper.md §1) is not counted, and neither is a proof
+(an OWN proof of a RECONSTRUCTED statement leaves the statement RECONSTRUCTED) nor a hypothesis
+the check uses only to keep runs finite. A claim that lists its ``parts`` (description, tag) is
+checked at construction: a provenance stronger than its weakest part is an error.
 """
 
 from __future__ import annotations
@@ -16,7 +24,16 @@ from dataclasses import dataclass, field
 import sympy as sp
 
 KINDS = ("symbolic", "deterministic", "probabilistic", "rate", "construction")
-PROVENANCES = ("CONFIRMED", "CONFIRMED-INDIRECT", "POSTER", "RECONSTRUCTED", "OWN")
+PROVENANCES = ("CONFIRMED", "CONFIRMED-INDIRECT", "POSTER", "RECONSTRUCTED", "OWN")  # strongest first
+
+
+def weakest(tags) -> str:
+    """The weakest of provenance ``tags`` (the last in :data:`PROVENANCES` order)."""
+    tags = list(tags)
+    bad = [t for t in tags if t not in PROVENANCES]
+    if bad or not tags:
+        raise ValueError(f"tags must be a non-empty list of {PROVENANCES}, got {tags!r}")
+    return max(tags, key=PROVENANCES.index)
 
 
 @dataclass(frozen=True)
@@ -40,6 +57,7 @@ class Claim:
     hypotheses: tuple[str, ...] = ()
     failure_probability: sp.Expr | None = None
     notes: str = ""
+    parts: tuple[tuple[str, str], ...] = ()     # (what, provenance tag) of what it depends on
     _fns: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self):
@@ -47,6 +65,10 @@ class Claim:
             raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
         if self.provenance not in PROVENANCES:
             raise ValueError(f"provenance must be one of {PROVENANCES}, got {self.provenance!r}")
+        if self.parts and self.provenance != weakest(tag for _, tag in self.parts):
+            raise ValueError(f"claim {self.id}: provenance {self.provenance} is not the weakest tag of "
+                             f"its parts, {weakest(tag for _, tag in self.parts)} "
+                             f"({', '.join(f'{w}: {t}' for w, t in self.parts)})")
 
     @property
     def bound_expr(self) -> sp.Expr:
@@ -86,7 +108,8 @@ class Claim:
     def to_dict(self) -> dict:
         return {"id": self.id, "statement": self.statement, "source": self.source,
                 "provenance": self.provenance, "kind": self.kind, "formula": self.formula(),
-                "hypotheses": list(self.hypotheses), "notes": self.notes}
+                "hypotheses": list(self.hypotheses), "notes": self.notes,
+                **({"provenance_parts": [list(p) for p in self.parts]} if self.parts else {})}
 
 
 REGISTRY: dict[str, Claim] = {}

@@ -16,16 +16,30 @@ HYPOTHESES = (
 
 register(Claim(
     id="end_to_end.grad_norm",
-    statement="ByzantinePGD with median / trimmed mean / iterative filtering under the worker-level "
-              "saddle attack outputs ||grad F(w~)|| <= 4 Delta, Delta = the pipeline's measured "
-              "empirical Delta",
-    source="Theorem 1 with the GradAGG of docs/paper.md §6 (corollary, RECONSTRUCTED)", provenance="POSTER",
-    kind="deterministic", observed="grad_norm", constant=4.0, shape=Delta, hypotheses=HYPOTHESES))
+    statement="Stopping-rule check: ByzantinePGD with median / trimmed mean / iterative filtering "
+              "under the worker-level saddle attack outputs ||grad F(w~)|| <= 4 Delta, Delta = the "
+              "largest error of the pipeline measured on the run's own path (raised to any larger "
+              "error seen there, the run repeated)",
+    source="Theorem 1 with the GradAGG of docs/paper.md §6 (corollary, RECONSTRUCTED); the reading with "
+           "Delta raised to the visited sup is ours", provenance="OWN",
+    kind="deterministic", observed="grad_norm", constant=4.0, shape=Delta, hypotheses=HYPOTHESES,
+    notes="Holds by construction: Delta is raised to any larger error the run's path shows and the run "
+          "repeated, so ||grad F(w~)|| <= ||g(w~)|| + e(w~) <= 3 Delta + Delta follows from the stopping "
+          "rule ||g|| <= 3 Delta alone; a run still above Delta after its attempts is outside the "
+          "hypotheses, not a failure. It checks the stopping rule (a conformance check); "
+          "end_to_end.grad_norm_independent is the guarantee-level form (Delta measured before the run).",
+    parts=(("the bound 4 Delta (Theorem 1)", "POSTER"), ("the end-to-end corollary", "RECONSTRUCTED"),
+           ("Delta = the sup of the error on the run's own path, raised and the run repeated", "OWN"))))
 register(Claim(
     id="end_to_end.iterations",
     statement="... and terminates within 2 (F_0 - F*) L_F Q / (3 Delta^2) parallel iterations",
-    source="Theorem 1 with the GradAGG of docs/paper.md §6", provenance="POSTER", kind="deterministic",
-    observed="oracle_calls", constant=2.0, shape=gap * L_F * Q / (3 * Delta**2), hypotheses=HYPOTHESES))
+    source="Theorem 1 with the GradAGG of docs/paper.md §6 (corollary, RECONSTRUCTED)", provenance="OWN",
+    kind="deterministic",
+    observed="oracle_calls", constant=2.0, shape=gap * L_F * Q / (3 * Delta**2), hypotheses=HYPOTHESES,
+    parts=(("the bound 2 (F_0 - F*) L_F Q/(3 Delta^2) (Theorem 1)", "POSTER"),
+           ("Q's formula", "RECONSTRUCTED"),
+           ("the end-to-end corollary", "RECONSTRUCTED"),
+           ("Delta = the sup of the error on the run's own path (as end_to_end.grad_norm)", "OWN"))))
 
 register(Claim(
     id="end_to_end.grad_norm_independent",

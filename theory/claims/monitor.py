@@ -31,4 +31,6 @@ register(Claim(
           "queries not separated by a perturbation (batched round queries are not judged). A run "
           "the monitor stops fails this claim and only this one: the theorem claims count it as "
           "not observed. tol = 1e-9 (|F(w)| + |F(w+)| + required decrease) + 1e-12 max(1, |F(w)|) "
-          "(rounding), so the observed excess is in units of tol and the bound is 1."))
+          "(rounding), so the observed excess is in units of tol and the bound is 1.",
+    parts=(("eta = 1/L_F", "POSTER"), ("Lemma 8.1's statement", "RECONSTRUCTED"),
+           ("the online check on every step of the theorems' runs", "OWN"))))

@@ -25,7 +25,8 @@ register(Claim(
     statement="ByzantinePGD's output satisfies ||grad F(w~)|| <= 4 Delta",
     source="Theorem 1 (docs/paper.md §4); poster", provenance="POSTER", kind="deterministic",
     observed="grad_norm", constant=4.0, shape=Delta, hypotheses=THM1_HYP,
-    notes="Deterministic: the output w~ has ||g(w~)|| <= epsilon = 3 Delta, so ||grad F|| <= 4 Delta."))
+    notes="Deterministic: the output w~ has ||g(w~)|| <= epsilon = 3 Delta, so ||grad F|| <= 4 Delta.",
+    parts=(("the bound 4 Delta", "POSTER"), ("epsilon = 3 Delta (the stopping rule)", "POSTER"))))
 
 register(Claim(
     id="byzantine_pgd.lambda_min",
@@ -36,12 +37,16 @@ register(Claim(
     constant=float(LAMBDA_CONSTANT_BPGD), shape=LAMBDA_SHAPE_BPGD, hypotheses=THM1_HYP + ("Delta <= 1",),
     failure_probability=delta,
     notes="1900 is on the poster; (sqrt(rho_F)+L_F) and log(10/Delta) are reconstructed. "
-          "Non-vacuous only when the bound is < L_F (tiny Delta)."))
+          "Non-vacuous only when the bound is < L_F (tiny Delta).",
+    parts=(("the constant 1900", "POSTER"), ("the factors (sqrt(rho_F) + L_F) and log(10/Delta)",
+                                              "RECONSTRUCTED"),
+           ("r, Q, R, T_th (docs/paper.md §4 table)", "RECONSTRUCTED"),
+           ("the hypothesis r <= R", "RECONSTRUCTED"))))
 
 register(Claim(
     id="byzantine_pgd.iterations",
     statement="ByzantinePGD terminates within 2 (F_0 - F*) L_F Q / (3 Delta^2) parallel iterations",
-    source="Theorem 1 (docs/paper.md §4); poster", provenance="POSTER", kind="deterministic",
+    source="Theorem 1 (docs/paper.md §4); poster", provenance="OWN", kind="deterministic",
     observed="oracle_calls", constant=2.0, shape=gap * L_F * Q / (3 * Delta**2),
     hypotheses=THM1_HYP + ("Q's formula 2 log(rho_F (F_0-F*)/(48 L_F delta Delta^(6/5) d^(3/5))) > 1 "
                            "before rounding (OWN: see notes)",),
@@ -52,7 +57,11 @@ register(Claim(
           "formula gives a value <= 1 (F_0 - F* of order Delta^(6/5), e.g. a start next to a "
           "minimum) Q is clamped to 1 and the bound fails: Hypothesis found 3 calls against a "
           "bound of 2.15 (tests/test_theorem1_byzantine_pgd.py pins it). Such instances are "
-          "reported as outside the hypotheses, never counted as holding."))
+          "reported as outside the hypotheses, never counted as holding. Provenance: the weakest "
+          "of its parts, OWN (the hypothesis that removes the counterexample).",
+    parts=(("the bound 2 (F_0 - F*) L_F Q / (3 Delta^2)", "POSTER"), ("Q's formula", "RECONSTRUCTED"),
+           ("the hypothesis r <= R", "RECONSTRUCTED"),
+           ("the hypothesis 'Q's formula > 1' (removes a recorded counterexample)", "OWN"))))
 
 # --- Theorem 2: exact oracle, the fully proved variant of docs/paper.md §7.3 ----------------------
 THM2_HYP = ("F is L_F-smooth and rho_F-Hessian-Lipschitz, F* > -inf (Assumption A)",
@@ -95,11 +104,15 @@ register(Claim(
               "probability >= 1 - delta, at a point with lambda_min >= "
               "-60 sqrt(rho_F epsilon) log(8 rho_F d (F_0 - F*)/(delta epsilon^2))",
     source="Theorem 2 as the poster states it (docs/paper.md §5)",
-    provenance="POSTER", kind="probabilistic", observed="neg_lambda_min", constant=60.0,
+    provenance="RECONSTRUCTED", kind="probabilistic", observed="neg_lambda_min", constant=60.0,
     shape=sp.sqrt(rho_F * eps) * sp.log(8 * rho_F * d * gap / (delta * eps**2)),
     hypotheses=THM2_HYP[:2] + ("parameters of the poster's reading (docs/paper.md §5): r = epsilon "
                                "(POSTER); R = sqrt(epsilon/rho_F) and T_th's 1/12 RECONSTRUCTED",),
     failure_probability=delta,
     notes="The bound and r = epsilon, Q = 1, eta = 1/L_F are read off the poster; R's square root "
           "and T_th's constant 1/12 are RECONSTRUCTED (the poster's text is cut there). Non-vacuous "
-          "only for epsilon below about 1e-8, where the instances are drawn."))
+          "only for epsilon below about 1e-8, where the instances are drawn. Provenance: the weakest "
+          "of its parts, RECONSTRUCTED.",
+    parts=(("the bound -60 sqrt(rho_F eps) log(8 rho_F d (F_0 - F*)/(delta eps^2))", "POSTER"),
+           ("r = epsilon, Q = 1, eta = 1/L_F", "POSTER"),
+           ("R = sqrt(epsilon/rho_F) and T_th's constant 1/12", "RECONSTRUCTED"))))
