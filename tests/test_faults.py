@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import json
 
+import numpy as np
 import pytest
 
 from byzpgd.experiments import faults as F
@@ -19,6 +20,58 @@ def test_the_catalogue_has_at_least_30_distinct_faults_of_every_kind():
     assert len(ids) >= 30 and len(set(ids)) == len(ids)
     assert {f.kind for f in F.CATALOGUE} == set(F.KINDS)
     assert sum(f.ci for f in F.CATALOGUE) >= 5
+    assert all(f.reaches for f in F.CATALOGUE)       # every fault says which engine it reaches
+
+
+PARAMETER_TARGETS = (F.BPGD, F.EPGD)
+
+
+def test_at_least_15_code_slips_none_a_parameter_scaling():
+    """Issue 22 item 4: code slips in the loop, the certifying layer and the aggregators, each with
+    its harm in one line; none wraps theorem_params (a parameter scaling) or a theory table."""
+    slips = [f for f in F.CATALOGUE if f.why]
+    assert len(slips) >= 15
+    for f in slips:
+        assert f.kind in ("logic", "aggregator"), f.id
+        targets = [p.target for p in f.patches]
+        assert not any(t in PARAMETER_TARGETS or ".theory." in t for t in targets), f.id
+        assert any(t.startswith(("byzpgd.algorithms.", "byzpgd.oracles.inexact")) for t in targets), f.id
+    places = {p.target.split(":")[0] for f in slips for p in f.patches}
+    assert {"byzpgd.algorithms.perturbed_gd", "byzpgd.oracles.inexact"} <= places
+    assert any(t.startswith("byzpgd.algorithms.aggregators") for t in places)
+    loop = [f for f in slips if f.id.startswith("loop.")]
+    assert loop and all("one-at-a-time" in f.reaches for f in loop)
+
+
+def _wrapped(fault_id, name):
+    """The replacement the fault installs for module attribute ``name`` of the loop."""
+    fault = F.get_fault(fault_id)
+    patch = next(p for p in fault.patches if p.target.endswith(":" + name))
+    return patch.wrap(F._resolve(patch.target)[2])
+
+
+def test_a_loop_slip_changes_exactly_what_it_says():
+    """Two slips on a strict saddle (curvature −1: the escape coordinate doubles each step): after
+    T_th = 7 steps a correct round is about 0.05 from the saddle, beyond R = 0.04; its square
+    (0.0025) and its last step (about 0.025) are not, so the slipped rounds do not escape."""
+    from byzpgd.algorithms import PGDParams
+    from byzpgd.oracles.inexact import CertifiedOracle, ExactOracle
+    from byzpgd.oracles.landscapes import CosineSaddle
+
+    loop = importlib.import_module("byzpgd.algorithms.perturbed_gd")
+    land = CosineSaddle.random(3, np.random.default_rng(0))
+    params = PGDParams(eta=1 / land.L, epsilon=1e-3, r=1e-3, Q=8, R=0.04, T_th=7)
+    oracle = CertifiedOracle(ExactOracle(land))
+    w0 = np.zeros(3)
+
+    def escapes(round_fn):
+        run = loop._Run(oracle, 10**6, False)
+        return round_fn(run, w0, params, np.random.default_rng(1), "candidate", "every_step") is not None
+    assert escapes(loop._perturbation_round)
+    assert not escapes(_wrapped("loop.escape_test_squared", "_perturbation_round"))
+    assert not escapes(_wrapped("loop.escape_distance_from_previous_step", "_perturbation_round"))
+    assert escapes(loop._batched_rounds)
+    assert not escapes(_wrapped("loop.escape_test_squared", "_batched_rounds"))
 
 
 @pytest.mark.parametrize("fault", F.CATALOGUE, ids=lambda f: f.id)
@@ -93,8 +146,10 @@ def test_a_small_campaign_writes_its_kill_matrix(tmp_path):
     ]
     faults[0] = F.Fault(faults[0].id, faults[0].kind, faults[0].description, faults[0].patches, cheap)
     c = run_campaign(faults, "quick", 0, command="test")
+    assert set(c.summary) == {"killed", "survived", "equivalent", "errored", "error"}
     by = {f.id: f for f in c.faults}
     assert by["byzantine_pgd.Q_1"].status == "killed"
+    assert by["byzantine_pgd.Q_1"].conformance_killers == ("mechanism.candidate_cost",)
     assert by["byzantine_pgd.Q_1"].killed_by == ("mechanism.candidate_cost",)
     assert by["byzantine_pgd.Q_1"].outcomes[0].replay.startswith("byzpgd replay")
     assert by["test.noop"].status == "survived" and not by["test.noop"].killed
@@ -107,6 +162,13 @@ def test_a_small_campaign_writes_its_kill_matrix(tmp_path):
     assert rows["byzantine_pgd.Q_1"]["killed"] is True
     assert rows["byzantine_pgd.Q_1"]["killed_by"] == ["mechanism.candidate_cost"]
     assert rows["test.missing"]["status"] == "error" and rows["test.missing"]["killed"] is False
+    assert rows["byzantine_pgd.Q_1"]["conformance_killers"] == ["mechanism.candidate_cost"]
+    assert data["claim_levels"]["mechanism.candidate_cost"] == "conformance"
+    assert data["guarantee_kill_rate"] == 0.0 and data["conformance_kill_rate"] == pytest.approx(1 / 3)
+    assert data["by_kind"]["parameter"]["killed_by_conformance_only"] == 1
+    assert data["all_claims"] is False
+    md = (tmp_path / "faults.md").read_text()
+    assert "lower bound" in md and "| kind | faults | killed |" in md
     assert "byzantine_pgd.Q_1" in (tmp_path / "faults.md").read_text()
     assert "<table>" in (tmp_path / "faults.html").read_text()
 
