@@ -23,7 +23,8 @@ worst_ratio, empirical_constant, claim_constant : float or None
     CONFIRMED/POSTER claims, our own for OWN ones).
 binomial : BinomialTest or None
     The exact binomial test of a probabilistic claim (pooled over its groups; per-group tests
-    are in the ``adversaries`` rows' ``extra``).
+    are in the ``adversaries`` rows' ``extra``). None for the mechanism escape claims, whose
+    counts are failed rounds, not failures: their pooled count test is ``details['pooled']``.
 detectable_failure_rate : float or None
     The power of a probabilistic claim: the smallest true failure rate its weakest group
     (adversary) detects with probability 0.8 at the claim's corrected false-alarm rate.
