@@ -196,3 +196,35 @@ def test_a_batched_campaign_runs_the_claims_as_verify_batched_does(monkeypatch):
     for batched in (False, True):
         c = run_campaign(faults, "quick", 0, command="test", batched=batched)
         assert [f.status for f in c.faults] == ["killed", "killed"], c.faults
+
+
+def test_the_slip_copies_equal_the_original_without_their_slip():
+    """The loop, round and batch copies that carry the slips are the original line for line: with
+    no slip they give the original's result bit for bit (same seeds), under a batchable oracle
+    (the round batch) and a sequential one; with a slip they do not."""
+    from byzpgd.algorithms import PGDParams
+    from byzpgd.oracles.inexact import CertifiedOracle, RandomDirectionOracle
+    from byzpgd.oracles.landscapes import CosineSaddle
+
+    loop = importlib.import_module("byzpgd.algorithms.perturbed_gd")
+    land = CosineSaddle.random(4, np.random.default_rng(3))
+    params = PGDParams(eta=1 / land.L, epsilon=0.03, r=0.01, Q=4, R=0.05, T_th=12)
+    w0 = land.sample_start(np.random.default_rng(4), "saddle", 0.0)   # rounds escape once, then fail
+
+    def result(fn, batchable):
+        oracle = CertifiedOracle(RandomDirectionOracle(land, 1e-3, np.random.default_rng(5)))
+        oracle.batchable = batchable
+        res = fn(oracle, w0, params, np.random.default_rng(6))
+        return res.w.tobytes(), res.grad_oracle_calls, res.escape_rounds, res.escapes, res.status
+
+    plain = F._slip_loop("none")(loop.perturbed_gd)
+    for batchable in (False, True):
+        assert result(plain, batchable) == result(loop.perturbed_gd, batchable)
+        assert result(plain, batchable)[3] >= 1       # an escape happened: the rounds were exercised
+    same = (F.Patch(f"{F.LOOP}:_perturbation_round", F._slip_round("none")),
+            F.Patch(f"{F.LOOP}:_batched_rounds", F._slip_batched("none")))
+    with F.inject(F.Fault("test.no_slip", "logic", "the copies without a slip", same, ())):
+        for batchable in (False, True):
+            assert result(loop.perturbed_gd, batchable) == result(plain, batchable)
+    slipped = F._slip_loop("stop_squared")(loop.perturbed_gd)
+    assert result(slipped, False) != result(loop.perturbed_gd, False)
