@@ -106,6 +106,12 @@ def cap_for_values(family: str, values: dict) -> CallCap:
     return theorem_cap(bound, allowance)
 
 
+def spec_call_cap(spec: dict) -> CallCap:
+    """:func:`call_cap` of a spec, built from the spec alone (landscape and start; nothing runs)."""
+    land = build_landscape(spec)
+    return call_cap(spec, land, land.value(start_point(spec, land)) - land.f_star)
+
+
 def call_cap(spec: dict, land, gap: float) -> CallCap:
     """The call cap of the spec's run (:func:`cap_for_values` at :func:`theorem_values`): from the
     theory at the instance's values, never from the run."""

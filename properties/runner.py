@@ -32,7 +32,7 @@ from typing import Protocol
 
 from ..experiments.batched import BATCH_SIZE
 from ..experiments.budget import FAILURE_PROBABILITY, budget
-from ..experiments.instances import run
+from ..experiments.instances import run, spec_call_cap
 from ..experiments.loop import Executor, InstanceError, Timed, run_in_chunks, run_instances, split
 from ..theory.claims import get
 from .checks import Observation, observe, test_group, verdict
@@ -126,6 +126,20 @@ class TheoremInstance:
         return observe(get(self.claim_id), run(spec, self.algorithm), self.constant)
 
 
+def cap_order(specs: list[dict]) -> list[int]:
+    """The order in which early decisions run the specs: by their theory call cap, smallest first
+    (:func:`byzpgd.experiments.instances.spec_call_cap`; ties and specs whose cap cannot be computed
+    keep their order). A run that never settles reaches a small cap in moments, so a claim it
+    violates is decided before the long instances run; the verdict of a complete run does not depend
+    on the order, and the results are put back in spec order before the verdict."""
+    def key(i: int) -> float:
+        try:
+            return float(spec_call_cap(specs[i]).calls)
+        except Exception:   # a spec that cannot be built crashes in its run, reported there
+            return float("inf")
+    return sorted(range(len(specs)), key=lambda i: (key(i), i))
+
+
 def check_claim(claim_id: str, profile: str = "ci", seed: int = 0, *, algorithm=None,
                 constant: float | None = None, n: int | None = None, progress=None,
                 executor: Executor | None = None, batched: bool | None = None) -> ClaimResult:
@@ -152,8 +166,10 @@ def check_claim(claim_id: str, profile: str = "ci", seed: int = 0, *, algorithm=
         results = run_in_chunks(specs, TheoremBatch(claim_id, constant), BATCH_SIZE, executor, progress,
                                 stop=stop)
     else:
-        results = run_instances(specs, TheoremInstance(claim_id, algorithm, constant), executor, progress,
-                                stop=stop)
+        order = list(range(len(specs))) if stop is None else cap_order(specs)
+        ran = run_instances([specs[i] for i in order], TheoremInstance(claim_id, algorithm, constant),
+                            executor, progress, stop=stop)
+        results = [r for _, r in sorted(zip(order, ran, strict=False), key=lambda pair: pair[0])]
     observations, errors = split(results)
     details = {"budget": budget("theorems"), **({"trials": "batched"} if batched else {}),
                **(stop.details() if stop is not None else {})}

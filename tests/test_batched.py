@@ -352,7 +352,7 @@ def test_batched_trials_context_and_what_stays_one_at_a_time(monkeypatch):
 
     calls = []
     monkeypatch.setattr(runner, "run_in_chunks",
-                        lambda specs, fn, size, ex, pr: calls.append(len(specs)) or [])
+                        lambda specs, fn, size, ex, pr, **kw: calls.append(len(specs)) or [])
     with runner.batched_trials():
         assert runner.BATCHED.get() is True
         runner.check_claim("exact_pgd.grad_norm", "quick", 0, n=5)

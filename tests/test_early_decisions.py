@@ -123,3 +123,38 @@ def test_a_holding_claim_runs_every_instance_and_agrees_with_complete():
         full = check_claim("exact_pgd.grad_norm", "quick", seed=0)
     assert early.status == "holds" and _counts(early) == _counts(full)
     assert "early_decision" not in early.details
+
+
+# --- a runaway is decided at its smallest theory cap first -----------------------------------------
+def test_a_runaway_is_violated_at_the_instance_with_the_smallest_cap(monkeypatch):
+    """Early decisions run the instances by theory cap, smallest first: a run that never settles
+    reaches that cap at once (a violation), so the claim is decided before any long instance. With
+    the spec order instead (the variant), the first instance's cap is astronomically large and the
+    runaway meets the wall-clock guard first: 'inconclusive', not 'violated'. Neither outcome
+    depends on the machine: the first part runs without a guard (only the first instance runs, and
+    its cap stops it), the variant's first instance can never reach its cap, whatever the guard."""
+    from byzpgd.experiments import budget
+    from byzpgd.properties import runner
+    from tests.test_run_budgets import _never_stopping
+
+    monkeypatch.setattr(budget, "INSTANCE_SECONDS", 1e9)
+    result = check_claim("byzantine_pgd.grad_norm", "quick", seed=0, algorithm=_never_stopping())
+    assert result.status == "violated"
+    assert result.details["early_decision"]["instances_run"] == 1
+    assert "call cap" in result.worst_violation.note
+    monkeypatch.setattr(budget, "INSTANCE_SECONDS", 0.5)
+    monkeypatch.setattr(runner, "cap_order", lambda specs: list(range(len(specs))))
+    in_spec_order = check_claim("byzantine_pgd.grad_norm", "quick", seed=0, algorithm=_never_stopping())
+    assert in_spec_order.status == "inconclusive" and in_spec_order.details["budget_ended"] == 1
+
+
+def test_cap_order_is_by_theory_cap_and_keeps_ties_in_spec_order():
+    from byzpgd.experiments.instances import spec_call_cap
+    from byzpgd.properties.runner import cap_order
+    from byzpgd.properties.strategies import sample_specs
+
+    specs = sample_specs("byzantine_pgd.grad_norm", 30, 0)
+    order = cap_order(specs)
+    caps = [spec_call_cap(specs[i]).calls for i in order]
+    assert sorted(order) == list(range(30)) and caps == sorted(caps)
+    assert all(order[k] < order[k + 1] for k in range(29) if caps[k] == caps[k + 1])
