@@ -119,6 +119,11 @@ class Campaign:
     seconds: float = 0.0
     environment: dict = field(default_factory=dict)
     all_claims: bool = False
+    pending: tuple[str, ...] = ()         # faults not run yet (a partial campaign)
+
+    @property
+    def partial(self) -> bool:
+        return bool(self.pending)
 
     @staticmethod
     def level(claim_id: str) -> str:
@@ -433,13 +438,16 @@ class _FaultTask:
 def run_campaign(faults: Sequence[str | fault_mod.Fault], profile: str = "ci", seed: int = 0, *,
                  all_claims: bool = False, command: str = "",
                  progress: Callable[[str], None] | None = None, executor=None,
-                 batched: bool = False) -> Campaign:
+                 batched: bool = False,
+                 on_result: Callable[[Campaign], None] | None = None) -> Campaign:
     """Run the campaign over ``faults`` (catalogue ids or :class:`Fault` objects; see the
     module docstring). ``executor`` (an executor with ``as_completed``, e.g. a Dask one from
     :mod:`byzpgd.scaleout`) runs one task per fault; default: one fault after the other here.
     The baseline runs here either way; the outcomes are in the order of ``faults``.
     ``batched``: the claims run as ``byzpgd verify --batched`` runs them (batched trials for
-    the theorem and escape claims): what the campaign catches in that mode."""
+    the theorem and escape claims): what the campaign catches in that mode. ``on_result`` is
+    called after each finished fault with the campaign so far (its ``pending`` faults not yet
+    run), e.g. to write partial files that an interruption leaves behind."""
     say = progress or (lambda msg: None)
     t0 = time.perf_counter()
     known = claim_ids()
@@ -464,5 +472,11 @@ def run_campaign(faults: Sequence[str | fault_mod.Fault], profile: str = "ci", s
             + (f" (crashed or timed out: {', '.join(res.errored_by)})" if res.errored_by else "")
             + (f" ({res.error})" if res.error and not res.killed else "")
             + f" ({res.seconds:.1f} s)")
+        if on_result is not None:
+            pending = tuple(f.id for f, r in zip(faults, results, strict=True) if r is None)
+            on_result(Campaign(profile, seed, command, baseline,
+                               tuple(r for r in results if r is not None),
+                               round(time.perf_counter() - t0, 3), all_claims=all_claims,
+                               pending=pending))
     return Campaign(profile, seed, command, baseline, tuple(results),
                     round(time.perf_counter() - t0, 3), all_claims=all_claims)

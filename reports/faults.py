@@ -2,7 +2,8 @@
 (:class:`byzpgd.properties.campaign.Campaign`), written as one atomic set.
 
 faults.json: ``profile``, ``seed``, ``command``, ``environment``, ``all_claims`` (every claim ran
-on every fault: the full matrix), ``summary`` (faults per status), ``kill_rate`` (killed among
+on every fault: the full matrix), ``partial`` and ``pending`` (written after each finished fault:
+the faults not run yet), ``summary`` (faults per status), ``kill_rate`` (killed among
 killed + survived + errored), ``catalogue_kill_rate`` (killed among every fault, readings
 excluded), ``guarantee_kill_rate`` and ``conformance_kill_rate`` (faults killed by a claim of that
 level among every fault; the guarantee rate is a lower bound unless ``all_claims``),
@@ -35,6 +36,7 @@ def campaign_json(c) -> dict:
     claims = _columns(c)
     return {"profile": c.profile, "seed": c.seed, "command": c.command,
             "environment": c.environment or environment(), "all_claims": c.all_claims,
+            "partial": c.partial, "pending": list(c.pending),
             "summary": c.summary, "kill_rate": c.kill_rate,
             "catalogue_kill_rate": c.catalogue_kill_rate,
             "guarantee_kill_rate": c.guarantee_kill_rate,
@@ -85,6 +87,9 @@ def render_markdown(c) -> str:
              f"(killed among killed + survived + errored), {c.catalogue_kill_rate:.1%} of the whole "
              f"catalogue (readings, which are not faults, excluded); {c.seconds:.0f} s.", "",
              _rates_line(c), "", f"Command: `{c.command}`", "",
+             *([f"**Partial**: {len(c.pending)} fault(s) not run yet (the campaign was still "
+                f"running or was stopped): {', '.join(f'`{p}`' for p in c.pending)}.", ""]
+               if c.partial else []),
              "A fault is killed when a claim that holds without it is violated under it; a claim "
              "that crashes or exceeds its time budget makes it *errored* (not a kill). Cells: ✗ "
              "violated, E error, T over budget, · holds, ? inconclusive, empty: not run"

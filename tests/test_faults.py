@@ -228,3 +228,29 @@ def test_the_slip_copies_equal_the_original_without_their_slip():
             assert result(loop.perturbed_gd, batchable) == result(plain, batchable)
     slipped = F._slip_loop("stop_squared")(loop.perturbed_gd)
     assert result(slipped, False) != result(loop.perturbed_gd, False)
+
+
+def test_the_command_writes_partial_files_after_each_fault(tmp_path, monkeypatch):
+    """``byzpgd faults`` rewrites DIR/faults.* after each finished fault (``partial`` with the
+    pending faults), so a stopped campaign leaves what it measured; the last write is complete."""
+    from byzpgd.properties import campaign
+
+    seen = []
+    real = campaign.run_campaign
+
+    def spy(ids, *args, on_result=None, **kw):
+        def hook(partial):
+            on_result(partial)
+            seen.append(json.loads((tmp_path / "out" / "faults.json").read_text()))
+        cheap = [F.Fault(f.id, f.kind, f.description, f.patches, ("mechanism.candidate_cost",))
+                 for f in map(F.get_fault, ids)]
+        return real(cheap, *args, on_result=hook, **kw)
+    monkeypatch.setattr(campaign, "run_campaign", spy)
+    from byzpgd.cli import main
+    code = main(["faults", "--profile", "quick", "--faults", "byzantine_pgd.Q_1,exact_pgd.T_th_div10",
+                 "--quiet", "--out", str(tmp_path / "out")])
+    assert code == 0
+    assert [d["partial"] for d in seen] == [True, False]
+    assert seen[0]["pending"] == ["exact_pgd.T_th_div10"] and len(seen[0]["faults"]) == 1
+    final = json.loads((tmp_path / "out" / "faults.json").read_text())
+    assert final["partial"] is False and len(final["faults"]) == 2

@@ -1,5 +1,6 @@
 """``byzpgd faults``: the seeded-fault campaign (byzpgd.properties.campaign) and its kill
-matrix, written to DIR/faults.{json,md,html}."""
+matrix, written to DIR/faults.{json,md,html} after each finished fault (``partial`` until the
+last) and at the end."""
 
 from __future__ import annotations
 
@@ -55,7 +56,8 @@ def cmd_faults(ns) -> int:
                 campaign = run_campaign(ids, ns.profile, ns.seed, all_claims=ns.all_claims,
                                         command=command, progress=bar.messages(),
                                         executor=executor if scaleout.uses_dask(ns) else None,
-                                        batched=ns.batched)
+                                        batched=ns.batched,
+                                        on_result=lambda partial: write_faults(out, partial))
         except scaleout.ScaleOutError as exc:
             bar.close()
             out_dir.discard_if_empty()
@@ -64,7 +66,8 @@ def cmd_faults(ns) -> int:
         except KeyboardInterrupt:
             bar.close()
             out_dir.discard_if_empty()
-            print(f"byzpgd faults: interrupted{signal_words()}; the previous files in {out} are untouched",
+            print(f"byzpgd faults: interrupted{signal_words()}; {out} holds the faults finished so far "
+                  "(faults.json 'partial': true), or the previous files if none finished",
                   file=sys.stderr)
             return 130   # the CLI's main makes it 128 + the signal for SIGTERM/SIGHUP
     paths = write_faults(out, campaign)
