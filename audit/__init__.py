@@ -11,7 +11,9 @@ bound, and ByzantinePGD end to end (Theorem 1 with the measured Δ).
 - :mod:`.end_to_end`: ByzantinePGD with the user's rule under the saddle-point attack (d = 10);
 - :mod:`.tasks`: the battery's settings and the end-to-end runs as executor tasks, one sandbox
   per task, merged in order (``--scheduler`` / ``--workers``, docs/scale-out.md);
-- :mod:`.verdict`: the graded verdict, pass / suboptimal / fail, with reasons;
+- :mod:`.kappa`: the rule's empirical (f, κ)-robustness by adversarial search;
+- :mod:`.verdict`: the graded verdict, pass / suboptimal / inconclusive / fail, with reasons;
+- :mod:`.result`: the typed results (``AuditResult`` and its parts, audit.json's schema);
 - :mod:`.run`: the whole audit as one function (used by ``byzpgd audit``), and
   :func:`.run.audit_in_process` for the project's own rules (tests, benchmarks).
 

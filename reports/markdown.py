@@ -236,7 +236,7 @@ POWER_NOTE = ("Detectable excess c: the smallest factor such that, when one grou
               "probability c × their per-instance bounds (c × δ; c × p_round per perturbation round "
               "for the mechanism escape claims) and the other groups sit at their bounds, the claim's "
               "decision (G + 1 tests, Bonferroni) rejects with probability 0.8; exact, the worst group. "
-              "inf: some group cannot reach that power. Detectable failure rate: the smallest uniform "
+              "∞: some group cannot reach that power. Detectable failure rate: the smallest uniform "
               "failure rate the weakest group detects (absolute, not against the bound).")
 
 

@@ -164,7 +164,7 @@ def check_aggregator_rates(rates=None, expected=None, s5=None) -> Derivation:
                 for a, b in zip(got, want, strict=True))
             return SubCheck(f"exponents_{name}", f"{name}: term exponents (n, m, alpha, d) as in the table",
                             "proved" if ok else "disproved", "symbolic elasticities",
-                            str([{k: sp.sstr(x) for k, x in e.items()} for e in got]))
+                            "; ".join(", ".join(f"{k} {sp.sstr(x)}" for k, x in e.items()) for e in got))
         S.append(guard(f"exponents_{name}", name, exps))
         res.data[f"exponents_{name}"] = [{k: sp.sstr(x) for k, x in e.items()}
                                          for e in rates_mod.term_exponents(expr)]

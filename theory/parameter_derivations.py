@@ -246,7 +246,7 @@ def check_exponent_balance(fake_basin=FAKE_BASIN, hessian_radius=gamma / rho_F,
     sols = [s for s in sp.solve(balance, gamma) if s.is_positive]
     if len(sols) != 1:
         res.subchecks.append(SubCheck("6.balance", "balance equation has one positive root",
-                                      "undecided", evidence=str(sols)))
+                                      "undecided", evidence=", ".join(sp.sstr(s) for s in sols) or "no root"))
         return res
     gstar = sols[0]
     res.data["gamma_star"] = sp.sstr(gstar)
