@@ -198,8 +198,10 @@ def _worker_init():
 
 
 def fmt_ratio(x) -> str:
-    """A worst ratio for a progress line (a float, or None / a non-finite value as text)."""
-    return f"{x:.3g}" if isinstance(x, float) else str(x)
+    """A worst ratio for a progress line (:func:`byzpgd.reports.words.ratio_text`: '—' when there is
+    none, '∞' when infinite)."""
+    from .reports.words import ratio_text
+    return ratio_text(x)
 
 
 def claim_line(k: int, total: int, result) -> str:
@@ -208,9 +210,9 @@ def claim_line(k: int, total: int, result) -> str:
     early = (result.details or {}).get("early_decision")
     decided = "" if not early else (f"; decided after {early['instances_run']}/"
                                     f"{early['instances_planned']} instances: {early['reason']}")
-    return (f"[{k}/{total}] {result.id}: {result.status} ({result.instances} instances, "
-            f"{result.nonvacuous_instances} non-vacuous, {result.violations} violations, "
-            f"worst ratio {fmt_ratio(result.worst_ratio)}, {result.seconds:.1f} s{decided})")
+    from .reports.words import counts_text
+    return (f"[{k}/{total}] {result.id}: {result.status} ({counts_text(result)}, "
+            f"{result.seconds:.1f} s{decided})")
 
 
 class VerifyTimeout(Exception):

@@ -181,10 +181,11 @@ def _run_check_served(claim_id: str, profile: str, seed: int,
 
 def _write_report(session, exitstatus, collected: dict) -> None:
     config = session.config
-    from .cli import fmt_ratio, illustration
+    from .cli import illustration
     from .properties.registry import claim_ids
     from .reports import write_all
     from .reports.json_report import build_report
+    from .reports.words import counts_text
 
     t0 = time.perf_counter()
     profile, seed = report_profile(config), config.getoption("byzpgd_seed")
@@ -205,9 +206,7 @@ def _write_report(session, exitstatus, collected: dict) -> None:
             from_tests.append(cid)
         results.append(result)
         _say(config, f"[{k}/{len(ids)}] {cid}: {result.status} "
-                     f"({'from the tests' if served else 'computed'}; {result.instances} instances, "
-                     f"{result.nonvacuous_instances} non-vacuous, {result.violations} "
-                     f"violations, worst ratio {fmt_ratio(result.worst_ratio)}, "
+                     f"({'from the tests' if served else 'computed'}; {counts_text(result)}, "
                      f"{result.seconds} s)")
     command = shlex.join(["pytest", *(str(a) for a in config.invocation_params.args)])
     report = build_report(profile, seed, results, command, seconds=time.perf_counter() - t0,
