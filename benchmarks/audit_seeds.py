@@ -24,7 +24,9 @@ TESTS = str(Path(__file__).resolve().parents[1] / "tests")
 RULES = ("median", "trimmed_mean", "iterative_filtering", "mean", "krum", "multi_krum", "bulyan",
          "geometric_median", "centered_clipping", "nnm_trimmed_mean",
          # broken on purpose (tests/fixtures_audit.py): biased in m, flat in n, NaN-broken
-         "fixtures_audit:shifted_median", "fixtures_audit:middle_half_by_norm", "fixtures_audit:nan_median")
+         "fixtures_audit:shifted_median", "fixtures_audit:middle_half_by_norm", "fixtures_audit:nan_median",
+         # trust row positions (tests/fixtures_positional.py)
+         "fixtures_positional:last_half_mean", "fixtures_positional:anchored_mean")
 
 
 def factory_of(rule: str):
