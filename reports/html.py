@@ -412,10 +412,14 @@ def render_html(report: Report, *, escape_illustration: bool = True) -> str:
     """The HTML report. ``escape_illustration=False`` leaves out the escape illustration even
     when the report carries one (the section then says so)."""
     claims = list(report.claims)
-    tightness = (_figure(plots.tightness_plot, claims) if claims
-                 else FigureSlot(why="the report has no claims."))
-    figures = {"tightness": tightness, "rates": _rates_figure(claims),
-               "escape": _escape_figure(report, escape_illustration)}
+    if report.partial is not None:   # rewritten after each claim: the figures wait for the end
+        later = FigureSlot(why=f"partial report ({report.partial}): figures are drawn when the run ends.")
+        figures = {"tightness": later, "rates": later, "escape": later}
+    else:
+        tightness = (_figure(plots.tightness_plot, claims) if claims
+                     else FigureSlot(why="the report has no claims."))
+        figures = {"tightness": tightness, "rates": _rates_figure(claims),
+                   "escape": _escape_figure(report, escape_illustration)}
     adversary_cols, adversary_rows = adversary_table(claims)
     return _TEMPLATE.render(
         base_css=BASE_CSS, report=report, claims=claims, figures=figures, escape=report.illustration,
