@@ -219,20 +219,37 @@ def _rejecting_tests(res: ClaimResult) -> list[str]:
     """The binomial tests of a probabilistic result that reject, in words (each a true statement:
     'k/n failures, p = ... < level')."""
     out = []
+    pooled = (res.details or {}).get("pooled") or {}
+    level = res.binomial.reject_below if res.binomial is not None else pooled.get("reject_below")
     for name, row in res.adversaries.items():
         x = row.extra or {}
         if x.get("rejects"):
-            counts = (f"{x['failures']}/{x['trials']} failures" if "failures" in x and "trials" in x
-                      else "its test rejects")
-            p = x.get("p_value")
-            level = res.binomial.reject_below if res.binomial is not None else None
-            out.append(f"{name}: {counts}" + (f", p = {p:.3g}" if isinstance(p, float) else "")
-                       + (f" < {level:.3g}" if isinstance(p, float) and level is not None and p < level
-                          else ""))
+            out.append(f"{name}: {_counts_text(x)}" + _p_text(x.get("p_value"), level))
     b = res.binomial
     if b is not None and b.rejects:
         out.append(f"pooled: {b.failures}/{b.trials} failures, p = {b.p_value:.3g} < {b.reject_below:.3g}")
+    elif pooled.get("rejects"):
+        out.append(f"pooled: {_counts_text(pooled)}" + _p_text(pooled.get("p_value"), level))
     return out
+
+
+def _counts_text(x: dict) -> str:
+    """'k/n failures' (a binomial test), 'F failed rounds before the first escape in n runs' (the
+    per-round escape tests), or 'its test rejects'."""
+    if "failures" in x and "trials" in x:
+        return f"{x['failures']}/{x['trials']} failures"
+    if "failed_rounds" in x and "trials" in x:
+        exp = x.get("expected_failed_rounds")
+        expected = (f" (at most {exp:.3g} expected under the per-round bound)"
+                    if isinstance(exp, float) else "")
+        return f"{x['failed_rounds']} failed rounds before the first escape in {x['trials']} runs{expected}"
+    return "its test rejects"
+
+
+def _p_text(p, level) -> str:
+    if not isinstance(p, float):
+        return ""
+    return f", p = {p:.3g}" + (f" < {level:.3g}" if level is not None and p < level else "")
 
 
 def violation_reason(res: ClaimResult) -> str:

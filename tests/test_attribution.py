@@ -236,7 +236,8 @@ def test_a_probabilistic_reason_names_its_rejecting_test():
         res = run_check("mechanism.exact_escape", "quick", 0)
     assert res.status == "violated"
     reason = violation_reason(res)
-    assert "failures" in reason and " < " in reason and _inequalities_true(reason)
+    # the escape claims count failed rounds before the first escape (issue 22 item 2)
+    assert "failed rounds" in reason and " < " in reason and _inequalities_true(reason)
 
 
 # --- provenance: the weakest tag of the parts ------------------------------------------------

@@ -169,7 +169,8 @@ def test_calibrate_counts_runs_on_the_bar(tmp_path, monkeypatch):
 def test_faults_bar_follows_the_campaign(tmp_path, monkeypatch):
     from byzpgd.properties import campaign
 
-    def fake(ids, profile, seed, *, all_claims, command, progress, executor=None, batched=False):
+    def fake(ids, profile, seed, *, all_claims, command, progress, executor=None, batched=False,
+             on_result=None):
         progress("baseline: 1 claims without any fault")
         for k, fid in enumerate(ids, 1):
             progress(f"[{k}/{len(ids)}] {fid}: killed by x (0.1 s)")

@@ -42,9 +42,13 @@ def test_no_perturbation_breaks_the_lambda_min_bound():
     assert result.binomial.p_value < ALPHA_BINOMIAL
 
 
-def test_slow_steps_break_the_iteration_bound():
+def test_slow_steps_are_stopped_by_the_descent_monitor_not_credited_to_the_iteration_bound():
+    """Steps too slow break Lemma §8.1's descent first: the monitor stops those runs, which the
+    iteration claim then does not observe (issue 22: the kill is monitor.descent's, shown in
+    tests/test_attribution.py), so the iteration claim cannot hold on them."""
     result = check_claim(ITERS, "quick", seed=0, algorithm=variants.exact_slow_steps)
-    assert result.status == "violated"
+    assert result.status == "inconclusive" and result.details["not_observed"] >= 20
+    assert result.violations == 0
 
 
 def test_a_threshold_off_by_1_5_breaks_the_gradient_bound():
