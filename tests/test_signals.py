@@ -12,6 +12,7 @@ of them, and nothing else in the command's session, is alive after a short grace
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -220,6 +221,30 @@ def test_audit_ends_its_sandbox(run, tmp_path):
     assert _files(out) == previous
 
 
+def _tracebacks_outside_dask(err: str) -> list[str]:
+    """The tracebacks on stderr with a frame in the project's own code (not the standard library, not
+    an installed package): Dask's local workers, shut down while they run, log their own
+    CancelledError / CommClosedError tracebacks from ``distributed`` and ``asyncio`` (their logger,
+    not byzpgd's; a known, cosmetic race of the cluster's shutdown), which this tolerates."""
+    root = str(Path(__file__).resolve().parents[1])
+    blocks = err.split("Traceback (most recent call last):")[1:]
+    out = []
+    for b in blocks:
+        files = re.findall(r'File "([^"]+)"', b)
+        if not files or any(f.startswith(root) and "/site-packages/" not in f for f in files):
+            out.append(b[:400])
+    return out
+
+
+def test_the_dask_traceback_filter_keeps_ours():
+    root = str(Path(__file__).resolve().parents[1])
+    head = "Traceback (most recent call last):\n"
+    ours = f'{head}  File "{root}/byzpgd/cli.py", line 1, in main\nKeyError: 1\n'
+    dask = (f'{head}  File "{root}/.venv/lib/site-packages/distributed/core.py", line 2, in connect\n'
+            '  File "/usr/lib/python3.11/asyncio/locks.py", line 3\nCancelledError\n')
+    assert _tracebacks_outside_dask(dask) == [] and len(_tracebacks_outside_dask(dask + ours)) == 1
+
+
 def test_calibrate_on_a_dask_local_cluster_closes_it(run, tmp_path):
     pytest.importorskip("distributed")
     out = tmp_path / "out"
@@ -230,7 +255,7 @@ def test_calibrate_on_a_dask_local_cluster_closes_it(run, tmp_path):
     code, left = r.stop(signal.SIGTERM)
     assert code == 143, r.err
     assert left == [], f"survived SIGTERM: {left}\n{r.err}"
-    assert "interrupted by SIGTERM" in r.err and "Traceback" not in r.err, r.err
+    assert "interrupted by SIGTERM" in r.err and _tracebacks_outside_dask(r.err) == [], r.err
     assert _files(out) == previous
 
 
