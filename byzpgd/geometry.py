@@ -44,6 +44,16 @@ def norms(x: np.ndarray):
     return np.where(ok, np.sqrt(sq), rescaled)
 
 
+def as_rows(W, dim: int, name: str = "W") -> np.ndarray:
+    """Validate ``W`` as a finite float64 batch of points, shape (k, dim) (a copy is returned)."""
+    arr = np.array(W, dtype=np.float64)
+    if arr.ndim != 2 or arr.shape[1] != dim:
+        raise ValueError(f"{name} must have shape (k, {dim}), got {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite, got non-finite entries")
+    return arr
+
+
 def as_point(w, dim: int, name: str = "w") -> np.ndarray:
     """Validate ``w`` as a finite float64 vector of length ``dim`` (a copy is returned)."""
     arr = np.array(w, dtype=np.float64)

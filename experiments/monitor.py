@@ -7,8 +7,12 @@ the monitor ends it at once (status 'descent_violated'), so such a run can neith
 
 The monitor sits between the algorithm and its oracle; it sees the queries and the answers and
 the algorithm's perturbation events, and judges each pair of consecutive single queries not
-separated by a perturbation. Batched queries (the rounds run as one (Q, d) batch) are passed on
-unjudged. L_F and Δ are the instance's (from the landscape and the oracle), never the run's.
+separated by a perturbation. The Q perturbation rounds run as one batch
+(algorithms/perturbed_gd.py ``_batched_rounds``) are judged row by row: after a perturbation,
+each (K, d) batch holds the next point of rounds 0..K−1 (K never grows: a round that escapes ends
+the later ones), so row i of a batch is a gradient step from row i of the batch before it, and
+the rounds are held to the same inequality whether they run one by one or as a batch. L_F and Δ
+are the instance's (from the landscape and the oracle), never the run's.
 
 The monitor is a claim of its own, ``monitor.descent`` (theory/claims/monitor.py, OWN): it gets
 the kills it makes. :func:`run_monitored` runs a theorem instance exactly as
@@ -36,11 +40,15 @@ class DescentMonitor:
         self.batchable = getattr(oracle, "batchable", False)
         self.L, self.Delta = float(L), float(Delta)
         self._last: tuple[float, float, float] | None = None   # (F(w), required decrease, ‖ĝ‖)
+        self._rows: tuple[np.ndarray, np.ndarray] | None = None  # a batch's (F rows, required rows)
         self.violation: str | None = None
         self.steps = 0                     # judged steps
         self.worst: float | None = None    # the worst step's excess over Lemma §8.1, in tolerances
 
     def __call__(self, w):
+        if np.ndim(w) == 2:
+            return self._batch(w)
+        self._rows = None
         if np.ndim(w) != 1:
             self._last = None
             return self.oracle(w)
@@ -52,6 +60,33 @@ class DescentMonitor:
         gn = float(np.linalg.norm(g))
         self._last = (f, gn * (gn / 2 - self.Delta) / self.L, gn)
         return g
+
+    def _batch(self, W):
+        """A (K, d) batch of round points: row i judged against row i of the previous batch when
+        that batch had at least K rows (module docstring)."""
+        self._last = None
+        f = self.landscape.values(W)
+        if self._rows is not None and self._rows[0].shape[0] >= W.shape[0]:
+            f_prev, required = (a[:W.shape[0]] for a in self._rows)
+            self._judge_rows(f_prev, f, required)
+        g = self.oracle(W)
+        gn = np.linalg.norm(g, axis=1)
+        self._rows = (f, gn * (gn / 2 - self.Delta) / self.L)
+        return g
+
+    def _judge_rows(self, f_prev: np.ndarray, f: np.ndarray, required: np.ndarray) -> None:
+        """:meth:`_judge` on each row of a batch at once (the first broken row is reported)."""
+        self.steps += f.shape[0]
+        tol = RTOL * (np.abs(f_prev) + np.abs(f) + np.abs(required)) + ATOL * np.maximum(1.0, np.abs(f_prev))
+        excess = (f - (f_prev - required)) / tol
+        worst = float(np.max(excess))
+        self.worst = worst if self.worst is None else max(self.worst, worst)
+        broken = np.flatnonzero(f > f_prev - required + tol)
+        if broken.size:
+            i = int(broken[0])
+            self.violation = (f"a step of perturbation round {i} changed F by {f[i] - f_prev[i]:.3g} "
+                              f"where Lemma §8.1 requires a decrease of at least {required[i]:.3g}")
+            raise StopRun(STATUS)
 
     def _judge(self, f_prev: float, f: float, required: float, gn: float) -> None:
         """Lemma §8.1 on one step: F(w⁺) <= F(w) − ‖ĝ‖(‖ĝ‖/2 − Δ)/L_F up to rounding, i.e.
@@ -74,7 +109,7 @@ class DescentMonitor:
 
     def notify(self, event, **data):
         if event == "perturbation":
-            self._last = None            # the next query is w̃ + ξ, not a gradient step
+            self._last = self._rows = None   # the next query is w̃ + ξ, not a gradient step
         self.oracle.notify(event, **data)
 
 

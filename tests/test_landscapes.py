@@ -563,6 +563,21 @@ def test_grad_on_batches_equals_row_by_row(family, dim, seed, k):
                                    atol=64 * dim * EPS * (1 + land.L * np.linalg.norm(W[i])) ** 3)
 
 
+
+@pytest.mark.parametrize("family", FAMILIES)
+@FAST
+@given(dim=DIMS, seed=SEEDS, k=st.integers(1, 5))
+def test_values_on_batches_equal_row_by_row(family, dim, seed, k):
+    land = make_landscape(family, dim, seed)
+    W = sample_points(land, np.random.default_rng(seed + 7), k)
+    V = land.values(W)
+    assert V.shape == (k,) and V.dtype == np.float64
+    for i in range(k):
+        scale = 1 + abs(land.value(W[i])) + land.L * float(W[i] @ W[i]) ** 2
+        assert abs(V[i] - land.value(W[i])) <= 64 * dim * EPS * scale
+    with pytest.raises(ValueError, match="shape"):
+        land.values(W[0])
+
 # --------------------------------------------------------------------------------------------
 # input validation
 # --------------------------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 """The descent monitor (experiments/monitor.py): the theorems' algorithms pass it; a step size off
-by a factor, either way, is stopped at once as 'descent_violated'; perturbation jumps and
-batched rounds are never judged."""
+by a factor, either way, is stopped at once as 'descent_violated', in the gradient phase or in the
+perturbation rounds, whether the rounds run one by one or as one (Q, d) batch; perturbation jumps
+are never judged."""
 
+import importlib
 from dataclasses import replace
 
 import numpy as np
@@ -13,6 +15,8 @@ from byzpgd.experiments.monitor import STATUS, DescentMonitor
 from byzpgd.oracles.adversaries import make_adversary
 from byzpgd.oracles.inexact import CertifiedOracle, ExactOracle
 from byzpgd.oracles.landscapes import CosineSaddle
+
+pgd_module = importlib.import_module("byzpgd.algorithms.perturbed_gd")
 
 
 def _setup(seed, adversary="random_direction", Delta=1e-3):
@@ -59,3 +63,58 @@ def test_perturbation_jumps_are_not_judged():
     mon.notify("perturbation", candidate=np.zeros(land.dim), xi=np.ones(land.dim))
     mon(np.full(land.dim, 0.3))          # F changed arbitrarily: no violation
     assert mon.violation is None
+
+
+def _rounds_setup():
+    # every positive curvature equals L_F = 1, so a round step off by 1.5 breaks Lemma §8.1; the
+    # start has no component along the negative direction, so the candidate is the saddle (F = 0)
+    # and the rounds' changes of F (about r² = 1e-8) stand far above the monitor's 1e-12 floor;
+    # at Δ = 1e-8 Theorem 1 gives T_th = 2: one judged step per round
+    land = CosineSaddle([1.0, 1.0, 1.0], [0.8], [0.8])
+    oracle = CertifiedOracle(make_adversary({"name": "trap", "seed": 2}, land, 1e-8))
+    w0 = land.rotation.apply(np.array([0.0, 1e-3, 1e-3, 0.0]))
+    p = theorem_params(oracle.delta, land.L, land.rho, land.dim, 0.1, land.value(w0) - land.f_star)
+    return land, oracle, w0, p
+
+
+@pytest.mark.parametrize("batch", [True, False], ids=["batched_rounds", "sequential_rounds"])
+@pytest.mark.parametrize("factor", [1.5, 1.0])
+def test_a_round_step_off_by_a_factor_is_stopped_in_either_engine(monkeypatch, batch, factor):
+    """η × 1.5 inside the perturbation rounds only (the gradient phase is correct): the monitor
+    stops the run in the first round, whether the rounds run as a batch or one by one; the correct
+    rounds (factor 1) converge without a violation, their steps judged."""
+    land, oracle, w0, p = _rounds_setup()
+    assert oracle.batchable
+    for name in ("_batched_rounds", "_perturbation_round"):
+        original = getattr(pgd_module, name)
+        monkeypatch.setattr(pgd_module, name, lambda run, w, params, *a, _o=original:
+                            _o(run, w, replace(params, eta=factor * params.eta), *a))
+    mon = DescentMonitor(oracle, land.L, oracle.delta)
+    res = perturbed_gd(mon, w0, p, np.random.default_rng(0), batch_rounds=batch)
+    if factor == 1.0:
+        assert res.status == "converged" and mon.violation is None and mon.steps > p.Q
+    else:
+        assert res.status == STATUS and "Lemma" in mon.violation
+        assert res.grad_oracle_calls <= 3 + p.T_th * (p.Q if batch else 1)   # within the first round(s)
+
+
+def test_batched_rounds_are_judged_row_by_row():
+    land, oracle, _, _ = _rounds_setup()
+    eta = 1 / land.L
+    W0 = np.random.default_rng(4).normal(scale=0.05, size=(3, land.dim))
+    mon = DescentMonitor(oracle, land.L, oracle.delta)
+    mon.notify("perturbation", candidate=np.zeros(land.dim), xi=W0)
+    G0 = mon(W0)
+    W1 = W0 - eta * G0
+    G1 = mon(W1)                             # three correct steps
+    mon(W1[:2] - eta * G1[:2])               # a shrinking batch is judged on its prefix ...
+    assert mon.violation is None and mon.steps == 5
+    mon.notify("perturbation", candidate=np.zeros(land.dim), xi=W0)
+    G0 = mon(W0)
+    with pytest.raises(pgd_module.StopRun):   # ... and a climbing row is caught
+        mon(np.vstack([W0[0] - eta * G0[0], W0[1] + eta * G0[1]]))
+    assert "round 1" in mon.violation
+    mon2 = DescentMonitor(oracle, land.L, oracle.delta)
+    mon2(W0[:1])
+    mon2(W0 + 1.0)                           # a batch larger than the last is not a step: unjudged
+    assert mon2.violation is None and mon2.steps == 0

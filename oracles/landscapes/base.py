@@ -55,6 +55,12 @@ class Landscape(ABC):
     @abstractmethod
     def value(self, w: np.ndarray) -> float: ...
 
+    def values(self, W: np.ndarray) -> np.ndarray:
+        """F at each row of a (k, d) batch, shape (k,); equal to ``[value(w) for w in W]`` up to
+        rounding. This default evaluates row by row; landscapes override it with one vectorized
+        evaluation."""
+        return np.array([self.value(w) for w in np.asarray(W, dtype=np.float64)], dtype=np.float64)
+
     @abstractmethod
     def grad(self, w: np.ndarray) -> np.ndarray: ...
 

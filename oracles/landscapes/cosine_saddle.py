@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from byzpgd.geometry import as_point
+from byzpgd.geometry import as_point, as_rows
 
 from .base import CriticalPoint, Landscape
 from .rotation import Rotation, random_rotation
@@ -79,6 +79,12 @@ class CosineSaddle(Landscape):
         half_sin = np.sin(yn / (2.0 * self.s))
         # ½ Σ a_i y_i² + Σ γ_j s_j² (cos − 1), with cos − 1 = −2 sin²(y/(2s))
         return float(0.5 * ((self.a * yp) @ yp) - 2.0 * ((self.gamma * self.s**2 * half_sin) @ half_sin))
+
+    def values(self, W):
+        yn, yp = self._split(as_rows(W, self.dim))
+        half_sin = np.sin(yn / (2.0 * self.s))
+        return (0.5 * np.einsum("ki,i,ki->k", yp, self.a, yp)
+                - 2.0 * np.einsum("ki,i,ki->k", half_sin, self.gamma * self.s**2, half_sin))
 
     def grad(self, w):
         yn, yp = self._split(w)

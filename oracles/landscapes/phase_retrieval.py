@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from byzpgd.geometry import as_point
+from byzpgd.geometry import as_point, as_rows
 
 from .base import CriticalPoint, Landscape
 
@@ -57,6 +57,12 @@ class PhaseRetrieval(Landscape):
         n2 = w @ w
         c = w @ self.w_star
         return float(0.75 * n2**2 - 0.5 * n2 * self.norm2_star - c**2 + 0.75 * self.norm2_star**2)
+
+    def values(self, W):
+        W = as_rows(W, self.dim)
+        n2 = np.einsum("ki,ki->k", W, W)
+        c = W @ self.w_star
+        return 0.75 * n2**2 - 0.5 * n2 * self.norm2_star - c**2 + 0.75 * self.norm2_star**2
 
     def grad(self, w):
         w = np.asarray(w, dtype=np.float64)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from byzpgd.geometry import as_point
+from byzpgd.geometry import as_point, as_rows
 
 from .base import CriticalPoint, Landscape
 
@@ -58,6 +58,11 @@ class RandomPhaseCosine(Landscape):
         w = as_point(w, self.dim)
         return float(self.a * self.delta * self.s * np.cos(self.phase(w))
                      + 0.5 * self.L_quad * w[1:] @ w[1:])
+
+    def values(self, W):
+        W = as_rows(W, self.dim)
+        return (self.a * self.delta * self.s * np.cos(self.phase(W))
+                + 0.5 * self.L_quad * np.einsum("ki,ki->k", W[:, 1:], W[:, 1:]))
 
     def grad(self, w):
         w = np.asarray(w, dtype=np.float64)
