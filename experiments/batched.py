@@ -408,7 +408,7 @@ def _run_attack_chunk(specs, chunk, built, out, sa):
                                 [np.random.default_rng(0) for _ in chunk],   # Q = 0: never drawn
                                 max_oracle_calls=sa.MAX_CALLS, max_seconds=INSTANCE_SECONDS, dims=bl.dims)
     for j, i in enumerate(chunk):
-        spec, (land, _w0, gam, *_rest) = specs[i], built[i]
+        spec, (land, w0, gam, *_rest) = specs[i], built[i]
         r = res[j]
         if r.status == "error" or ctrl[j].status == "error":
             out[i] = _error(spec, res.errors.get(j) or ctrl.errors[j])
@@ -417,7 +417,9 @@ def _run_attack_chunk(specs, chunk, built, out, sa):
             c = certify(land, r.w)
             out[i] = sa.AttackRun(
                 lambda_min=c.lambda_min, lambda_min_error=c.lambda_min_error, grad_norm=c.grad_norm,
-                gamma=gam, status=r.status, oracle_calls=r.grad_oracle_calls, escapes=r.escapes,
+                gamma=gam, status=sa.run_status("byzantine_pgd", r.status, r.grad_oracle_calls,
+                                                sa.escape_cap(spec, land, w0)),
+                oracle_calls=r.grad_oracle_calls, escapes=r.escapes,
                 values={"Delta": spec["Delta"], "L_F": land.L, "rho_F": land.rho, "d": land.dim,
                         "delta": FAILURE_PROBABILITY, "gamma": gam},
                 left_domain=bool(land.domain_radius is not None

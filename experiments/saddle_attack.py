@@ -10,6 +10,13 @@ Start (OWN): w_0 = c + a·u_P + b·u_V with c the landscape's strict saddle, u_P
 vector orthogonal to the negative eigenspace V of ∇²F(c) (0 when V is the whole space),
 a = ``start_p``, u_V a random unit vector of V and b = β·Δ/(2γ), β = ``start_v``: inside the fake
 basin |y| < Δ/γ of the trap adversary (docs/paper.md §2).
+
+Budgets (experiments/budget.py): ByzantinePGD's oracle-call cap is Theorem 1's own iteration
+bound at the instance's values (:func:`escape_cap`; a run that reaches it has violated the
+theorem: status ``iteration_cap``), the safety stop ``CALL_CAPS['saddle_attack']`` where that
+bound is larger; the runs of robust GD and Jin et al.'s PGD, whose claims state no iteration
+count, stop at the safety stop. A run ended by a safety stop or the wall-clock guard has status
+``budget`` (no verdict); one the descent monitor stopped has ``descent_violated``.
 """
 
 from __future__ import annotations
@@ -24,8 +31,8 @@ from ..algorithms.jin_pgd import jin_pgd
 from ..oracles.adversaries import negative_eigenspace
 from ..oracles.inexact import CertifiedOracle, ExactOracle
 from ..theory.certify import certify
-from .budget import CALL_CAPS, FAILURE_PROBABILITY, INSTANCE_SECONDS
-from .instances import build_landscape, make_oracle
+from .budget import BUDGET, CALL_CAPS, FAILURE_PROBABILITY, INSTANCE_SECONDS, CallCap
+from .instances import build_landscape, cap_for_values, make_oracle, record_status, theorem_values
 from .monitor import DescentMonitor
 
 MAX_CALLS = CALL_CAPS["saddle_attack"]
@@ -78,9 +85,29 @@ def attack_start(spec: dict, land) -> tuple[np.ndarray, float]:
     return c + spec["start_p"] * u_p + spec["start_v"] * spec["Delta"] / (2 * gam) * u_v, gam
 
 
-def run_algorithm(name: str, oracle, w0: np.ndarray, spec: dict):
+def escape_cap(spec: dict, land, w0: np.ndarray) -> CallCap:
+    """ByzantinePGD's call cap on the instance: Theorem 1's iteration bound at the instance's
+    values (Δ, the landscape's constants, F(w_0) − F*: experiments.instances.cap_for_values,
+    never the run's), or the safety stop MAX_CALLS (source 'safety') when that is smaller."""
+    values = theorem_values({"family": "byzantine_pgd", "Delta": spec["Delta"]}, land,
+                            land.value(w0) - land.f_star)
+    cap = cap_for_values("byzantine_pgd", values)
+    return cap if cap.calls <= MAX_CALLS else CallCap(MAX_CALLS, cap.bound, cap.allowance, "safety")
+
+
+def run_status(name: str, loop_status: str, calls: int, cap: CallCap | None) -> str:
+    """The run's status: ByzantinePGD's through its theory cap
+    (:func:`byzpgd.experiments.instances.record_status`); for the others a stop by the safety
+    cap or the wall-clock guard is ``budget``."""
+    if name == "byzantine_pgd" and cap is not None:
+        return record_status(loop_status, calls, cap)
+    return BUDGET if loop_status in ("max_oracle_calls", "max_seconds") else loop_status
+
+
+def run_algorithm(name: str, oracle, w0: np.ndarray, spec: dict, max_calls: int = MAX_CALLS):
     """The attacked algorithm ``name`` as the claims prescribe it: robust GD (ε = 3Δ), Jin et
-    al.'s PGD (ε = 4Δ, c = 1) or ByzantinePGD (Theorem 1's parameters), δ = FAILURE_PROBABILITY."""
+    al.'s PGD (ε = 4Δ, c = 1) or ByzantinePGD (Theorem 1's parameters, at most ``max_calls``
+    oracle calls), δ = FAILURE_PROBABILITY."""
     rng = np.random.default_rng(spec["run_seed"])
     D = spec["Delta"]
     if name == "robust_gd":
@@ -90,7 +117,7 @@ def run_algorithm(name: str, oracle, w0: np.ndarray, spec: dict):
         return jin_pgd(oracle, w0, rng, epsilon=4 * D, delta=FAILURE_PROBABILITY,
                        max_oracle_calls=MAX_CALLS, max_seconds=INSTANCE_SECONDS)
     if name == "byzantine_pgd":
-        return byzantine_pgd(oracle, w0, rng, delta=FAILURE_PROBABILITY, max_oracle_calls=MAX_CALLS,
+        return byzantine_pgd(oracle, w0, rng, delta=FAILURE_PROBABILITY, max_oracle_calls=max_calls,
                              max_seconds=INSTANCE_SECONDS)
     raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {name!r}")
 
@@ -105,9 +132,11 @@ def run_attack(spec: dict, algorithm: Callable | None = None, control: bool = Tr
     land = build_landscape(spec)
     w0, gam = attack_start(spec, land)
     oracle = make_oracle({**spec, "family": "byzantine_pgd"}, land)
+    cap = escape_cap(spec, land, w0) if spec["algorithm"] == "byzantine_pgd" else None
     if algorithm is None and spec["algorithm"] == "byzantine_pgd":
         # the theorem's algorithm runs under the descent monitor (experiments.monitor)
-        res = run_algorithm(spec["algorithm"], DescentMonitor(oracle, land.L, oracle.delta), w0, spec)
+        res = run_algorithm(spec["algorithm"], DescentMonitor(oracle, land.L, oracle.delta), w0, spec,
+                            cap.calls)
     elif algorithm is None:
         res = run_algorithm(spec["algorithm"], oracle, w0, spec)
     else:
@@ -122,7 +151,8 @@ def run_attack(spec: dict, algorithm: Callable | None = None, control: bool = Tr
         control_lambda_min = certify(land, run_algorithm(spec["algorithm"], exact, w0, spec).w).lambda_min
     return AttackRun(
         lambda_min=cert.lambda_min, lambda_min_error=cert.lambda_min_error,
-        grad_norm=cert.grad_norm, gamma=gam, status=res.status,
+        grad_norm=cert.grad_norm, gamma=gam,
+        status=run_status(spec["algorithm"], res.status, res.grad_oracle_calls, cap),
         oracle_calls=res.grad_oracle_calls, escapes=res.escapes,
         values={"Delta": spec["Delta"], "L_F": land.L, "rho_F": land.rho, "d": land.dim,
                 "delta": FAILURE_PROBABILITY, "gamma": gam},

@@ -14,10 +14,12 @@ from byzpgd.experiments.loop import ProcessExecutor
 from byzpgd.experiments.saddle_attack import AttackRun
 from byzpgd.oracles.inexact import CertifiedOracle, ExactOracle
 from byzpgd.oracles.landscapes import CosineSaddle
+from byzpgd.properties.early import complete_instances
 from byzpgd.properties.registry import CHECKS, REPLAYS, claim_ids
 from byzpgd.properties.result import ClaimResult
 from byzpgd.properties.suites import saddle_attack as sa
 from byzpgd.theory.certify import certify
+from byzpgd.theory.claims import get
 from byzpgd.theory.claims.saddle_attack import (
     BYZANTINE_PGD_ESCAPES,
     JIN_PGD_TRAPPED,
@@ -89,8 +91,11 @@ def test_a_crashing_instance_is_an_error_not_a_hole():
         raise RuntimeError("boom")
 
     result = sa.check_attack(ROBUST_GD_TRAPPED.id, "quick", seed=0, algorithm=crash, n=2)
-    assert result.status == "error" and result.errors == 2
+    assert result.status == "error" and result.errors == 1      # decided at the first crash
+    assert "crashed" in result.details["early_decision"]["reason"]
     assert "RuntimeError: boom" in result.error_examples[0]["error"]
+    with complete_instances():                                   # --complete runs every instance
+        assert sa.check_attack(ROBUST_GD_TRAPPED.id, "quick", seed=0, algorithm=crash, n=2).errors == 2
 
 
 def test_specs_depend_only_on_seed_claim_and_index():
@@ -158,3 +163,56 @@ def test_jin_pgd_escapes_a_strict_saddle_with_exact_gradients():
     assert res.success and res.escapes >= 1
     cert = certify(land, res.w)
     assert cert.lambda_min > 0 and cert.grad_norm <= 1e-3
+
+
+def _status_run(status: str, lambda_min: float = -0.9) -> AttackRun:
+    return AttackRun(lambda_min=lambda_min, lambda_min_error=0.0, grad_norm=0.0, gamma=1.0, status=status,
+                     oracle_calls=10, escapes=0,
+                     values={"Delta": 1e-13, "L_F": 1.0, "rho_F": 1.0, "d": 4, "delta": 0.1, "gamma": 1.0},
+                     left_domain=False, control_lambda_min=-1.0)
+
+
+def test_escape_runs_are_judged_by_their_status():
+    """A run the descent monitor stopped is not observed (the kill is monitor.descent's); one at
+    Theorem 1's call cap fails the claim; one a safety stop or the wall-clock guard ended has no
+    verdict. The same trapped output (λ_min = −0.9) in each case."""
+    claim = get(BYZANTINE_PGD_ESCAPES.id)
+    spec = sa.sample_attack_specs(BYZANTINE_PGD_ESCAPES.id, 1, 0)[0]
+    stopped = sa.observe_escape(claim, spec, _status_run("descent_violated"))
+    capped = sa.observe_escape(claim, spec, _status_run("iteration_cap"))
+    guarded = sa.observe_escape(claim, spec, _status_run("budget"))
+    assert not stopped.observed_run and "monitor.descent" in stopped.note
+    assert capped.observed_run and not capped.holds and "call count" in capped.note
+    assert guarded.budget_ended and "no verdict" in guarded.note
+    assert sa.observe_escape(claim, spec, _status_run("converged", lambda_min=0.5)).holds
+
+
+def test_an_algorithm_the_monitor_stops_is_not_observed_by_the_escape_claim(monkeypatch):
+    """Rounds that step uphill (u + η ĝ, as a runaway loop would): the descent monitor stops
+    every ByzantinePGD run at once, in the batched rounds as well, and the escape claim counts
+    them as not observed, neither violated nor held."""
+    import importlib
+
+    pgd = importlib.import_module("byzpgd.algorithms.perturbed_gd")
+    original = pgd._batched_rounds
+
+    class Uphill:     # the run's bookkeeping, with every answer the rounds see negated
+        def __init__(self, run):
+            self.run = run
+
+        def answer(self, w):
+            return -self.run.answer(w)
+
+        def __getattr__(self, name):
+            return getattr(self.run, name)
+
+    def climbing(run, w, params, *a):
+        proxy = Uphill(run)
+        out = original(proxy, w, params, *a)
+        run.calls, run.rounds = proxy.__dict__.get("calls", run.calls), proxy.__dict__.get("rounds", run.rounds)
+        return out
+
+    monkeypatch.setattr(pgd, "_batched_rounds", climbing)
+    result = sa.check_attack(BYZANTINE_PGD_ESCAPES.id, "quick", seed=0, n=6)
+    assert result.errors == 0
+    assert result.details["not_observed"] == 6 and result.status == "inconclusive"

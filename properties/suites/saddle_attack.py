@@ -26,6 +26,13 @@ Instance i of claim c is drawn from ``instance_rng(seed, c, i)``.
 - ``control_left_saddle_fraction`` (trapped claims): the same for the exact-oracle control runs;
 - ``Delta_range``: [smallest Δ, largest Δ] of the instances.
 Per-adversary rows are in ``adversaries``.
+
+Runs (experiments/saddle_attack.py): a ByzantinePGD run the descent monitor stopped is *not
+observed* (the kill is ``monitor.descent``'s, properties.checks.verdict); one that reached
+Theorem 1's call count at the instance's values (``iteration_cap``) has violated the theorem and
+fails the escape claim; one a safety stop or the wall-clock guard ended (``budget``) has no
+verdict and leaves the claim unable to hold. Unless ``--complete``, a claim stops drawing
+instances once its verdict cannot change (properties.early).
 """
 
 from __future__ import annotations
@@ -34,8 +41,9 @@ import time
 from functools import partial
 
 from ...experiments.batched import BATCH_SIZE, run_attack_batch
-from ...experiments.budget import FAILURE_PROBABILITY, budget
-from ...experiments.loop import Batched, InstanceError, run_in_chunks, run_instances
+from ...experiments.budget import BUDGET, FAILURE_PROBABILITY, ITERATION_CAP, budget
+from ...experiments.loop import Batched, InstanceError, Timed, run_in_chunks, run_instances
+from ...experiments.monitor import STATUS as MONITOR_STATUS
 from ...experiments.saddle_attack import AttackRun, run_attack
 from ...oracles.adversaries import sample_adversary
 from ...seeding import instance_rng
@@ -47,7 +55,8 @@ from ...theory.claims.saddle_attack import (
     TRAPPED_FAILURE,
 )
 from ...theory.hypotheses import R_GT_R_NOTE, theorem1_r_le_R
-from ..checks import Observation, verdict
+from ..checks import Observation, adversary_name, verdict
+from ..early import stop_rule
 from ..profiles import examples
 from ..registry import register_claim
 from ..result import ROUNDING_RTOL, ClaimResult
@@ -107,15 +116,32 @@ def _holds(run: AttackRun, observed: float, bound: float) -> bool:
     return run.status == "converged" and observed - run.lambda_min_error <= bound * (1 + ROUNDING_RTOL)
 
 
+def _status_note(run: AttackRun) -> str:
+    """Why a run that did not converge has the verdict it has (module docstring)."""
+    if run.status == MONITOR_STATUS:
+        return "stopped by the descent monitor (a kill of claim monitor.descent): not observed"
+    if run.status == ITERATION_CAP:
+        return ("reached Theorem 1's call count at the instance's values: a violation of the "
+                "theorem on this run")
+    if run.status == BUDGET:
+        return "ended by a safety stop or the wall-clock guard (budget): no verdict on this run"
+    return "" if run.status == "converged" else f"run status {run.status}"
+
+
+def _observation(claim: Claim, spec: dict, run: AttackRun, obs: float, bound: float, vacuous: bool,
+                 inside: bool, note: str) -> Observation:
+    return Observation(obs, bound, obs / bound, _holds(run, obs, bound), bool(vacuous), inside,
+                       claim.empirical_constant(obs, run.values), spec, _status_note(run) or note,
+                       observed_run=run.status != MONITOR_STATUS, budget_ended=run.status == BUDGET)
+
+
 def observe_trapped(claim: Claim, spec: dict, run: AttackRun) -> Observation:
     """λ_min(w̃) + γ <= γ/2 (trapped); vacuous when the exact-oracle control is trapped too."""
     obs = run.lambda_min + run.gamma
     bound = claim.bound(run.values)
     vacuous = run.control_lambda_min is not None and run.control_lambda_min + run.gamma <= bound
     inside = not run.left_domain
-    return Observation(obs, bound, obs / bound, _holds(run, obs, bound), bool(vacuous), inside,
-                       claim.empirical_constant(obs, run.values), spec,
-                       "" if inside else LEFT_DOMAIN_NOTE)
+    return _observation(claim, spec, run, obs, bound, vacuous, inside, "" if inside else LEFT_DOMAIN_NOTE)
 
 
 def escape_hypotheses(run: AttackRun) -> tuple[bool, str]:
@@ -139,8 +165,7 @@ def observe_escape(claim: Claim, spec: dict, run: AttackRun) -> Observation:
     vacuous = bound >= run.values["L_F"] or control_escaped
     if control_escaped and inside:
         note = "vacuous: robust GD (the control) left the saddle too"
-    return Observation(obs, bound, obs / bound, _holds(run, obs, bound), bool(vacuous), inside,
-                       claim.empirical_constant(obs, run.values), spec, note)
+    return _observation(claim, spec, run, obs, bound, vacuous, inside, note)
 
 
 def _observe(claim: Claim, spec: dict, run: AttackRun) -> Observation:
@@ -180,21 +205,38 @@ def check_attack(claim_id: str, profile: str = "ci", seed: int = 0, *, algorithm
     control = claim_id != BYZANTINE_PGD_ESCAPES.id
     attacked_control = None if control else "robust_gd"
     batched = (BATCHED.get() if batched is None else bool(batched)) and not control and algorithm is None
+    failure = TRAPPED_FAILURE if control else FAILURE_PROBABILITY
+    rule = stop_rule(claim.kind, specs, adversary_name, failure)
+    stop = None if rule is None else _observing_stop(rule, claim, specs)
     if batched:
-        results = run_in_chunks(specs, Batched(run_attack_batch), BATCH_SIZE, executor, progress)
+        results = run_in_chunks(specs, Batched(run_attack_batch), BATCH_SIZE, executor, progress, stop=stop)
     else:
         results = run_instances(specs, partial(run_attack, algorithm=algorithm, control=control,
                                                attacked_control=attacked_control),
-                                executor, progress)
+                                executor, progress, stop=stop)
+    specs = specs[:len(results)]
     done = [(s, r.value) for s, r in zip(specs, results, strict=True) if not isinstance(r, InstanceError)]
     errors = [r for r in results if isinstance(r, InstanceError)]
     observations = [_observe(claim, s, run) for s, run in done]
-    failure = TRAPPED_FAILURE if control else FAILURE_PROBABILITY
     details = _details(specs, [run for _, run in done], control)
+    if rule is not None:
+        details.update(rule.details())
     if batched:
         details["trials"] = "batched"
     result = verdict(claim, observations, errors, failure, details=details)
     return result.with_seconds(time.perf_counter() - t0)
+
+
+def _observing_stop(rule, claim: Claim, specs: list[dict]):
+    """The early-decision rule (properties.early) fed with each run's observation, in spec order."""
+    order = iter(specs)
+
+    def stop(result) -> bool:
+        spec = next(order)
+        if isinstance(result, InstanceError):
+            return rule(result)
+        return rule(Timed(_observe(claim, spec, result.value), result.seconds))
+    return stop
 
 
 def replay_attack(claim_id: str, spec: dict) -> dict:
