@@ -12,6 +12,11 @@ The algorithm is ByzantinePGD with Theorem 1's exponents and the constant factor
 (algorithms.byzantine_pgd.theorem_params: theory.parameters.byzantine_pgd_parameters), at
 δ = FAILURE_PROBABILITY and F_0 − F* = F(w_0) − F*; a *variant*
 ``variant(params, Delta, landscape, f_gap) -> params`` changes them (the ablations below).
+
+Every run goes under the descent monitor (experiments.monitor: η = 1/L_F in every variant, so
+Lemma §8.1 binds each step of each of them), with the safety stop MAX_CALLS and the wall-clock
+guard: a run the monitor stopped is not the algorithm the claims are about (``observed`` False),
+one the guard ended has no verdict (``budget_ended``).
 """
 
 from __future__ import annotations
@@ -31,7 +36,9 @@ from ..oracles.landscapes import CosineSaddle
 from ..oracles.landscapes.rotation import random_rotation
 from ..theory.certify import certify
 from ..theory.claims import get
-from .budget import CALL_CAPS, FAILURE_PROBABILITY
+from .budget import CALL_CAPS, FAILURE_PROBABILITY, INSTANCE_SECONDS
+from .monitor import STATUS as MONITOR_STATUS
+from .monitor import DescentMonitor
 
 MAX_CALLS = CALL_CAPS["saddle_attack"]
 LARGE_R_FACTOR = 100.0   # ablation.large_R: R beyond the saddle-to-minimum distance π γ/ρ_F
@@ -95,6 +102,16 @@ class AblationPair:
     ablated: CalibrationRun
     full: CalibrationRun
 
+    @property
+    def observed(self) -> bool:
+        """Neither run was stopped by the descent monitor (module docstring)."""
+        return MONITOR_STATUS not in (self.ablated.status, self.full.status)
+
+    @property
+    def budget_ended(self) -> bool:
+        """A run was ended by the wall-clock guard: no verdict on this instance."""
+        return "max_seconds" in (self.ablated.status, self.full.status)
+
 
 def calibration_landscape(spec: dict) -> CosineSaddle:
     """L_F = 1 (a_1 = 1), γ, s from the spec, other a_i ∈ [0.3, 1] and a random rotation."""
@@ -118,8 +135,9 @@ def run_calibration(spec: dict, factors: dict, variant: Variant | None = None) -
     p = theorem_params(D, land.L, land.rho, land.dim, FAILURE_PROBABILITY, gap, factors)
     if variant is not None:
         p = variant(p, D, land, gap)
-    res = perturbed_gd(oracle, w0, p, np.random.default_rng(spec["run_seed"]),
-                       max_oracle_calls=MAX_CALLS)
+    res = perturbed_gd(DescentMonitor(oracle, land.L, oracle.delta), w0, p,
+                       np.random.default_rng(spec["run_seed"]), max_oracle_calls=MAX_CALLS,
+                       max_seconds=INSTANCE_SECONDS)
     cert = certify(land, res.w)
     scale = lambda_shape_without_log(D, land.L, land.rho, land.dim)
     return CalibrationRun(

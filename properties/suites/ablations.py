@@ -19,7 +19,11 @@ exact binomial test (properties.result.BinomialTest, ALPHA_BINOMIAL): the claim 
 ablated variant is trapped significantly more often than 1% and the full algorithm is not. A
 *violation* is a run of a failed half: an escaped ablated run when the ablated test does not
 reject, a trapped full run when the full test rejects. Every instance is non-vacuous and inside
-the hypotheses.
+the hypotheses. An instance where the descent monitor stopped a run is *not observed* (the kill is
+``monitor.descent``'s; ``details['not_observed']``); one where the wall-clock guard ended a run
+has no verdict and leaves the claim unable to hold (inconclusive unless violated). Unless
+``--complete``, the check stops once the full algorithm's trapped count rejects at every sample
+it could still reach (properties.early: the claim is then violated whatever follows).
 
 ``ClaimResult.details``:
 - ``ablated_trapped``, ``full_trapped``: {count, trials, fraction, p_value_vs_1pct};
@@ -29,6 +33,7 @@ the hypotheses.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict
 from functools import partial
@@ -43,18 +48,21 @@ from ...experiments.ablations import (
     single_round,
 )
 from ...experiments.budget import budget
-from ...experiments.loop import InstanceError, run_instances
+from ...experiments.loop import InstanceError, Timed, run_instances
 from ...jsonsafe import spec_json
 from ...oracles.adversaries import sample_adversary
 from ...seeding import instance_rng
 from ...theory.claims import Claim, get
 from ...theory.claims.ablations import FULL_ALLOWED, JIN_RADIUS, LARGE_R, SINGLE_ROUND
 from ...theory.parameters import CALIBRATED_FACTORS
+from ..checks import Observation
+from ..early import stop_rule
 from ..power import CountGroup, decide
 from ..profiles import examples
 from ..registry import register_claim
 from ..result import (
     ALPHA_BINOMIAL,
+    MIN_NONVACUOUS,
     BinomialTest,
     ClaimResult,
     GroupRow,
@@ -128,8 +136,13 @@ def _per_adversary(done: list[tuple[dict, AblationPair]], ablated_ok: bool,
 
 
 def ablation_verdict(claim: Claim, done: list[tuple[dict, AblationPair]],
-                     errors: list[InstanceError], factors: dict) -> ClaimResult:
+                     errors: list[InstanceError], factors: dict, extra: dict | None = None) -> ClaimResult:
     """The claim's ClaimResult from the (spec, pair) of the instances that ran (module docstring)."""
+    not_observed = sum(not p.observed for _, p in done)
+    budget_ended = sum(p.budget_ended for _, p in done if p.observed)
+    done = [(s, p) for s, p in done if p.observed and not p.budget_ended]
+    extra = {**(extra or {}), **({"not_observed": not_observed} if not_observed else {}),
+             **({"budget_ended": budget_ended} if budget_ended else {})}
     N = len(done)
     ablated = BinomialTest.of(sum(p.ablated.trapped for _, p in done), N, FULL_ALLOWED)
     full = BinomialTest.of(sum(p.full.trapped for _, p in done), N, FULL_ALLOWED)
@@ -137,7 +150,8 @@ def ablation_verdict(claim: Claim, done: list[tuple[dict, AblationPair]],
     violated = not (ablated_ok and full_ok)
     worst = _worst(claim, done, full_ok) if violated else None
     return ClaimResult.build(
-        claim, violated=violated, instances=N, nonvacuous_instances=N, outside_hypotheses=0,
+        claim, violated=violated, min_nonvacuous=math.inf if budget_ended else MIN_NONVACUOUS,
+        instances=N, nonvacuous_instances=N, outside_hypotheses=0,
         violations=sum(_violating(p, ablated_ok, full_ok) for _, p in done), errors=len(errors),
         claim_constant=claim.constant, adversaries=_per_adversary(done, ablated_ok, full_ok),
         detectable_failure_rate=detectable_failure_rate(
@@ -149,7 +163,7 @@ def ablation_verdict(claim: Claim, done: list[tuple[dict, AblationPair]],
         details={"ablated_trapped": _trapped_summary(ablated),
                  "full_trapped": _trapped_summary(full), "factors": dict(factors),
                  "power": "pooled over the adversaries (the full algorithm's trapped rate)",
-                 "budget": budget("saddle_attack")})
+                 "budget": budget("saddle_attack"), **extra})
 
 
 # --- check -----------------------------------------------------------------------------------------
@@ -162,11 +176,30 @@ def check_ablation(claim_id: str, profile: str = "ci", seed: int = 0, *,
     t0 = time.perf_counter()
     factors = dict(CALIBRATED_FACTORS if factors is None else factors)
     specs = sample_ablation_specs(claim_id, n or examples(profile, COUNTS_KEY), seed)
-    results = run_instances(specs, partial(run_ablation, factors=factors,
-                                           variant=VARIANT_OF[claim_id]), executor, progress)
-    done = [(s, r.value) for s, r in zip(specs, results, strict=True) if not isinstance(r, InstanceError)]
+    rule = stop_rule("probabilistic", specs, lambda _spec: "full", FULL_ALLOWED)
+    results = run_instances(specs, partial(run_ablation, factors=factors, variant=VARIANT_OF[claim_id]),
+                            executor, progress, stop=None if rule is None else _full_half(rule, specs))
+    done = [(s, r.value) for s, r in zip(specs, results, strict=False) if not isinstance(r, InstanceError)]
     errors = [r for r in results if isinstance(r, InstanceError)]
-    return ablation_verdict(claim, done, errors, factors).with_seconds(time.perf_counter() - t0)
+    early = {} if rule is None else rule.details()
+    return ablation_verdict(claim, done, errors, factors, early).with_seconds(time.perf_counter() - t0)
+
+
+def _full_half(rule, specs: list[dict]):
+    """The early-decision rule fed with the full algorithm's half of each instance: a trapped full
+    run is a failure at FULL_ALLOWED (module docstring)."""
+    order = iter(specs)
+
+    def stop(result) -> bool:
+        spec = next(order)
+        if isinstance(result, InstanceError):
+            return rule(result)
+        pair = result.value
+        trapped = pair.full.trapped
+        obs = Observation(float(trapped), 0.5, 2.0 * trapped, not trapped, False, True, 0.0, spec,
+                          observed_run=pair.observed, budget_ended=pair.budget_ended)
+        return rule(Timed(obs, result.seconds))
+    return stop
 
 
 def replay_ablation(claim_id: str, spec: dict) -> dict:
