@@ -73,10 +73,17 @@ def theorem_cap(bound: float, allowance: int = 0, safety: int | None = None) -> 
                    "theory")
 
 
+def within_safety(cap: CallCap, safety: int) -> CallCap:
+    """``cap``, or the safety stop ``safety`` (source 'safety': reaching it is ``BUDGET``) when
+    that is smaller: the cap of a group whose safety stop is below the theorems' one."""
+    return cap if cap.calls <= safety else CallCap(int(safety), cap.bound, cap.allowance, "safety")
+
+
 def budget(group: str) -> dict:
     """The per-instance budgets of a group of experiments, as reported in report.json."""
-    if group == "theorems":
-        return {"oracle_calls": "theorem_cap: the theorem's iteration bound at the instance's values "
+    if group in ("theorems", "end_to_end", "saddle_attack"):
+        who = "ByzantinePGD's runs: " if group == "saddle_attack" else ""
+        return {"oracle_calls": f"{who}theorem_cap: the theorem's iteration bound at the instance's values "
                                 f"(+ 1 + Q*T_th where Q's formula <= 1), safety stop {CALL_CAPS[group]}",
                 "seconds": INSTANCE_SECONDS}
     return {"oracle_calls": CALL_CAPS[group], "seconds": INSTANCE_SECONDS}

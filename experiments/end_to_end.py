@@ -19,6 +19,12 @@ every point it visited. Start: uniform direction, norm uniform in ``START_RADII`
 certified radius (there ‖∇F‖ is about 10 × 4Δ, so the gradient bound is non-vacuous). Q, r and R
 are Theorem 1's at the instance's values (Δ, L_F, ρ_F, d, δ, F_0 − F*), not the run's.
 
+Call cap (:func:`call_cap`): Theorem 1's iteration count at the Δ the run is given and the model's
+constants (the bound of ``end_to_end.iterations``, experiments.budget.theorem_cap), the safety
+stop ``MAX_CALLS`` where that is larger; a run that reaches it has status ``iteration_cap`` (a
+violation of the iteration claim, and no output for the others), one the safety stop or the
+wall-clock guard ended ``budget`` (no verdict).
+
 Independent Δ (``independent=True``, the claim ``end_to_end.grad_norm_independent``): Δ is the sup
 of the pipeline's error over the saddle and ``INDEPENDENT_PROBES`` uniform points of the ball drawn
 from a stream of their own, *before* the run and never raised afterwards: the run is given that Δ
@@ -44,7 +50,8 @@ from ..oracles.workers import WorkerPool
 from ..theory.certify import certify
 from ..theory.claims import get
 from ..theory.parameters import byzantine_pgd_parameters
-from .budget import CALL_CAPS, FAILURE_PROBABILITY, INSTANCE_SECONDS
+from .budget import CALL_CAPS, FAILURE_PROBABILITY, INSTANCE_SECONDS, CallCap, within_safety
+from .instances import cap_for_values, record_status
 
 DIM, NORM_STAR, M, N, F = 3, 0.1, 20, 200, 2
 RADIUS_FACTOR = 1.5
@@ -139,9 +146,20 @@ class Instance:
     w0: np.ndarray
 
 
+def call_cap(land, Delta: float, w0: np.ndarray) -> CallCap:
+    """The run's call cap (module docstring), from the theory at (Δ, L_F, ρ_F, d, δ, F(w_0) − F*)."""
+    gap = land.value(w0) - land.f_star
+    p = byzantine_pgd_parameters(Delta, land.L, land.rho, land.dim, FAILURE_PROBABILITY, gap)
+    values = {"Delta": Delta, "L_F": land.L, "rho_F": land.rho, "d": land.dim,
+              "delta": FAILURE_PROBABILITY, "F_gap": gap, "Q": p["Q"], "T_th": p["T_th"]}
+    return within_safety(cap_for_values("byzantine_pgd", values), MAX_CALLS)
+
+
 def default_algorithm(spec, oracle, w0, rng):
-    """The algorithm under test: ByzantinePGD with Theorem 1's parameters for ``oracle.delta``."""
-    return byzantine_pgd(oracle, w0, rng, delta=FAILURE_PROBABILITY, max_oracle_calls=MAX_CALLS,
+    """The algorithm under test: ByzantinePGD with Theorem 1's parameters for ``oracle.delta``,
+    capped at :func:`call_cap`."""
+    cap = call_cap(oracle.landscape, oracle.delta, w0)
+    return byzantine_pgd(oracle, w0, rng, delta=FAILURE_PROBABILITY, max_oracle_calls=cap.calls,
                          max_seconds=INSTANCE_SECONDS)
 
 
@@ -229,7 +247,9 @@ def record(spec, inst: Instance, oracle, res, delta_hat: float, attempts: int,
     return EndToEndRecord(
         spec=spec, Delta=delta_hat, visited_max=oracle.visited_max, grad_norm=cert.grad_norm,
         lambda_min=cert.lambda_min, start_grad_norm=float(np.linalg.norm(land.grad(inst.w0))),
-        calls=res.grad_oracle_calls, status=res.status, escapes=res.escapes, Q=p["Q"], r=p["r"],
+        calls=res.grad_oracle_calls,
+        status=record_status(res.status, res.grad_oracle_calls, call_cap(land, delta_hat, inst.w0)),
+        escapes=res.escapes, Q=p["Q"], r=p["r"],
         R=p["R"], L_F=land.L, F_gap=gap,
         left_domain=bool(oracle.max_query_norm > land.domain_radius * (1 + 1e-12)),
         attempts=attempts, lambda_bound=lam_bound, trap_budget=inst.trap.budget,

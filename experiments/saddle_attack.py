@@ -31,7 +31,7 @@ from ..algorithms.jin_pgd import jin_pgd
 from ..oracles.adversaries import negative_eigenspace
 from ..oracles.inexact import CertifiedOracle, ExactOracle
 from ..theory.certify import certify
-from .budget import BUDGET, CALL_CAPS, FAILURE_PROBABILITY, INSTANCE_SECONDS, CallCap
+from .budget import BUDGET, CALL_CAPS, FAILURE_PROBABILITY, INSTANCE_SECONDS, CallCap, within_safety
 from .instances import build_landscape, cap_for_values, make_oracle, record_status, theorem_values
 from .monitor import DescentMonitor
 
@@ -91,8 +91,7 @@ def escape_cap(spec: dict, land, w0: np.ndarray) -> CallCap:
     never the run's), or the safety stop MAX_CALLS (source 'safety') when that is smaller."""
     values = theorem_values({"family": "byzantine_pgd", "Delta": spec["Delta"]}, land,
                             land.value(w0) - land.f_star)
-    cap = cap_for_values("byzantine_pgd", values)
-    return cap if cap.calls <= MAX_CALLS else CallCap(MAX_CALLS, cap.bound, cap.allowance, "safety")
+    return within_safety(cap_for_values("byzantine_pgd", values), MAX_CALLS)
 
 
 def run_status(name: str, loop_status: str, calls: int, cap: CallCap | None) -> str:

@@ -63,3 +63,27 @@ def test_independent_claim_catches_a_threshold_one_and_a_half_times_too_large():
     assert res.status == "violated"
     assert res.binomial.rejects or any(r.extra["rejects"] for r in res.adversaries.values() if r.extra)
     assert res.replay.startswith("byzpgd replay end_to_end.grad_norm_independent '{")
+
+
+def test_a_run_that_never_settles_ends_at_theorem_1s_count():
+    """An algorithm that never stops (robust GD with ε = 1e-300) is judged at Theorem 1's call
+    count at the instance's values (experiments.end_to_end.call_cap), not at the safety stop: the
+    run is ``iteration_cap``, the iteration claim is violated at its first instance, and the
+    gradient claim finds no output."""
+    from byzpgd.algorithms import robust_gd
+    from byzpgd.experiments import end_to_end as e2e
+    from byzpgd.experiments.budget import ITERATION_CAP, theorem_cap
+    from byzpgd.theory.claims import get
+
+    def never_settles(spec, oracle, w0, rng):
+        cap = e2e.call_cap(oracle.landscape, oracle.delta, w0)
+        assert cap.source == "theory" and cap.calls < e2e.MAX_CALLS / 10
+        return robust_gd(oracle, w0, epsilon=1e-300, max_oracle_calls=cap.calls + 5)
+
+    spec = specs("quick", 0)[0]
+    rec = run_instance(spec, algorithm=never_settles)
+    bound = get("end_to_end.iterations").bound(rec.values)
+    assert rec.status == ITERATION_CAP and rec.calls >= theorem_cap(bound).calls > bound
+    result = e2e_check("end_to_end.iterations", "quick", algorithm=never_settles, n=3)
+    assert result.status == "violated" and result.details["early_decision"]["instances_run"] == 1
+    assert e2e_check("end_to_end.grad_norm", "quick", algorithm=never_settles, n=3).status == "violated"

@@ -5,8 +5,12 @@ pipeline's measured empirical Δ (docs/paper.md §6 corollary, §4).
 
 Sampler (:func:`specs`): max(24, examples(profile)/4) seeded instances, the aggregators in turn.
 Observation (:func:`observe`): ‖∇F(w̃)‖ <= 4Δ (vacuous when the start already satisfies it; a run
-stopped by the call cap has no output and fails it) and calls <= 2(F_0 − F*)L_F Q/(3Δ²) (vacuous
-when the bound is at or above the call cap), Q from Theorem 1 at the instance's values.
+stopped by its call cap has no output and fails it) and calls <= 2(F_0 − F*)L_F Q/(3Δ²) (vacuous
+when the bound is at or above the safety stop), Q from Theorem 1 at the instance's values. The call
+cap is that bound's own count (experiments.end_to_end.call_cap: a run reaching it, status
+``iteration_cap``, violates the iteration claim); a run the safety stop or the wall-clock guard
+ended (``budget``) has no verdict and leaves the claim unable to hold. Unless ``--complete``, a
+claim stops drawing instances once its verdict cannot change (properties.early).
 Hypotheses: the run stayed in the certified ball, r <= R, and the oracle was Δ-inexact on every
 visited point (:attr:`EndToEndRecord.outside_hypotheses`); instances outside are counted apart.
 Check (:func:`e2e_check`): deterministic claims, zero tolerance beyond ROUNDING_RTOL.
@@ -29,11 +33,12 @@ import math
 
 from ...algorithms.aggregators import PAPER_AGGREGATORS
 from ...experiments import end_to_end as e2e
-from ...experiments.budget import FAILURE_PROBABILITY, budget
-from ...experiments.loop import run_instances, split
+from ...experiments.budget import BUDGET, FAILURE_PROBABILITY, ITERATION_CAP, budget
+from ...experiments.loop import InstanceError, Timed, run_instances, split
 from ...seeding import instance_rng
 from ...theory.claims import get
 from ..checks import Observation, verdict
+from ..early import stop_rule
 from ..profiles import examples
 from ..registry import register_check, register_replay
 from ..result import ROUNDING_RTOL, ClaimResult
@@ -61,16 +66,36 @@ def observe(claim_id: str, rec: e2e.EndToEndRecord, constant: float | None = Non
     obs = rec.observed(claim.observed)
     holds = rec.finished(claim.observed) and obs <= bound * (1 + ROUNDING_RTOL)
     note = rec.outside_hypotheses
+    if rec.status == ITERATION_CAP:
+        note = note or ("reached Theorem 1's call count at the instance's values: a violation of "
+                        "the iteration claim, no output")
+    elif rec.status == BUDGET:
+        note = "ended by a safety stop or the wall-clock guard (budget): no verdict on this run"
     return Observation(obs, bound, obs / bound if bound > 0 else math.inf, bool(holds),
-                       rec.vacuous(claim.observed, bound), not note,
-                       claim.empirical_constant(obs, rec.values), rec.spec, note)
+                       rec.vacuous(claim.observed, bound), not rec.outside_hypotheses,
+                       claim.empirical_constant(obs, rec.values), rec.spec, note,
+                       budget_ended=rec.status == BUDGET)
 
 
-def run(instances: list[dict], algorithm=None, progress=None, independent: bool = False) -> tuple:
-    """The runs of ``instances`` (:func:`byzpgd.experiments.loop.run_instances`)."""
+def run(instances: list[dict], algorithm=None, progress=None, independent: bool = False,
+        stop=None) -> tuple:
+    """The runs of ``instances`` (:func:`byzpgd.experiments.loop.run_instances`; ``stop`` its
+    early-decision rule)."""
     return tuple(run_instances(instances, functools.partial(e2e.run_instance, algorithm=algorithm,
                                                             independent=independent),
-                               progress=progress))
+                               progress=progress, stop=stop))
+
+
+def _observing_stop(rule, claim_id: str, instances: list[dict], constant: float | None):
+    """The early-decision rule (properties.early) fed with each run's observation, in order."""
+    order = iter(instances)
+
+    def stop(result) -> bool:
+        next(order)
+        if isinstance(result, InstanceError):
+            return rule(result)
+        return rule(Timed(observe(claim_id, result.value, constant), result.seconds))
+    return stop
 
 
 def e2e_check(claim_id: str, profile: str = "ci", seed: int = 0, progress=None, *, algorithm=None,
@@ -78,15 +103,23 @@ def e2e_check(claim_id: str, profile: str = "ci", seed: int = 0, progress=None, 
     """The check of ``claim_id``; ``algorithm`` replaces ByzantinePGD, ``constant`` the claim's
     constant, ``n`` limits the instances (able-to-fail tests). Nothing is cached between checks:
     code changed in between (a test's monkeypatch, the fault campaign) is always what runs."""
-    results = run(specs(profile, seed, claim_id)[: n or None], algorithm,
-                  independent=claim_id == INDEPENDENT)
+    instances = specs(profile, seed, claim_id)[: n or None]
+    rule = stop_rule(get(claim_id).kind, instances, _aggregator, FAILURE_PROBABILITY)
+    results = run(instances, algorithm, independent=claim_id == INDEPENDENT,
+                  stop=None if rule is None else _observing_stop(rule, claim_id, instances, constant))
     records, errors = split(results)
     if progress is not None:
         progress(len(results), len(results))
     observations = [observe(claim_id, r, constant) for r in records]
+    early = {} if rule is None else rule.details()
     return verdict(get(claim_id), observations, errors, FAILURE_PROBABILITY,
-                   details={**_details(records), "budget": budget("end_to_end")},
-                   group_of=lambda spec: spec["aggregator"])
+                   details={**_details(records), "budget": budget("end_to_end"), **early},
+                   group_of=_aggregator)
+
+
+def _aggregator(spec: dict) -> str:
+    """The test group of an instance: its aggregator (every instance has the same attack)."""
+    return spec["aggregator"]
 
 
 def _details(records: list[e2e.EndToEndRecord]) -> dict:
