@@ -29,76 +29,78 @@ import numpy as np
 
 from ..algorithms import StopRun
 
-RTOL = 1e-9      # relative rounding allowance on F (as for the deterministic claims)
-ATOL = 1e-12     # absolute floor: F's rounding error scales with its terms, not with |F|
+RTOL = 1e-9      # fallback (plain F differences): relative rounding allowance on F
+ATOL = 1e-12     # fallback absolute floor: F's rounding error scales with its terms, not with |F|
+TERMS_RTOL = 1e-11   # analytic F changes (Landscape.value_changes): rounding relative to their terms
 STATUS = "descent_violated"
 
 
 class DescentMonitor:
+    """The monitor of the module docstring around ``oracle`` (L_F and Δ: the instance's).
+
+    Each judged step compares F(w⁺) − F(w) with −‖ĝ‖(‖ĝ‖/2 − Δ)/L_F. The change comes from
+    :meth:`Landscape.value_changes`, which differences each term of F analytically where the
+    landscape can: its rounding is then relative to the terms of the change (TERMS_RTOL times their
+    scale and that of the required decrease), so a step far smaller than |F| is still judged (the
+    plain difference F(w⁺) − F(w), the fallback, rounds at RTOL·|F| + ATOL and hides steps below
+    that)."""
+
     def __init__(self, oracle, L: float, Delta: float):
         self.oracle, self.landscape, self.delta = oracle, oracle.landscape, oracle.delta
         self.batchable = getattr(oracle, "batchable", False)
         self.L, self.Delta = float(L), float(Delta)
-        self._last: tuple[float, float, float] | None = None   # (F(w), required decrease, ‖ĝ‖)
-        self._rows: tuple[np.ndarray, np.ndarray] | None = None  # a batch's (F rows, required rows)
+        # the last query's points (k, d), required decreases (k,), their scales (k,) and whether
+        # it was a batch (rounds) or a single query: the next query of the same kind is its step
+        self._prev: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool] | None = None
         self.violation: str | None = None
         self.steps = 0                     # judged steps
         self.worst: float | None = None    # the worst step's excess over Lemma §8.1, in tolerances
 
     def __call__(self, w):
-        if np.ndim(w) == 2:
-            return self._batch(w)
-        self._rows = None
-        if np.ndim(w) != 1:
-            self._last = None
+        nd = np.ndim(w)
+        if nd not in (1, 2):
+            self._prev = None
             return self.oracle(w)
-        f = float(self.landscape.value(w))
-        if self._last is not None:
-            f_prev, required, gn = self._last
-            self._judge(f_prev, f, required, gn)
+        batch = nd == 2
+        P = np.array(w, dtype=np.float64, ndmin=2)
+        prev = self._prev
+        if prev is not None and prev[4] == batch and prev[0].shape[0] >= P.shape[0]:
+            k = P.shape[0]
+            self._judge(prev[0][:k], P, prev[1][:k], prev[2][:k] + self._rounding(prev[3][:k], P), batch)
         g = self.oracle(w)
-        gn = float(np.linalg.norm(g))
-        self._last = (f, gn * (gn / 2 - self.Delta) / self.L, gn)
+        gn = np.linalg.norm(np.array(g, dtype=np.float64, ndmin=2), axis=1)
+        required = gn * (gn / 2 - self.Delta) / self.L
+        self._prev = (P, required, gn * gn / (2 * self.L) + self.Delta * gn / self.L, gn, batch)
         return g
 
-    def _batch(self, W):
-        """A (K, d) batch of round points: row i judged against row i of the previous batch when
-        that batch had at least K rows (module docstring)."""
-        self._last = None
-        f = self.landscape.values(W)
-        if self._rows is not None and self._rows[0].shape[0] >= W.shape[0]:
-            f_prev, required = (a[:W.shape[0]] for a in self._rows)
-            self._judge_rows(f_prev, f, required)
-        g = self.oracle(W)
-        gn = np.linalg.norm(g, axis=1)
-        self._rows = (f, gn * (gn / 2 - self.Delta) / self.L)
-        return g
+    def _rounding(self, gn: np.ndarray, P1: np.ndarray) -> np.ndarray:
+        """The scale of F's change caused by rounding the new iterate w⁺ = w − ηĝ to floating point
+        (at most eps‖w⁺‖ away from the exact step, where ‖∇F‖ <= ‖ĝ‖ + Δ): (‖ĝ‖ + Δ)‖w⁺‖. The
+        lemma bounds the exact step; a step as small as eps‖w‖ is mostly rounding."""
+        return (gn + self.Delta) * np.sqrt(np.einsum("ki,ki->k", P1, P1))
 
-    def _judge_rows(self, f_prev: np.ndarray, f: np.ndarray, required: np.ndarray) -> None:
-        """:meth:`_judge` on each row of a batch at once (the first broken row is reported)."""
-        self.steps += f.shape[0]
-        tol = RTOL * (np.abs(f_prev) + np.abs(f) + np.abs(required)) + ATOL * np.maximum(1.0, np.abs(f_prev))
-        excess = (f - (f_prev - required)) / tol
+    def _judge(self, P0: np.ndarray, P1: np.ndarray, required: np.ndarray, req_scale: np.ndarray,
+               batch: bool) -> None:
+        """Lemma §8.1 on each row's step P0[i] → P1[i]: F(w⁺) − F(w) <= −required up to rounding;
+        records the worst excess (F(w⁺) − F(w) + required)/tol (<= 1: holds); StopRun at the
+        first broken row."""
+        self.steps += P1.shape[0]
+        change, scale = self.landscape.value_changes(P0, P1)
+        if scale is None:
+            f0 = self.landscape.values(P0)
+            tol = (RTOL * (np.abs(f0) + np.abs(f0 + change) + np.abs(required))
+                   + ATOL * np.maximum(1.0, np.abs(f0)))
+        else:
+            tol = TERMS_RTOL * (scale + req_scale) + np.finfo(np.float64).tiny
+        excess = (change + required) / tol
         worst = float(np.max(excess))
         self.worst = worst if self.worst is None else max(self.worst, worst)
-        broken = np.flatnonzero(f > f_prev - required + tol)
+        broken = np.flatnonzero(change > -required + tol)
         if broken.size:
             i = int(broken[0])
-            self.violation = (f"a step of perturbation round {i} changed F by {f[i] - f_prev[i]:.3g} "
-                              f"where Lemma §8.1 requires a decrease of at least {required[i]:.3g}")
-            raise StopRun(STATUS)
-
-    def _judge(self, f_prev: float, f: float, required: float, gn: float) -> None:
-        """Lemma §8.1 on one step: F(w⁺) <= F(w) − ‖ĝ‖(‖ĝ‖/2 − Δ)/L_F up to rounding, i.e.
-        F(w⁺) − F(w) + ‖ĝ‖²/(2L_F) <= Δ‖ĝ‖/L_F; records the worst step's excess
-        (F(w⁺) − F(w) + required)/tol (<= 1: holds); StopRun when broken."""
-        self.steps += 1
-        tol = RTOL * (abs(f_prev) + abs(f) + abs(required)) + ATOL * max(1.0, abs(f_prev))
-        excess = (f - (f_prev - required)) / tol
-        self.worst = excess if self.worst is None else max(self.worst, excess)
-        if f > f_prev - required + tol:
-            self.violation = (f"a step changed F by {f - f_prev:.3g} where Lemma §8.1 requires "
-                              f"a decrease of at least {required:.3g}")
+            where = f"a step of perturbation round {i}" if batch else "a step"
+            self.violation = (f"{where} changed F by {change[i]:.3g} where Lemma §8.1 requires "
+                              f"a decrease of at least {required[i]:.3g}")
             raise StopRun(STATUS)
 
     def __getattr__(self, name):
@@ -109,7 +111,7 @@ class DescentMonitor:
 
     def notify(self, event, **data):
         if event == "perturbation":
-            self._last = self._rows = None   # the next query is w̃ + ξ, not a gradient step
+            self._prev = None            # the next query is w̃ + ξ, not a gradient step
         self.oracle.notify(event, **data)
 
 

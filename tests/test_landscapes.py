@@ -578,6 +578,31 @@ def test_values_on_batches_equal_row_by_row(family, dim, seed, k):
     with pytest.raises(ValueError, match="shape"):
         land.values(W[0])
 
+
+@pytest.mark.parametrize("family", FAMILIES)
+@FAST
+@given(dim=DIMS, seed=SEEDS, k=st.integers(1, 4))
+def test_value_changes_are_the_difference_of_values_and_stay_exact_for_tiny_steps(family, dim, seed, k):
+    """value_changes(W0, W1) = values(W1) − values(W0) up to the plain difference's rounding for
+    far-apart rows; for a step of 1e-9 it matches the Taylor expansion ⟨∇F, s⟩ + ½ sᵀHs within
+    the third-order term and a few eps of its own scale (the plain difference cannot: its
+    rounding is eps·|F|), and its stated scale covers the error."""
+    land = make_landscape(family, dim, seed)
+    rng = np.random.default_rng(seed + 8)
+    W0 = sample_points(land, rng, k)
+    W1 = sample_points(land, rng, k)
+    change, scale = land.value_changes(W0, W1)
+    plain = land.values(W1) - land.values(W0)
+    assert change.shape == (k,) and scale.shape == (k,) and np.all(scale >= np.abs(change) * (1 - 1e-12))
+    np.testing.assert_allclose(change, plain, rtol=0, atol=1e-12 * (1 + np.abs(land.values(W0)).max()))
+    S = 1e-9 * rng.standard_normal((k, dim))
+    change, scale = land.value_changes(W0, W0 + S)
+    for i in range(k):
+        s = (W0[i] + S[i]) - W0[i]                    # the step between the two floating-point points
+        taylor = land.grad(W0[i]) @ s + 0.5 * s @ land.hvp(W0[i], s)
+        third = land.rho * float(s @ s) ** 1.5
+        assert abs(change[i] - taylor) <= third + 1e3 * EPS * scale[i] + 1e-30
+
 # --------------------------------------------------------------------------------------------
 # input validation
 # --------------------------------------------------------------------------------------------

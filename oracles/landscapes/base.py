@@ -16,6 +16,13 @@ import numpy as np
 from byzpgd.geometry import uniform_ball, unit_vector
 
 
+def _rotation_scale(L: float, D: np.ndarray, S: np.ndarray) -> np.ndarray:
+    """L‖w₁ − w₀‖‖w₁ + w₀‖ per row: the scale of the rounding of the products and rotations of
+    w₁ − w₀ and w₁ + w₀ that :meth:`Landscape.value_changes` overrides difference (added to the
+    sum of the terms' magnitudes in the scale they return)."""
+    return L * np.sqrt(np.einsum("ki,ki->k", D, D) * np.einsum("ki,ki->k", S, S))
+
+
 @dataclass(frozen=True)
 class CriticalPoint:
     """A known critical point: ``kind`` is 'strict_saddle', 'global_min' or 'local_max'."""
@@ -60,6 +67,15 @@ class Landscape(ABC):
         rounding. This default evaluates row by row; landscapes override it with one vectorized
         evaluation."""
         return np.array([self.value(w) for w in np.asarray(W, dtype=np.float64)], dtype=np.float64)
+
+    def value_changes(self, W0: np.ndarray, W1: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """F(W1[i]) − F(W0[i]) for (k, d) batches, and the scale of the terms that change was
+        summed from (its rounding error is at most a modest multiple of machine epsilon times
+        that scale), or None when the change is the plain difference of two values (whose
+        rounding error scales with |F| itself, not with the change). Landscapes override it with
+        a form that differences each term analytically, so that a change far below |F| stays
+        visible (the descent monitor, experiments/monitor.py)."""
+        return self.values(W1) - self.values(W0), None
 
     @abstractmethod
     def grad(self, w: np.ndarray) -> np.ndarray: ...

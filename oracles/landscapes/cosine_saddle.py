@@ -20,7 +20,7 @@ import numpy as np
 
 from byzpgd.geometry import as_point, as_rows
 
-from .base import CriticalPoint, Landscape
+from .base import CriticalPoint, Landscape, _rotation_scale
 from .rotation import Rotation, random_rotation
 
 
@@ -85,6 +85,18 @@ class CosineSaddle(Landscape):
         half_sin = np.sin(yn / (2.0 * self.s))
         return (0.5 * np.einsum("ki,i,ki->k", yp, self.a, yp)
                 - 2.0 * np.einsum("ki,i,ki->k", half_sin, self.gamma * self.s**2, half_sin))
+
+    def value_changes(self, W0, W1):
+        """Each term differenced analytically: ½a(y₁² − y₀²) = ½a(y₁ − y₀)(y₁ + y₀) and
+        sin²A − sin²B = sin(A − B) sin(A + B), with y₁ − y₀ = Qᵀ(w₁ − w₀)."""
+        W0, W1 = as_rows(W0, self.dim), as_rows(W1, self.dim)
+        D, S = W1 - W0, W1 + W0
+        dn, dp = self._split(D)
+        sn, sp_ = self._split(S)
+        quad = 0.5 * self.a * dp * sp_
+        trig = -2.0 * self.gamma * self.s**2 * np.sin(dn / (2.0 * self.s)) * np.sin(sn / (2.0 * self.s))
+        return quad.sum(axis=1) + trig.sum(axis=1), (np.abs(quad).sum(axis=1) + np.abs(trig).sum(axis=1)
+                                                      + _rotation_scale(self.L, D, S))
 
     def grad(self, w):
         yn, yp = self._split(w)

@@ -24,7 +24,7 @@ import numpy as np
 
 from byzpgd.geometry import as_point, as_rows
 
-from .base import CriticalPoint, Landscape
+from .base import CriticalPoint, Landscape, _rotation_scale
 
 
 class PhaseRetrieval(Landscape):
@@ -63,6 +63,17 @@ class PhaseRetrieval(Landscape):
         n2 = np.einsum("ki,ki->k", W, W)
         c = W @ self.w_star
         return 0.75 * n2**2 - 0.5 * n2 * self.norm2_star - c**2 + 0.75 * self.norm2_star**2
+
+    def value_changes(self, W0, W1):
+        """Each term differenced analytically: with δn = (w₁ − w₀)·(w₁ + w₀) = ‖w₁‖² − ‖w₀‖² and
+        δc = (w₁ − w₀)·w*, the change is 0.75 δn (‖w₁‖² + ‖w₀‖²) − 0.5 ‖w*‖² δn − δc (c₁ + c₀)."""
+        W0, W1 = as_rows(W0, self.dim), as_rows(W1, self.dim)
+        D, S = W1 - W0, W1 + W0
+        dn = np.einsum("ki,ki->k", D, S)
+        sn = np.einsum("ki,ki->k", W1, W1) + np.einsum("ki,ki->k", W0, W0)
+        dc, sc = D @ self.w_star, S @ self.w_star
+        terms = (0.75 * dn * sn, -0.5 * self.norm2_star * dn, -dc * sc)
+        return sum(terms), sum(np.abs(t) for t in terms) + _rotation_scale(self.L, D, S)
 
     def grad(self, w):
         w = np.asarray(w, dtype=np.float64)

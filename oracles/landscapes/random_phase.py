@@ -21,7 +21,7 @@ import numpy as np
 
 from byzpgd.geometry import as_point, as_rows
 
-from .base import CriticalPoint, Landscape
+from .base import CriticalPoint, Landscape, _rotation_scale
 
 
 class RandomPhaseCosine(Landscape):
@@ -63,6 +63,17 @@ class RandomPhaseCosine(Landscape):
         W = as_rows(W, self.dim)
         return (self.a * self.delta * self.s * np.cos(self.phase(W))
                 + 0.5 * self.L_quad * np.einsum("ki,ki->k", W[:, 1:], W[:, 1:]))
+
+    def value_changes(self, W0, W1):
+        """Each term differenced analytically: cos φ₁ − cos φ₀ = −2 sin((φ₁ − φ₀)/2) sin((φ₁ + φ₀)/2)
+        and ‖v₁‖² − ‖v₀‖² = (v₁ − v₀)·(v₁ + v₀) for the quadratic coordinates."""
+        W0, W1 = as_rows(W0, self.dim), as_rows(W1, self.dim)
+        D, S = W1 - W0, W1 + W0
+        cos_term = (-2.0 * self.a * self.delta * self.s * np.sin(D[:, 0] / (2.0 * self.s))
+                    * np.sin((S[:, 0] - 2.0 * self.theta) / (2.0 * self.s)))
+        quad = 0.5 * self.L_quad * np.einsum("ki,ki->k", D[:, 1:], S[:, 1:])
+        scale = np.abs(cos_term) + 0.5 * self.L_quad * np.abs(D[:, 1:] * S[:, 1:]).sum(axis=1)
+        return cos_term + quad, scale + _rotation_scale(self.L, D, S)
 
     def grad(self, w):
         w = np.asarray(w, dtype=np.float64)
