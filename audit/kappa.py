@@ -60,6 +60,13 @@ from typing import Any
 import numpy as np
 from scipy.optimize import minimize
 
+from ..theory.robustness import (
+    geometric_median_kappa_bound,
+    kappa_lower_bound,
+    median_kappa_bound,
+    trimmed_mean_kappa_bound,
+)
+
 LOWER_BOUND_SOURCE = ("f/(n - 2f): two-configuration argument (module docstring); stated as 'the lower "
                       "bound for kappa is kappa = delta/(1 - 2 delta)' (delta = f/n) in a secondary source "
                       "citing Allouah et al. 2023 (Fixing by Mixing)")
@@ -89,21 +96,12 @@ dimension, and a wall-clock cap (timings: docs/kappa.md)."""
 # ---------------------------------------------------------------------------------------------
 def lower_bound(n: int, f: int) -> float:
     """f/(n − 2f): no rule has a smaller κ (module docstring)."""
-    return f / (n - 2 * f)
+    return kappa_lower_bound(n, f)
 
 
-def _median_bound(n: int, f: int) -> float:
-    k = (n + 1) // 2 - f
-    return (n - f - k) / k if k >= 1 else math.inf
-
-
-def _trimmed_mean_bound(n: int, f: int) -> float:
-    lo, hi = max(0, n - 3 * f), n - 2 * f
-    return max(a * (n - f - a) for a in range(lo, hi + 1)) / (n - 2 * f) ** 2
-
-
-def _geometric_median_bound(n: int, f: int) -> float:
-    return 4.0 * ((n - f) / (n - 2 * f)) ** 2
+_median_bound = median_kappa_bound
+_trimmed_mean_bound = trimmed_mean_kappa_bound
+_geometric_median_bound = geometric_median_kappa_bound
 
 
 @dataclass(frozen=True)
@@ -479,6 +477,8 @@ def _unbounded(prob: _Problem, rows, honest, out) -> str | None:
     byz = np.setdiff1d(np.arange(prob.n), hon)
     mu = X[hon].mean(axis=0)
     var = float(((X[hon] - mu) ** 2).sum(axis=1).mean())
+    if not var > 0:   # coinciding honest rows: their ratio (0 or ∞, DEGENERATE) is already decided
+        return None
     r0 = float(((np.asarray(out) - mu) ** 2).sum()) / var
     direction = X[byz] - mu
     if not np.any(direction):

@@ -27,6 +27,7 @@ COUNTS = {
     "mechanism.candidate_cost": {"quick": 24, "ci": 72, "deep": 720},
     "exact_pgd.poster_lambda_min": {"quick": 30, "ci": 100, "deep": 1200},
     "end_to_end.grad_norm_independent": {"quick": 150, "ci": 480, "deep": 3000},   # 3 aggregators
+    "aggregator.robustness": {"quick": 20, "ci": 20, "deep": 60},   # adversarial searches per rule
 }
 
 

@@ -177,3 +177,15 @@ def test_time_cap_ends_the_search_with_a_note():
     assert len(r.per_start) == 1 and r.evaluations < FAST["maxiter"]
     full = _search(make("median", N, F), name="median")
     assert not any("time cap" in s for s in full.notes) and len(full.per_start) == FAST["restarts"]
+
+
+def test_a_biased_rule_on_coinciding_honest_rows_is_unbounded_not_a_crash():
+    """A rule with a fixed bias: the search reaches honest rows that coincide (spread 0), where the
+    biased output makes κ infinite; the unboundedness probe must not divide by that spread."""
+    import numpy as np
+
+    from byzpgd.audit.kappa import kappa_hat, verdict
+
+    res = kappa_hat(lambda X: np.median(X, axis=0) + 0.05, 10, 4, 2, 0, restarts=4, maxiter=200,
+                    name="median")
+    assert res.kappa_hat > 1e3 and verdict(res).kind == "above_proven_bound"

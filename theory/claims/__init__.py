@@ -18,5 +18,6 @@ from . import (  # noqa: F401,E402  (each registers its group's claims)
     mechanism,
     monitor,
     parameters,
+    robustness,
     saddle_attack,
 )
