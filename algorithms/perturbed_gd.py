@@ -153,6 +153,8 @@ def _batched_rounds(run, w_tilde, p: PGDParams, rng, reference, test):
     k = K if escaped else p.Q
     run.calls += k * p.T_th + (escaped_t if escaped else 0)
     run.rounds += k + 1 if escaped else p.Q
+    if escaped:   # observers (the descent monitor) learn which row of the last batch the point left
+        _notify(run.oracle, "escape_round", index=k)
     return u[k] if escaped else None
 
 

@@ -11,7 +11,9 @@ separated by a perturbation. The Q perturbation rounds run as one batch
 (algorithms/perturbed_gd.py ``_batched_rounds``) are judged row by row: after a perturbation,
 each (K, d) batch holds the next point of rounds 0..K−1 (K never grows: a round that escapes ends
 the later ones), so row i of a batch is a gradient step from row i of the batch before it, and
-the rounds are held to the same inequality whether they run one by one or as a batch. L_F and Δ
+the rounds are held to the same inequality whether they run one by one or as a batch (the step
+that leaves a batch, from the escaping row to the escaped point, is judged too: the loop names
+the row in its 'escape_round' event). L_F and Δ
 are the instance's (from the landscape and the oracle), never the run's.
 
 The monitor is a claim of its own, ``monitor.descent`` (theory/claims/monitor.py, OWN): it gets
@@ -112,6 +114,11 @@ class DescentMonitor:
     def notify(self, event, **data):
         if event == "perturbation":
             self._prev = None            # the next query is w̃ + ξ, not a gradient step
+        elif event == "escape_round" and self._prev is not None and self._prev[4]:
+            # the rounds ran as a batch and row k escaped: the next (single) query, the escaped
+            # point, is a gradient step from row k of the last batch
+            k = int(data["index"])
+            self._prev = (*(a[k:k + 1] for a in self._prev[:4]), False)
         self.oracle.notify(event, **data)
 
 

@@ -46,7 +46,8 @@ class InexactOracle:
         return grad + self.error(w, grad)
 
     def notify(self, event: str, **data) -> None:
-        """Hook for adaptive adversaries; events: 'candidate', 'perturbation', 'escape'."""
+        """Hook for adaptive adversaries; events: 'candidate', 'perturbation', 'escape_round' (index: the
+        round of a batch that escaped), 'escape'."""
 
 
 ExactOracle = InexactOracle

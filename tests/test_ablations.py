@@ -92,3 +92,22 @@ def test_replay_reproduces_an_instance():
     spec = ab.sample_ablation_specs(SINGLE_ROUND.id, 1, 4)[0]
     a, b = REPLAYS[SINGLE_ROUND.id](spec), REPLAYS[SINGLE_ROUND.id](spec)
     assert a == b and a["holds"] == a["ablated"]["trapped"]
+
+
+def test_an_ablation_whose_runs_the_monitor_stopped_is_inconclusive_not_violated(monkeypatch):
+    """Every run stopped by the descent monitor: no instance observed, so neither half of the
+    claim was shown (inconclusive, with the count), never 'violated' on zero instances."""
+    from dataclasses import replace as dc_replace
+
+    from byzpgd.properties.suites import ablations as ab
+
+    real = ab.run_ablation
+
+    def stopped(spec, factors, variant):
+        pair = real(spec, factors, variant)
+        return dc_replace(pair, full=dc_replace(pair.full, status="descent_violated"))
+
+    monkeypatch.setattr(ab, "run_ablation", stopped)
+    result = ab.check_ablation("ablation.single_round", "quick", seed=0, n=5)
+    assert result.status == "inconclusive" and result.instances == 0
+    assert result.details["not_observed"] == 5

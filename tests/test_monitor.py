@@ -118,3 +118,39 @@ def test_batched_rounds_are_judged_row_by_row():
     mon2(W0[:1])
     mon2(W0 + 1.0)                           # a batch larger than the last is not a step: unjudged
     assert mon2.violation is None and mon2.steps == 0
+
+
+@pytest.mark.parametrize("batch", [True, False], ids=["batched_rounds", "sequential_rounds"])
+def test_the_step_that_leaves_a_round_is_judged_even_with_one_step_per_round(monkeypatch, batch):
+    """With T_th = 1 (Theorem 1 at Δ = 1e-3 here) a round makes one query; its step is seen only at
+    the escaped point, the next (single) query. Rounds that step uphill (u + ηĝ) escape at once;
+    the monitor judges that step from the escaping row ('escape_round' names it) and stops the run,
+    batched or not; the correct rounds pass."""
+    land = CosineSaddle([1.0, 1.0, 1.0], [0.8], [0.8])
+    oracle = CertifiedOracle(make_adversary({"name": "trap", "seed": 2}, land, 1e-3))
+    w0 = land.rotation.apply(np.array([0.0, 1e-2, 1e-2, 0.0]))
+    p = theorem_params(oracle.delta, land.L, land.rho, land.dim, 0.1, land.value(w0) - land.f_star)
+    assert p.T_th == 1
+    mon = DescentMonitor(oracle, land.L, oracle.delta)
+    assert perturbed_gd(mon, w0, p, np.random.default_rng(0), batch_rounds=batch).status == "converged"
+
+    class Uphill:      # the run's bookkeeping with every answer the rounds see negated
+        def __init__(self, run):
+            self.run = run
+
+        def answer(self, w):
+            return -self.run.answer(w)
+
+        def query(self, w, phase):
+            return -self.run.query(w, phase)
+
+        def __getattr__(self, name):
+            return getattr(self.run, name)
+
+    for name in ("_batched_rounds", "_perturbation_round"):
+        original = getattr(pgd_module, name)
+        monkeypatch.setattr(pgd_module, name, lambda run, *a, _o=original: _o(Uphill(run), *a))
+    mon = DescentMonitor(oracle, land.L, oracle.delta)
+    res = perturbed_gd(mon, w0, p, np.random.default_rng(0), batch_rounds=batch, max_oracle_calls=10_000)
+    assert res.status == STATUS and "Lemma" in mon.violation
+    assert mon.steps <= 50          # stopped at the first escape, not after thousands of climbs

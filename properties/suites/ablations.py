@@ -147,7 +147,10 @@ def ablation_verdict(claim: Claim, done: list[tuple[dict, AblationPair]],
     ablated = BinomialTest.of(sum(p.ablated.trapped for _, p in done), N, FULL_ALLOWED)
     full = BinomialTest.of(sum(p.full.trapped for _, p in done), N, FULL_ALLOWED)
     ablated_ok, full_ok = ablated.rejects, not full.rejects
-    violated = not (ablated_ok and full_ok)
+    # a full algorithm trapped too often is a violation at any N; an ablated variant not shown
+    # trapped is one only on the profile's evidence (N >= MIN_NONVACUOUS observed instances):
+    # with fewer (e.g. every run stopped by the descent monitor) nothing was shown either way
+    violated = not full_ok or (not ablated_ok and N >= MIN_NONVACUOUS)
     worst = _worst(claim, done, full_ok) if violated else None
     return ClaimResult.build(
         claim, violated=violated, min_nonvacuous=math.inf if budget_ended else MIN_NONVACUOUS,
