@@ -8,14 +8,14 @@ before numpy is imported, and threadpoolctl). Prints ratios measured in this run
 - peak memory (tracemalloc) of each; byzfl's aggregators when importable;
 - the trimmed mean's dispatch (``trimmed_mean.choose_method``, a one-time probe per (m, b)): at
   each shape of ``TRIM_SHAPES`` the first dispatched call (the probe included, from an empty probe
-  cache), the form the probe chose, the four implementations forced (kernel when numba is
-  importable, row sort, row partitions, column sort), plain numpy (the trimmed mean by a full ``np.sort``
-  along axis 0), and the ratio of the dispatched call to the fastest of them (target <= 1.1),
-  the outputs compared; CPU time of this thread (``time.thread_time``), the median of at least 3 s
-  of interleaved runs per shape (on a shared 2-core machine the best time of a 2 ms call scatters
-  by 20% between two runs of the same code; the median by a few %). One ``np.partition`` pass is
-  printed for reference (it is not a trimmed mean: one kth, no mean). ``BYZPGD_NO_NUMBA=1`` runs
-  it as without the ``fast`` extra.
+  cache), the form the probe chose, the five implementations forced (kernel when numba is
+  importable, row sort, row partitions, blocked and whole-array column sort), plain numpy (the
+  trimmed mean by a full ``np.sort`` along axis 0), and the ratio of the dispatched call to the
+  fastest of them (target <= 1.1), the outputs compared; CPU time of this thread
+  (``time.thread_time``), the median of at least 3 s of interleaved runs per shape (on a shared
+  2-core machine the best time of a 2 ms call scatters by 20% between two runs of the same code;
+  the median by a few %). One ``np.partition`` pass is printed for reference (it is not a trimmed
+  mean: one kth, no mean). ``BYZPGD_NO_NUMBA=1`` runs it as without the ``fast`` extra.
 
 Run: python benchmarks/aggregators.py [--trimmed-mean-only] [--reps N]
 """
@@ -164,9 +164,10 @@ def trimmed_mean_dispatch(rng, reps=11):
         cands["sort"] = lambda X=X, b=b: trimmed_mean(X, b, method="sort")
         cands["partition"] = lambda X=X, b=b: trimmed_mean(X, b, method="partition")
         cands["column_sort"] = lambda X=X, b=b: trimmed_mean(X, b, method="column_sort")
+        cands["whole_column_sort"] = lambda X=X, b=b: trimmed_mean(X, b, method="whole_column_sort")
         cands["np.sort axis 0"] = lambda X=X, b=b, m=m: np.sort(X, axis=0)[b:m - b].mean(0)
         want = np.sort(X, axis=0)[b:m - b].mean(0)
-        for name in ("kernel", "sort", "partition", "column_sort"):
+        for name in ("kernel", "sort", "partition", "column_sort", "whole_column_sort"):
             if name in cands:
                 assert np.allclose(cands[name](), want, rtol=1e-13, atol=1e-14), name
         assert np.array_equal(trimmed_mean(X, b), cands[choose_method(m, d, b)]())

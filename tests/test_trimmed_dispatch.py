@@ -1,5 +1,6 @@
-"""The four implementations of the trimmed mean (``trimmed_mean.METHODS``: the compiled kernel,
-a row sort, two row partitions, a column sort) against the sort definition and against each other, including
+"""The five implementations of the trimmed mean (``trimmed_mean.METHODS``: the compiled kernel,
+a row sort, two row partitions, a blocked and a whole-array column sort) against the sort
+definition and against each other, including
 NaN/±Inf entries (the semantics of ``basic``: NaN ranks above +Inf); the dispatch
 (``choose_method``): the fixed rule for small inputs, the cached one-time probe per (m, b) for
 large ones (checked with a virtual clock, never by timing: which form wins is the benchmark's
@@ -205,6 +206,8 @@ def fake_timing(monkeypatch, steady, warmup=None, outlier=None):
     monkeypatch.setattr(tm, "_trimmed_mean_sort", timed("sort", tm._trimmed_mean_sort))
     monkeypatch.setattr(tm, "_trimmed_mean_partition", timed("partition", tm._trimmed_mean_partition))
     monkeypatch.setattr(tm, "_trimmed_mean_column_sort", timed("column_sort", tm._trimmed_mean_column_sort))
+    monkeypatch.setattr(tm, "_trimmed_mean_whole_column_sort",
+                        timed("whole_column_sort", tm._trimmed_mean_whole_column_sort))
     monkeypatch.setattr(trim_kernel, "trimmed_mean_kernel", timed("kernel", trim_kernel.trimmed_mean_kernel))
     return calls
 
@@ -214,11 +217,14 @@ def check_probe_keeps_the_fastest(monkeypatch, probe):
     the kernel's compilation (the first run), nor by one disturbed run of the fastest form, and
     it times every candidate (the kernel only where it is a candidate)."""
     with_kernel = trim_kernel.available()
-    cases = [({"kernel": 3.0, "sort": 2.0, "partition": 2.5, "column_sort": 2.1}, {"sort": 50.0}, {}),
-             ({"kernel": 1.0, "sort": 2.0, "partition": 2.5, "column_sort": 3.0}, {"kernel": 100.0},
+    W = "whole_column_sort"
+    cases = [({"kernel": 3.0, "sort": 2.0, "partition": 2.5, "column_sort": 2.1, W: 2.2}, {"sort": 50.0}, {}),
+             ({"kernel": 1.0, "sort": 2.0, "partition": 2.5, "column_sort": 3.0, W: 2.9}, {"kernel": 100.0},
               {"kernel": 18.0}),
-             ({"kernel": 3.0, "sort": 2.2, "partition": 2.0, "column_sort": 2.4}, {}, {"partition": 5.0}),
-             ({"kernel": 3.0, "sort": 2.2, "partition": 2.5, "column_sort": 2.0}, {}, {})]
+             ({"kernel": 3.0, "sort": 2.2, "partition": 2.0, "column_sort": 2.4, W: 2.3}, {},
+              {"partition": 5.0}),
+             ({"kernel": 3.0, "sort": 2.2, "partition": 2.5, "column_sort": 2.0, W: 2.1}, {}, {}),
+             ({"kernel": 3.0, "sort": 2.2, "partition": 2.5, "column_sort": 2.4, W: 1.9}, {W: 9.0}, {})]
     for steady, warmup, outlier in cases:
         with monkeypatch.context() as mp:
             calls = fake_timing(mp, steady, warmup, outlier)
@@ -227,7 +233,7 @@ def check_probe_keeps_the_fastest(monkeypatch, probe):
         assert got.method == min(candidates, key=candidates.get)
         assert {k for k, _ in got.seconds} == set(candidates) == set(calls)
         assert dict(got.seconds)[got.method] == pytest.approx(candidates[got.method])
-        assert (got.m, got.b, got.columns) == (50, 2, tm.CHUNK_ENTRIES // 50)
+        assert (got.m, got.b, got.columns) == (50, 2, tm.PROBE_MIN_ENTRIES // 50)
 
 
 def test_the_probe_keeps_the_fastest_form(monkeypatch):
@@ -423,7 +429,8 @@ NO_NUMBA = textwrap.dedent("""
     with warnings.catch_warnings():
         warnings.simplefilter("error")   # the fallback is silent
         got = make_trimmed_mean(64, 5)(X)
-    assert [k for p in tm.probe_results() for k, _ in p.seconds] == ["sort", "partition", "column_sort"] * 2
+    numpy_forms = ["sort", "partition", "column_sort", "whole_column_sort"]
+    assert [k for p in tm.probe_results() for k, _ in p.seconds] == numpy_forms * 2
     S = np.sort(X, axis=0)[5:59].mean(axis=0)
     np.testing.assert_allclose(got, S, rtol=1e-13, atol=1e-14)
     try:
@@ -443,7 +450,8 @@ NO_NUMBA_ENV = textwrap.dedent("""
     assert not trim_kernel.available()
     X = np.random.default_rng(0).standard_normal((64, tm.PROBE_MIN_ENTRIES // 64))
     trimmed_mean(X, 2)
-    assert [k for p in tm.probe_results() for k, _ in p.seconds] == ["sort", "partition", "column_sort"]
+    numpy_forms = ["sort", "partition", "column_sort", "whole_column_sort"]
+    assert [k for p in tm.probe_results() for k, _ in p.seconds] == numpy_forms
     print("BYZPGD_NO_NUMBA ok")
 """)
 

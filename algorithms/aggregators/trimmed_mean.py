@@ -5,7 +5,7 @@ the remaining m − 2b values. Requires α ≤ β < 1/2 (at most f = αm Byzanti
 breakdown point b rows per coordinate. NaN ranks above +Inf (see ``basic``), so with at most b
 extreme entries per column the kept values lie between honest values and the result is finite.
 
-Four implementations of the same definition (``METHODS``):
+Five implementations of the same definition (``METHODS``):
 
 - ``'kernel'``: the compiled one-pass kernel of ``trim_kernel`` (2b compare-exchanges per entry;
   needs the optional extra ``byzpgd[fast]``, i.e. numba);
@@ -15,15 +15,18 @@ Four implementations of the same definition (``METHODS``):
 - ``'partition'``: the same copy, two in-place single-kth ``np.partition`` passes per row (the
   first puts the b smallest first, the second the m − 2b smallest of the rest first), the mean of
   the kept block;
-- ``'column_sort'``: per block, ``np.sort`` along axis 0 and the mean of rows b .. m − b − 1
-  (faster than the row sort for small m, e.g. m = 16 without numba).
+- ``'column_sort'``: per block, ``np.sort`` along axis 0 and the mean of rows b .. m − b − 1;
+- ``'whole_column_sort'``: ``np.sort`` along axis 0 of the whole array at once (a copy of X), the
+  mean of rows b .. m − b − 1: plain numpy, fastest for small m on some machines (e.g. m = 16
+  without numba, 1.16× faster than the row sort and 2× faster than the blocked column sort here).
 
 Which is fastest depends on the CPU, the numpy build (its SIMD sort) and the shape, so no fixed
 rule carries over between machines (issue 27: a rule fitted on one machine was 1.8× slower than
 the fastest form on another). :func:`choose_method` therefore *probes*: the first call with m·d
 >= ``PROBE_MIN_ENTRIES`` for a given (m, b) times every candidate form on a seeded synthetic
-(m, ``CHUNK_ENTRIES`` // m) slice (the size of one block of the numpy forms, so the slice costs
-what one block of the real call costs), best of ``PROBE_REPS`` interleaved runs, and keeps the
+(m, ``PROBE_MIN_ENTRIES`` // m) slice (the smallest probed input: several blocks of the blocked
+forms, so that their per-block cost shows against the whole-array form), best of ``PROBE_REPS``
+interleaved runs, and keeps the
 fastest for the rest of the process (thread-safe: one probe per (m, b), other threads wait for
 its answer; a forked child keeps the answers). Smaller inputs, where a probe (a few ms, plus 2–6 s
 to compile the kernel for a new b) costs more than it can save, use the fixed rule
@@ -56,20 +59,21 @@ import numpy as np
 from . import trim_kernel
 from .basic import _as_workers
 
-METHODS = ("kernel", "sort", "partition", "column_sort")
+METHODS = ("kernel", "sort", "partition", "column_sort", "whole_column_sort")
 
 FORCE_ENV = "BYZPGD_TRIM_METHOD"
 """Environment variable pinning the dispatch: one of ``METHODS``, ``rule`` (:func:`rule_method`
 at every size, no probe) or ``probe`` (the default, also when unset or empty)."""
 
 PROBE_MIN_ENTRIES = 2**18
-"""Smallest m·d that is probed (and may use the kernel): below it a call costs about a
-millisecond whichever form runs, less than the probe itself (about 5 ms) and far less than
+"""Smallest m·d that is probed (and may use the kernel), and the size of the probe's slice: below
+it a call costs a few milliseconds whichever form runs, far less than the probe itself (each form
+run ten times on a slice of this size: about 0.1–0.2 s, once per (m, b) and process) and than
 compiling the kernel (0.6–6 s per b, measured on this 2-core machine)."""
 
 CHUNK_ENTRIES = 2**16
 """Entries per block of the numpy forms (512 KiB: the block's copy stays in the L2 cache while it
-is sorted or partitioned and averaged) and of the probe's slice."""
+is sorted or partitioned and averaged)."""
 
 PROBE_REPS = 9
 """Timed runs of each form in a probe (after one warm-up run), interleaved; the best counts."""
@@ -189,11 +193,11 @@ def _kernel_candidate(b: int) -> bool:
 
 def probe(m: int, b: int, with_kernel: bool) -> ProbeResult:
     """Time the candidate forms on a seeded standard-normal (m, w) slice, w = max(1,
-    ``CHUNK_ENTRIES`` // m): one warm-up run each (it compiles the kernel; a kernel that fails to
+    ``PROBE_MIN_ENTRIES`` // m): one warm-up run each (it compiles the kernel; a kernel that fails to
     compile warns once and is dropped), then the best of ``PROBE_REPS`` rounds, each round running
     every form once, starting from a different form each round (so no form always runs right
     after the same other one). Returns the fastest (ties: the first of ``METHODS``)."""
-    w = max(1, CHUNK_ENTRIES // m)
+    w = max(1, PROBE_MIN_ENTRIES // m)
     S = np.random.default_rng(PROBE_SEED).standard_normal((m, w))
     forms: dict[str, Callable[[np.ndarray, int], np.ndarray]] = {}
     if with_kernel:
@@ -343,8 +347,13 @@ def _trimmed_mean_column_sort(X: np.ndarray, b: int) -> np.ndarray:
     return _by_blocks(X, b, _sorted_columns_mean)
 
 
+def _trimmed_mean_whole_column_sort(X: np.ndarray, b: int) -> np.ndarray:
+    return _sorted_columns_mean(X, b, X.shape[0])
+
+
 _NUMPY_FORMS = {"sort": "_trimmed_mean_sort", "partition": "_trimmed_mean_partition",
-                "column_sort": "_trimmed_mean_column_sort"}
+                "column_sort": "_trimmed_mean_column_sort",
+                "whole_column_sort": "_trimmed_mean_whole_column_sort"}
 """The numpy forms by name (looked up at call time, so tests can wrap them)."""
 
 
