@@ -41,6 +41,7 @@ from ..oracles.batched import (
     take_rows,
 )
 from ..theory.certify import certify
+from ..theory.mechanism import descent_required
 from ..theory.parameters import CALIBRATED_FACTORS
 from . import mechanism as mech
 from .budget import FAILURE_PROBABILITY, INSTANCE_SECONDS
@@ -121,7 +122,7 @@ class BatchedDescentMonitor:
         if s_rows.size:
             gn = row_norms(G[s_rows])
             self.f_prev[tb] = f
-            self.required[tb] = gn * (gn / 2 - self.Delta[tb]) / self.L[tb]
+            self.required[tb] = descent_required(gn, self.Delta[tb], self.L[tb])
             self.has_prev[tb] = True
         ended.update(inner_ended)
         return G, ended

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..algorithms import StopRun
+from ..theory.mechanism import descent_required
 
 RTOL = 1e-9      # fallback (plain F differences): relative rounding allowance on F
 ATOL = 1e-12     # fallback absolute floor: F's rounding error scales with its terms, not with |F|
@@ -71,7 +72,7 @@ class DescentMonitor:
             self._judge(prev[0][:k], P, prev[1][:k], prev[2][:k] + self._rounding(prev[3][:k], P), batch)
         g = self.oracle(w)
         gn = np.linalg.norm(np.array(g, dtype=np.float64, ndmin=2), axis=1)
-        required = gn * (gn / 2 - self.Delta) / self.L
+        required = descent_required(gn, self.Delta, self.L)
         self._prev = (P, required, gn * gn / (2 * self.L) + self.Delta * gn / self.L, gn, batch)
         return g
 

@@ -15,10 +15,12 @@ import numpy as np
 from scipy.special import betainc
 
 
-def descent_required(g_norm: float, Delta: float, L: float) -> float:
+def descent_required(g_norm, Delta, L):
     """§8.1 (inexact descent): for η = 1/L_F and ‖ĝ − ∇F‖ <= Δ, one step w⁺ = w − ηĝ has
     F(w) − F(w⁺) >= (1/L)‖ĝ‖(‖ĝ‖/2 − Δ). Returns that guaranteed decrease (may be negative,
-    when ‖ĝ‖ < 2Δ: then the lemma guarantees nothing beyond an increase of at most Δ²/(2L))."""
+    when ‖ĝ‖ < 2Δ: then the lemma guarantees nothing beyond an increase of at most Δ²/(2L)).
+    Floats or numpy arrays (elementwise): the one statement the descent monitor
+    (experiments/monitor.py) and the check of ``mechanism.descent`` both call."""
     return g_norm * (g_norm / 2.0 - Delta) / L
 
 

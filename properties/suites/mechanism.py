@@ -167,7 +167,7 @@ def _observe_descent(spec: dict, steps: exp.Steps) -> Observation:
     bound = delta_ * steps.g_norm / steps.L
     tol = ROUNDING_RTOL * (np.abs(steps.f_before) + np.abs(steps.f_after) + steps.g_norm**2 / steps.L)
     informative = steps.g_norm > 2 * delta_
-    required = steps.g_norm * (steps.g_norm / 2 - delta_) / steps.L
+    required = mech.descent_required(steps.g_norm, delta_, steps.L)
     actual = steps.f_before - steps.f_after
     ratio = np.where(actual > 0, required / np.where(actual > 0, actual, 1.0), np.inf)
     ratio = np.where(informative, ratio, 0.0)
