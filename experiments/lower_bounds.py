@@ -8,6 +8,10 @@ on the members the construction names (:func:`optimization_trial`).
 §7.2: one aggregator on the three worlds of one instance of the Gaussian location model: the
 coupled worlds A, B (Huber shift) and the Bayesian world C (:func:`statistical_trial`).
 
+Budgets: the lower bounds hold for *any* output, finished or not, so a run's call cap
+(``CALL_CAPS['lower_bounds']``) and wall-clock guard only bound the cost of a trial (a run that
+never settles is checked at the point where it stopped).
+
 An instance is a JSON-able spec carrying (seed, key, index): every random choice comes from
 ``byzpgd.seeding.instance_rng(seed, key, index, stream)``, so a spec replays its run alone.
 """
@@ -27,7 +31,7 @@ from ..oracles.landscapes.random_phase import RandomPhaseCosine
 from ..seeding import instance_rng
 from ..theory import lower_bounds as lb
 from ..theory.certify import certify
-from .budget import CALL_CAPS, FAILURE_PROBABILITY
+from .budget import CALL_CAPS, FAILURE_PROBABILITY, INSTANCE_SECONDS
 
 MAX_CALLS = CALL_CAPS["lower_bounds"]
 PAPER_FAMILY = lb.CosineFamily()        # a = b = 1: the family of docs/paper.md §7.1
@@ -125,7 +129,8 @@ def register_algorithm(name: str):
 
 @register_algorithm("byzantine_pgd")
 def _run_bpgd(oracle, w0, rng):
-    return byzantine_pgd(oracle, w0, rng, delta=FAILURE_PROBABILITY, max_oracle_calls=MAX_CALLS)
+    return byzantine_pgd(oracle, w0, rng, delta=FAILURE_PROBABILITY, max_oracle_calls=MAX_CALLS,
+                         max_seconds=INSTANCE_SECONDS)
 
 
 @register_algorithm("exact_pgd")
@@ -133,12 +138,12 @@ def _run_exact(oracle, w0, rng):
     land = oracle.landscape
     eps = min(oracle.delta, land.L**2 / (16 * land.rho))
     return exact_pgd(_BelievedExact(oracle), w0, rng, epsilon=eps, delta=FAILURE_PROBABILITY,
-                     max_oracle_calls=MAX_CALLS)
+                     max_oracle_calls=MAX_CALLS, max_seconds=INSTANCE_SECONDS)
 
 
 @register_algorithm("robust_gd")
 def _run_robust_gd(oracle, w0, rng):
-    return robust_gd(oracle, w0, max_oracle_calls=MAX_CALLS)
+    return robust_gd(oracle, w0, max_oracle_calls=MAX_CALLS, max_seconds=INSTANCE_SECONDS)
 
 
 # ---------------------------------------------------------------------------------------------
