@@ -105,6 +105,22 @@ class EarlyStop:
                                    "reason": self.reason}}
 
 
+def observed_stop(rule: EarlyStop | None, specs: Sequence[dict], observe: Callable[[dict, object], object]):
+    """``rule`` fed with ``observe(spec, value)`` of each result, in spec order: the ``stop`` of
+    :func:`byzpgd.experiments.loop.run_instances` for a check whose instances return runs that it
+    observes afterwards (None when ``rule`` is None: ``--complete``)."""
+    if rule is None:
+        return None
+    order = iter(specs)
+
+    def stop(result) -> bool:
+        spec = next(order)
+        if isinstance(result, InstanceError):
+            return rule(result)
+        return rule(Timed(observe(spec, result.value), result.seconds))
+    return stop
+
+
 def stop_rule(kind: str, specs: Sequence[dict], group_of, failure_probability: float) -> EarlyStop | None:
     """The :class:`EarlyStop` of a claim check, or None under ``--complete`` (:data:`COMPLETE`)."""
     if COMPLETE.get():

@@ -48,7 +48,7 @@ from ...experiments.ablations import (
     single_round,
 )
 from ...experiments.budget import budget
-from ...experiments.loop import InstanceError, Timed, run_instances
+from ...experiments.loop import InstanceError, run_instances
 from ...jsonsafe import spec_json
 from ...oracles.adversaries import sample_adversary
 from ...seeding import instance_rng
@@ -56,7 +56,7 @@ from ...theory.claims import Claim, get
 from ...theory.claims.ablations import FULL_ALLOWED, JIN_RADIUS, LARGE_R, SINGLE_ROUND
 from ...theory.parameters import CALIBRATED_FACTORS
 from ..checks import Observation
-from ..early import stop_rule
+from ..early import observed_stop, stop_rule
 from ..power import CountGroup, decide
 from ..profiles import examples
 from ..registry import register_claim
@@ -181,28 +181,19 @@ def check_ablation(claim_id: str, profile: str = "ci", seed: int = 0, *,
     specs = sample_ablation_specs(claim_id, n or examples(profile, COUNTS_KEY), seed)
     rule = stop_rule("probabilistic", specs, lambda _spec: "full", FULL_ALLOWED)
     results = run_instances(specs, partial(run_ablation, factors=factors, variant=VARIANT_OF[claim_id]),
-                            executor, progress, stop=None if rule is None else _full_half(rule, specs))
+                            executor, progress, stop=observed_stop(rule, specs, _full_half))
     done = [(s, r.value) for s, r in zip(specs, results, strict=False) if not isinstance(r, InstanceError)]
     errors = [r for r in results if isinstance(r, InstanceError)]
     early = {} if rule is None else rule.details()
     return ablation_verdict(claim, done, errors, factors, early).with_seconds(time.perf_counter() - t0)
 
 
-def _full_half(rule, specs: list[dict]):
-    """The early-decision rule fed with the full algorithm's half of each instance: a trapped full
-    run is a failure at FULL_ALLOWED (module docstring)."""
-    order = iter(specs)
-
-    def stop(result) -> bool:
-        spec = next(order)
-        if isinstance(result, InstanceError):
-            return rule(result)
-        pair = result.value
-        trapped = pair.full.trapped
-        obs = Observation(float(trapped), 0.5, 2.0 * trapped, not trapped, False, True, 0.0, spec,
-                          observed_run=pair.observed, budget_ended=pair.budget_ended)
-        return rule(Timed(obs, result.seconds))
-    return stop
+def _full_half(spec: dict, pair: AblationPair) -> Observation:
+    """The full algorithm's half of an instance, as the early-decision rule sees it: a trapped
+    full run is a failure at FULL_ALLOWED (module docstring)."""
+    trapped = pair.full.trapped
+    return Observation(float(trapped), 0.5, 2.0 * trapped, not trapped, False, True, 0.0, spec,
+                       observed_run=pair.observed, budget_ended=pair.budget_ended)
 
 
 def replay_ablation(claim_id: str, spec: dict) -> dict:

@@ -34,11 +34,11 @@ import math
 from ...algorithms.aggregators import PAPER_AGGREGATORS
 from ...experiments import end_to_end as e2e
 from ...experiments.budget import BUDGET, FAILURE_PROBABILITY, ITERATION_CAP, budget
-from ...experiments.loop import InstanceError, Timed, run_instances, split
+from ...experiments.loop import run_instances, split
 from ...seeding import instance_rng
 from ...theory.claims import get
 from ..checks import Observation, verdict
-from ..early import stop_rule
+from ..early import observed_stop, stop_rule
 from ..profiles import examples
 from ..registry import register_check, register_replay
 from ..result import ROUNDING_RTOL, ClaimResult
@@ -86,18 +86,6 @@ def run(instances: list[dict], algorithm=None, progress=None, independent: bool 
                                progress=progress, stop=stop))
 
 
-def _observing_stop(rule, claim_id: str, instances: list[dict], constant: float | None):
-    """The early-decision rule (properties.early) fed with each run's observation, in order."""
-    order = iter(instances)
-
-    def stop(result) -> bool:
-        next(order)
-        if isinstance(result, InstanceError):
-            return rule(result)
-        return rule(Timed(observe(claim_id, result.value, constant), result.seconds))
-    return stop
-
-
 def e2e_check(claim_id: str, profile: str = "ci", seed: int = 0, progress=None, *, algorithm=None,
               constant: float | None = None, n: int | None = None) -> ClaimResult:
     """The check of ``claim_id``; ``algorithm`` replaces ByzantinePGD, ``constant`` the claim's
@@ -106,7 +94,7 @@ def e2e_check(claim_id: str, profile: str = "ci", seed: int = 0, progress=None, 
     instances = specs(profile, seed, claim_id)[: n or None]
     rule = stop_rule(get(claim_id).kind, instances, _aggregator, FAILURE_PROBABILITY)
     results = run(instances, algorithm, independent=claim_id == INDEPENDENT,
-                  stop=None if rule is None else _observing_stop(rule, claim_id, instances, constant))
+                  stop=observed_stop(rule, instances, lambda _spec, rec: observe(claim_id, rec, constant)))
     records, errors = split(results)
     if progress is not None:
         progress(len(results), len(results))

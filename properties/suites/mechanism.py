@@ -40,6 +40,7 @@ from ...theory import mechanism as mech
 from ...theory.claims import get
 from ...theory.parameters import CALIBRATED_FACTORS, byzantine_pgd_parameters, evaluate, exact_pgd_parameters
 from ..checks import Observation, per_adversary, verdict
+from ..early import observed_stop, stop_rule
 from ..power import CountGroup, decide
 from ..profiles import examples
 from ..registry import register_check, register_claim
@@ -191,13 +192,16 @@ def check_descent(profile: str, seed: int, progress=None, *, executor=None,
     claim = get(DESCENT)
     t0 = time.perf_counter()
     sp_ = specs(DESCENT, n or examples(profile, DESCENT), seed)
-    results = run_instances(sp_, exp.run_descent, executor, progress)
+    rule = stop_rule(claim.kind, sp_, adversary_of, 0.0)
+    results = run_instances(sp_, exp.run_descent, executor, progress,
+                            stop=observed_stop(rule, sp_, observe_descent))
     runs, errors = split(results)
-    ok_specs = [s for s, r in zip(sp_, results, strict=True) if not isinstance(r, InstanceError)]
+    ok_specs = [s for s, r in zip(sp_, results, strict=False) if not isinstance(r, InstanceError)]
     obs = [observe_descent(s, r) for s, r in zip(ok_specs, runs, strict=True)]
     return verdict(claim, obs, errors, 0.0, group_of=adversary_of,
                    details={"budget": {"oracle_calls": exp.DESCENT_CALLS,
-                                       "seconds": INSTANCE_SECONDS}}).with_seconds(
+                                       "seconds": INSTANCE_SECONDS},
+                            **(rule.details() if rule is not None else {})}).with_seconds(
         time.perf_counter() - t0)
 
 
@@ -442,13 +446,16 @@ def check_candidate(profile: str, seed: int, progress=None, *, executor=None,
         kind = CANDIDATE_FAMILIES[i % 3]
         adversary = ADVERSARY_NAMES[(i // 3) % len(ADVERSARY_NAMES)]
         sp_.append(candidate_spec(NumpySource(instance_rng(seed, CANDIDATE, i)), kind, adversary))
-    results = run_instances(sp_, run_candidate_capped, executor, progress)
+    rule = stop_rule(get(CANDIDATE).kind, sp_, adversary_of, 0.0)
+    results = run_instances(sp_, run_candidate_capped, executor, progress,
+                            stop=observed_stop(rule, sp_, observe_candidate))
     runs, errors = split(results)
-    ok_specs = [s for s, r in zip(sp_, results, strict=True) if not isinstance(r, InstanceError)]
+    ok_specs = [s for s, r in zip(sp_, results, strict=False) if not isinstance(r, InstanceError)]
     obs = [observe_candidate(s, r) for s, r in zip(ok_specs, runs, strict=True)]
     return verdict(get(CANDIDATE), obs, errors, 0.0, group_of=adversary_of,
                    details={"budget": {"oracle_calls": "2 (1 + Q T_th) + 100 (theory's Q, T_th)",
-                                       "seconds": INSTANCE_SECONDS}}).with_seconds(
+                                       "seconds": INSTANCE_SECONDS},
+                            **(rule.details() if rule is not None else {})}).with_seconds(
         time.perf_counter() - t0)
 
 

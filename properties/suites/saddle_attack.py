@@ -42,7 +42,7 @@ from functools import partial
 
 from ...experiments.batched import BATCH_SIZE, run_attack_batch
 from ...experiments.budget import BUDGET, FAILURE_PROBABILITY, ITERATION_CAP, budget
-from ...experiments.loop import Batched, InstanceError, Timed, run_in_chunks, run_instances
+from ...experiments.loop import Batched, InstanceError, run_in_chunks, run_instances
 from ...experiments.monitor import STATUS as MONITOR_STATUS
 from ...experiments.saddle_attack import AttackRun, run_attack
 from ...oracles.adversaries import sample_adversary
@@ -56,7 +56,7 @@ from ...theory.claims.saddle_attack import (
 )
 from ...theory.hypotheses import R_GT_R_NOTE, theorem1_r_le_R
 from ..checks import Observation, adversary_name, verdict
-from ..early import stop_rule
+from ..early import observed_stop, stop_rule
 from ..profiles import examples
 from ..registry import register_claim
 from ..result import ROUNDING_RTOL, ClaimResult
@@ -207,7 +207,7 @@ def check_attack(claim_id: str, profile: str = "ci", seed: int = 0, *, algorithm
     batched = (BATCHED.get() if batched is None else bool(batched)) and not control and algorithm is None
     failure = TRAPPED_FAILURE if control else FAILURE_PROBABILITY
     rule = stop_rule(claim.kind, specs, adversary_name, failure)
-    stop = None if rule is None else _observing_stop(rule, claim, specs)
+    stop = observed_stop(rule, specs, partial(_observe, claim))
     if batched:
         results = run_in_chunks(specs, Batched(run_attack_batch), BATCH_SIZE, executor, progress, stop=stop)
     else:
@@ -225,18 +225,6 @@ def check_attack(claim_id: str, profile: str = "ci", seed: int = 0, *, algorithm
         details["trials"] = "batched"
     result = verdict(claim, observations, errors, failure, details=details)
     return result.with_seconds(time.perf_counter() - t0)
-
-
-def _observing_stop(rule, claim: Claim, specs: list[dict]):
-    """The early-decision rule (properties.early) fed with each run's observation, in spec order."""
-    order = iter(specs)
-
-    def stop(result) -> bool:
-        spec = next(order)
-        if isinstance(result, InstanceError):
-            return rule(result)
-        return rule(Timed(_observe(claim, spec, result.value), result.seconds))
-    return stop
 
 
 def replay_attack(claim_id: str, spec: dict) -> dict:
