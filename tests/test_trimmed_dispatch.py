@@ -233,7 +233,7 @@ def check_probe_keeps_the_fastest(monkeypatch, probe):
         assert got.method == min(candidates, key=candidates.get)
         assert {k for k, _ in got.seconds} == set(candidates) == set(calls)
         assert dict(got.seconds)[got.method] == pytest.approx(candidates[got.method])
-        assert (got.m, got.b, got.columns) == (50, 2, tm.PROBE_MIN_ENTRIES // 50)
+        assert (got.m, got.b, got.columns) == (50, 2, (tm.PROBE_MIN_ENTRIES // 50) | 1)
 
 
 def test_the_probe_keeps_the_fastest_form(monkeypatch):
@@ -257,7 +257,7 @@ def test_wrong_probes_are_caught(monkeypatch):
             mp.setattr(tm, "time_forms", mean_times)
             return tm.probe(m, b, with_kernel)
 
-    def no_kernel(m, b, with_kernel):
+    def no_kernel(m, b, with_kernel, d=None):
         return tm.probe(m, b, False)
 
     wrongs = [averaged] + ([no_kernel] if trim_kernel.available() else [])
@@ -306,7 +306,7 @@ def test_one_probe_per_class_across_threads(monkeypatch, fresh_probes):
 def check_one_probe_across_threads(monkeypatch):
     entered, cv = [], threading.Condition()
 
-    def slow_probe(m, b, with_kernel):
+    def slow_probe(m, b, with_kernel, d=None):
         with cv:
             entered.append(threading.get_ident())
             cv.notify_all()
@@ -332,10 +332,10 @@ def check_one_probe_across_threads(monkeypatch):
 
 def test_an_unlocked_cache_is_caught(monkeypatch, fresh_probes):
     """Deliberately wrong: check the cache, probe, store, without the per-class lock."""
-    def unlocked(m, b):
+    def unlocked(m, b, d=None):
         key = (m, b, tm._kernel_candidate(b))
         if key not in tm._PROBES:
-            tm._PROBES[key] = tm.probe(m, b, key[2])
+            tm._PROBES[key] = tm.probe(m, b, key[2], d)
         return tm._PROBES[key]
     monkeypatch.setattr(tm, "probed", unlocked)
     with pytest.raises(AssertionError):
@@ -397,7 +397,7 @@ def test_the_environment_pins_the_form(monkeypatch, fresh_probes):
 def test_the_cache_is_bounded(monkeypatch, fresh_probes):
     """Past PROBE_CACHE_MAX classes, new classes take the fixed rule (and keep taking it)."""
     monkeypatch.setattr(tm, "PROBE_CACHE_MAX", 2)
-    fake = lambda m, b, k: tm.ProbeResult(m=m, b=b, columns=1, method="sort", seconds=())  # noqa: E731
+    fake = lambda m, b, k, d=None: tm.ProbeResult(m=m, b=b, columns=1, method="sort", seconds=())  # noqa: E731
     monkeypatch.setattr(tm, "probe", fake)
     d = tm.PROBE_MIN_ENTRIES
     assert [tm.choose_method(m, d, 1) for m in (200, 201, 202, 200, 202)] == \
@@ -496,3 +496,19 @@ def test_trimmed_mean_tests_pass_without_numba():
                          cwd=REPO, env=_no_numba_env(), timeout=600)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
     assert " passed" in out.stdout and " failed" not in out.stdout
+
+
+def test_the_probe_times_the_calls_own_shape_up_to_its_limit(monkeypatch, fresh_probes):
+    """Which form wins depends on the row stride (a column sort of power-of-two rows meets
+    cache-set conflicts), so the probe times the call's own (m, d) up to PROBE_FULL_ENTRIES, and
+    an odd width, never a power of two, beyond."""
+    assert tm.probe_columns(16, 125_000) == 125_000
+    assert tm.probe_columns(50, 100_000) == (tm.PROBE_MIN_ENTRIES // 50) | 1
+    assert tm.probe_columns(16, None) % 2 == 1 and tm.probe_columns(16, None) != tm.PROBE_MIN_ENTRIES // 16
+    seen = []
+
+    def recording(m, b, with_kernel, d=None):
+        seen.append((m, b, d))
+        return tm.ProbeResult(m=m, b=b, columns=tm.probe_columns(m, d), method="sort", seconds=())
+    monkeypatch.setattr(tm, "probe", recording)
+    assert tm.choose_method(16, 125_000, 4) == "sort" and seen == [(16, 4, 125_000)]

@@ -24,9 +24,9 @@ Which is fastest depends on the CPU, the numpy build (its SIMD sort) and the sha
 rule carries over between machines (issue 27: a rule fitted on one machine was 1.8× slower than
 the fastest form on another). :func:`choose_method` therefore *probes*: the first call with m·d
 >= ``PROBE_MIN_ENTRIES`` for a given (m, b) times every candidate form on a seeded synthetic
-(m, ``PROBE_MIN_ENTRIES`` // m) slice (the smallest probed input: several blocks of the blocked
-forms, so that their per-block cost shows against the whole-array form), best of ``PROBE_REPS``
-interleaved runs, and keeps the
+input of the call's own shape (m, d) up to ``PROBE_FULL_ENTRIES`` entries, else of an odd width
+near ``PROBE_MIN_ENTRIES`` // m (:func:`probe_columns`: which form wins depends on the row stride
+too), best of ``PROBE_REPS`` interleaved runs, and keeps the
 fastest for the rest of the process (thread-safe: one probe per (m, b), other threads wait for
 its answer; a forked child keeps the answers). Smaller inputs, where a probe (a few ms, plus 2–6 s
 to compile the kernel for a new b) costs more than it can save, use the fixed rule
@@ -70,6 +70,10 @@ PROBE_MIN_ENTRIES = 2**18
 it a call costs a few milliseconds whichever form runs, far less than the probe itself (each form
 run ten times on a slice of this size: about 0.1–0.2 s, once per (m, b) and process) and than
 compiling the kernel (0.6–6 s per b, measured on this 2-core machine)."""
+
+PROBE_FULL_ENTRIES = 2**21
+"""Up to this m·d (16 MiB) the probe times the input's own shape (:func:`probe_columns`): one probe
+then costs about ten calls of each form, 0.1–0.5 s, once per (m, b) and process."""
 
 CHUNK_ENTRIES = 2**16
 """Entries per block of the numpy forms (512 KiB: the block's copy stays in the L2 cache while it
@@ -151,11 +155,11 @@ def choose_method(m: int, d: int, b: int) -> str:
         return forced
     if forced == "rule" or b < 1 or m * d < PROBE_MIN_ENTRIES:
         return rule_method(m, d, b)
-    probe = probed(m, b)
+    probe = probed(m, b, d)
     return rule_method(m, d, b) if probe is None else probe.method
 
 
-def probed(m: int, b: int) -> ProbeResult | None:
+def probed(m: int, b: int, d: int | None = None) -> ProbeResult | None:
     """The cached probe for (m, b), probing now if there is none (None once ``PROBE_CACHE_MAX``
     classes are cached). One probe per class and process: a thread that finds a probe of its
     class running waits for its answer, so every call of the class takes the same path."""
@@ -170,7 +174,7 @@ def probed(m: int, b: int) -> ProbeResult | None:
     with lock:
         hit = _PROBES.get(key)
         if hit is None:
-            hit = probe(m, b, key[2])
+            hit = probe(m, b, key[2], d)
             _PROBES[key] = hit
             _PROBES.setdefault((m, b, _kernel_candidate(b)), hit)   # the kernel failed to compile
     return hit
@@ -191,13 +195,23 @@ def _kernel_candidate(b: int) -> bool:
     return 1 <= b <= trim_kernel.MAX_TRIM and b not in _FAILED_KERNELS and trim_kernel.available()
 
 
-def probe(m: int, b: int, with_kernel: bool) -> ProbeResult:
-    """Time the candidate forms on a seeded standard-normal (m, w) slice, w = max(1,
-    ``PROBE_MIN_ENTRIES`` // m): one warm-up run each (it compiles the kernel; a kernel that fails to
+def probe_columns(m: int, d: int | None) -> int:
+    """The width of the probe's synthetic input: the input's own d when m·d <= ``PROBE_FULL_ENTRIES``
+    (the probe then times the real shape: the forms' speed depends on the row stride, e.g. a
+    column sort of rows 2^k entries long runs into cache-set conflicts, 1.6–2× slower at m = 16),
+    else an odd width near ``PROBE_MIN_ENTRIES`` // m (several blocks, no power-of-two stride)."""
+    if d is not None and m * d <= PROBE_FULL_ENTRIES:
+        return int(d)
+    return max(1, PROBE_MIN_ENTRIES // m) | 1
+
+
+def probe(m: int, b: int, with_kernel: bool, d: int | None = None) -> ProbeResult:
+    """Time the candidate forms on a seeded standard-normal (m, w) input, w = :func:`probe_columns`
+    (m, d): one warm-up run each (it compiles the kernel; a kernel that fails to
     compile warns once and is dropped), then the best of ``PROBE_REPS`` rounds, each round running
     every form once, starting from a different form each round (so no form always runs right
     after the same other one). Returns the fastest (ties: the first of ``METHODS``)."""
-    w = max(1, PROBE_MIN_ENTRIES // m)
+    w = probe_columns(m, d)
     S = np.random.default_rng(PROBE_SEED).standard_normal((m, w))
     forms: dict[str, Callable[[np.ndarray, int], np.ndarray]] = {}
     if with_kernel:
