@@ -121,7 +121,7 @@ def test_trimmed_mean_dispatches_by_size_and_falls_back_without_numba(monkeypatc
     real = trim_kernel.trimmed_mean_kernel
     monkeypatch.setattr(trim_kernel, "trimmed_mean_kernel", lambda X, b: calls.append(b) or real(X, b))
 
-    def stand_in(m, b, with_kernel):
+    def stand_in(m, b, with_kernel, d=None):
         asked.append(with_kernel)
         return tm_module.ProbeResult(m=m, b=b, columns=1, method="kernel" if with_kernel else "sort",
                                      seconds=())

@@ -423,7 +423,7 @@ NO_NUMBA = textwrap.dedent("""
     import importlib
     tm = importlib.import_module("byzpgd.algorithms.aggregators.trimmed_mean")
     assert not trim_kernel.available()
-    assert tm.choose_method(50, 100_000, 5) in ("sort", "partition")
+    assert tm.choose_method(50, 100_000, 5) in tm.METHODS[1:]   # a numpy form (which: the probe's timing)
     X = np.random.default_rng(0).standard_normal((64, tm.PROBE_MIN_ENTRIES // 64))
     X[:3, :10] = np.nan
     with warnings.catch_warnings():
