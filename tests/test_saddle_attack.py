@@ -209,7 +209,8 @@ def test_an_algorithm_the_monitor_stops_is_not_observed_by_the_escape_claim(monk
     def climbing(run, w, params, *a):
         proxy = Uphill(run)
         out = original(proxy, w, params, *a)
-        run.calls, run.rounds = proxy.__dict__.get("calls", run.calls), proxy.__dict__.get("rounds", run.rounds)
+        run.calls = proxy.__dict__.get("calls", run.calls)
+        run.rounds = proxy.__dict__.get("rounds", run.rounds)
         return out
 
     monkeypatch.setattr(pgd, "_batched_rounds", climbing)
