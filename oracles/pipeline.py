@@ -1,6 +1,6 @@
 """Workers → attack → aggregator as a gradient oracle, with its empirical Δ measured, never
-assumed (DESIGN: "the pipeline is itself an oracle; its measured sup error over the visited
-points (plus random probes) is its empirical Δ").
+assumed (docs/ARCHITECTURE.md, "oracles/": the pipeline is itself an oracle; its measured sup error over the
+visited points (plus random probes) is its empirical Δ).
 
 The oracle answers ĝ(w) = GradAGG(honest gradients at w ∪ Byzantine rows from the attack) and
 records ‖ĝ(w) − ∇F(w)‖ at every query. :meth:`ByzantineOracle.probe` adds the errors at random

@@ -1,5 +1,6 @@
 """The one log-log fit: y ≈ C·x^s by least squares on (log x, log y), for rate claims and the
-audit's rate sweeps (DESIGN: order-of-magnitude claims are checked on fitted slopes)."""
+audit's rate sweeps (docs/ARCHITECTURE.md, "How claims are checked", Rates and constructions:
+order-of-magnitude claims are checked on fitted slopes)."""
 
 from __future__ import annotations
 

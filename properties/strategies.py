@@ -10,8 +10,8 @@ primitives (``uniform``, ``log_uniform``, ``integer``, ``seed``). Two sources im
   instances from exactly the same distribution (Hypothesis' generator deliberately repeats and
   minimises values, which is right for bug hunting but not for counting instances).
 
-Each claim's sampler aims at the regime where its bound is *non-vacuous* (DESIGN, "Vacuity";
-the bounds are those of docs/paper.md §4 and §7.3):
+Each claim's sampler aims at the regime where its bound is *non-vacuous* (docs/ARCHITECTURE.md,
+"How claims are checked", Vacuity; the bounds are those of docs/paper.md §4 and §7.3):
 
 - λ_min of Theorem 1 bites only when 1900(√ρ+L)Δ^{2/5}d^{1/5}log(10/Δ) < L_F: Δ ~ 1e-14. We
   draw ρ = u·L² with u ∈ [1/4, 1] and d <= 6, which keeps the largest non-vacuous Δ above

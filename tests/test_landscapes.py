@@ -1,5 +1,5 @@
-"""Landscapes: exact derivatives and certified constants (DESIGN: "Interfaces", "Checking claims
-honestly").
+"""Landscapes: exact derivatives and certified constants (docs/ARCHITECTURE.md:
+"oracles/" for the Landscape interface, "How claims are checked").
 
 For every landscape family (CosineSaddle with identity / dense / Householder rotations,
 RandomPhaseCosine, PhaseRetrieval) this module checks

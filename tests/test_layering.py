@@ -1,4 +1,4 @@
-"""The layering of docs/ARCHITECTURE.md and DESIGN ("Data flow"), read from the imports (ast) of
+"""The layering of docs/ARCHITECTURE.md ("Layering", "Data flow"), read from the imports (ast) of
 every module, inside functions too:
 
 - theory/ holds statements only: it imports no algorithm, oracle, experiment, property, report

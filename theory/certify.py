@@ -1,4 +1,4 @@
-"""Exact first- and second-order certificates of a point (DESIGN: theory.certify).
+"""Exact first- and second-order certificates of a point (docs/ARCHITECTURE.md, "theory/" and "Data flow").
 
 - ‖∇F(w)‖ from the landscape's exact gradient (float64).
 - λ_min(∇²F(w)):

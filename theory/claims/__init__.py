@@ -1,8 +1,9 @@
-"""The paper's claims as data (DESIGN: theory.claims): the :class:`Claim` type, the registry,
-and the statements, one module per group of claims (the same group names as the checks in
-:mod:`byzpgd.properties.suites`, the experiments in :mod:`byzpgd.experiments` and the tests in
-tests/: ``byzpgd claims --where ID`` lists them). Importing this package registers every claim.
-Provenance follows docs/paper.md §0: CONFIRMED, CONFIRMED-INDIRECT, POSTER, RECONSTRUCTED, OWN.
+"""The paper's claims as data (docs/ARCHITECTURE.md, "Claims and where each part lives"): the
+:class:`Claim` type, the registry, and the statements, one module per group of claims (the same
+group names as the checks in :mod:`byzpgd.properties.suites`, the experiments in
+:mod:`byzpgd.experiments` and the tests in tests/: ``byzpgd claims --where ID`` lists them).
+Importing this package registers every claim. Provenance follows docs/paper.md §0: CONFIRMED,
+CONFIRMED-INDIRECT, POSTER, RECONSTRUCTED, OWN.
 """
 
 from .base import DEFINED_IN, KINDS, PROVENANCES, REGISTRY, Claim, get, register
