@@ -1,5 +1,5 @@
 """Turning runs into verdicts: one :class:`Observation` per (claim, run), and the aggregate
-verdict of a claim over many runs (DESIGN, "Checking claims honestly"). :func:`observe` is the
+verdict of a claim over many runs (docs/ARCHITECTURE.md, "How claims are checked"). :func:`observe` is the
 observation of the Theorem 1 and Theorem 2 claims (docs/paper.md §4, §7.3); :class:`Observation`
 and :func:`verdict` serve every instance-based claim.
 
@@ -124,7 +124,7 @@ def observe(claim: Claim, rec: RunRecord, constant: float | None = None) -> Obse
                        observed_run=rec.status != MONITOR_STATUS, budget_ended=rec.status == BUDGET)
 
 
-def test_group(spec: dict) -> str:
+def instance_group(spec: dict) -> str:
     """The group a Theorem 1/2 instance is tested in: its adversary for the Δ-inexact family;
     its landscape family for the exact family (Theorem 2 is about the exact oracle: every
     adversary there has budget Δ = 0 and answers ∇F(w), which the certifying layer confirms, so

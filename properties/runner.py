@@ -35,7 +35,7 @@ from ..experiments.budget import FAILURE_PROBABILITY, budget
 from ..experiments.instances import run, spec_call_cap
 from ..experiments.loop import Executor, InstanceError, Timed, run_in_chunks, run_instances, split
 from ..theory.claims import get
-from .checks import Observation, observe, test_group, verdict
+from .checks import Observation, instance_group, observe, verdict
 from .early import COMPLETE, stop_rule
 from .profiles import examples
 from .result import ClaimResult
@@ -161,7 +161,7 @@ def check_claim(claim_id: str, profile: str = "ci", seed: int = 0, *, algorithm=
     claim = get(claim_id)
     t0 = time.perf_counter()
     specs = sample_specs(claim_id, n or examples(profile, claim_id), seed)
-    stop = stop_rule(claim.kind, specs, test_group, FAILURE_PROBABILITY)
+    stop = stop_rule(claim.kind, specs, instance_group, FAILURE_PROBABILITY)
     if batched:
         results = run_in_chunks(specs, TheoremBatch(claim_id, constant), BATCH_SIZE, executor, progress,
                                 stop=stop)
@@ -173,7 +173,8 @@ def check_claim(claim_id: str, profile: str = "ci", seed: int = 0, *, algorithm=
     observations, errors = split(results)
     details = {"budget": budget("theorems"), **({"trials": "batched"} if batched else {}),
                **(stop.details() if stop is not None else {})}
-    result = verdict(claim, observations, errors, FAILURE_PROBABILITY, details=details, group_of=test_group)
+    result = verdict(claim, observations, errors, FAILURE_PROBABILITY, details=details,
+                     group_of=instance_group)
     result = result.with_seconds(time.perf_counter() - t0)
     if plain and CACHE is not None:
         CACHE.record(key, result)

@@ -57,11 +57,11 @@ def test_a_run_the_monitor_stopped_is_not_observed_by_a_theorem_claim():
     obs = [observe(claim, _as_stopped(r)) for r in recs[:25]] + [observe(claim, r) for r in recs[25:]]
     assert not any(o.observed_run for o in obs[:25]) and all(o.observed_run for o in obs[25:])
     assert all("descent monitor" in o.note for o in obs[:25])
-    res = verdict(claim, obs, [], 0.1, group_of=checks.test_group)
+    res = verdict(claim, obs, [], 0.1, group_of=checks.instance_group)
     assert res.status == "inconclusive" and res.details["not_observed"] == 25
     assert res.instances + res.outside_hypotheses == 5 and res.violations == 0
     wrong = verdict(claim, [dataclasses.replace(o, observed_run=True) for o in obs], [], 0.1,
-                    group_of=checks.test_group)
+                    group_of=checks.instance_group)
     assert wrong.status == "violated"
 
 

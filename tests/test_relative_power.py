@@ -129,7 +129,7 @@ def _obs(group, fails, n):
             for i in range(n)]
 
 
-def test_group_tests_rows_carry_the_excess_of_the_binomial_decision():
+def test_rows_of_group_tests_carry_the_excess_of_the_binomial_decision():
     """The theorems' path (properties.checks.group_tests): per group, the excess of its own test
     times δ is the detectable failure rate computed independently by binomial bisection."""
     obs = _obs("a", 3, 95) + _obs("b", 1, 40) + _obs("c", 0, 120)
