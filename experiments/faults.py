@@ -553,10 +553,12 @@ def _filter_output_unfiltered(original):
 BPGD = "byzpgd.algorithms.byzantine_pgd:theorem_params"
 EPGD = "byzpgd.algorithms.exact_pgd:theorem_params"
 LOOP = "byzpgd.algorithms.perturbed_gd"
-BPGD_CLAIMS = ("mechanism.candidate_cost", "mechanism.descent", "monitor.descent", "mechanism.escape",
+BPGD_CLAIMS = ("mechanism.candidate_cost", "mechanism.perturbation_radius", "mechanism.descent",
+               "monitor.descent", "mechanism.escape",
                "byzantine_pgd.grad_norm", "byzantine_pgd.iterations", "end_to_end.",
                "saddle_attack.byzantine_pgd_escapes", "byzantine_pgd.lambda_min")
-EPGD_CLAIMS = ("mechanism.candidate_cost", "mechanism.descent", "monitor.descent", "mechanism.exact_escape",
+EPGD_CLAIMS = ("mechanism.candidate_cost", "mechanism.perturbation_radius", "mechanism.descent",
+               "monitor.descent", "mechanism.exact_escape",
                "exact_pgd.grad_norm", "exact_pgd.iterations", "exact_pgd.lambda_min")
 LOOP_CLAIMS = EPGD_CLAIMS + BPGD_CLAIMS + ("ablation.",)
 # The two readings of Algorithm 1 that docs/paper.md §3 leaves open ("points of uncertainty"):

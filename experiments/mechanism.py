@@ -203,18 +203,45 @@ def run_escape_rounds(spec: dict, max_calls: int = ESCAPE_CALLS) -> EscapeRounds
 
 
 class CountingOracle:
-    """Counts the queries (a (k, d) batch counts k) outside the algorithm under test."""
+    """Counts the queries (a (k, d) batch counts k) outside the algorithm under test, and measures
+    how far each perturbation round starts from its candidate, from the queries themselves: the
+    candidate is the last single query before a 'perturbation' event, a round's start the first
+    query after it (one point, or one row per round of a (Q, d) batch). Only the event's timing
+    is used, never its reported ξ."""
 
     def __init__(self, oracle):
         self.oracle, self.landscape, self.delta = oracle, oracle.landscape, oracle.delta
         self.batchable = getattr(oracle, "batchable", False)
         self.calls = 0
+        self.starts = 0                  # perturbation rounds whose start was seen
+        self.max_start_distance = 0.0    # max ‖w̃ + ξ − w̃‖ over them
+        self.candidate_norm = 0.0        # max ‖w̃‖ (the rounding scale of those distances)
+        self._last_single: np.ndarray | None = None
+        self._candidate: np.ndarray | None = None
+        self._pending = False
 
     def __call__(self, w):
-        self.calls += 1 if np.ndim(w) == 1 else np.shape(w)[0]
+        batch = np.ndim(w) != 1
+        self.calls += np.shape(w)[0] if batch else 1
+        if self._pending and self._candidate is not None:
+            rows = np.array(w, dtype=np.float64, ndmin=2) - self._candidate
+            self.starts += rows.shape[0]
+            self.max_start_distance = max(self.max_start_distance,
+                                          float(np.max(np.linalg.norm(rows, axis=1))))
+        self._pending = False
+        if not batch:
+            self._last_single = np.array(w, dtype=np.float64)
         return self.oracle(w)
 
     def notify(self, event, **data):
+        if event == "perturbation":
+            if not self._pending and self._candidate is None:
+                self._candidate = self._last_single
+                if self._candidate is not None:
+                    self.candidate_norm = max(self.candidate_norm, float(np.linalg.norm(self._candidate)))
+            self._pending = True
+        elif event == "escape":
+            self._candidate = None       # the next perturbation follows a new candidate
         self.oracle.notify(event, **data)
 
 
@@ -232,6 +259,9 @@ class CandidateRun:
     moved: float
     status: str
     min_curvature: float
+    starts: int = 0                   # perturbation rounds whose start point was seen
+    max_start_distance: float = 0.0   # max over them of ‖start − candidate‖ (ξ's norm)
+    candidate_norm: float = 0.0       # max ‖candidate‖: the rounding scale of that distance
 
 
 def run_candidate(spec: dict, max_calls: int) -> CandidateRun:
@@ -247,4 +277,5 @@ def run_candidate(spec: dict, max_calls: int) -> CandidateRun:
         factors = CALIBRATED_FACTORS if spec["factors"] == "calibrated" else None
         res = byzantine_pgd(counter, w0, rng, factors=factors, **kw)
     return CandidateRun(counter.calls, float(np.linalg.norm(res.w - w0)), res.status,
-                        float(np.min(land.hess_diag(w0))))
+                        float(np.min(land.hess_diag(w0))), counter.starts,
+                        counter.max_start_distance, counter.candidate_norm)

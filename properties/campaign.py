@@ -58,6 +58,8 @@ LEVELS = ("guarantee", "conformance")
 CONFORMANCE = {
     "mechanism.candidate_cost": "the call count equals 1 + Q·T_th: fidelity to the formulas of "
                                 "Algorithm 1, not a guarantee of the paper",
+    "mechanism.perturbation_radius": "every round starts within r of its candidate: fidelity to "
+                                     "Algorithm 1's perturbation, not a guarantee of the paper",
     "end_to_end.grad_norm": "holds by construction (Δ raised to the visited sup, runs repeated): "
                             "a check of the stopping rule ‖ĝ‖ <= 3Δ",
     "parameters.": "symbolic checks of the parameter formulas against their derivations",

@@ -25,6 +25,7 @@ COUNTS = {
     "mechanism.escape": {"quick": 40, "ci": 160, "deep": 1600},       # 8 adversaries in turn
     "mechanism.exact_escape": {"quick": 30, "ci": 400, "deep": 2000},   # cheap: power for R × 2
     "mechanism.candidate_cost": {"quick": 24, "ci": 72, "deep": 720},
+    "mechanism.perturbation_radius": {"quick": 24, "ci": 72, "deep": 720},
     "exact_pgd.poster_lambda_min": {"quick": 30, "ci": 100, "deep": 1200},
     "end_to_end.grad_norm_independent": {"quick": 150, "ci": 480, "deep": 3000},   # 3 aggregators
     "aggregator.robustness": {"quick": 20, "ci": 20, "deep": 60},   # adversarial searches per rule

@@ -130,3 +130,37 @@ def test_escape_bounds_come_from_the_theory_not_the_run():
     before = m.escape_values(s)
     after = _with("byzantine_pgd.T_th_div2", lambda: m.escape_values(s))
     assert before == after
+
+
+def _radius_scaled(factor):
+    """uniform_ball in the loop with its radius scaled: the subtle variant of the perturbation."""
+    def patch(original):
+        def scaled(rng, dim, radius, size=None):
+            return original(rng, dim, factor * radius, size)
+        return scaled
+    return F.Fault(f"loop.radius_x{factor}", "logic", "", (F.Patch(f"{F.LOOP}:uniform_ball", patch),), ())
+
+
+def test_perturbation_radius_holds_and_catches_a_radius_off_by_1_25_and_the_cube():
+    res = m.check_radius("quick", 0, n=24)
+    assert res.status == "holds" and res.nonvacuous_instances == 24
+    assert 0.5 < res.worst_ratio <= 1.0      # the draws reach near the ball's boundary, never beyond
+    with F.inject(_radius_scaled(1.25)):
+        res = m.check_radius("quick", 0, n=24)
+    assert res.status == "violated" and "beyond r" in res.worst_violation.note
+    res = _with("loop.perturbation_in_cube", lambda: m.check_radius("quick", 0, n=24))
+    assert res.status == "violated"
+
+
+def test_perturbation_radius_is_measured_from_the_queries_not_from_the_reported_xi():
+    """A loop that reports the ball's ξ in its event but starts the round elsewhere is caught."""
+    def patch(original):
+        def shifted(run, w_tilde, p, rng, reference, test):
+            return original(run, w_tilde + 1.5 * p.r / math.sqrt(w_tilde.size), p, rng, reference, test)
+        return shifted
+    fault = F.Fault("loop.round_from_shifted_point", "logic", "",
+                    (F.Patch(f"{F.LOOP}:_batched_rounds", patch),
+                     F.Patch(f"{F.LOOP}:_perturbation_round", patch)), ())
+    with F.inject(fault):
+        res = m.check_radius("quick", 0, n=6)
+    assert res.violations > 0

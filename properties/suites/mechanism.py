@@ -56,6 +56,7 @@ from ..strategies import NumpySource
 
 DESCENT, ESCAPE, EXACT_ESCAPE = "mechanism.descent", "mechanism.escape", "mechanism.exact_escape"
 CANDIDATE = "mechanism.candidate_cost"
+RADIUS = "mechanism.perturbation_radius"
 CANDIDATE_FAMILIES = ("paper", "calibrated", "exact")
 EXACT_ADVERSARY = "exact"
 
@@ -437,29 +438,52 @@ def observe_candidate(spec: dict, run: exp.CandidateRun) -> Observation:
                        note if inside else "outside: r + Delta/mu >= R")
 
 
-def check_candidate(profile: str, seed: int, progress=None, *, executor=None,
-                    n: int | None = None) -> ClaimResult:
-    t0 = time.perf_counter()
-    n = n or examples(profile, CANDIDATE)
-    sp_ = []
-    for i in range(n):
-        kind = CANDIDATE_FAMILIES[i % 3]
-        adversary = ADVERSARY_NAMES[(i // 3) % len(ADVERSARY_NAMES)]
-        sp_.append(candidate_spec(NumpySource(instance_rng(seed, CANDIDATE, i)), kind, adversary))
-    rule = stop_rule(get(CANDIDATE).kind, sp_, adversary_of, 0.0)
-    results = run_instances(sp_, run_candidate_capped, executor, progress,
-                            stop=observed_stop(rule, sp_, observe_candidate))
-    runs, errors = split(results)
-    ok_specs = [s for s, r in zip(sp_, results, strict=False) if not isinstance(r, InstanceError)]
-    obs = [observe_candidate(s, r) for s, r in zip(ok_specs, runs, strict=True)]
-    return verdict(get(CANDIDATE), obs, errors, 0.0, group_of=adversary_of,
-                   details={"budget": {"oracle_calls": "2 (1 + Q T_th) + 100 (theory's Q, T_th)",
-                                       "seconds": INSTANCE_SECONDS},
-                            **(rule.details() if rule is not None else {})}).with_seconds(
-        time.perf_counter() - t0)
+def observe_radius(spec: dict, run: exp.CandidateRun) -> Observation:
+    """Every round's start within r of its candidate (r: the theory's), up to rounding."""
+    r = candidate_values(spec)["r"]
+    tol = r * (1 + 1e-12) + 4 * np.finfo(np.float64).eps * run.candidate_norm
+    ratio = run.max_start_distance / r if r > 0 else math.inf
+    holds = run.max_start_distance <= tol
+    note = "" if holds else (f"a round started {run.max_start_distance:.6g} from its candidate, "
+                             f"beyond r = {r:.6g} (the theory's)")
+    return Observation(run.max_start_distance, r, ratio, bool(holds), run.starts == 0, True, ratio,
+                       spec, note if run.starts else "no perturbation round seen",
+                       budget_ended=run.status == "max_seconds")
+
+
+def _check_at_minimum(claim_id: str, observe, budget_note: str):
+    """The check of a claim observed on runs started at a strict local minimum
+    (:func:`candidate_spec`: the three families in turn, the adversaries in turn)."""
+    def check(profile: str, seed: int, progress=None, *, executor=None,
+              n: int | None = None) -> ClaimResult:
+        t0 = time.perf_counter()
+        n = n or examples(profile, claim_id)
+        sp_ = []
+        for i in range(n):
+            kind = CANDIDATE_FAMILIES[i % 3]
+            adversary = ADVERSARY_NAMES[(i // 3) % len(ADVERSARY_NAMES)]
+            sp_.append(candidate_spec(NumpySource(instance_rng(seed, claim_id, i)), kind, adversary))
+        rule = stop_rule(get(claim_id).kind, sp_, adversary_of, 0.0)
+        results = run_instances(sp_, run_candidate_capped, executor, progress,
+                                stop=observed_stop(rule, sp_, observe))
+        runs, errors = split(results)
+        ok_specs = [s for s, r in zip(sp_, results, strict=False) if not isinstance(r, InstanceError)]
+        obs = [observe(s, r) for s, r in zip(ok_specs, runs, strict=True)]
+        return verdict(get(claim_id), obs, errors, 0.0, group_of=adversary_of,
+                       details={"budget": {"oracle_calls": budget_note, "seconds": INSTANCE_SECONDS},
+                                **(rule.details() if rule is not None else {})}).with_seconds(
+            time.perf_counter() - t0)
+    check.__name__ = check.__qualname__ = "check_" + claim_id.split(".")[-1]
+    return check
+
+
+CANDIDATE_BUDGET = "2 (1 + Q T_th) + 100 (theory's Q, T_th)"
+check_candidate = _check_at_minimum(CANDIDATE, observe_candidate, CANDIDATE_BUDGET)
+check_radius = _check_at_minimum(RADIUS, observe_radius, CANDIDATE_BUDGET)
 
 
 register_check(DESCENT)(check_descent)
 register_check(CANDIDATE)(check_candidate)
+register_check(RADIUS)(check_radius)
 for _cid in (ESCAPE, EXACT_ESCAPE):
     register_claim(_cid, check_escape)

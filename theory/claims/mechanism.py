@@ -105,3 +105,23 @@ register(Claim(
                 "Q, T_th from the theory at the instance's values, never from the run"),
     notes="Holds with equality for Algorithm 1; any change of Q or T_th (a factor, an "
           "off-by-one), or a run that returns another point, breaks it. Zero tolerance."))
+
+register(Claim(
+    id="mechanism.perturbation_radius",
+    statement="Started at a strict local minimum, every perturbation round of ByzantinePGD "
+              "(Theorem 1's parameters; also with the calibrated factors) and of exact PGD "
+              "(Theorem 2's) starts at w~ + xi with ||xi|| <= r, the theory's r at the instance",
+    source="Algorithm 1, docs/paper.md §3 (xi ~ Uniform(B_0(r))); the coupling bound of §8.3 and "
+           "the escape test's margin R - r assume it; OWN check",
+    provenance="OWN", kind="deterministic",
+    observed="max over the rounds of ||start - candidate|| / r (measured from the queries)",
+    constant=1.0, shape=sp.Integer(1),
+    hypotheses=("start at a strict local minimum of a cosine saddle (certified)",
+                "r from the theory at the instance's values, never from the run"),
+    notes="A conformance check of Algorithm 1's perturbation: the candidate is the last single "
+          "query before a round, a round's start the first query after it, so nothing the "
+          "algorithm reports about xi is used. Zero tolerance beyond rounding "
+          "(||xi|| <= r (1 + 1e-12) + 4 eps ||w~||). A perturbation drawn from the cube "
+          "[-r, r]^d, or a radius off by any factor > 1, breaks it; a smaller radius does not "
+          "(parameter faults of r are the guarantee claims' concern)."))
+
