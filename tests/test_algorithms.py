@@ -119,6 +119,19 @@ def test_oracle_call_budget_is_reported():
     p = PGDParams(eta=1e-6, epsilon=1e-9, r=0.0, Q=0, R=1.0, T_th=1)
     res = perturbed_gd(noisy(land, 1e-10), np.ones(4), p, np.random.default_rng(0), max_oracle_calls=50)
     assert res.status == "max_oracle_calls" and res.grad_oracle_calls == 50 and not res.success
+    assert "budget ran out after 50 calls" in res.message and "not an output" in res.message
+
+
+def test_message_says_why_the_run_ended():
+    land = saddle()
+    p = theorem_params(1e-12, land.L, land.rho, 4, 0.1, land.value(np.zeros(4)) - land.f_star)
+    res = perturbed_gd(noisy(land, 1e-12), np.zeros(4), p, np.random.default_rng(0))
+    assert res.message.startswith("returned a candidate") and f"{res.escapes} escapes" in res.message
+    diverging = PGDParams(eta=5.0, epsilon=1e-9, r=0.0, Q=0, R=1.0, T_th=1)   # η = 5/L: unstable
+    res = perturbed_gd(ExactOracle(land), np.full(4, 0.3), diverging, np.random.default_rng(0))
+    assert res.status == "nonfinite" and "NaN or infinite" in res.message
+    from byzpgd.algorithms.result import status_message
+    assert "'left_region'" in status_message("left_region", 3, 0)   # an observer's own stop
 
 
 @pytest.mark.parametrize("reference", ["candidate", "perturbed"])
