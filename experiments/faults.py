@@ -770,7 +770,9 @@ def _logic_faults() -> list[Fault]:
               "ξ drawn uniformly from the cube [−r, r]^d instead of the ball B_0(r)",
               (Patch(f"{LOOP}:uniform_ball", _cube_perturbation),), LOOP_CLAIMS, reaches=L,
               why="‖ξ‖ reaches r√d: the law of the round (and the coupling bound of §8.3) changes, "
-              "and with r√d >= R a perturbation alone passes the escape test"),
+              "and with r√d >= R a perturbation alone passes the escape test (Theorem 1's "
+              "iteration instances have r >= 0.8 R): candidates are left without descent and the "
+              "loop does not settle"),
         Fault("certifier.grad_by_identity", "logic",
               "CertifiedOracle memoises ∇F by the query array's id()",
               (Patch("byzpgd.oracles.inexact:CertifiedOracle", _certifier_slip("grad_by_identity")),),
