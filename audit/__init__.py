@@ -19,4 +19,18 @@ bound, and ByzantinePGD end to end (Theorem 1 with the measured Δ).
 
 This package imports nothing heavy at import time: the sandbox child imports only
 :mod:`.loader` and :mod:`.sandbox`.
+
+From Python, :func:`audit` (``byzpgd.audit.audit(rule, ...)``) is the same function as
+:func:`byzpgd.audit_aggregator`. ``byzpgd.audit`` is this package and only this package: it is not
+callable (before issue 25, ``byzpgd.audit(rule, ...)`` called the audit through a swapped module
+class; write ``byzpgd.audit_aggregator(rule, ...)`` or ``byzpgd.audit.audit(rule, ...)``).
 """
+
+__all__ = ["audit"]
+
+
+def audit(rule, *args, **kwargs):
+    """:func:`byzpgd.audit_aggregator` (same arguments, same :class:`~.result.AuditResult`), under
+    the package's name. Imported when called: the sandbox child imports this package too."""
+    from .._audit_api import audit_aggregator
+    return audit_aggregator(rule, *args, **kwargs)

@@ -17,8 +17,9 @@ repository root and is mapped to ``byzpgd.<name>``):
 For a user's own tests and CI (docs/ci.md):
 
 - ``byzpgd.verify(claims=None, profile="ci", seed=0, ...)`` -> :class:`byzpgd.api.VerifyReport`
-  and ``byzpgd.audit(rule, f=None, alpha=None, profile="ci", seed=0, ...)`` ->
-  :class:`byzpgd.api.AuditResult` (:mod:`byzpgd.api`; the command line is built on them);
+  and ``byzpgd.audit_aggregator(rule, f=None, alpha=None, profile="ci", seed=0, ...)`` ->
+  :class:`byzpgd.api.AuditResult` (:mod:`byzpgd.api`; the command line is built on them;
+  ``byzpgd.audit`` is the audit package, whose ``byzpgd.audit.audit`` is the same function);
 - :mod:`byzpgd.testing`      ``assert_claim_holds``, ``assert_aggregator_passes`` for pytest;
 - :mod:`byzpgd.strategies`   Hypothesis strategies for Byzantine inputs;
 - :mod:`byzpgd.progress`, :mod:`byzpgd.outdir`  progress display and the early ``--out`` check.
@@ -31,44 +32,27 @@ try:   # the installed distribution's version (pyproject.toml [project] version)
 except _metadata.PackageNotFoundError:   # imported from a source tree that was never installed
     __version__ = "0+unknown"
 
-# --- the Python API (byzpgd.api): byzpgd.verify(...) and byzpgd.audit(...) --------------------
+# --- the Python API (byzpgd.api): byzpgd.verify(...) and byzpgd.audit_aggregator(...) -----------
 # Imported lazily: the pytest plugin imports this package in every pytest session.
 #
-# ``byzpgd.audit`` is also the name of the audit sub-package (audit/), which the import system
-# binds here whenever ``byzpgd.audit.<module>`` is imported. So that both work, the package is made
-# callable: ``byzpgd.audit(rule, ...)`` calls :func:`byzpgd.api.audit`, while ``byzpgd.audit.run``,
-# ``from byzpgd.audit.sandbox import Sandbox``, ... stay the package's modules.
-import types as _types
+# ``byzpgd.audit`` is the audit sub-package (audit/) and nothing else: the import system binds that
+# name here whenever ``byzpgd.audit.<module>`` is imported, so the audit function has its own name,
+# ``byzpgd.audit_aggregator`` (also ``byzpgd.audit.audit``). ``byzpgd.verify`` and
+# ``byzpgd.audit_aggregator`` are the functions of :mod:`byzpgd.api`, looked up on first use.
 
 
-class _CallableAuditPackage(_types.ModuleType):
-    """The ``byzpgd.audit`` package, callable as :func:`byzpgd.api.audit`."""
-
-    def __call__(self, rule, *args, **kwargs):
-        from .api import audit
-        return audit(rule, *args, **kwargs)
-
-
-from . import audit as _audit_package  # noqa: E402  (the light package __init__ only)
-
-_audit_package.__class__ = _CallableAuditPackage
-
-
-def verify(claims=None, profile="ci", seed=0, **kwargs):
-    """Check claims and return the report: :func:`byzpgd.api.verify` (same arguments)."""
-    from .api import verify as _verify
-    return _verify(claims, profile, seed, **kwargs)
+_API_NAMES = ("verify", "audit_aggregator", "VerifyReport", "AuditResult", "RuleNotAuditable",
+              "ClaimSelectionError")
 
 
 def __getattr__(name):
-    if name in ("api", "testing", "strategies", "progress", "outdir"):
+    if name in ("api", "audit", "testing", "strategies", "progress", "outdir"):
         import importlib
         return importlib.import_module(f"{__name__}.{name}")
-    if name in ("VerifyReport", "AuditResult", "RuleNotAuditable", "ClaimSelectionError"):
+    if name in _API_NAMES:
         from . import api
         return getattr(api, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["__version__", "verify", "audit", "VerifyReport", "AuditResult", "RuleNotAuditable",
-           "ClaimSelectionError"]
+__all__ = ["__version__", *_API_NAMES]

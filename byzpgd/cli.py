@@ -124,8 +124,8 @@ def illustration(say):
     """The escape illustration of report.html (:func:`byzpgd.experiments.figures.
     escape_illustration`), or None with the reason said if computing it fails: the claims'
     report is written either way."""
-    from .api import _illustration
-    return _illustration(say)
+    from ._verify import draw_escape_illustration
+    return draw_escape_illustration(say)
 
 
 def fmt_ratio(x) -> str:
@@ -270,8 +270,8 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--batched", action="store_true",
                    help="run the theorem and escape claims' instances as batched trials (one vectorised run "
                         "per group of instances: the same statuses and counts, values equal up to "
-                        "rounding; >= 10x faster for the exact-oracle claims from a few hundred "
-                        "instances, docs/scale-out.md). Default: one at a time, the loop the fault "
+                        "rounding; faster for the exact-oracle claims from a few hundred instances, "
+                        "measured in docs/scale-out.md). Default: one at a time, the loop the fault "
                         "campaign injects into")
     v.add_argument("--complete", action="store_true",
                    help="run every instance of the profile for every claim (tightness statistics). "

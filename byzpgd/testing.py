@@ -4,8 +4,8 @@
   pattern such as ``"byzantine_pgd.*"`` selects) holds, exactly as ``byzpgd verify`` would report
   it (:func:`byzpgd.api.verify`);
 - :func:`assert_aggregator_passes` ``(rule, f=None, alpha=None, profile="ci", seed=0,
-  accept_suboptimal=False)``: the aggregator passes ``byzpgd audit`` (:func:`byzpgd.api.audit`;
-  ``rule`` is ``"MODULE:CALLABLE"`` or the object itself);
+  accept_suboptimal=False)``: the aggregator passes ``byzpgd audit``
+  (:func:`byzpgd.api.audit_aggregator`; ``rule`` is ``"MODULE:CALLABLE"`` or the object itself);
 - :func:`assert_aggregator_fails`: the opposite, for a rule that must be rejected (a test of the
   audit itself, or of a deliberately naive baseline).
 
@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .api import AuditResult, VerifyReport, audit, select_claims, verify, verify_command
+from .api import AuditResult, VerifyReport, audit_aggregator, select_claims, verify, verify_command
 
 __all__ = ["assert_claim_holds", "assert_aggregator_passes", "assert_aggregator_fails",
            "claim_failure_message", "audit_failure_message"]
@@ -106,13 +106,13 @@ def audit_failure_message(result: AuditResult, expected: str) -> str:
 def assert_aggregator_passes(rule, f: int | None = None, alpha: float | None = None, profile: str = "ci",
                              seed: int = 0, *, accept_suboptimal: bool = False,
                              **audit_kwargs) -> AuditResult:
-    """Audit ``rule`` (:func:`byzpgd.api.audit`; ``audit_kwargs``: ``m``, ``paths``, ``call_timeout``,
-    ``memory_limit``, ``references``, ``input_kind``) and raise AssertionError with the reasons and
-    the reproducing command unless the verdict is 'pass' (or 'suboptimal' when
-    ``accept_suboptimal``). Returns the :class:`~byzpgd.api.AuditResult`. A rule that cannot be
-    sent to the sandbox raises :class:`byzpgd.api.RuleNotAuditable` (a TypeError), not an
+    """Audit ``rule`` (:func:`byzpgd.api.audit_aggregator`; ``audit_kwargs``: ``m``, ``paths``,
+    ``call_timeout``, ``memory_limit``, ``references``, ``input_kind``) and raise AssertionError
+    with the reasons and the reproducing command unless the verdict is 'pass' (or 'suboptimal'
+    when ``accept_suboptimal``). Returns the :class:`~byzpgd.api.AuditResult`. A rule that cannot
+    be sent to the sandbox raises :class:`byzpgd.api.RuleNotAuditable` (a TypeError), not an
     AssertionError: that is a problem of the test, not of the rule."""
-    result = audit(rule, f=f, alpha=alpha, profile=profile, seed=seed, **audit_kwargs)
+    result = audit_aggregator(rule, f=f, alpha=alpha, profile=profile, seed=seed, **audit_kwargs)
     accepted = ("pass", "suboptimal") if accept_suboptimal else ("pass",)
     if result.verdict not in accepted:
         raise AssertionError(audit_failure_message(result, " or ".join(repr(v) for v in accepted)))
@@ -123,7 +123,7 @@ def assert_aggregator_fails(rule, f: int | None = None, alpha: float | None = No
                             seed: int = 0, **audit_kwargs) -> AuditResult:
     """Audit ``rule`` and raise AssertionError unless the verdict is 'fail'; returns the result (its
     ``reasons`` say why it failed)."""
-    result = audit(rule, f=f, alpha=alpha, profile=profile, seed=seed, **audit_kwargs)
+    result = audit_aggregator(rule, f=f, alpha=alpha, profile=profile, seed=seed, **audit_kwargs)
     if result.verdict != "fail":
         raise AssertionError(audit_failure_message(result, "'fail'"))
     return result

@@ -6,13 +6,14 @@ import json
 import pickle
 import subprocess
 import sys
+import types
 
 import numpy as np
 import pytest
 from tiny_audit import ScaledMedian, plain_mean, sound_median, tiny_audit  # noqa: F401 (fixture)
 
 import byzpgd
-from byzpgd import api
+from byzpgd import _rules, api
 from byzpgd.properties import registry, runner
 from byzpgd.reports.json_report import without_timings
 
@@ -61,11 +62,14 @@ def test_verify_refuses_bad_arguments_before_any_work(kwargs, error, monkeypatch
 
 
 # --- audit: how the rule reaches the sandbox ------------------------------------------------------------
-def test_byzpgd_audit_is_callable_and_still_the_package():
+def test_byzpgd_audit_is_the_package_and_the_function_has_its_own_names():
     import byzpgd.audit.run as run
 
-    assert callable(byzpgd.audit) and byzpgd.audit.run is run
+    assert byzpgd.audit.run is run and type(byzpgd.audit) is types.ModuleType
     from byzpgd.audit.sandbox import Sandbox  # noqa: F401
+    assert byzpgd.audit_aggregator is api.audit_aggregator is api.audit   # api.audit: the old name
+    with pytest.raises(api.RuleNotAuditable, match="callable"):
+        byzpgd.audit.audit(42)                                            # the package's alias
 
 
 def test_an_importable_function_goes_by_import_path():
@@ -76,7 +80,7 @@ def test_an_importable_function_goes_by_import_path():
 
 
 def test_an_instance_is_pickled_with_a_loader_module(monkeypatch):
-    monkeypatch.setattr(api, "_pickler", lambda: (pickle, "pickle"))
+    monkeypatch.setattr(_rules, "_pickler", lambda: (pickle, "pickle"))
     t = api.sandbox_target(ScaledMedian(2.0))
     try:
         assert t.how == "pickle" and t.target.endswith(":rule") and t.paths[0] == t.tmpdir
@@ -136,7 +140,7 @@ def _load_in_child(t, X):
     (_local_function, [2.0]),                                          # a function defined inside another
 ])
 def test_functions_without_an_import_path_go_by_value(make, expected, monkeypatch):
-    monkeypatch.setattr(api, "_pickler", lambda: (pickle, "pickle"))
+    monkeypatch.setattr(_rules, "_pickler", lambda: (pickle, "pickle"))
     t = api.sandbox_target(make())
     try:
         assert t.how == "value"
@@ -146,7 +150,7 @@ def test_functions_without_an_import_path_go_by_value(make, expected, monkeypatc
 
 
 def test_a_main_function_goes_by_value_with_its_modules(monkeypatch):
-    monkeypatch.setattr(api, "_pickler", lambda: (pickle, "pickle"))
+    monkeypatch.setattr(_rules, "_pickler", lambda: (pickle, "pickle"))
     namespace = {"np": np, "__name__": "__main__"}
     exec("def rule(X):\n    return np.median(X, axis=0)\n", namespace)
     t = api.sandbox_target(namespace["rule"])
@@ -163,7 +167,7 @@ def test_a_main_function_goes_by_value_with_its_modules(monkeypatch):
     (lambda: _over_a_lock(), "cannot be pickled"),
 ])
 def test_what_cannot_be_sent_is_a_clear_error(make, words, monkeypatch):
-    monkeypatch.setattr(api, "_pickler", lambda: (pickle, "pickle"))
+    monkeypatch.setattr(_rules, "_pickler", lambda: (pickle, "pickle"))
     with pytest.raises(api.RuleNotAuditable) as exc:
         api.sandbox_target(make())
     msg = str(exc.value)
@@ -171,7 +175,7 @@ def test_what_cannot_be_sent_is_a_clear_error(make, words, monkeypatch):
 
 
 def test_an_object_from_main_is_refused_without_cloudpickle(monkeypatch):
-    monkeypatch.setattr(api, "_pickler", lambda: (pickle, "pickle"))
+    monkeypatch.setattr(_rules, "_pickler", lambda: (pickle, "pickle"))
     monkeypatch.setattr(_MainRule, "__module__", "__main__")
     monkeypatch.setattr(sys.modules["__main__"], "_MainRule", _MainRule, raising=False)
     with pytest.raises(api.RuleNotAuditable, match="__main__"):
@@ -180,16 +184,16 @@ def test_an_object_from_main_is_refused_without_cloudpickle(monkeypatch):
 
 def test_not_a_rule_is_a_clear_error():
     with pytest.raises(api.RuleNotAuditable, match="callable"):
-        api.audit(42)
+        api.audit_aggregator(42)
 
 
 # --- audit: whole runs (a miniature battery) ---------------------------------------------------------------
 @pytest.mark.usefixtures("tiny_audit")
 def test_audit_of_objects_pass_and_fail_with_reasons(tmp_path):
-    good = byzpgd.audit(sound_median, f=2, m=11, profile="quick")
+    good = byzpgd.audit_aggregator(sound_median, f=2, m=11, profile="quick")
     assert good.ok and good.verdict == "pass" and good.reasons == ()
     assert good.command.startswith("byzpgd audit tiny_audit:sound_median --f 2 --m 11 --profile quick")
-    bad = byzpgd.audit(plain_mean, f=2, m=11, profile="quick")
+    bad = byzpgd.audit_aggregator(plain_mean, f=2, m=11, profile="quick")
     assert not bad.ok and bad.verdict == "fail" and bad.reasons
     assert all(isinstance(r, api.AuditReason) and r.kind and r.message for r in bad.reasons)
     assert "non_finite_output" in {f.kind for f in bad.findings}
@@ -201,29 +205,29 @@ def test_audit_of_objects_pass_and_fail_with_reasons(tmp_path):
 
 @pytest.mark.usefixtures("tiny_audit")
 def test_audit_of_a_pickled_instance_runs_in_the_sandbox(monkeypatch):
-    monkeypatch.setattr(api, "_pickler", lambda: (pickle, "pickle"))
-    res = api.audit(ScaledMedian(1.0), f=2, m=11, profile="quick")
+    monkeypatch.setattr(_rules, "_pickler", lambda: (pickle, "pickle"))
+    res = api.audit_aggregator(ScaledMedian(1.0), f=2, m=11, profile="quick")
     assert res.verdict == "pass", [str(r) for r in res.reasons]
     assert "ScaledMedian instance" in res.target and "pickle" in res.target
-    assert res.sandbox["calls"] > 0 and res.command.startswith("byzpgd.audit(ScaledMedian")
+    assert res.sandbox["calls"] > 0 and res.command.startswith("byzpgd.audit_aggregator(ScaledMedian")
 
 
 @pytest.mark.usefixtures("tiny_audit")
 def test_cloudpickle_sends_a_lambda():
     pytest.importorskip("cloudpickle", reason="cloudpickle is optional (installed with the dask extra)")
-    res = api.audit(lambda X: np.mean(X, axis=0), f=2, m=11, profile="quick")
+    res = api.audit_aggregator(lambda X: np.mean(X, axis=0), f=2, m=11, profile="quick")
     assert res.verdict == "fail" and "cloudpickle" in res.target
 
 
 @pytest.mark.usefixtures("tiny_audit")
 def test_a_local_sound_median_passes_by_value(monkeypatch):
-    monkeypatch.setattr(api, "_pickler", lambda: (pickle, "pickle"))
+    monkeypatch.setattr(_rules, "_pickler", lambda: (pickle, "pickle"))
 
     def my_median(X):
         X = np.where(np.isfinite(X), X, np.nan)
         return np.nan_to_num(np.nanmedian(X, axis=0))
 
-    res = api.audit(my_median, f=2, m=11, profile="quick")
+    res = api.audit_aggregator(my_median, f=2, m=11, profile="quick")
     assert res.verdict == "pass", [str(r) for r in res.reasons]
     assert "my_median" in res.target and "by value" in res.target
 
@@ -236,7 +240,7 @@ def test_audit_progress_goes_to_the_display():
 
     out = io.StringIO()
     bar = Progress("byzpgd audit", stream=out, mode="lines", interval=0.0)
-    res = api.audit("byzpgd.algorithms.aggregators:coordinate_median", f=2, m=11, profile="quick",
+    res = api.audit_aggregator("byzpgd.algorithms.aggregators:coordinate_median", f=2, m=11, profile="quick",
                     progress=bar)
     bar.close()
     text = out.getvalue()

@@ -187,8 +187,8 @@ def test_a_failing_rule_gives_the_same_findings_through_the_cluster(executor, tm
 
     (tmp_path / "failing_rule.py").write_text(textwrap.dedent(FAILING_RULE))
     kw = {**SMALL, "references": ("median",), "paths": [str(tmp_path)]}
-    local = byzpgd.audit("failing_rule:rule", **kw).to_json()
-    remote = byzpgd.audit("failing_rule:rule", executor=executor, **kw).to_json()
+    local = byzpgd.audit_aggregator("failing_rule:rule", **kw).to_json()
+    remote = byzpgd.audit_aggregator("failing_rule:rule", executor=executor, **kw).to_json()
     _same(local, remote)
     kinds = {f["kind"]: f for f in local["findings"] if f["context"].get("phase") != "kappa"}
     assert {"exception", "output", "non_finite_output"} <= set(kinds)

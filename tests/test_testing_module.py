@@ -4,7 +4,7 @@ and the command that reproduces the run."""
 import pytest
 from tiny_audit import plain_mean, sound_median, tiny_audit  # noqa: F401 (fixture)
 
-from byzpgd import api, testing
+from byzpgd import _rules, api, testing
 from byzpgd.properties import registry, runner
 
 
@@ -53,7 +53,7 @@ def _fake(verdict):
 
 
 def test_suboptimal_is_accepted_only_when_asked(monkeypatch):
-    monkeypatch.setattr(testing, "audit", _fake("suboptimal"))
+    monkeypatch.setattr(testing, "audit_aggregator", _fake("suboptimal"))
     assert testing.assert_aggregator_passes("m:r", accept_suboptimal=True).verdict == "suboptimal"
     with pytest.raises(AssertionError, match="'suboptimal', expected 'pass'") as exc:
         testing.assert_aggregator_passes("m:r")
@@ -62,16 +62,16 @@ def test_suboptimal_is_accepted_only_when_asked(monkeypatch):
 
 
 def test_inconclusive_is_never_accepted(monkeypatch):
-    monkeypatch.setattr(testing, "audit", _fake("inconclusive"))
+    monkeypatch.setattr(testing, "audit_aggregator", _fake("inconclusive"))
     for accept in (False, True):
         with pytest.raises(AssertionError, match="verdict 'inconclusive'"):
             testing.assert_aggregator_passes("m:r", accept_suboptimal=accept)
 
 
 def test_assert_aggregator_fails(monkeypatch):
-    monkeypatch.setattr(testing, "audit", _fake("fail"))
+    monkeypatch.setattr(testing, "audit_aggregator", _fake("fail"))
     assert testing.assert_aggregator_fails("m:r").verdict == "fail"
-    monkeypatch.setattr(testing, "audit", _fake("pass"))
+    monkeypatch.setattr(testing, "audit_aggregator", _fake("pass"))
     with pytest.raises(AssertionError, match="expected 'fail'"):
         testing.assert_aggregator_fails("m:r")
 
@@ -83,7 +83,7 @@ def test_a_rule_that_cannot_be_sent_is_not_an_assertion_error(monkeypatch):
         def aggregate(self, X):
             return X[0]
 
-    monkeypatch.setattr(api, "_pickler", lambda: (pickle, "pickle"))
+    monkeypatch.setattr(_rules, "_pickler", lambda: (pickle, "pickle"))
     monkeypatch.setattr("byzpgd.audit.run.run_audit", lambda *a, **k: pytest.fail("the audit ran"))
     with pytest.raises(api.RuleNotAuditable):
         testing.assert_aggregator_passes(Local(), f=1)

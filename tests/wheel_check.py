@@ -5,7 +5,7 @@ the source tree, run what a user runs first:
 1. ``byzpgd --help`` and ``byzpgd claims`` (exit 0, every claim listed);
 2. pytest with the byzpgd plugin (``--byzpgd-report``) on a one-test file: report.json written;
 3. docs/examples/test_byzpgd_example.py with docs/examples/my_rules.py (byzpgd.testing,
-   byzpgd.strategies, byzpgd.verify and byzpgd.audit on objects; the full 'quick' profile);
+   byzpgd.strategies, byzpgd.verify and byzpgd.audit_aggregator on objects; the full 'quick' profile);
 4. the ``run:`` lines of docs/examples/byzpgd-audit.yml (but the installation), and the files the
    workflow keeps as artifacts exist (audit.html among them);
 5. the sdist holds the package folders and pyproject.toml.
@@ -40,7 +40,7 @@ PARTS = ("theory", "algorithms", "oracles", "properties", "reports", "experiment
 PLUGIN_TEST = '''
 def test_installed_package_imports():
     import byzpgd
-    assert callable(byzpgd.verify) and callable(byzpgd.audit)
+    assert callable(byzpgd.verify) and callable(byzpgd.audit_aggregator) and callable(byzpgd.audit.audit)
 '''
 
 

@@ -42,12 +42,12 @@ def test_the_mean_is_rejected_with_reasons():
 
 
 def test_audit_an_object():
-    result = byzpgd.audit(ClippedMedian(clip=1e6), f=F, m=M, profile=PROFILE)   # sent by pickling
+    result = byzpgd.audit_aggregator(ClippedMedian(clip=1e6), f=F, m=M, profile=PROFILE)   # sent by pickling
     assert result.ok, [str(r) for r in result.reasons]
 
 
 def test_audit_a_class_built_for_each_f(tmp_path):
-    result = byzpgd.audit(TrimmedMean, f=F, m=M, profile=PROFILE)
+    result = byzpgd.audit_aggregator(TrimmedMean, f=F, m=M, profile=PROFILE)
     assert result.verdict in ("pass", "suboptimal"), [str(r) for r in result.reasons]
     result.write(tmp_path)                       # audit.json, audit.md, audit.html
     assert (tmp_path / "audit.html").exists()
