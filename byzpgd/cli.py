@@ -271,8 +271,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run the theorem and escape claims' instances as batched trials (one vectorised run "
                         "per group of instances: the same statuses and counts, values equal up to "
                         "rounding; faster for the exact-oracle claims from a few hundred instances, "
-                        "measured in docs/scale-out.md). Default: one at a time, the loop the fault "
-                        "campaign injects into")
+                        "measured in docs/scale-out.md, 'Where batching pays'). Default: one at a "
+                        "time, the loop the fault campaign injects into")
     v.add_argument("--complete", action="store_true",
                    help="run every instance of the profile for every claim (tightness statistics). "
                         "Default: a claim stops drawing instances once its verdict cannot change (a "
