@@ -68,6 +68,8 @@ class TrackingContext:
             return list(self._created)
 
     def __getattr__(self, name: str):
+        if name == "_base":   # not set yet (a copy being built): no recursion
+            raise AttributeError(name)
         return getattr(self._base, name)
 
 
