@@ -15,7 +15,7 @@ import fnmatch
 import os
 import shlex
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import TimeoutError as FuturesTimeout
 from concurrent.futures import as_completed
 from dataclasses import dataclass, field, fields, replace
@@ -127,11 +127,12 @@ class VerifyReport(Report):
 
 def verify_command(ids: list[str] | None, profile: str, seed: int, out: str | os.PathLike = "DIR",
                    claims_arg: str | None = None, batched: bool = False, complete: bool = False,
-                   max_seconds: float | None = None) -> str:
+                   max_seconds: float | None = None, claims_from: Sequence[str] = ()) -> str:
     """The ``byzpgd verify`` command that reproduces a run (``claims_arg`` as the user wrote it, else
-    the ids joined by commas; none for every claim)."""
+    the ids joined by commas; none for every claim; ``claims_from``: the user claim files)."""
     sel = claims_arg if claims_arg is not None else (",".join(ids) if ids is not None else None)
-    return shlex.join(["byzpgd", "verify", "--profile", profile, "--seed", str(seed),
+    return shlex.join(["byzpgd", "verify", *[a for src in claims_from for a in ("--claims-from", src)],
+                       "--profile", profile, "--seed", str(seed),
                        *(["--claims", sel] if sel else []), *(["--batched"] if batched else []),
                        *(["--complete"] if complete else []),
                        *(["--max-seconds", f"{max_seconds:g}"] if max_seconds is not None else []),
@@ -153,7 +154,10 @@ def _check_one(task):
     from .properties.early import complete_instances
     from .properties.registry import run_check
     from .properties.runner import batched_trials
-    claim_id, profile, seed, batched, complete = task
+    from .properties.user import load_claims_from
+    claim_id, profile, seed, batched, complete, claims_from = task
+    for source in claims_from:      # a worker that did not inherit the user's claims loads them
+        load_claims_from(source)
     with batched_trials(batched), complete_instances(complete):
         return run_check(claim_id, profile, seed)
 
@@ -190,7 +194,8 @@ class VerifyTimeout(Exception):
 
 def _run_checks(ids: list[str], profile: str, seed: int, jobs: int, bar: Progress | None,
                 executor=None, batched: bool = False, *, complete: bool = False,
-                deadline: float | None = None, on_result: Callable[[dict], None] | None = None) -> dict:
+                deadline: float | None = None, on_result: Callable[[dict], None] | None = None,
+                claims_from: tuple[str, ...] = ()) -> dict:
     """The results by claim id, as they finish. ``on_result(results)`` after each one (the
     partial report). ``deadline`` (time.monotonic()): past it, :class:`VerifyTimeout` (the
     workers are ended; ``results`` so far are on the exception's ``results``); the checks then
@@ -221,7 +226,7 @@ def _run_checks(ids: list[str], profile: str, seed: int, jobs: int, bar: Progres
         return exc
 
     if executor is not None:   # a Dask cluster (byzpgd.scaleout): one task per claim
-        tasks = [(cid, profile, seed, batched, complete) for cid in ids]
+        tasks = [(cid, profile, seed, batched, complete, claims_from) for cid in ids]
         for k, (_, result) in enumerate(executor.as_completed(_check_one, tasks), 1):
             done(k, result)
             if timed_out() and k < len(ids):
@@ -236,7 +241,8 @@ def _run_checks(ids: list[str], profile: str, seed: int, jobs: int, bar: Progres
         return results
     with KillablePool(jobs, initializer=_worker_init) as pool:
         # leaving by an exception (Ctrl-C, SIGTERM/SIGHUP, max_seconds, any error) ends the workers now
-        futures = {pool.submit(_check_one, (cid, profile, seed, batched, complete)): cid for cid in ids}
+        futures = {pool.submit(_check_one, (cid, profile, seed, batched, complete, claims_from)): cid
+                   for cid in ids}
         remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
         try:
             for k, fut in enumerate(as_completed(futures, timeout=remaining), 1):
@@ -263,7 +269,8 @@ def verify(claims: str | Iterable[str] | None = None, profile: str = "ci", seed:
            progress: bool | Progress | None = False, illustration: bool = True,
            command: str | None = None, executor=None, batched: bool = False, complete: bool = False,
            max_seconds: float | None = None,
-           on_partial: Callable[[VerifyReport], None] | None = None) -> VerifyReport:
+           on_partial: Callable[[VerifyReport], None] | None = None,
+           claims_from: str | Sequence[str] = ()) -> VerifyReport:
     """Check the claims ``claims`` (ids or patterns, :func:`select_claims`; None = all) on
     ``profile`` ('quick', 'ci' or 'deep') with ``seed``, in ``jobs`` processes, and return the
     :class:`VerifyReport` (this module's docstring). The result of each claim is exactly the one ``byzpgd
@@ -284,7 +291,9 @@ def verify(claims: str | Iterable[str] | None = None, profile: str = "ci", seed:
     ``max_seconds``: the whole run's wall-clock limit; when it runs out the claims still running are
     ended and the report returned is partial (``partial == 'max_seconds'``, the unfinished claims in
     ``pending``). ``on_partial(report)`` is called after each finished claim with the partial report
-    so far (``partial == 'running'``): ``byzpgd verify`` writes it. Raises
+    so far (``partial == 'running'``): ``byzpgd verify`` writes it. ``claims_from``: files or modules
+    declaring user claims (:mod:`byzpgd.claims`), loaded first (and in every worker), so
+    ``claims`` may select their ids. Raises
     :class:`ClaimSelectionError` or ValueError for bad arguments, before any check runs."""
     from .properties.profiles import PROFILES
     from .reports.json_report import build_report
@@ -298,11 +307,17 @@ def verify(claims: str | Iterable[str] | None = None, profile: str = "ci", seed:
     if max_seconds is not None and (isinstance(max_seconds, bool) or not isinstance(max_seconds, int | float)
                                     or not 0 < max_seconds < float("inf")):
         raise ValueError(f"max_seconds must be a finite number > 0, got {max_seconds!r}")
+    sources = (claims_from,) if isinstance(claims_from, str) else tuple(claims_from)
+    if sources:
+        from .properties.user import load_claims_from
+        for source in sources:
+            load_claims_from(source)
     ids = select_claims(claims)
     bar, own = as_progress(progress, "byzpgd verify", "claims")
     t0 = time.perf_counter()
     command = command or verify_command(None if claims is None else ids, profile, seed, batched=bool(batched),
-                                        complete=bool(complete), max_seconds=max_seconds)
+                                        complete=bool(complete), max_seconds=max_seconds,
+                                        claims_from=sources)
 
     def make(results: dict, partial: str | None) -> VerifyReport:
         done = [c for c in ids if c in results]
@@ -319,7 +334,8 @@ def verify(claims: str | Iterable[str] | None = None, profile: str = "ci", seed:
             bar.set(0, total=len(ids))
         try:
             results = _run_checks(ids, profile, seed, jobs, bar, executor, bool(batched),
-                                  complete=bool(complete), deadline=deadline, on_result=on_result)
+                                  complete=bool(complete), deadline=deadline, on_result=on_result,
+                                  claims_from=sources)
         except VerifyTimeout as exc:
             return make(exc.results, "max_seconds")
         return make(results, None)

@@ -41,6 +41,8 @@ def cmd_verify(ns) -> int:
     from .progress import Progress
     from .reports.words import summary_text
 
+    if (code := load_user_claims(ns, "verify")) is not None:
+        return code
     if ns.claims is not None and not ns.claims.replace(",", "").strip():
         print("byzpgd verify: error: --claims is empty: give claim ids or patterns, or leave --claims out "
               "to check every claim", file=sys.stderr)
@@ -58,7 +60,8 @@ def cmd_verify(ns) -> int:
     # the command that reproduces this report (from the parsed options, not sys.argv: the same
     # profile, seed and claims give the same command however verify was invoked)
     command = verify_command(ids if ns.claims else None, ns.profile, ns.seed, ns.out, claims_arg=ns.claims,
-                             batched=ns.batched, complete=ns.complete, max_seconds=ns.max_seconds)
+                             batched=ns.batched, complete=ns.complete, max_seconds=ns.max_seconds,
+                             claims_from=tuple(ns.claims_from or ()))
     written: list = []   # the last partial report written (after each finished claim)
 
     def write_partial(partial_report):
@@ -75,7 +78,8 @@ def cmd_verify(ns) -> int:
                     f"on {scaleout.describe(executor)}")
             report = verify(ids, ns.profile, ns.seed, jobs=ns.jobs, progress=bar, command=command,
                             executor=executor if scaleout.uses_dask(ns) else None, batched=ns.batched,
-                            complete=ns.complete, max_seconds=ns.max_seconds, on_partial=write_partial)
+                            complete=ns.complete, max_seconds=ns.max_seconds, on_partial=write_partial,
+                            claims_from=tuple(ns.claims_from or ()))
         bar.close()
         say(f"writing {out.path / 'report.json'}, report.md, report.html"
             + (f" (partial: --max-seconds {ns.max_seconds:g} ran out)" if report.partial else ""))
@@ -135,7 +139,30 @@ def fmt_ratio(x) -> str:
     return ratio_text(x)
 
 
+def load_user_claims(ns, command: str) -> int | None:
+    """Load the files/modules of ``--claims-from`` (user claims, :mod:`byzpgd.claims`); None when
+    they loaded, else EXIT_USAGE after one line saying which source failed and why."""
+    from .properties.user import load_claims_from
+
+    for source in getattr(ns, "claims_from", None) or ():
+        try:
+            load_claims_from(source)
+        except Exception as exc:   # the user's file: any error is a usage error, said in one line
+            print(f"byzpgd {command}: error: --claims-from {source}: {type(exc).__name__}: "
+                  f"{' '.join(str(exc).split())}", file=sys.stderr)
+            return EXIT_USAGE
+    return None
+
+
+def _claims_from_argument(parser) -> None:
+    parser.add_argument("--claims-from", action="append", metavar="PATH_OR_MODULE",
+                        help="load user-declared claims from a Python file or a module first (byzpgd.claims; "
+                             "repeatable), e.g. docs/examples/claim_momentum.py")
+
+
 def cmd_claims(ns) -> int:
+    if (code := load_user_claims(ns, "claims")) is not None:
+        return code
     if ns.where:
         return _claims_where(ns.where, ns.json)
     claims = [claims_mod.get(cid) for cid in claim_ids()]
@@ -170,7 +197,10 @@ def _claims_where(claim_id: str, as_json: bool) -> int:
 def cmd_replay(ns) -> int:
     from .properties.registry import REPLAYS
     from .properties.replay_spec import SpecError, check_spec, missing_field
+    from .properties.user import USER_CLAIMS
 
+    if (code := load_user_claims(ns, "replay")) is not None:
+        return code
     if ns.claim not in claim_ids():
         print(f"byzpgd replay: unknown claim {ns.claim!r}", file=sys.stderr)
         return EXIT_USAGE
@@ -186,7 +216,8 @@ def cmd_replay(ns) -> int:
         print("byzpgd replay: SPEC must be a JSON object", file=sys.stderr)
         return EXIT_USAGE
     try:    # every field's type and range first: one line naming the field (properties.replay_spec)
-        check_spec(ns.claim, spec)
+        if ns.claim not in USER_CLAIMS:     # a user claim's instances have the user's own fields
+            check_spec(ns.claim, spec)
     except SpecError as exc:
         print(f"byzpgd replay: invalid SPEC: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -284,6 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "are ended and the report is written as partial (exit 3). Without it, and in "
                         "any case, DIR/report.{json,md,html} are rewritten after each finished claim, "
                         "marked partial until the run ends")
+    _claims_from_argument(v)
     scaleout.add_arguments(v)
     v.set_defaults(func=cmd_verify)
 
@@ -296,6 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--json", action="store_true", help="machine-readable output")
     c.add_argument("--where", metavar="ID",
                    help="print the files of claim ID (statement, check, experiment, tests)")
+    _claims_from_argument(c)
     c.set_defaults(func=cmd_claims)
 
     r = sub.add_parser("replay", help="re-run one instance of a claim check",
@@ -304,6 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "if the claim holds on it, 1 if not.")
     r.add_argument("claim", help="claim id, e.g. byzantine_pgd.grad_norm")
     r.add_argument("spec", help="instance spec as JSON")
+    _claims_from_argument(r)
     r.set_defaults(func=cmd_replay)
 
     for mod in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):

@@ -87,6 +87,9 @@ def pytest_addoption(parser):
     group.addoption("--byzpgd-seed", metavar="N", type=int, default=0, help="seed of the report (default 0)")
     group.addoption("--byzpgd-claims", metavar="ID[,ID...]", default=None,
                     help="claims of the report (default: every registered claim)")
+    group.addoption("--byzpgd-claims-from", metavar="PATH_OR_MODULE", action="append", default=None,
+                    help="load user-declared claims (byzpgd.claims) from a file or module first "
+                         "(repeatable); their ids can then be in --byzpgd-claims")
 
 
 def _enabled(config) -> bool:
@@ -111,6 +114,12 @@ def pytest_configure(config):
     if not _enabled(config):
         return
     report_profile(config)  # usage errors early
+    from .properties.user import load_claims_from
+    for source in config.getoption("byzpgd_claims_from") or ():
+        try:
+            load_claims_from(source)
+        except Exception as exc:
+            raise pytest.UsageError(f"--byzpgd-claims-from {source}: {type(exc).__name__}: {exc}") from None
     config.pluginmanager.register(_Session(config), "byzpgd-report-session")
 
 

@@ -70,14 +70,21 @@ def claim_failure_message(report: VerifyReport, wanted: str) -> str:
 
 
 def assert_claim_holds(claim_id: str | Iterable[str], profile: str = "ci", seed: int = 0, *,
-                       jobs: int = 1) -> VerifyReport:
+                       jobs: int = 1, claims_from: str | Iterable[str] = ()) -> VerifyReport:
     """Run the check of ``claim_id`` (an id, a pattern such as ``"exact_pgd.*"``, or a list of them)
     on ``profile`` with ``seed``; raise AssertionError (module docstring) unless every selected
-    claim holds. Returns the :class:`~byzpgd.api.VerifyReport`."""
+    claim holds. ``claims_from``: files or modules declaring user claims (:mod:`byzpgd.claims`),
+    loaded first. Returns the :class:`~byzpgd.api.VerifyReport`."""
+    from .properties.user import load_claims_from
+
+    sources = (claims_from,) if isinstance(claims_from, str) else tuple(claims_from)
+    for source in sources:
+        load_claims_from(source)
     ids = select_claims(claim_id)
     wanted = claim_id if isinstance(claim_id, str) else ",".join(claim_id)
     report = verify(ids, profile, seed, jobs=jobs, progress=False, illustration=False,
-                    command=verify_command(ids, profile, seed, claims_arg=wanted))
+                    command=verify_command(ids, profile, seed, claims_arg=wanted, claims_from=sources),
+                    claims_from=sources)
     if not report.ok:
         raise AssertionError(claim_failure_message(report, wanted))
     return report

@@ -28,10 +28,11 @@ import hashlib
 import importlib
 import importlib.util
 import math
+import shlex
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import sympy as sp
@@ -113,8 +114,18 @@ class UserClaim:
         results = run_instances(specs, self.instance, executor, progress, stop=rule)
         observations, errors = split(results)
         details = {"declared_in": self.origin, **(rule.details() if rule is not None else {})}
-        return verdict(self.claim, observations, errors, self.failure_probability(),
-                       group_of=self.group_of, details=details).with_seconds(time.perf_counter() - t0)
+        result = verdict(self.claim, observations, errors, self.failure_probability(),
+                         group_of=self.group_of, details=details)
+        return self._with_source(result).with_seconds(time.perf_counter() - t0)
+
+    def _with_source(self, result: ClaimResult) -> ClaimResult:
+        """The replay command loads the file that declares the claim."""
+        if not result.replay or not self.origin:
+            return result
+        suffix = f" --claims-from {shlex.quote(self.origin)}"
+        wv = result.worst_violation
+        return replace(result, replay=result.replay + suffix,
+                       worst_violation=None if wv is None else replace(wv, replay=wv.replay + suffix))
 
     def replay(self, spec: dict) -> dict:
         obs = self.instance(spec)

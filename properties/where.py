@@ -6,6 +6,9 @@ experiment and test it, as paths relative to the repository root.
 - experiment: the :mod:`byzpgd.experiments` modules whose functions, classes or modules the check
   module holds, directly or through the byzpgd.properties modules it imports from (one level);
 - tests: the files of tests/ that name the claim id or import the check module.
+
+A user-declared claim (:mod:`byzpgd.claims`) lives in the one file that declared it: statement,
+check (its sampler and run, decided by the shared statistics) and experiment.
 """
 
 from __future__ import annotations
@@ -39,6 +42,11 @@ def where(claim_id: str, root: Path = ROOT) -> ClaimFiles:
     """The files of ``claim_id`` (see the module docstring); KeyError for an unknown id."""
     if claim_id not in claim_ids():
         raise KeyError(f"unknown claim id {claim_id!r}; see 'byzpgd claims'")
+    from .user import USER_CLAIMS
+    if claim_id in USER_CLAIMS:     # a user claim lives in its one file (statement, sampler, run)
+        user = USER_CLAIMS[claim_id]
+        declared = (_relative(DEFINED_IN.get(claim_id) or inspect.getsourcefile(user.run), root),)
+        return ClaimFiles(claim_id, statement=declared, check=declared, experiment=declared, tests=())
     check = sys.modules[_check_function(CHECKS[claim_id]).__module__] if claim_id in CHECKS else None
     experiments = _experiments(check) if check else []
     return ClaimFiles(

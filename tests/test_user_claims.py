@@ -61,10 +61,15 @@ def test_a_subtly_wrong_method_is_caught_by_the_users_claim(slip, monkeypatch):
     assert REPLAYS[EXAMPLE_ID](_spec_of(res))["holds"] is False
 
 
-def _spec_of(res):
+def _spec_of_replay(replay: str) -> dict:
+    """The SPEC of a 'byzpgd replay ID SPEC [--claims-from FILE]' command."""
     import json
     import shlex
-    return json.loads(shlex.split(res.worst_violation.replay)[-1])
+    return json.loads(shlex.split(replay)[3])
+
+
+def _spec_of(res):
+    return _spec_of_replay(res.worst_violation.replay)
 
 
 # --- a probabilistic user claim, declared here ---------------------------------------------------
@@ -138,3 +143,48 @@ def test_a_run_that_returns_the_wrong_type_is_an_error_not_a_verdict():
 def test_a_missing_claim_file_is_reported():
     with pytest.raises(FileNotFoundError, match="no claim file"):
         load_claims_from("no/such/claims.py")
+
+
+# --- the command line --------------------------------------------------------------------------
+def _broken_copy(tmp_path) -> str:
+    """The example with its stopping threshold moved from 3Δ to 4Δ, under another id."""
+    text = Path(EXAMPLE).read_text()
+    text = text.replace("stop: float = 3.0", "stop: float = 4.0").replace(EXAMPLE_ID, "tests.cli.broken")
+    path = tmp_path / "broken_claims.py"
+    path.write_text(text)
+    return str(path)
+
+
+def test_verify_replay_and_where_from_the_command_line(tmp_path, capsys):
+    import json
+
+    from byzpgd.cli import main
+
+    broken = _broken_copy(tmp_path)
+    try:
+        code = main(["verify", "--claims-from", broken, "--claims", "tests.cli.*", "--profile", "quick",
+                     "--jobs", "1", "--quiet", "--out", str(tmp_path / "r")])
+        assert code == 1
+        report = json.loads((tmp_path / "r" / "report.json").read_text())
+        assert report["command"].startswith(f"byzpgd verify --claims-from {broken} ")
+        (claim,) = report["claims"]
+        assert claim["status"] == "violated" and claim["replay"].endswith(f"--claims-from {broken}")
+        spec = _spec_of_replay(claim["replay"])
+        capsys.readouterr()
+        assert main(["replay", "tests.cli.broken", json.dumps(spec), "--claims-from", broken]) == 1
+        assert json.loads(capsys.readouterr().out)["holds"] is False
+        assert main(["claims", "--claims-from", broken, "--where", "tests.cli.broken"]) == 0
+        assert capsys.readouterr().out.count(broken) == 3
+    finally:
+        unregister("tests.cli.broken")
+
+
+def test_a_claim_file_that_cannot_load_is_a_usage_error(tmp_path, capsys):
+    from byzpgd.cli import main
+
+    bad = tmp_path / "bad_claims.py"
+    bad.write_text("raise RuntimeError('my file is broken')\n")
+    assert main(["verify", "--claims-from", str(bad), "--out", str(tmp_path / "r")]) == 2
+    assert "RuntimeError: my file is broken" in capsys.readouterr().err
+    assert main(["replay", "x.y", "{}", "--claims-from", str(tmp_path / "missing.py")]) == 2
+    assert "no claim file" in capsys.readouterr().err
