@@ -52,7 +52,10 @@ def __getattr__(name):
     if name in _API_NAMES:
         from . import api
         return getattr(api, name)
+    if name in ("audit_optimizer", "OptimizerAudit"):   # ``byzpgd audit-optimizer`` (docs/audit-optimizer.md)
+        from .audit import optimizer, optimizer_result
+        return optimizer.audit_optimizer if name == "audit_optimizer" else optimizer_result.OptimizerAudit
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["__version__", *_API_NAMES]
+__all__ = ["__version__", *_API_NAMES, "audit_optimizer", "OptimizerAudit"]

@@ -37,7 +37,7 @@ from collections.abc import Iterable
 from .api import AuditResult, VerifyReport, audit_aggregator, select_claims, verify, verify_command
 
 __all__ = ["assert_claim_holds", "assert_aggregator_passes", "assert_aggregator_fails",
-           "claim_failure_message", "audit_failure_message"]
+           "claim_failure_message", "audit_failure_message", "assert_optimizer_escapes"]
 
 MAX_LISTED = 12   # reasons / findings listed in a message (the rest are counted)
 
@@ -134,3 +134,21 @@ def assert_aggregator_fails(rule, f: int | None = None, alpha: float | None = No
     if result.verdict != "fail":
         raise AssertionError(audit_failure_message(result, "'fail'"))
     return result
+
+
+def assert_optimizer_escapes(fn, profile: str = "quick", seed: int = 0, **audit_kwargs):
+    """Audit the optimizer ``fn`` (``fn(oracle, w0, rng, budget) -> point`` or ``"MODULE:CALLABLE"``;
+    :func:`byzpgd.audit.optimizer.audit_optimizer`, ``audit_kwargs``: ``time_limit``, ``paths``)
+    and raise AssertionError with the verdict, its reasons, the findings and the reproducing
+    command unless the verdict is 'second-order' (first-order everywhere and every saddle-point
+    attack escaped). Returns the :class:`~byzpgd.audit.optimizer_result.OptimizerAudit`."""
+    from .audit.optimizer import audit_optimizer
+
+    audit = audit_optimizer(fn, profile=profile, seed=seed, **audit_kwargs)
+    if audit.verdict != "second-order":
+        lines = [f"optimizer audit of {audit.target}: verdict {audit.verdict!r}, expected 'second-order'"]
+        lines += [f"  - [{r.grade}] {r.message}" for r in audit.reasons[:MAX_LISTED]]
+        lines += [f"  finding {f.kind} ({f.count} run(s)): {f.message}" for f in audit.findings[:MAX_LISTED]]
+        lines.append(f"reproduce: {audit.command}")
+        raise AssertionError("\n".join(lines))
+    return audit

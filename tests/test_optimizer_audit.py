@@ -47,7 +47,11 @@ def _bpgd_radius_over(k: float):
 
 # --- the references --------------------------------------------------------------------------------
 def test_byzantine_pgd_is_second_order():
-    audit = audit_optimizer(REFERENCES["byzantine_pgd"], profile="quick", seed=0)
+    import byzpgd
+    from byzpgd.testing import assert_optimizer_escapes
+
+    audit = assert_optimizer_escapes(REFERENCES["byzantine_pgd"], profile="quick", seed=0)
+    assert byzpgd.audit_optimizer is audit_optimizer
     assert audit.verdict == "second-order", audit.reasons
     attacks = [r for r in audit.rows if r.kind == "saddle_attack"]
     assert attacks and all(r.finished and r.escaped and r.control_trapped for r in attacks)
@@ -72,6 +76,11 @@ def test_jin_pgd_is_first_order_only():
 
 # --- able to fail ----------------------------------------------------------------------------------
 def test_byzantine_pgd_with_a_tenth_of_the_radius_is_graded_lower():
+    from byzpgd.testing import assert_optimizer_escapes
+
+    with pytest.raises(AssertionError, match="first-order only") as info:
+        assert_optimizer_escapes(_bpgd_radius_over(10.0), profile="quick", seed=0)
+    assert "reproduce: byzpgd audit-optimizer" in str(info.value)
     audit = audit_optimizer(_bpgd_radius_over(10.0), profile="quick", seed=0)
     assert audit.verdict == "first-order only", audit.reasons
     assert any(r.kind == "saddle_attack" and r.trapped for r in audit.rows)
