@@ -167,7 +167,8 @@ REFERENCES = {"byzantine_pgd": byzantine_pgd_optimizer, "robust_gd": robust_gd_o
 class Profile:
     """``deltas``; ``landscapes``: (dim, n_neg, L, ρ) of the cosine saddles; ``budget(Δ)``: oracle
     calls (``budget_large`` for Δ >= 1e-6, ``budget_small`` below: ByzantinePGD certifies a
-    candidate with Q·T_th ≈ 1.04e4 calls at Δ = 1e-13, d = 4: 11 423 calls at most measured); ``time_limit``: seconds per run."""
+    candidate with Q·T_th ≈ 1.04e4 calls at Δ = 1e-13, d = 4: 11 423 calls at most measured,
+    docs/audit-optimizer.md); ``time_limit``: seconds per run."""
 
     deltas: tuple[float, ...]
     landscapes: tuple[tuple[int, int, float, float], ...]
