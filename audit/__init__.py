@@ -16,6 +16,8 @@ bound, and ByzantinePGD end to end (Theorem 1 with the measured Δ).
 - :mod:`.result`: the typed results (``AuditResult`` and its parts, audit.json's schema);
 - :mod:`.run`: the whole audit as one function (used by ``byzpgd audit``), and
   :func:`.run.audit_in_process` for the project's own rules (tests, benchmarks).
+- :mod:`.optimizer`, :mod:`.optimizer_isolation`, :mod:`.optimizer_result`: ``byzpgd
+  audit-optimizer``, the audit of a user's *optimizer* (docs/audit-optimizer.md).
 
 This package imports nothing heavy at import time: the sandbox child imports only
 :mod:`.loader` and :mod:`.sandbox`.

@@ -1,7 +1,7 @@
 """A catalogue of seeded faults, each injected into the code under test by a wrapper (never by
 editing files), for the fault campaign (``byzpgd faults``, :mod:`byzpgd.properties.campaign`).
 
-A check is only as good as the faults it catches (DESIGN, "Checking claims honestly"): every
+A check is only as good as the faults it catches (docs/ARCHITECTURE.md, "How claims are checked"): every
 fault here is a plausible bug, most of them subtle (a constant off by 1.5–3×, an off-by-one,
 the wrong reference point), and the campaign runs the claims that should notice it.
 
