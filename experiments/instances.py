@@ -20,7 +20,8 @@ from ..oracles.inexact import CertifiedOracle, ExactOracle, RandomDirectionOracl
 from ..oracles.landscapes import CosineSaddle, PhaseRetrieval
 from ..theory.certify import certify
 from ..theory.claims import get as get_claim
-from ..theory.parameters import byzantine_pgd_parameters, evaluate, exact_pgd_parameters
+from ..theory.hypotheses import requires_q_formula_above_one
+from ..theory.parameters import byzantine_pgd_parameters, exact_pgd_parameters
 from .budget import (
     BUDGET,
     CALL_CAPS,
@@ -85,12 +86,9 @@ ITERATION_CLAIMS = {"byzantine_pgd": "byzantine_pgd.iterations", "exact_pgd": "e
 
 
 def q_formula_above_one(values: dict) -> bool:
-    """Whether Theorem 1's Q formula, before rounding, is > 1 at ``values`` (a hypothesis of
-    ``byzantine_pgd.iterations``: below it Q is clamped to 1 and the bound does not cover the
-    final candidate's 1 + Q·T_th calls)."""
-    raw = evaluate("byzantine_pgd", Delta=values["Delta"], L=values["L_F"], rho=values["rho_F"],
-                   dim=values["d"], delta=values["delta"], f_gap=values["F_gap"])["Q"]
-    return bool(raw > 1)
+    """Whether Theorem 1's Q formula, before rounding, is > 1 at ``values`` (the hypothesis
+    :func:`byzpgd.theory.hypotheses.requires_q_formula_above_one` of ``byzantine_pgd.iterations``)."""
+    return not requires_q_formula_above_one(values)
 
 
 def cap_for_values(family: str, values: dict) -> CallCap:

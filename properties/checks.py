@@ -22,8 +22,6 @@ from ..experiments.loop import InstanceError
 from ..experiments.monitor import STATUS as MONITOR_STATUS
 from ..jsonsafe import spec_json
 from ..theory.claims import Claim
-from ..theory.hypotheses import R_GT_R_NOTE, theorem1_r_le_R
-from ..theory.parameters import evaluate
 from .power import CountGroup, decide
 from .result import (
     ALPHA_BINOMIAL,
@@ -58,36 +56,21 @@ class Observation:
     budget_ended: bool = False     # True: the wall-clock guard or a safety stop ended it (no verdict)
 
 
-def _observed(claim: Claim, rec: RunRecord) -> float:
-    if claim.observed == "grad_norm":
-        return rec.grad_norm
-    if claim.observed == "neg_lambda_min":
-        return -rec.lambda_min
-    if claim.observed == "oracle_calls":
-        return float(rec.oracle_calls)
-    raise ValueError(f"unknown observed quantity {claim.observed!r}")
-
-
-def _vacuous(claim: Claim, rec: RunRecord, bound: float) -> bool:
-    """Could the run have violated the bound at all?"""
-    if claim.observed == "grad_norm":
-        return rec.start_grad_norm <= bound   # returning the start point would satisfy it
-    if claim.observed == "neg_lambda_min":
-        return bound >= rec.values["L_F"]     # every L_F-smooth function satisfies it
-    return bound >= rec.max_calls             # the run is capped below the bound
+def _quantity(claim: Claim):
+    if claim.measures is None:
+        raise ValueError(f"claim {claim.id} declares no measured quantity (Claim.measures)")
+    return claim.measures
 
 
 def _in_hypotheses(claim: Claim, rec: RunRecord) -> tuple[bool, str]:
+    """The run stayed where the constants are certified, and the instance satisfies the claim's
+    machine-checked hypotheses (``Claim.requires``, at the theory's values of the instance)."""
     if rec.left_domain:
         return False, "the run left the ball on which L_F and rho_F are certified"
-    if claim.id.startswith("byzantine_pgd.") and not theorem1_r_le_R(rec.values):
-        return False, R_GT_R_NOTE
-    if claim.id == "byzantine_pgd.iterations":
-        v = rec.values
-        raw_q = evaluate("byzantine_pgd", Delta=v["Delta"], L=v["L_F"], rho=v["rho_F"], dim=v["d"],
-                         delta=v["delta"], f_gap=v["F_gap"])["Q"]
-        if not raw_q > 1:
-            return False, f"Q's formula gives {raw_q:.3g} <= 1 (clamped to Q = 1)"
+    for requirement in claim.requires:
+        why = requirement(rec.values)
+        if why:
+            return False, why
     return True, ""
 
 
@@ -95,18 +78,16 @@ def observe(claim: Claim, rec: RunRecord, constant: float | None = None) -> Obse
     """The observation of ``claim`` on one run; ``constant`` overrides the claim's constant
     (used by the able-to-fail tests)."""
     bound = claim.bound(rec.values, constant)
-    obs = _observed(claim, rec)
-    if claim.observed == "neg_lambda_min":
-        obs_tol = rec.lambda_min_error       # the certificate's stated accuracy
-    else:
-        obs_tol = 0.0
+    quantity = _quantity(claim)
+    obs = quantity.value(rec)
+    obs_tol = quantity.error(rec)           # e.g. the λ_min certificate's stated accuracy
     # a run stopped by its oracle-call cap has no output: it fails every claim except an
     # iteration bound at or above the cap (then vacuous); a run that reached the theory's call
     # count (ITERATION_CAP, experiments/budget.py) has made more calls than the theorem allows,
     # a violation of the iteration claim and so of the theorem's other claims on that run; a run
     # that ended on a non-finite value fails every claim; one the wall-clock guard (or a safety
     # stop) ended is BUDGET: no verdict (counted apart by :func:`verdict`)
-    finished = rec.status == "converged" or (claim.observed == "oracle_calls"
+    finished = rec.status == "converged" or (quantity.counts_capped
                                              and rec.status in ("max_oracle_calls", ITERATION_CAP))
     holds = finished and obs - obs_tol <= bound * (1 + ROUNDING_RTOL)
     inside, note = _in_hypotheses(claim, rec)
@@ -118,7 +99,7 @@ def observe(claim: Claim, rec: RunRecord, constant: float | None = None) -> Obse
     elif rec.status == BUDGET:
         note = "ended by the wall-clock guard (budget): no verdict on this run"
     return Observation(obs, bound, obs / bound if bound > 0 else math.inf, bool(holds),
-                       _vacuous(claim, rec, bound), inside,
+                       quantity.vacuous(rec, bound), inside,
                        claim.empirical_constant(obs, rec.values), rec.spec,
                        note or ("" if rec.status == "converged" else f"run status {rec.status}"),
                        observed_run=rec.status != MONITOR_STATUS, budget_ended=rec.status == BUDGET)

@@ -29,3 +29,20 @@ def theorem1_r_le_R(values: Mapping[str, float], factors: dict | None = None) ->
     p = evaluate("byzantine_pgd", Delta=values["Delta"], rho=values["rho_F"], dim=values["d"],
                  factors=factors)
     return r_le_R(p)
+
+
+# --- the machine-checkable hypotheses of the theorem claims (Claim.requires) ------------------------
+# Each takes an instance's values (symbol name -> value) and returns '' when the hypothesis holds,
+# else the reason the instance is outside it (reported with the instance, never counted as holding).
+
+def requires_theorem1_r_le_R(values: Mapping[str, float]) -> str:
+    """Theorem 1's r <= R at the instance's values (:func:`theorem1_r_le_R`)."""
+    return "" if theorem1_r_le_R(values) else R_GT_R_NOTE
+
+
+def requires_q_formula_above_one(values: Mapping[str, float]) -> str:
+    """Theorem 1's Q formula > 1 before rounding (the hypothesis of ``byzantine_pgd.iterations``:
+    below it Q is clamped to 1 and the bound does not cover the final candidate's 1 + Q·T_th calls)."""
+    raw_q = evaluate("byzantine_pgd", Delta=values["Delta"], L=values["L_F"], rho=values["rho_F"],
+                     dim=values["d"], delta=values["delta"], f_gap=values["F_gap"])["Q"]
+    return "" if raw_q > 1 else f"Q's formula gives {raw_q:.3g} <= 1 (clamped to Q = 1)"

@@ -19,9 +19,12 @@ checked at construction: a provenance stronger than its weakest part is an error
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import sympy as sp
+
+from .quantities import Quantity
 
 KINDS = ("symbolic", "deterministic", "probabilistic", "rate", "construction")
 PROVENANCES = ("CONFIRMED", "CONFIRMED-INDIRECT", "POSTER", "RECONSTRUCTED", "OWN")  # strongest first
@@ -41,7 +44,11 @@ class Claim:
     """One checkable statement of the paper.
 
     ``observed`` names the measured quantity ('grad_norm' = ‖∇F(w̃)‖, 'neg_lambda_min' =
-    −λ_min(∇²F(w̃)), 'oracle_calls' = parallel iterations). ``failure_probability`` is the δ of
+    −λ_min(∇²F(w̃)), 'oracle_calls' = parallel iterations); a run-level claim carries it as
+    ``measures`` (:class:`~.quantities.Quantity`: how to read it off a run, its accuracy, when a
+    run is vacuous) and its machine-checked hypotheses as ``requires`` (callables on the
+    instance's values returning '' or the reason the instance is outside them), so a check reads
+    the claim, never its id. ``failure_probability`` is the δ of
     "with probability >= 1 − δ" for probabilistic claims, else None.
     """
 
@@ -58,6 +65,8 @@ class Claim:
     failure_probability: sp.Expr | None = None
     notes: str = ""
     parts: tuple[tuple[str, str], ...] = ()     # (what, provenance tag) of what it depends on
+    measures: Quantity | None = None            # what a run-level claim observes on a run
+    requires: tuple[Callable[[dict], str], ...] = ()   # machine-checked hypotheses: '' or why not
     _fns: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self):
@@ -65,6 +74,9 @@ class Claim:
             raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
         if self.provenance not in PROVENANCES:
             raise ValueError(f"provenance must be one of {PROVENANCES}, got {self.provenance!r}")
+        if self.measures is not None and self.measures.name != self.observed:
+            raise ValueError(f"claim {self.id}: observed {self.observed!r} but measures "
+                             f"{self.measures.name!r}")
         if self.parts and self.provenance != weakest(tag for _, tag in self.parts):
             raise ValueError(f"claim {self.id}: provenance {self.provenance} is not the weakest tag of "
                              f"its parts, {weakest(tag for _, tag in self.parts)} "

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import sympy as sp
 
+from ..hypotheses import requires_q_formula_above_one, requires_theorem1_r_le_R
 from ..symbols import L_F, Delta, Q, T, d, delta, eps, gap, rho_F
 from .base import Claim, register
+from .quantities import GRAD_NORM, NEG_LAMBDA_MIN, ORACLE_CALLS
 
 # --- Theorem 1: ByzantinePGD with a Δ-inexact oracle (docs/paper.md §4) --------------------------
 THM1_HYP = ("F is L_F-smooth and rho_F-Hessian-Lipschitz, F* > -inf (Assumption A)",
@@ -24,7 +26,8 @@ register(Claim(
     id="byzantine_pgd.grad_norm",
     statement="ByzantinePGD's output satisfies ||grad F(w~)|| <= 4 Delta",
     source="Theorem 1 (docs/paper.md §4); poster", provenance="POSTER", kind="deterministic",
-    observed="grad_norm", constant=4.0, shape=Delta, hypotheses=THM1_HYP,
+    observed="grad_norm", measures=GRAD_NORM, requires=(requires_theorem1_r_le_R,), constant=4.0,
+    shape=Delta, hypotheses=THM1_HYP,
     notes="Deterministic: the output w~ has ||g(w~)|| <= epsilon = 3 Delta, so ||grad F|| <= 4 Delta.",
     parts=(("the bound 4 Delta", "POSTER"), ("epsilon = 3 Delta (the stopping rule)", "POSTER"))))
 
@@ -34,6 +37,7 @@ register(Claim(
               "-1900 (sqrt(rho_F) + L_F) Delta^(2/5) d^(1/5) log(10/Delta)",
     source="Theorem 1 (docs/paper.md §4); poster shows '-1900 rho_F [cut]'",
     provenance="RECONSTRUCTED", kind="probabilistic", observed="neg_lambda_min",
+    measures=NEG_LAMBDA_MIN, requires=(requires_theorem1_r_le_R,),
     constant=float(LAMBDA_CONSTANT_BPGD), shape=LAMBDA_SHAPE_BPGD, hypotheses=THM1_HYP + ("Delta <= 1",),
     failure_probability=delta,
     notes="1900 is on the poster; (sqrt(rho_F)+L_F) and log(10/Delta) are reconstructed. "
@@ -47,7 +51,9 @@ register(Claim(
     id="byzantine_pgd.iterations",
     statement="ByzantinePGD terminates within 2 (F_0 - F*) L_F Q / (3 Delta^2) parallel iterations",
     source="Theorem 1 (docs/paper.md §4); poster", provenance="OWN", kind="deterministic",
-    observed="oracle_calls", constant=2.0, shape=gap * L_F * Q / (3 * Delta**2),
+    observed="oracle_calls", measures=ORACLE_CALLS,
+    requires=(requires_theorem1_r_le_R, requires_q_formula_above_one),
+    constant=2.0, shape=gap * L_F * Q / (3 * Delta**2),
     hypotheses=THM1_HYP + ("Q's formula 2 log(rho_F (F_0-F*)/(48 L_F delta Delta^(6/5) d^(3/5))) > 1 "
                            "before rounding (OWN: see notes)",),
     notes="Parts: the bound 2 (F_0-F*) L_F Q/(3 Delta^2) is POSTER; Q's formula (and so the bound's "
@@ -74,7 +80,7 @@ register(Claim(
     id="exact_pgd.grad_norm",
     statement="Exact-oracle PGD's output satisfies ||grad F(w~)|| <= epsilon",
     source="Theorem 2 (docs/paper.md §5, §7.3)", provenance="OWN", kind="deterministic",
-    observed="grad_norm", constant=1.0, shape=eps, hypotheses=THM2_HYP,
+    observed="grad_norm", measures=GRAD_NORM, constant=1.0, shape=eps, hypotheses=THM2_HYP,
     notes="The poster's output-gradient constant (epsilon or 2 epsilon) is unrecovered; the proved "
           "variant returns only points with ||grad F|| <= epsilon."))
 
@@ -84,7 +90,8 @@ register(Claim(
               "-8 sqrt(rho_F epsilon) log(4 L_F sqrt(d) (N+1) / (delta sqrt(rho_F epsilon))), "
               "N = 4 sqrt(rho_F) (F_0 - F*) / (3 epsilon^(3/2))",
     source="Theorem 2 (docs/paper.md §7.3; the poster's reading has 60 and log(8 rho d gap/(delta eps^2)))",
-    provenance="OWN", kind="probabilistic", observed="neg_lambda_min", constant=8.0,
+    provenance="OWN", kind="probabilistic", observed="neg_lambda_min", measures=NEG_LAMBDA_MIN,
+    constant=8.0,
     shape=sp.sqrt(rho_F * eps) * sp.log(4 * L_F * sp.sqrt(d) * (N_EXACT + 1)
                                          / (delta * sp.sqrt(rho_F * eps))),
     hypotheses=THM2_HYP, failure_probability=delta))
@@ -93,7 +100,8 @@ register(Claim(
     id="exact_pgd.iterations",
     statement="Exact-oracle PGD terminates within 2 L_F (F_0 - F*)/epsilon^2 + T + 1 iterations",
     source="Theorem 2 (docs/paper.md §7.3; the poster's form is 2 L_F (F_0 - F*)/epsilon^2)",
-    provenance="OWN", kind="deterministic", observed="oracle_calls", constant=2.0,
+    provenance="OWN", kind="deterministic", observed="oracle_calls", measures=ORACLE_CALLS,
+    constant=2.0,
     shape=L_F * gap / eps**2, offset=T + 1, hypotheses=THM2_HYP,
     notes="T = T_th of the run (ceil of L_F/(4 sqrt(rho_F epsilon)))."))
 
@@ -104,7 +112,8 @@ register(Claim(
               "probability >= 1 - delta, at a point with lambda_min >= "
               "-60 sqrt(rho_F epsilon) log(8 rho_F d (F_0 - F*)/(delta epsilon^2))",
     source="Theorem 2 as the poster states it (docs/paper.md §5)",
-    provenance="RECONSTRUCTED", kind="probabilistic", observed="neg_lambda_min", constant=60.0,
+    provenance="RECONSTRUCTED", kind="probabilistic", observed="neg_lambda_min",
+    measures=NEG_LAMBDA_MIN, constant=60.0,
     shape=sp.sqrt(rho_F * eps) * sp.log(8 * rho_F * d * gap / (delta * eps**2)),
     hypotheses=THM2_HYP[:2] + ("parameters of the poster's reading (docs/paper.md §5): r = epsilon "
                                "(POSTER); R = sqrt(epsilon/rho_F) and T_th's 1/12 RECONSTRUCTED",),
