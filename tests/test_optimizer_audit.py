@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import time
 from pathlib import Path
 
@@ -143,8 +144,18 @@ def _queries_nan(oracle, w0, rng, budget):
     return w0
 
 
+def _crashes(oracle, w0, rng, budget):
+    os._exit(7)          # the run's process dies without a Python exception
+
+
+def _wrong_type(oracle, w0, rng, budget):
+    return "not a point"
+
+
 @pytest.mark.parametrize("method, kind, words", [
     (_raises, "exception", "RuntimeError: boom"),
+    (_crashes, "crash", "died"),
+    (_wrong_type, "wrong_type", "array"),
     (_nan, "non_finite_output", "NaN"),
     (_wrong_shape, "wrong_shape", "shape"),
     (_mutates, "mutated_w0", "w0"),
@@ -158,6 +169,16 @@ def test_hostile_methods_get_specific_findings(method, kind, words):
     assert words in finding.message
     json.loads(audit.to_json())           # the report is still written
     assert kind in to_markdown(audit)
+
+
+def test_a_module_that_raises_at_import_is_an_import_error_finding(tmp_path, monkeypatch):
+    (tmp_path / "broken_optimizer_module.py").write_text("raise ImportError('missing dependency xyz')\n"
+                                                          "def method(oracle, w0, rng, budget):\n"
+                                                          "    return w0\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    audit = audit_optimizer("broken_optimizer_module:method", profile="quick", seed=0)
+    assert audit.verdict == "fail" and "import_error" in audit.finding_kinds()
+    assert "missing dependency xyz" in next(f for f in audit.findings if f.kind == "import_error").message
 
 
 def test_a_hanging_method_is_killed_and_the_rest_skipped():
