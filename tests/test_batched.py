@@ -333,7 +333,9 @@ def _same_result(a, b):
 
 
 @pytest.mark.parametrize("claim_id,n", [("exact_pgd.lambda_min", 30), ("exact_pgd.poster_lambda_min", 12),
-                                        ("byzantine_pgd.grad_norm", 16)])
+                                        ("byzantine_pgd.grad_norm", 16), ("byzantine_pgd.lambda_min", 16),
+                                        ("byzantine_pgd.iterations", 12), ("exact_pgd.grad_norm", 12),
+                                        ("exact_pgd.iterations", 12)])
 def test_check_claim_batched_gives_the_one_at_a_time_result(claim_id, n):
     """check_claim on batched trials: the same statuses, counts, binomial test and groups as
     one at a time (values equal up to rounding); the details say how the trials ran."""
