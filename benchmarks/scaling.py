@@ -18,8 +18,10 @@ second: N at perfect scaling; less when the machine has fewer free cores than wo
 processes, or N above the core count), which is then what bounds the speed-up.
 
 The full ``deep`` profile takes hours on one core (3000 instances per claim, 33 claims), so the
-default is a fixed subset of it: the ``deep`` counts of ``ablation.jin_radius`` (2000 instances)
-and ``saddle_attack.robust_gd_trapped`` (2000 instances). ``--claims`` and ``--profile`` change it.
+default is a fixed subset of it: 2000 instances each (``--instances``, in instances mode) of
+``ablation.jin_radius`` and ``saddle_attack.robust_gd_trapped`` (their deep counts before issue 22
+raised them for power). ``--claims``, ``--profile`` and ``--instances 0`` (the profile's own
+counts) change it.
 
     .venv/bin/python benchmarks/scaling.py                       # deep subset, 1, 2, 4 workers
     .venv/bin/python benchmarks/scaling.py --mode claims --claims 'ablation.*' --profile ci
@@ -74,7 +76,8 @@ def _cpu_seconds() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def run(n_workers: int, claims: list[str], profile: str, seed: int, mode: str) -> tuple[float, float, list]:
+def run(n_workers: int, claims: list[str], profile: str, seed: int, mode: str,
+        instances: int | None = None) -> tuple[float, float, list]:
     """(wall seconds, CPU seconds the workers used meanwhile, results) on ``n_workers`` workers."""
     from byzpgd.experiments.executors import ClusterSpec, DaskExecutor, dask_client
     from byzpgd.properties.registry import run_check
@@ -89,7 +92,8 @@ def run(n_workers: int, claims: list[str], profile: str, seed: int, mode: str) -
             for i, res in executor.as_completed(partial(run_check, profile=profile, seed=seed), claims):
                 results[i] = res
         else:
-            results = [instance_check(cid)(cid, profile, seed, executor=executor) for cid in claims]
+            results = [instance_check(cid)(cid, profile, seed, executor=executor, n=instances)
+                       for cid in claims]
         wall = time.perf_counter() - t0
         return wall, sum(client.run(_cpu_seconds).values()) - cpu0, results
 
@@ -102,6 +106,8 @@ def main(argv=None) -> int:
     p.add_argument("--profile", default="deep", help="instances per claim (default deep)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--mode", choices=("instances", "claims"), default="instances")
+    p.add_argument("--instances", type=int, default=2000,
+                   help="instances per claim in instances mode (default 2000; 0: the profile's count)")
     ns = p.parse_args(argv)
 
     from byzpgd.properties.registry import claim_ids
@@ -116,7 +122,7 @@ def main(argv=None) -> int:
           f"{os.getloadavg()[0]:.2f} at start", flush=True)
     times, first = {}, None
     for n in workers:
-        seconds, cpu, results = run(n, claims, ns.profile, ns.seed, ns.mode)
+        seconds, cpu, results = run(n, claims, ns.profile, ns.seed, ns.mode, ns.instances or None)
         times[n] = seconds
         fp = [fingerprint(r) for r in results]
         if first is None:
