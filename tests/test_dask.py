@@ -307,6 +307,26 @@ def test_verify_through_the_cluster_equals_the_local_run(executor):
 
 
 @needs_dask
+def test_a_user_claim_runs_on_workers_that_load_its_file(executor):
+    """verify's Dask task carries ``--claims-from``: a worker process that never saw the claim file
+    loads it before the check, and gives the local result."""
+    from pathlib import Path
+
+    from byzpgd._verify import _check_one
+    from byzpgd.properties.registry import run_check
+    from byzpgd.properties.user import load_claims_from
+
+    example = str(Path(__file__).resolve().parents[1] / "docs" / "examples" / "claim_momentum.py")
+    load_claims_from(example)
+    claim_id = "example.momentum_gd.grad_norm"
+    local = run_check(claim_id, "quick", 0)
+    task = (claim_id, "quick", 0, False, False, (example,))
+    [(_, remote)] = list(executor.as_completed(_check_one, [task]))
+    assert remote.status == local.status == "holds"
+    assert _comparable(remote) == _comparable(local)
+
+
+@needs_dask
 def test_workers_option_starts_a_local_cluster_whose_tasks_may_fork():
     """--workers N: a LocalCluster of N single-threaded, non-daemonic worker processes (the fault
     campaign forks a child per fault inside its task), closed on exit."""
