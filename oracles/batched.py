@@ -12,7 +12,10 @@ one-instance answer up to the rounding of the small matrix products and sums ove
 - :class:`BatchedAdversary`: the errors of the stateless adversaries of
   :mod:`byzpgd.oracles.adversaries` (random_direction, uniform_ball, shrink, trap, target_field,
   pull_back, search; the foundation's ``RandomDirectionOracle``; the exact oracle; kinds may be
-  mixed in one batch), each trial's random draws from its own generator in the order its
+  mixed in one batch), computed by each adversary's own error function (``shrink_errors``,
+  ``trap_errors``, ...: the one-instance oracle calls the same) from the parameters it declares
+  (``Adversary.batch_params``; the search adversary's candidate search is still re-implemented
+  here, issue 24), each trial's random draws from its own generator in the order its
   one-instance oracle makes them (:func:`batch_adversaries`; ``None`` when an oracle cannot be
   batched: the white-box adaptive adversary with Δ > 0 keeps per-run state and needs the
   algorithm's events). The search adversary's error is an argmin over candidates: where two
@@ -30,7 +33,11 @@ import numpy as np
 
 from ..algorithms.batched import ERROR_PREFIX
 from .adversaries.base import BUDGET_FACTOR, Adversary
-from .inexact import EPS, InexactOracle, RandomDirectionOracle
+from .adversaries.noise import random_direction_errors, uniform_ball_errors
+from .adversaries.pullback import pull_back_errors
+from .adversaries.shrink import shrink_errors
+from .adversaries.trap import target_field_errors, trap_errors
+from .inexact import EPS, InexactOracle, RandomDirectionOracle, random_norm_delta_errors
 from .landscapes import CosineSaddle, PhaseRetrieval
 from .landscapes.rotation import DenseRotation, Rotation
 
@@ -238,23 +245,26 @@ class BatchedAdversary:
         self.inexact = self.names != ["exact"]
         B, d = len(self.items), landscape.dim
         self.delta = np.array([x.delta for x in self.items])
-        self.rngs = [getattr(x, "rng", None) for x in self.items]
+        self.rngs = [x.rng if k != "exact" else None for x, k in zip(self.items, kinds, strict=True)]
         self.dims = landscape.dims
-        self.fraction = np.array([getattr(x, "fraction", 1.0) for x in self.items])
-        self.centre = landscape.pad([getattr(x, "centre", 0.0) for x in self.items])
-        self.kappa = np.array([getattr(x, "kappa", 1.0) for x in self.items])
-        self.kappa_f = np.array([getattr(x, "kappa_f", 1.0) for x in self.items])
-        self.target = landscape.pad([getattr(x, "target", 0.0) for x in self.items])
-        width = max([x.V.shape[1] for x, k in zip(self.items, kinds, strict=True)
-                     if k in ("trap", "search")], default=1)
+        # each adversary declares what its batched form reads (Adversary.batch_params); a trial
+        # of another kind gets a neutral value its rows never use
+        params = [x.batch_params() if isinstance(x, Adversary) else {} for x in self.items]
+
+        def stacked(key, default, dtype=np.float64):
+            return np.array([p.get(key, default) for p in params], dtype=dtype)
+
+        self.fraction, self.kappa = stacked("fraction", 1.0), stacked("kappa", 1.0)
+        self.kappa_f, self.eta = stacked("kappa_f", 1.0), stacked("eta", 0.0)
+        self.K, self.h = stacked("K", 0, np.int64), stacked("h", 0, np.int64)
+        self.n_refine = stacked("n_refine", 0, np.int64)
+        self.centre = landscape.pad([p.get("centre", 0.0) for p in params])
+        self.target = landscape.pad([p.get("target", 0.0) for p in params])
+        width = max([p["V"].shape[1] for p in params if "V" in p], default=1)
         self.V = np.zeros((B, d, width))            # zero columns add exact zeros
-        for b, (x, k) in enumerate(zip(self.items, kinds, strict=True)):
-            if k in ("trap", "search"):
-                self.V[b, :x.V.shape[0], :x.V.shape[1]] = x.V
-        self.K = np.array([getattr(x, "K", 0) for x in self.items], dtype=np.int64)
-        self.h = np.array([getattr(x, "h", 0) for x in self.items], dtype=np.int64)
-        self.n_refine = np.array([getattr(x, "n_refine", 0) for x in self.items], dtype=np.int64)
-        self.eta = np.array([getattr(x, "eta", 0.0) for x in self.items])
+        for b, p in enumerate(params):
+            if "V" in p:
+                self.V[b, :p["V"].shape[0], :p["V"].shape[1]] = p["V"]
 
     def _normals(self, idx, uniform):
         """Each trial's standard normals for its rows (then, with ``uniform``, one uniform per
@@ -274,24 +284,27 @@ class BatchedAdversary:
         return Z, Uu
 
     def _error(self, k, W, grad, idx):
+        """The rows' errors by the adversary's own formula (oracles/adversaries/*), with its
+        parameters as one column per row."""
         D = self.delta[idx]
+        Dc = D[:, None]
         if k in ("random_direction", "random_direction_oracle", "uniform_ball"):
             Z, Uu = self._normals(idx, k == "uniform_ball")
             if k == "random_direction_oracle":
-                return D[:, None] * Z / _rownorm(Z)
+                return random_norm_delta_errors(Z, Dc)
             if k == "random_direction":
-                return _clip(D[:, None] * _unit(Z), D)
-            return _clip(D[:, None] * Uu ** (1.0 / self.dims[idx][:, None]) * _unit(Z), D)
+                return random_direction_errors(Z, Dc)
+            return uniform_ball_errors(Z, Uu, Dc, self.dims[idx][:, None])
         if k == "shrink":
-            size = np.minimum(self.fraction[idx][:, None] * D[:, None], _rownorm(grad))
-            return _clip(-size * _unit(grad), D)
+            return shrink_errors(grad, Dc, self.fraction[idx][:, None])
         if k == "trap":
             g_v = per_trial_product(grad, idx, self.V)
-            return _clip(-self.kappa[idx][:, None] * per_trial_product(g_v, idx, self.V, transpose=True), D)
+            return trap_errors(per_trial_product(g_v, idx, self.V, transpose=True), Dc,
+                               self.kappa[idx][:, None])
         if k == "target_field":
-            return _clip(self.kappa_f[idx][:, None] * (W - take_rows(self.target, idx)) - grad, D)
+            return target_field_errors(W, grad, Dc, self.kappa_f[idx][:, None], take_rows(self.target, idx))
         if k == "pull_back":
-            return _clip(self.fraction[idx][:, None] * D[:, None] * _unit(W - take_rows(self.centre, idx)), D)
+            return pull_back_errors(W, Dc, self.fraction[idx][:, None], take_rows(self.centre, idx))
         if k == "search":      # one call per setting (K, lookahead, refine): nothing padded
             e = np.empty_like(W)
             setting = self.K[idx] * 10_000 + self.h[idx] * 100 + self.n_refine[idx]

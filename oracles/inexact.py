@@ -53,6 +53,11 @@ class InexactOracle:
 ExactOracle = InexactOracle
 
 
+def random_norm_delta_errors(Z, Delta):
+    """e = Δ·z/‖z‖ for standard normal rows Z (Δ a number or a column): norm exactly Δ."""
+    return Delta * Z / np.linalg.norm(Z, axis=-1, keepdims=True)
+
+
 class RandomDirectionOracle(InexactOracle):
     """Error of norm exactly Δ in a uniformly random direction, drawn afresh at each call."""
 
@@ -61,8 +66,7 @@ class RandomDirectionOracle(InexactOracle):
         self.rng = rng
 
     def error(self, w, grad):
-        u = self.rng.standard_normal(grad.shape)
-        return self.delta * u / np.linalg.norm(u, axis=-1, keepdims=True)
+        return random_norm_delta_errors(self.rng.standard_normal(grad.shape), self.delta)
 
 
 class ScaledGradientOracle(InexactOracle):

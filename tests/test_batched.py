@@ -437,3 +437,43 @@ def test_escape_checks_batched_give_the_one_at_a_time_result(claim_id, n):
     assert {k: (g.instances, g.violations) for k, g in bat.adversaries.items()} == {
         k: (g.instances, g.violations) for k, g in loop.adversaries.items()}
     assert bat.details["trials"] == "batched" and "trials" not in loop.details
+
+
+@pytest.mark.parametrize("name", ["random_direction", "uniform_ball", "shrink", "trap", "target_field",
+                                  "pull_back", "search"])
+def test_each_adversary_answers_a_batch_by_its_own_formula(name):
+    """A batch of trials of one adversary kind (several dimensions) gives, row by row, the
+    one-instance oracle's answers from twin generators: each formula is written once in the
+    adversary's module and its batched form reads only what the adversary declares
+    (``batch_params``). Able to fail: another trial's parameters give other answers."""
+    from byzpgd.oracles.adversaries import NAMES
+    assert name in NAMES
+    lands = _landscapes([3, 4, 4])
+    params = {"trap": {"kappa": 1.7}, "shrink": {"fraction": 0.6}, "pull_back": {"fraction": 0.8},
+              "target_field": {"kappa": 0.4, "offset": 0.7},
+              "search": {"candidates": 5, "lookahead": 1, "refine": 1}}.get(name, {})
+    deltas = [1e-3, 2e-3, 5e-4]
+
+    def oracles(seed0):
+        return [make_adversary({"name": name, "seed": seed0 + b, **params}, land, deltas[b])
+                for b, land in enumerate(lands)]
+    single, batched = oracles(10), oracles(10)
+    bl = batch_landscapes(lands)
+    badv = batch_adversaries(batched, bl)
+    rng = np.random.default_rng(5)
+    idx = np.array([0, 1, 1, 2])
+    W = np.zeros((idx.size, bl.dim))
+    for i, b in enumerate(idx):
+        W[i, :lands[b].dim] = 0.05 * rng.standard_normal(lands[b].dim)
+    G, _ = badv(W, idx)
+    for b in range(3):
+        rows = np.flatnonzero(idx == b)
+        d = lands[b].dim
+        w = W[rows, :d] if rows.size > 1 else W[rows[0], :d]
+        expect = np.atleast_2d(single[b](w))
+        np.testing.assert_allclose(G[rows, :d], expect, rtol=1e-9, atol=1e-15)
+    if name in ("shrink", "trap", "target_field", "pull_back"):   # deterministic given the query
+        fresh = oracles(10)
+        swapped = batch_adversaries([fresh[0], fresh[2], fresh[1]], bl)   # trials 1, 2: both d = 4
+        G2, _ = swapped(W, idx)
+        assert not np.allclose(G2[idx == 1], G[idx == 1])

@@ -87,6 +87,12 @@ class Adversary(InexactOracle):
     def sample_params(cls, src) -> dict:
         return {}
 
+    def batch_params(self) -> dict:
+        """The values the batched form of this adversary reads (oracles/batched.py), declared
+        here so that nothing guesses them from its attributes; each adversary's error formula
+        is one module-level function both forms call."""
+        return {}
+
 
 class BudgetFraction(Adversary):
     """An adversary that spends ``fraction`` ∈ (0, 1] of its Δ budget (1 in 70% of draws)."""
@@ -104,6 +110,9 @@ class BudgetFraction(Adversary):
 
     def describe(self) -> dict:
         return {"name": self.name, **self.params}
+
+    def batch_params(self) -> dict:
+        return {"fraction": self.fraction}
 
     def error(self, w, grad):  # pragma: no cover - overridden
         raise NotImplementedError

@@ -11,17 +11,29 @@ from __future__ import annotations
 from .base import Adversary, clip_to_budget, unit
 
 
+def random_direction_errors(Z, Delta):
+    """e = Δ·z/‖z‖ (clipped to the budget) for standard normal rows Z; Δ a number or one per row
+    (a column)."""
+    return clip_to_budget(Delta * unit(Z), Delta)
+
+
+def uniform_ball_errors(Z, U, Delta, dim):
+    """e = Δ·U^{1/d}·z/‖z‖: uniform in the Δ-ball for standard normal rows Z and uniforms U (one
+    per row, a column); ``dim`` the dimension (a number or a column)."""
+    return clip_to_budget(Delta * U ** (1.0 / dim) * unit(Z), Delta)
+
+
 class RandomDirection(Adversary):
     name = "random_direction"
 
     def error(self, w, grad):
-        return clip_to_budget(self.delta * unit(self.rng.standard_normal(grad.shape)), self.delta)
+        return random_direction_errors(self.rng.standard_normal(grad.shape), self.delta)
 
 
 class UniformBall(Adversary):
     name = "uniform_ball"
 
     def error(self, w, grad):
-        u = unit(self.rng.standard_normal(grad.shape))
-        radius = self.rng.random(grad.shape[:-1] + (1,)) ** (1.0 / grad.shape[-1])
-        return clip_to_budget(self.delta * radius * u, self.delta)
+        Z = self.rng.standard_normal(grad.shape)
+        U = self.rng.random(grad.shape[:-1] + (1,))
+        return uniform_ball_errors(Z, U, self.delta, grad.shape[-1])

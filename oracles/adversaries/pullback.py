@@ -15,6 +15,11 @@ import numpy as np
 from .base import BudgetFraction, clip_to_budget, trap_centre, unit
 
 
+def pull_back_errors(W, Delta, fraction, centre):
+    """e = fΔ·(w − c)/‖w − c‖ for query rows W (Δ, f numbers or columns; c a point or rows)."""
+    return clip_to_budget(fraction * Delta * unit(np.asarray(W) - centre), Delta)
+
+
 class PullBack(BudgetFraction):
     name = "pull_back"
 
@@ -22,6 +27,8 @@ class PullBack(BudgetFraction):
         super().__init__(landscape, delta, rng, fraction)
         self.centre = trap_centre(landscape)
 
+    def batch_params(self) -> dict:
+        return {"fraction": self.fraction, "centre": self.centre}
+
     def error(self, w, grad):
-        return clip_to_budget(self.fraction * self.delta * unit(np.asarray(w) - self.centre),
-                              self.delta)
+        return pull_back_errors(w, self.delta, self.fraction, self.centre)

@@ -41,6 +41,10 @@ class SearchBased(Adversary):
         return {"candidates": src.integer(4, 12), "lookahead": src.integer(0, 2),
                 "refine": src.integer(0, 2)}
 
+    def batch_params(self) -> dict:
+        return {"K": self.K, "h": self.h, "n_refine": self.n_refine, "centre": self.centre,
+                "V": self.V, "eta": self.eta}
+
     def _objective(self, W, G, E):
         """J for errors E (k, M, d) at points W (k, d) with gradients G (k, d)."""
         X = W[:, None, :] - self.eta * (G[:, None, :] + E)

@@ -13,9 +13,14 @@ import numpy as np
 from .base import BudgetFraction, clip_to_budget, unit
 
 
+def shrink_errors(G, Delta, fraction):
+    """e = −min(fΔ, ‖g‖)·g/‖g‖ for gradient rows G (Δ and f numbers or columns)."""
+    size = np.minimum(fraction * Delta, np.linalg.norm(G, axis=-1, keepdims=True))
+    return clip_to_budget(-size * unit(G), Delta)
+
+
 class Shrink(BudgetFraction):
     name = "shrink"
 
     def error(self, w, grad):
-        size = np.minimum(self.fraction * self.delta, np.linalg.norm(grad, axis=-1, keepdims=True))
-        return clip_to_budget(-size * unit(grad), self.delta)
+        return shrink_errors(grad, self.delta, self.fraction)

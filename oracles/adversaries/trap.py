@@ -26,6 +26,17 @@ import numpy as np
 from .base import Adversary, clip_to_budget, negative_eigenspace, trap_centre
 
 
+def trap_errors(G_escape, Delta, kappa):
+    """e = −κ·V Vᵀ∇F given the escape component G_escape = V Vᵀ∇F of each gradient row (Δ, κ
+    numbers or columns)."""
+    return clip_to_budget(-kappa * G_escape, Delta)
+
+
+def target_field_errors(W, G, Delta, kappa_f, target):
+    """e = κ_f (w − p) − ∇F(w) for query rows W and gradient rows G (p a point or rows)."""
+    return clip_to_budget(kappa_f * (np.asarray(W) - target) - G, Delta)
+
+
 class Trap(Adversary):
     name = "trap"
 
@@ -41,9 +52,11 @@ class Trap(Adversary):
     def sample_params(cls, src):
         return {"kappa": 2.0 if src.uniform(0, 1) < 0.5 else src.uniform(1.5, 2.5)}
 
+    def batch_params(self) -> dict:
+        return {"kappa": self.kappa, "V": self.V}
+
     def error(self, w, grad):
-        g_v = grad @ self.V
-        return clip_to_budget(-self.kappa * (g_v @ self.V.T), self.delta)
+        return trap_errors((grad @ self.V) @ self.V.T, self.delta, self.kappa)
 
 
 class TargetField(Adversary):
@@ -64,5 +77,8 @@ class TargetField(Adversary):
     def sample_params(cls, src):
         return {"kappa": src.uniform(0.1, 1.0), "offset": src.uniform(0.0, 1.0)}
 
+    def batch_params(self) -> dict:
+        return {"kappa_f": self.kappa_f, "target": self.target}
+
     def error(self, w, grad):
-        return clip_to_budget(self.kappa_f * (np.asarray(w) - self.target) - grad, self.delta)
+        return target_field_errors(w, grad, self.delta, self.kappa_f, self.target)
