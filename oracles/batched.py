@@ -14,8 +14,7 @@ one-instance answer up to the rounding of the small matrix products and sums ove
   pull_back, search; the foundation's ``RandomDirectionOracle``; the exact oracle; kinds may be
   mixed in one batch), computed by each adversary's own error function (``shrink_errors``,
   ``trap_errors``, ...: the one-instance oracle calls the same) from the parameters it declares
-  (``Adversary.batch_params``; the search adversary's candidate search is still re-implemented
-  here, issue 24), each trial's random draws from its own generator in the order its
+  (``Adversary.batch_params``), each trial's random draws from its own generator in the order its
   one-instance oracle makes them (:func:`batch_adversaries`; ``None`` when an oracle cannot be
   batched: the white-box adaptive adversary with Δ > 0 keeps per-run state and needs the
   algorithm's events). The search adversary's error is an argmin over candidates: where two
@@ -35,6 +34,7 @@ from ..algorithms.batched import ERROR_PREFIX
 from .adversaries.base import BUDGET_FACTOR, Adversary
 from .adversaries.noise import random_direction_errors, uniform_ball_errors
 from .adversaries.pullback import pull_back_errors
+from .adversaries.search import search_errors
 from .adversaries.shrink import shrink_errors
 from .adversaries.trap import target_field_errors, trap_errors
 from .inexact import EPS, InexactOracle, RandomDirectionOracle, random_norm_delta_errors
@@ -315,55 +315,27 @@ class BatchedAdversary:
         raise AssertionError(k)  # pragma: no cover - oracle_kind admits only the kinds above
 
     def _search(self, W, G, idx, D):
-        """The search adversary (adversaries/search.py) row by row: the same candidates (3
-        structured, K_b random, each trial's draws from its own generator in its order), the
-        same lookahead objective and refinement; trials with fewer candidates, lookahead steps
-        or refinement rounds than the batch's largest have the extra ones masked (J = +inf,
-        points not moved, rows not updated)."""
+        """The search adversary's own routine (:func:`~.adversaries.search.search_errors`) on the
+        rows of several trials: each trial's parameters, its draws from its own generator in its
+        order, its landscape's gradient and eigenspace."""
         n, d = W.shape
-        V, c, eta = take_rows(self.V, idx), take_rows(self.centre, idx), self.eta[idx]
-        K, h, nref = self.K[idx], self.h[idx], self.n_refine[idx]
-        Kmax = int(K.max())
         bs, counts = np.unique(idx, return_counts=True)
         segments = list(zip(bs.tolist(), np.cumsum(counts) - counts, counts.tolist(), strict=True))
 
-        def draws(active):
-            Z = np.zeros((n, Kmax, d))
+        def normals(active, K_max):
+            Z = np.zeros((n, K_max, d))
             for b, start, cnt in segments:
                 if active[start]:
                     Z[start:start + cnt, :self.K[b], :self.dims[b]] = self.rngs[b].standard_normal(
                         (cnt, self.K[b], self.dims[b]))
-            return _unit3(Z)
+            return Z
 
-        def best_of(E, count):
-            """The candidate of least J among the first ``count`` (per row) of E (n, M, d)."""
-            M = E.shape[1]
-            valid = np.arange(M)[None, :] < count[:, None]
-            X = W[:, None, :] - eta[:, None, None] * (G[:, None, :] + E)
-            for it in range(int(h.max(initial=0))):
-                rows = np.flatnonzero(h > it)
-                flat = X[rows].reshape(-1, d)
-                step = flat - eta[rows].repeat(M)[:, None] * self.landscape.grad(flat, idx[rows].repeat(M))
-                X[rows] = step.reshape(rows.size, M, d)
-            P = per_trial_product((X - c[:, None, :]).reshape(-1, d), idx.repeat(M), self.V)
-            J = row_norms(P).reshape(n, M)
-            J = np.where(valid, J, np.inf)
-            j = np.argmin(J, axis=1)
-            return E[np.arange(n), j], J[np.arange(n), j]
-
-        gv = np.einsum("nd,ndk->nk", G, V)
-        structured = np.stack([_unit(np.einsum("nk,ndk->nd", -gv, V)), _unit(-G), _unit(W - c)], axis=1)
-        rand = draws(np.ones(n, dtype=bool))
-        best, best_j = best_of(D[:, None, None] * np.concatenate([structured, rand], axis=1), 3 + K)
-        for it in range(int(nref.max(initial=0))):
-            active = nref > it
-            Z = draws(active)
-            trial = _unit3(best[:, None, :] / D[:, None, None] + 0.3 * Z)
-            cand, j = best_of(D[:, None, None] * trial, K)
-            better = active & (j < best_j)
-            best = np.where(better[:, None], cand, best)
-            best_j = np.where(better, j, best_j)
-        return _clip(best, D)
+        return search_errors(
+            W, G, D, take_rows(self.centre, idx), self.eta[idx], self.K[idx], self.h[idx],
+            self.n_refine[idx], normals,
+            project=lambda Y, rows: per_trial_product(Y, idx[rows], self.V),
+            expand=lambda P, rows: per_trial_product(P, idx[rows], self.V, transpose=True),
+            grad=lambda X, rows: self.landscape.grad(X, idx[rows]))
 
     def __call__(self, W, idx):
         """(ĝ, ∇F) for rows W of trials idx."""

@@ -187,8 +187,8 @@ def test_search_adversary_beats_random_noise_on_its_objective():
     G = land.grad(W)
     E = adv.error(W, G)
     rand = make_adversary({"name": "random_direction", "seed": 0}, land, 1e-2).error(W, G)
-    j_search = adv._objective(W, G, E[:, None, :])
-    j_rand = adv._objective(W, G, rand[:, None, :])
+    j_search = adv.objective(W, G, E[:, None, :])
+    j_rand = adv.objective(W, G, rand[:, None, :])
     assert np.all(j_search <= j_rand + 1e-15)
 
 

@@ -45,33 +45,67 @@ class SearchBased(Adversary):
         return {"K": self.K, "h": self.h, "n_refine": self.n_refine, "centre": self.centre,
                 "V": self.V, "eta": self.eta}
 
-    def _objective(self, W, G, E):
-        """J for errors E (k, M, d) at points W (k, d) with gradients G (k, d)."""
+    def objective(self, W, G, E):
+        """J (module docstring) of errors E (k, M, d) at points W (k, d) with gradients G."""
         X = W[:, None, :] - self.eta * (G[:, None, :] + E)
-        shape = X.shape
         for _ in range(self.h):
-            flat = X.reshape(-1, shape[-1])
-            X = (flat - self.eta * self.landscape.grad(flat)).reshape(shape)
+            X = (X.reshape(-1, X.shape[-1]) - self.eta * self.landscape.grad(X.reshape(-1, X.shape[-1]))
+                 ).reshape(X.shape)
         return np.linalg.norm((X - self.centre) @ self.V, axis=-1)
-
-    def _best(self, W, G, E):
-        J = self._objective(W, G, E)
-        idx = np.argmin(J, axis=1)
-        rows = np.arange(W.shape[0])
-        return E[rows, idx], J[rows, idx]
 
     def error(self, w, grad):
         W, G = np.atleast_2d(w), np.atleast_2d(grad)
         k, d = W.shape
-        D = self.delta
-        structured = np.stack([unit(-(G @ self.V) @ self.V.T), unit(-G), unit(W - self.centre)], axis=1)
-        rand = unit(self.rng.standard_normal((k, self.K, d)))
-        best, best_j = self._best(W, G, D * np.concatenate([structured, rand], axis=1))
-        for _ in range(self.n_refine):
-            trial = unit(best[:, None, :] / D + 0.3 * unit(self.rng.standard_normal((k, self.K, d))))
-            cand, j = self._best(W, G, D * trial)
-            better = j < best_j
-            best = np.where(better[:, None], cand, best)
-            best_j = np.where(better, j, best_j)
-        e = clip_to_budget(best, D)
+        ones = np.ones(k)
+
+        def normals(active, K_max):
+            return self.rng.standard_normal((k, K_max, d))
+
+        e = search_errors(
+            W, G, self.delta * ones, np.broadcast_to(self.centre, W.shape), self.eta * ones,
+            np.full(k, self.K), np.full(k, self.h), np.full(k, self.n_refine), normals,
+            project=lambda Y, rows: Y @ self.V, expand=lambda P, rows: P @ self.V.T,
+            grad=lambda X, rows: self.landscape.grad(X))
         return e if np.ndim(w) == 2 else e[0]
+
+
+def search_errors(W, G, D, centre, eta, K, h, n_refine, normals, *, project, expand, grad):
+    """The search (module docstring) for query rows W with gradients G, every parameter one per
+    row (Δ, the trap centre c, η, the candidate count K, the lookahead h, the refinement rounds):
+    the one-instance adversary calls it with its own constants, the batched form with each
+    trial's. ``normals(active, K_max)``: standard normals (n, K_max, d) for the rows of active
+    trials, in each trial's own draw order (anything where not active or beyond a row's K);
+    ``project(Y, rows)`` = Vᵀ-coordinates of rows Y (m, d) of batch rows ``rows``; ``expand(P,
+    rows)`` = V P; ``grad(X, rows)`` = ∇F at X. Rows with fewer candidates, lookahead steps or
+    rounds than the largest have the extra ones masked (J = +inf, points not moved, rows not
+    updated)."""
+    n, d = W.shape
+    K_max = int(K.max())
+    structured = np.stack([unit(-expand(project(G, np.arange(n)), np.arange(n))), unit(-G),
+                           unit(W - centre)], axis=1)
+
+    def best_of(E, count):
+        """The candidate of least J among the first ``count`` (per row) of E (n, M, d)."""
+        M = E.shape[1]
+        X = W[:, None, :] - eta[:, None, None] * (G[:, None, :] + E)
+        for it in range(int(h.max(initial=0))):
+            rows = np.flatnonzero(h > it)
+            flat = X[rows].reshape(-1, d)
+            step = flat - eta[rows].repeat(M)[:, None] * grad(flat, rows.repeat(M))
+            X[rows] = step.reshape(rows.size, M, d)
+        J = np.linalg.norm(project((X - centre[:, None, :]).reshape(-1, d), np.arange(n).repeat(M)),
+                           axis=-1).reshape(n, M)
+        J = np.where(np.arange(M)[None, :] < count[:, None], J, np.inf)
+        j = np.argmin(J, axis=1)
+        return E[np.arange(n), j], J[np.arange(n), j]
+
+    rand = unit(normals(np.ones(n, dtype=bool), K_max))
+    best, best_j = best_of(D[:, None, None] * np.concatenate([structured, rand], axis=1), 3 + K)
+    for it in range(int(n_refine.max(initial=0))):
+        active = n_refine > it
+        trial = unit(best[:, None, :] / D[:, None, None] + 0.3 * unit(normals(active, K_max)))
+        cand, j = best_of(D[:, None, None] * trial, K)
+        better = active & (j < best_j)
+        best = np.where(better[:, None], cand, best)
+        best_j = np.where(better, j, best_j)
+    return clip_to_budget(best, D[:, None])
