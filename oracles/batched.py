@@ -2,9 +2,11 @@
 dimension answered at once, for :func:`byzpgd.algorithms.batched.batched_perturbed_gd`.
 
 Rows and trials: a query is ``W`` (N, d) with ``idx`` (N,) the trial (instance) of each row,
-rows grouped by trial. Every class here computes, row by row, the formula of its one-instance
-counterpart (same module docstrings, same order of operations), so a row's answer equals the
-one-instance answer up to the rounding of the small matrix products and sums over a row.
+rows grouped by trial. Every class here computes, row by row, its one-instance counterpart's
+formula by calling the same function (``cosine_terms``, ``phase_grad``, ``shrink_errors``,
+``search_errors``, ...: written once, in the landscape's or adversary's module), so a row's answer
+equals the one-instance answer up to the rounding of the small matrix products and sums over a
+row; what is stacked here is only the parameters.
 
 - :class:`BatchedCosineSaddle`, :class:`BatchedPhaseRetrieval`: stacked parameters (rotations as
   (B, d, d) matrices) of :class:`~byzpgd.oracles.landscapes.CosineSaddle` and
@@ -39,6 +41,8 @@ from .adversaries.shrink import shrink_errors
 from .adversaries.trap import target_field_errors, trap_errors
 from .inexact import EPS, InexactOracle, RandomDirectionOracle, random_norm_delta_errors
 from .landscapes import CosineSaddle, PhaseRetrieval
+from .landscapes.cosine_saddle import cosine_terms, cosine_terms_grad
+from .landscapes.phase_retrieval import phase_grad, phase_value
 from .landscapes.rotation import DenseRotation, Rotation
 
 
@@ -166,8 +170,7 @@ class BatchedCosineSaddle(BatchedLandscape):
         y = self._y(W, idx)
         k = self.n_neg_max        # a trial's cosine coordinates are its first n_neg ones
         yk, s = y[:, :k], take_rows(self.s_k, idx)
-        cos_m1 = -2.0 * np.sin(yk / (2.0 * s)) ** 2
-        cosine = np.where(take_rows(self.neg_k, idx), take_rows(self.gamma_k, idx) * s**2 * cos_m1, 0.0)
+        cosine = np.where(take_rows(self.neg_k, idx), cosine_terms(yk, take_rows(self.gamma_k, idx), s), 0.0)
         # a = 0 on the cosine coordinates
         return 0.5 * np.sum(take_rows(self.a, idx) * y**2, axis=1) + np.sum(cosine, axis=1)
 
@@ -176,8 +179,8 @@ class BatchedCosineSaddle(BatchedLandscape):
         k = self.n_neg_max
         gy = take_rows(self.a, idx) * y
         yk, s = y[:, :k], take_rows(self.s_k, idx)
-        gy[:, :k] = np.where(take_rows(self.neg_k, idx), -take_rows(self.gamma_k, idx) * s * np.sin(yk / s),
-                             gy[:, :k])
+        neg = take_rows(self.neg_k, idx)
+        gy[:, :k] = np.where(neg, cosine_terms_grad(yk, take_rows(self.gamma_k, idx), s), gy[:, :k])
         return per_trial_product(gy, idx, self.M, transpose=True)
 
 
@@ -191,16 +194,13 @@ class BatchedPhaseRetrieval(BatchedLandscape):
         self.domain_radius = np.array([x.domain_radius for x in self.items])
 
     def value(self, W, idx):
-        ws, ns = take_rows(self.w_star, idx), self.n2s[idx]
-        n2 = np.einsum("nd,nd->n", W, W)
-        c = np.einsum("nd,nd->n", W, ws)
-        return 0.75 * n2**2 - 0.5 * n2 * ns - c**2 + 0.75 * ns**2
+        ws = take_rows(self.w_star, idx)
+        return phase_value(np.einsum("nd,nd->n", W, W), np.einsum("nd,nd->n", W, ws), self.n2s[idx])
 
     def grad(self, W, idx):
         ws = take_rows(self.w_star, idx)
-        n2 = np.sum(W * W, axis=-1, keepdims=True)
-        c = np.einsum("nd,nd->n", W, ws)
-        return (3 * n2 - self.n2s[idx][:, None]) * W - 2 * c[:, None] * ws
+        return phase_grad(W, np.sum(W * W, axis=-1, keepdims=True), np.einsum("nd,nd->n", W, ws)[:, None],
+                          self.n2s[idx][:, None], ws)
 
 
 def batch_landscapes(items, dim: int | None = None) -> BatchedLandscape:

@@ -24,6 +24,18 @@ from .base import CriticalPoint, Landscape, _rotation_scale
 from .rotation import Rotation, random_rotation
 
 
+def cosine_terms(y, gamma, s):
+    """γ s² (cos(y/s) − 1) = −2 γ s² sin²(y/(2s)) elementwise: the negative-curvature terms of F
+    in rotated coordinates (the one-instance landscape and its batched form call it)."""
+    half_sin = np.sin(y / (2.0 * s))
+    return -2.0 * gamma * s**2 * half_sin * half_sin
+
+
+def cosine_terms_grad(y, gamma, s):
+    """d/dy of γ s² (cos(y/s) − 1) = −γ s sin(y/s), elementwise."""
+    return -gamma * s * np.sin(y / s)
+
+
 class CosineSaddle(Landscape):
     name = "cosine_saddle"
 
@@ -76,15 +88,13 @@ class CosineSaddle(Landscape):
     # Landscape interface -------------------------------------------------------------------
     def value(self, w):
         yn, yp = self._split(as_point(w, self.dim))
-        half_sin = np.sin(yn / (2.0 * self.s))
         # ½ Σ a_i y_i² + Σ γ_j s_j² (cos − 1), with cos − 1 = −2 sin²(y/(2s))
-        return float(0.5 * ((self.a * yp) @ yp) - 2.0 * ((self.gamma * self.s**2 * half_sin) @ half_sin))
+        return float(0.5 * ((self.a * yp) @ yp) + np.sum(cosine_terms(yn, self.gamma, self.s)))
 
     def values(self, W):
         yn, yp = self._split(as_rows(W, self.dim))
-        half_sin = np.sin(yn / (2.0 * self.s))
-        return (0.5 * np.einsum("ki,i,ki->k", yp, self.a, yp)
-                - 2.0 * np.einsum("ki,i,ki->k", half_sin, self.gamma * self.s**2, half_sin))
+        quadratic = 0.5 * np.einsum("ki,i,ki->k", yp, self.a, yp)
+        return quadratic + np.sum(cosine_terms(yn, self.gamma, self.s), axis=1)
 
     def value_changes(self, W0, W1):
         """Each term differenced analytically: ½a(y₁² − y₀²) = ½a(y₁ − y₀)(y₁ + y₀) and
@@ -100,7 +110,7 @@ class CosineSaddle(Landscape):
 
     def grad(self, w):
         yn, yp = self._split(w)
-        gy = np.concatenate([-self.gamma * self.s * np.sin(yn / self.s), self.a * yp], axis=-1)
+        gy = np.concatenate([cosine_terms_grad(yn, self.gamma, self.s), self.a * yp], axis=-1)
         return self.rotation.apply(gy)
 
     def hvp(self, w, v):

@@ -27,6 +27,17 @@ from byzpgd.geometry import as_point, as_rows
 from .base import CriticalPoint, Landscape, _rotation_scale
 
 
+def phase_value(n2, c, n2_star):
+    """F from ‖w‖² = n2, w·w* = c and ‖w*‖² (numbers or arrays): 0.75 n2² − 0.5 n2 ‖w*‖² − c² +
+    0.75 ‖w*‖⁴. The one-instance landscape and its batched form (oracles/batched.py) call it."""
+    return 0.75 * n2**2 - 0.5 * n2 * n2_star - c**2 + 0.75 * n2_star**2
+
+
+def phase_grad(w, n2, c, n2_star, w_star):
+    """∇F = (3‖w‖² − ‖w*‖²) w − 2 (w·w*) w* for rows w (n2, c, ‖w*‖² as columns or numbers)."""
+    return (3 * n2 - n2_star) * w - 2 * c * w_star
+
+
 class PhaseRetrieval(Landscape):
     name = "phase_retrieval"
 
@@ -54,15 +65,11 @@ class PhaseRetrieval(Landscape):
 
     def value(self, w):
         w = as_point(w, self.dim)
-        n2 = w @ w
-        c = w @ self.w_star
-        return float(0.75 * n2**2 - 0.5 * n2 * self.norm2_star - c**2 + 0.75 * self.norm2_star**2)
+        return float(phase_value(w @ w, w @ self.w_star, self.norm2_star))
 
     def values(self, W):
         W = as_rows(W, self.dim)
-        n2 = np.einsum("ki,ki->k", W, W)
-        c = W @ self.w_star
-        return 0.75 * n2**2 - 0.5 * n2 * self.norm2_star - c**2 + 0.75 * self.norm2_star**2
+        return phase_value(np.einsum("ki,ki->k", W, W), W @ self.w_star, self.norm2_star)
 
     def value_changes(self, W0, W1):
         """Each term differenced analytically: with δn = (w₁ − w₀)·(w₁ + w₀) = ‖w₁‖² − ‖w₀‖² and
@@ -77,9 +84,8 @@ class PhaseRetrieval(Landscape):
 
     def grad(self, w):
         w = np.asarray(w, dtype=np.float64)
-        n2 = np.sum(w * w, axis=-1, keepdims=True)
-        c = w @ self.w_star
-        return (3 * n2 - self.norm2_star) * w - 2 * np.asarray(c)[..., None] * self.w_star
+        return phase_grad(w, np.sum(w * w, axis=-1, keepdims=True), np.asarray(w @ self.w_star)[..., None],
+                          self.norm2_star, self.w_star)
 
     def hvp(self, w, v):
         w, v = np.asarray(w, dtype=np.float64), np.asarray(v, dtype=np.float64)
