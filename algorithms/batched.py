@@ -52,6 +52,8 @@ class BatchedOracle(Protocol):
       rows of G are ignored); the status is what a ``StopRun`` would carry, or
       ``ERROR_PREFIX + message`` for what would have raised.
     - ``perturbation(trials)``: the loop's 'perturbation' event of a sequential round.
+    - ``escape_round(b, k)`` (optional): trial b's round batch ended with row k escaping (the
+      loop's 'escape_round' event); its next query is the escaped point.
     """
 
     def query(self, W: np.ndarray, idx: np.ndarray, single: np.ndarray) -> tuple[np.ndarray, dict]: ...
@@ -133,6 +135,7 @@ def batched_perturbed_gd(oracle: BatchedOracle, W0, params: list[PGDParams],
     errors: dict[int, str] = {}
     cols = np.arange(Qmax)
     reported = 0
+    escape_round = getattr(oracle, "escape_round", None)
 
     def finish(trials, why):
         for b in np.atleast_1d(trials):
@@ -283,6 +286,8 @@ def batched_perturbed_gd(oracle: BatchedOracle, W0, params: list[PGDParams],
                     escapes[b] += 1
                     w[b] = U[b, k]
                     phase[b] = GD
+                    if escape_round is not None:   # observers (the descent monitor) learn the row
+                        escape_round(b, k)
                 else:
                     calls[b] += Q[b] * T[b]
                     rounds[b] += Q[b]

@@ -34,6 +34,7 @@ import numpy as np
 from ..algorithms.batched import ERROR_PREFIX, batched_perturbed_gd
 from ..oracles.batched import (
     BatchedCertifiedOracle,
+    _segments,
     batch_adversaries,
     batch_landscapes,
     oracle_kind,
@@ -56,8 +57,8 @@ from .instances import (
     theorem_values,
 )
 from .loop import InstanceError
-from .monitor import ATOL, RTOL
 from .monitor import STATUS as DESCENT_STATUS
+from .monitor import judge_steps, required_scale, rounding_scale
 
 
 def byz_params(*args, **kwargs):
@@ -92,44 +93,101 @@ def _ask(inner, W, idx, single, ended):
 
 
 class BatchedDescentMonitor:
-    """:class:`~.monitor.DescentMonitor` row by row: a single query is judged against the
-    previous single query of its trial (Lemma §8.1 with the instance's L_F and Δ, the same
-    tolerances); a round batch or a perturbation clears the trial's previous query."""
+    """:class:`~.monitor.DescentMonitor` row by row, with its rule (:func:`~.monitor.judge_steps`:
+    F's change differenced term by term by the landscape, the same tolerances): a single query
+    is judged against the previous single query of its trial; a row of a round batch against the
+    same row of the trial's previous batch (the rounds still running are a prefix); the step
+    that leaves a batch, from the escaping row to the escaped point, once the engine names the
+    row (``escape_round``). A perturbation clears the trial's previous query. L_F and Δ are the
+    instances'."""
 
     def __init__(self, inner: BatchedCertifiedOracle, L, Delta):
         self.inner, self.landscape = inner, inner.landscape
         self.L, self.Delta = np.asarray(L, dtype=np.float64), np.asarray(Delta, dtype=np.float64)
-        B = self.L.size
-        self.f_prev = np.zeros(B)
-        self.required = np.zeros(B)
+        B, d = self.L.size, self.landscape.dim
+        self.prev_point = np.zeros((B, d))        # each trial's previous single query ...
+        self.required = np.zeros(B)               # ... the decrease Lemma §8.1 requires from it
+        self.req_scale = np.zeros(B)
+        self.prev_gn = np.zeros(B)
         self.has_prev = np.zeros(B, dtype=bool)
+        # trial -> (points, required, req_scale, gn) of its last round batch
+        self.prev_batch: dict[int, tuple] = {}
+
+    def _judge(self, P0, P1, idx, required, req_scale, gn):
+        change, scale = self.landscape.value_changes(P0, P1, idx)
+        f0 = self.landscape.value(P0, idx) if scale is None else None
+        rs = req_scale + rounding_scale(gn, self.Delta[idx], P1)
+        return judge_steps(change, scale, required, rs, f0)[1]
 
     def query(self, W, idx, single):
         ended: dict[int, str] = {}
-        s_rows = np.flatnonzero(single)
-        f = None
+        s_rows, b_rows = np.flatnonzero(single), np.flatnonzero(~single)
         if s_rows.size:
             tb = idx[s_rows]
-            f = self.landscape.value(W[s_rows], tb)
-            fp, req = self.f_prev[tb], self.required[tb]
-            tol = RTOL * (np.abs(fp) + np.abs(f) + np.abs(req)) + ATOL * np.maximum(1.0, np.abs(fp))
-            bad = self.has_prev[tb] & (f > fp - req + tol)
-            for b in tb[bad]:
-                ended[int(b)] = DESCENT_STATUS
-        if s_rows.size < idx.size:
-            self.has_prev[idx[~single]] = False
+            judged = self.has_prev[tb]
+            if judged.any():
+                r, t = s_rows[judged], tb[judged]
+                broken = self._judge(self.prev_point[t], W[r], t, self.required[t], self.req_scale[t],
+                                     self.prev_gn[t])
+                ended.update({int(b): DESCENT_STATUS for b in t[broken]})
+            for b in np.unique(tb).tolist():
+                self.prev_batch.pop(b, None)
+        if b_rows.size:
+            P0, P1, tt, req, rsc, gns = [], [], [], [], [], []
+            trials, starts, stops = _segments(idx[b_rows])
+            for b, s0, s1 in zip(trials.tolist(), starts.tolist(), stops.tolist(), strict=True):
+                prev = self.prev_batch.get(b)
+                k = s1 - s0
+                if prev is not None and prev[0].shape[0] >= k:
+                    P0.append(prev[0][:k])
+                    P1.append(W[b_rows[s0:s1]])
+                    tt.append(np.full(k, b))
+                    req.append(prev[1][:k])
+                    rsc.append(prev[2][:k])
+                    gns.append(prev[3][:k])
+            if P0:
+                t = np.concatenate(tt)
+                broken = self._judge(np.concatenate(P0), np.concatenate(P1), t, np.concatenate(req),
+                                     np.concatenate(rsc), np.concatenate(gns))
+                ended.update({int(b): DESCENT_STATUS for b in t[broken]})
+            self.has_prev[idx[b_rows]] = False
         G, inner_ended = _ask(self.inner, W, idx, single, ended)
-        if s_rows.size:
-            gn = row_norms(G[s_rows])
-            self.f_prev[tb] = f
-            self.required[tb] = descent_required(gn, self.Delta[tb], self.L[tb])
-            self.has_prev[tb] = True
+        live = ~np.isin(idx, np.fromiter(ended, dtype=np.int64)) if ended else np.ones(idx.size, dtype=bool)
+        gn = row_norms(G)
+        req_all = descent_required(gn, self.Delta[idx], self.L[idx])
+        scale_all = required_scale(gn, self.Delta[idx], self.L[idx])
+        rows = s_rows[live[s_rows]]
+        if rows.size:
+            t = idx[rows]
+            self.prev_point[t], self.required[t], self.req_scale[t] = W[rows], req_all[rows], scale_all[rows]
+            self.prev_gn[t] = gn[rows]
+            self.has_prev[t] = True
+        rows = b_rows[live[b_rows]]
+        if rows.size:
+            trials, starts, stops = _segments(idx[rows])
+            for b, s0, s1 in zip(trials.tolist(), starts.tolist(), stops.tolist(), strict=True):
+                r = rows[s0:s1]
+                self.prev_batch[b] = (W[r].copy(), req_all[r], scale_all[r], gn[r])
         ended.update(inner_ended)
         return G, ended
 
     def perturbation(self, trials):
-        self.has_prev[list(trials)] = False
+        for b in trials:
+            self.has_prev[b] = False
+            self.prev_batch.pop(int(b), None)
         self.inner.perturbation(trials)
+
+    def escape_round(self, b: int, k: int):
+        """Trial b's rounds ended with row k escaping: its next (single) query, the escaped point,
+        is a gradient step from row k of its last batch."""
+        prev = self.prev_batch.pop(int(b), None)
+        if prev is not None and prev[0].shape[0] > k:
+            self.prev_point[b], self.required[b], self.req_scale[b], self.prev_gn[b] = (
+                prev[0][k], prev[1][k], prev[2][k], prev[3][k])
+            self.has_prev[b] = True
+        escape_round = getattr(self.inner, "escape_round", None)
+        if escape_round is not None:
+            escape_round(b, k)
 
 
 class BatchedLeaveObserver:
@@ -149,6 +207,11 @@ class BatchedLeaveObserver:
 
     def perturbation(self, trials):
         self.inner.perturbation(trials)
+
+    def escape_round(self, b: int, k: int):
+        escape_round = getattr(self.inner, "escape_round", None)
+        if escape_round is not None:
+            escape_round(b, k)
 
 
 def _error(spec, message):

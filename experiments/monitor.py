@@ -38,6 +38,34 @@ TERMS_RTOL = 1e-11   # analytic F changes (Landscape.value_changes): rounding re
 STATUS = "descent_violated"
 
 
+def judge_steps(change, scale, required, req_scale, f0=None):
+    """Lemma §8.1 on steps whose F changes are ``change`` (from ``Landscape.value_changes``, with
+    the scale of the terms they were summed from, or None for a plain difference of values
+    ``f0``-based): (excess, broken) per step, excess = (change + required)/tol (<= 1: holds),
+    broken = change > −required + tol. With a scale, tol = TERMS_RTOL (scale + req_scale), where
+    req_scale holds the required decrease's terms and the new iterate's rounding; without,
+    tol = RTOL (|F(w)| + |F(w⁺)| + required) + ATOL max(1, |F(w)|). The one rule of the monitor,
+    for one run (:class:`DescentMonitor`) and for a batch of trials
+    (:class:`byzpgd.experiments.batched.BatchedDescentMonitor`)."""
+    if scale is None:
+        tol = (RTOL * (np.abs(f0) + np.abs(f0 + change) + np.abs(required))
+               + ATOL * np.maximum(1.0, np.abs(f0)))
+    else:
+        tol = TERMS_RTOL * (scale + req_scale) + np.finfo(np.float64).tiny
+    return (change + required) / tol, change > -required + tol
+
+
+def required_scale(gn, Delta, L):
+    """The scale of the terms of the required decrease ‖ĝ‖²/(2L) + Δ‖ĝ‖/L (for the tolerance)."""
+    return gn * gn / (2 * L) + Delta * gn / L
+
+
+def rounding_scale(gn, Delta, P1):
+    """The scale of F's change caused by rounding the new iterate w⁺ = w − ηĝ to floating point
+    (at most eps‖w⁺‖ away from the exact step, where ‖∇F‖ <= ‖ĝ‖ + Δ): (‖ĝ‖ + Δ)‖w⁺‖ per row."""
+    return (gn + Delta) * np.sqrt(np.einsum("ki,ki->k", P1, P1))
+
+
 class DescentMonitor:
     """The monitor of the module docstring around ``oracle`` (L_F and Δ: the instance's).
 
@@ -73,32 +101,23 @@ class DescentMonitor:
         g = self.oracle(w)
         gn = np.linalg.norm(np.array(g, dtype=np.float64, ndmin=2), axis=1)
         required = descent_required(gn, self.Delta, self.L)
-        self._prev = (P, required, gn * gn / (2 * self.L) + self.Delta * gn / self.L, gn, batch)
+        self._prev = (P, required, required_scale(gn, self.Delta, self.L), gn, batch)
         return g
 
     def _rounding(self, gn: np.ndarray, P1: np.ndarray) -> np.ndarray:
-        """The scale of F's change caused by rounding the new iterate w⁺ = w − ηĝ to floating point
-        (at most eps‖w⁺‖ away from the exact step, where ‖∇F‖ <= ‖ĝ‖ + Δ): (‖ĝ‖ + Δ)‖w⁺‖. The
-        lemma bounds the exact step; a step as small as eps‖w‖ is mostly rounding."""
-        return (gn + self.Delta) * np.sqrt(np.einsum("ki,ki->k", P1, P1))
+        return rounding_scale(gn, self.Delta, P1)
 
     def _judge(self, P0: np.ndarray, P1: np.ndarray, required: np.ndarray, req_scale: np.ndarray,
                batch: bool) -> None:
-        """Lemma §8.1 on each row's step P0[i] → P1[i]: F(w⁺) − F(w) <= −required up to rounding;
-        records the worst excess (F(w⁺) − F(w) + required)/tol (<= 1: holds); StopRun at the
-        first broken row."""
+        """Lemma §8.1 on each row's step P0[i] → P1[i] (:func:`judge_steps`); records the worst
+        excess; StopRun at the first broken row."""
         self.steps += P1.shape[0]
         change, scale = self.landscape.value_changes(P0, P1)
-        if scale is None:
-            f0 = self.landscape.values(P0)
-            tol = (RTOL * (np.abs(f0) + np.abs(f0 + change) + np.abs(required))
-                   + ATOL * np.maximum(1.0, np.abs(f0)))
-        else:
-            tol = TERMS_RTOL * (scale + req_scale) + np.finfo(np.float64).tiny
-        excess = (change + required) / tol
+        f0 = self.landscape.values(P0) if scale is None else None
+        excess, broken_rows = judge_steps(change, scale, required, req_scale, f0)
         worst = float(np.max(excess))
         self.worst = worst if self.worst is None else max(self.worst, worst)
-        broken = np.flatnonzero(change > -required + tol)
+        broken = np.flatnonzero(broken_rows)
         if broken.size:
             i = int(broken[0])
             where = f"a step of perturbation round {i}" if batch else "a step"

@@ -41,8 +41,14 @@ from .adversaries.shrink import shrink_errors
 from .adversaries.trap import target_field_errors, trap_errors
 from .inexact import EPS, InexactOracle, RandomDirectionOracle, random_norm_delta_errors
 from .landscapes import CosineSaddle, PhaseRetrieval
-from .landscapes.cosine_saddle import cosine_terms, cosine_terms_grad
-from .landscapes.phase_retrieval import phase_grad, phase_value
+from .landscapes.base import _rotation_scale
+from .landscapes.cosine_saddle import (
+    cosine_term_changes,
+    cosine_terms,
+    cosine_terms_grad,
+    quadratic_term_changes,
+)
+from .landscapes.phase_retrieval import phase_grad, phase_term_changes, phase_value
 from .landscapes.rotation import DenseRotation, Rotation
 
 
@@ -174,6 +180,21 @@ class BatchedCosineSaddle(BatchedLandscape):
         # a = 0 on the cosine coordinates
         return 0.5 * np.sum(take_rows(self.a, idx) * y**2, axis=1) + np.sum(cosine, axis=1)
 
+    def value_changes(self, W0, W1, idx):
+        """F(W1[i]) − F(W0[i]) for the rows' trials, each term differenced analytically by the
+        one-instance landscape's functions, and the scale of those terms (as
+        :meth:`CosineSaddle.value_changes`)."""
+        D, S = W1 - W0, W1 + W0
+        yd, ys = self._y(D, idx), self._y(S, idx)
+        k = self.n_neg_max
+        quad = quadratic_term_changes(yd, ys, take_rows(self.a, idx))     # a = 0 on the cosine ones
+        trig = np.where(take_rows(self.neg_k, idx),
+                        cosine_term_changes(yd[:, :k], ys[:, :k], take_rows(self.gamma_k, idx),
+                                            take_rows(self.s_k, idx)), 0.0)
+        change = quad.sum(axis=1) + trig.sum(axis=1)
+        return change, (np.abs(quad).sum(axis=1) + np.abs(trig).sum(axis=1)
+                        + _rotation_scale(self.L[idx], D, S))
+
     def grad(self, W, idx):
         y = self._y(W, idx)
         k = self.n_neg_max
@@ -196,6 +217,16 @@ class BatchedPhaseRetrieval(BatchedLandscape):
     def value(self, W, idx):
         ws = take_rows(self.w_star, idx)
         return phase_value(np.einsum("nd,nd->n", W, W), np.einsum("nd,nd->n", W, ws), self.n2s[idx])
+
+    def value_changes(self, W0, W1, idx):
+        """As :meth:`PhaseRetrieval.value_changes`, row by row."""
+        ws = take_rows(self.w_star, idx)
+        D, S = W1 - W0, W1 + W0
+        dn = np.einsum("nd,nd->n", D, S)
+        sn = np.einsum("nd,nd->n", W1, W1) + np.einsum("nd,nd->n", W0, W0)
+        terms = phase_term_changes(dn, sn, np.einsum("nd,nd->n", D, ws), np.einsum("nd,nd->n", S, ws),
+                                   self.n2s[idx])
+        return sum(terms), sum(np.abs(t) for t in terms) + _rotation_scale(self.L[idx], D, S)
 
     def grad(self, W, idx):
         ws = take_rows(self.w_star, idx)

@@ -477,3 +477,44 @@ def test_each_adversary_answers_a_batch_by_its_own_formula(name):
         swapped = batch_adversaries([fresh[0], fresh[2], fresh[1]], bl)   # trials 1, 2: both d = 4
         G2, _ = swapped(W, idx)
         assert not np.allclose(G2[idx == 1], G[idx == 1])
+
+
+def test_the_batched_monitor_judges_round_rows_and_the_escaping_step_as_the_one_run_monitor():
+    """Row i of a round batch is judged against row i of the trial's previous batch, and the
+    escaped point against the escaping row (``escape_round``), by the one rule of the monitor
+    (judge_steps): a correct step passes, a climbing one ends the trial. Able to fail: the same
+    climbing rows in a first batch after a perturbation (nothing to compare) are not judged."""
+    from byzpgd.experiments.batched import BatchedDescentMonitor
+    from byzpgd.experiments.monitor import STATUS
+
+    lands = _landscapes([3, 3])
+    bl = batch_landscapes(lands)
+
+    def monitor():
+        cert = BatchedCertifiedOracle(batch_adversaries([ExactOracle(x) for x in lands], bl))
+        return BatchedDescentMonitor(cert, bl.L, np.zeros(2))
+
+    eta = 1.0 / bl.L[0]
+    rng = np.random.default_rng(3)
+    U = 0.3 * rng.standard_normal((2, 3))             # trial 0's two rounds
+    idx, batch = np.array([0, 0]), np.zeros(2, dtype=bool)
+    mon = monitor()
+    G, ended = mon.query(U, idx, batch)
+    assert ended == {}
+    step = U - eta * G                                  # both rounds step correctly
+    G2, ended = mon.query(step, idx, batch)
+    assert ended == {}
+    climb = step.copy()
+    climb[1] = step[1] + eta * G2[1]                    # round 1 climbs back
+    assert mon.query(climb, idx, batch)[1] == {0: STATUS}
+
+    mon = monitor()                                     # the escaping step: row 0 escaped
+    G, _ = mon.query(U, idx, batch)
+    mon.escape_round(0, 0)
+    up = U[0] + eta * G[0]                              # the "escaped point" climbs from row 0
+    assert mon.query(up[None, :], np.array([0]), np.ones(1, dtype=bool))[1] == {0: STATUS}
+
+    mon = monitor()                                     # a first batch is not a step
+    mon.query(U[:1], np.array([1]), np.ones(1, dtype=bool))
+    mon.perturbation([1])
+    assert mon.query(U + 5.0, np.array([1, 1]), batch)[1] == {}

@@ -36,6 +36,17 @@ def cosine_terms_grad(y, gamma, s):
     return -gamma * s * np.sin(y / s)
 
 
+def cosine_term_changes(dy, sy, gamma, s):
+    """The change of γ s² (cos(y/s) − 1) from y₀ to y₁, given dy = y₁ − y₀ and sy = y₁ + y₀,
+    differenced analytically: −2γs² (sin²(y₁/2s) − sin²(y₀/2s)) = −2γs² sin(dy/2s) sin(sy/2s)."""
+    return -2.0 * gamma * s**2 * np.sin(dy / (2.0 * s)) * np.sin(sy / (2.0 * s))
+
+
+def quadratic_term_changes(dy, sy, a):
+    """The change of ½ a y²: ½ a (y₁ − y₀)(y₁ + y₀)."""
+    return 0.5 * a * dy * sy
+
+
 class CosineSaddle(Landscape):
     name = "cosine_saddle"
 
@@ -103,8 +114,8 @@ class CosineSaddle(Landscape):
         D, S = W1 - W0, W1 + W0
         dn, dp = self._split(D)
         sn, sp_ = self._split(S)
-        quad = 0.5 * self.a * dp * sp_
-        trig = -2.0 * self.gamma * self.s**2 * np.sin(dn / (2.0 * self.s)) * np.sin(sn / (2.0 * self.s))
+        quad = quadratic_term_changes(dp, sp_, self.a)
+        trig = cosine_term_changes(dn, sn, self.gamma, self.s)
         return quad.sum(axis=1) + trig.sum(axis=1), (np.abs(quad).sum(axis=1) + np.abs(trig).sum(axis=1)
                                                       + _rotation_scale(self.L, D, S))
 

@@ -38,6 +38,12 @@ def phase_grad(w, n2, c, n2_star, w_star):
     return (3 * n2 - n2_star) * w - 2 * c * w_star
 
 
+def phase_term_changes(dn, sn, dc, sc, n2_star):
+    """The changes of F's terms from w₀ to w₁ (module ``value_changes``): with dn = ‖w₁‖² − ‖w₀‖²,
+    sn = ‖w₁‖² + ‖w₀‖², dc = (w₁ − w₀)·w*, sc = (w₁ + w₀)·w*: (0.75 dn sn, −0.5 ‖w*‖² dn, −dc sc)."""
+    return 0.75 * dn * sn, -0.5 * n2_star * dn, -dc * sc
+
+
 class PhaseRetrieval(Landscape):
     name = "phase_retrieval"
 
@@ -78,8 +84,7 @@ class PhaseRetrieval(Landscape):
         D, S = W1 - W0, W1 + W0
         dn = np.einsum("ki,ki->k", D, S)
         sn = np.einsum("ki,ki->k", W1, W1) + np.einsum("ki,ki->k", W0, W0)
-        dc, sc = D @ self.w_star, S @ self.w_star
-        terms = (0.75 * dn * sn, -0.5 * self.norm2_star * dn, -dc * sc)
+        terms = phase_term_changes(dn, sn, D @ self.w_star, S @ self.w_star, self.norm2_star)
         return sum(terms), sum(np.abs(t) for t in terms) + _rotation_scale(self.L, D, S)
 
     def grad(self, w):
