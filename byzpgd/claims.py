@@ -35,6 +35,7 @@ certified at every call), :func:`certify` (exact ‖∇F‖ and λ_min of a poin
 
 from __future__ import annotations
 
+from .experiments.budget import INSTANCE_SECONDS
 from .experiments.instances import build_landscape
 from .oracles.adversaries import NAMES as ADVERSARY_NAMES
 from .oracles.adversaries import make_adversary, sample_adversary
@@ -51,12 +52,13 @@ __all__ = ["Claim", "Measurement", "Source", "UserClaim", "register_claim", "loa
 
 
 def register_claim(claim: Claim, *, sample, run, group=None,
-                   examples: dict[str, int] | None = None) -> UserClaim:
+                   examples: dict[str, int] | None = None, seconds: float = INSTANCE_SECONDS) -> UserClaim:
     """Register a user claim (see the module docstring and :mod:`byzpgd.properties.user`):
     ``sample(src) -> spec`` (JSON-able dict), ``run(spec) -> Measurement``, optional
-    ``group(spec) -> str`` and ``examples`` ({'quick': n, 'ci': n, 'deep': n} instances)."""
+    ``group(spec) -> str``, ``examples`` ({'quick': n, 'ci': n, 'deep': n} instances) and
+    ``seconds``, the wall-clock limit of one run (a run past it is an instance error)."""
     return register_user_claim(claim, sample=sample, run=run, group=group, examples=examples,
-                               origin=current_origin())
+                               origin=current_origin(), seconds=seconds)
 
 
 def inexact_oracle(landscape, Delta: float, adversary: dict) -> CertifiedOracle:

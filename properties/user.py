@@ -24,12 +24,15 @@ like any other, once the file that declares it is loaded (:func:`load_claims_fro
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import importlib.util
 import math
 import shlex
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -37,6 +40,7 @@ from pathlib import Path
 
 import sympy as sp
 
+from ..experiments.budget import INSTANCE_SECONDS
 from ..experiments.loop import run_instances, split
 from ..jsonsafe import spec_json
 from ..seeding import instance_rng
@@ -49,6 +53,33 @@ from .strategies import NumpySource
 
 USER_KINDS = ("deterministic", "probabilistic")
 DEFAULT_EXAMPLES = {"quick": 20, "ci": 60, "deep": 600}
+
+
+class InstanceTimeout(Exception):
+    """A user claim's ``run`` exceeded its wall-clock limit (an instance error, never a verdict)."""
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float | None):
+    """Raise :class:`InstanceTimeout` in the block after ``seconds`` of wall-clock time (a SIGALRM
+    timer: in the main thread of a process, where ``byzpgd verify`` and its pool workers run the
+    checks; elsewhere, e.g. a Dask worker's thread, no limit is set and the verify's own
+    ``--max-seconds`` remains the guard)."""
+    usable = (seconds is not None and threading.current_thread() is threading.main_thread()
+              and hasattr(signal, "setitimer"))
+    if not usable:
+        yield
+        return
+
+    def expire(signum, frame):
+        raise InstanceTimeout(f"the run exceeded its wall-clock limit of {seconds:g} s")
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, float(seconds))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0.0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 @dataclass(frozen=True)
@@ -75,6 +106,7 @@ class UserClaim:
     group: Callable[[dict], str] | None = None
     examples: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_EXAMPLES))
     origin: str = ""          # the file or module that declared it
+    seconds: float = INSTANCE_SECONDS   # wall-clock limit of one run (a run past it: an error)
 
     def specs(self, profile: str, seed: int, n: int | None = None) -> list[dict]:
         count = n if n is not None else self.examples[profile]
@@ -102,9 +134,12 @@ class UserClaim:
                            self.claim.empirical_constant(observed, m.values), spec, note)
 
     def instance(self, spec: dict) -> Observation:
-        """One instance: the user's run, observed (a run that raises or returns anything but a
-        :class:`Measurement` is an instance error, reported with its message)."""
-        return self.observe(spec, self.run(spec))
+        """One instance: the user's run, observed (a run that raises, exceeds ``seconds`` or
+        returns anything but a :class:`Measurement` is an instance error, reported with its
+        message: the claim's status is then 'error', never a verdict)."""
+        with time_limit(self.seconds):
+            measurement = self.run(spec)
+        return self.observe(spec, measurement)
 
     def check(self, profile: str, seed: int, progress=None, *, executor=None,
               n: int | None = None) -> ClaimResult:
@@ -154,19 +189,23 @@ def _validate(claim: Claim, examples: dict[str, int]) -> None:
 
 
 def register_user_claim(claim: Claim, *, sample: Callable, run: Callable, group: Callable | None = None,
-                        examples: dict[str, int] | None = None, origin: str = "") -> UserClaim:
+                        examples: dict[str, int] | None = None, origin: str = "",
+                        seconds: float = INSTANCE_SECONDS) -> UserClaim:
     """Register ``claim`` with its check and replay (module docstring). ``sample`` and ``run``
     must be module-level functions (the instances may run in worker processes). Registering
     the same claim twice from the same origin is a no-op; any other clash of ids is an error."""
     examples = dict(DEFAULT_EXAMPLES if examples is None else examples)
     _validate(claim, examples)
+    if not (isinstance(seconds, int | float) and math.isfinite(seconds) and seconds > 0):
+        raise ValueError(f"{claim.id}: seconds (the wall-clock limit of one run) must be a finite "
+                         f"number > 0, got {seconds!r}")
     known = USER_CLAIMS.get(claim.id)
     if known is not None and known.origin == origin and known.claim == claim:
         return known
     if claim.id in REGISTRY or claim.id in CHECKS:
         raise ValueError(f"claim id {claim.id!r} is already registered (ids must be unique; "
                          "prefix yours, e.g. 'mylab.' + name)")
-    user = UserClaim(claim, sample, run, group, examples, origin)
+    user = UserClaim(claim, sample, run, group, examples, origin, float(seconds))
     register(claim)
     if origin:
         DEFINED_IN[claim.id] = origin

@@ -3,6 +3,7 @@ replayed and located like a built-in claim, and a subtly wrong algorithm is caug
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import sys
 from pathlib import Path
@@ -188,3 +189,24 @@ def test_a_claim_file_that_cannot_load_is_a_usage_error(tmp_path, capsys):
     assert "RuntimeError: my file is broken" in capsys.readouterr().err
     assert main(["replay", "x.y", "{}", "--claims-from", str(tmp_path / "missing.py")]) == 2
     assert "no claim file" in capsys.readouterr().err
+
+
+def _run_hangs(spec):
+    import time
+    while True:
+        time.sleep(0.01)
+
+
+def test_a_run_that_hangs_is_stopped_at_its_limit_and_is_an_error():
+    claim = Claim(id="tests.user.hangs", statement="s", source="tests", provenance="OWN",
+                  kind="deterministic", observed="o", constant=1.0, shape=x)
+    register_user_claim(claim, sample=_sample, run=_run_hangs, examples={"quick": 3, "ci": 3, "deep": 3},
+                        origin=__file__, seconds=0.2)
+    try:
+        res = run_check("tests.user.hangs", "quick", 0)
+        assert res.status == "error" and "wall-clock limit of 0.2 s" in str(res.error_examples)
+    finally:
+        unregister("tests.user.hangs")
+    with pytest.raises(ValueError, match="wall-clock limit"):
+        register_user_claim(dataclasses.replace(claim, id="tests.user.bad_limit"), sample=_sample,
+                            run=_run_rare, seconds=float("inf"))
