@@ -23,9 +23,7 @@ here the containment is the process boundary and the time limit (docs/audit-opti
 from __future__ import annotations
 
 import multiprocessing
-import os
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -33,6 +31,7 @@ import numpy as np
 
 from ..algorithms.perturbed_gd import StopRun
 from . import loader
+from .sandbox import _describe_exception as describe_exception
 
 _FORK = multiprocessing.get_context("fork")
 
@@ -128,18 +127,6 @@ class Outcome:
     calls: int
     message: str
     seconds: float
-
-
-def describe_exception(exc: BaseException) -> str:
-    """'Type: message (at file:line in function)' with the innermost frame (the user's code)."""
-    tb = traceback.extract_tb(exc.__traceback__)
-    where = ""
-    if tb:
-        fr = tb[-1]
-        where = f" (at {os.path.basename(fr.filename)}:{fr.lineno} in {fr.name})"
-    text = str(exc).strip()
-    msg = text.splitlines()[0] if text else ""
-    return f"{type(exc).__name__}: {msg[:300]}{where}"
 
 
 def resolve(target, paths=()) -> Callable:

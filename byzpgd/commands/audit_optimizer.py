@@ -80,29 +80,9 @@ def cmd_audit_optimizer(ns) -> int:
     return EXIT_PASS if audit.passed else EXIT_OTHER
 
 
-def _seed(text):
-    import argparse
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {v}")
-    return v
-
-
-def _seconds(text):
-    import argparse
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
-    if not v > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {v}")
-    return v
-
-
 def register(subparsers) -> None:
+    from ..cli import _nonneg_int, _pos_seconds  # the CLI's own argument types
+
     p = subparsers.add_parser(
         "audit-optimizer", help="audit an optimizer (MODULE:CALLABLE) against the saddle-point attack",
         description="Audit a user optimizer fn(oracle, w0, rng, budget) -> point: every Delta-inexact "
@@ -120,10 +100,10 @@ def register(subparsers) -> None:
                         "--path folders and the installed packages)")
     p.add_argument("--profile", choices=["quick", "ci"], default="quick",
                    help="battery size: quick (the default: 54 runs) or ci (150 runs, two landscapes)")
-    p.add_argument("--seed", type=_seed, default=0, help="seed of every random choice (default 0)")
+    p.add_argument("--seed", type=_nonneg_int, default=0, help="seed of every random choice (default 0)")
     p.add_argument("--out", default="optimizer-audit", metavar="DIR",
                    help="output folder (default ./optimizer-audit, created if missing)")
-    p.add_argument("--time-limit", type=_seconds, default=None, metavar="SECONDS",
+    p.add_argument("--time-limit", type=_pos_seconds, default=None, metavar="SECONDS",
                    help="wall-clock limit per run (default: the profile's, quick 60, ci 120)")
     p.add_argument("--path", action="append", metavar="DIR", help="extra folder to import MODULE from")
     p.add_argument("--quiet", action="store_true", help="no progress output")
