@@ -15,6 +15,13 @@ from byzpgd.properties.suites import ablations as ab
 from byzpgd.theory.claims.ablations import JIN_RADIUS, SINGLE_ROUND
 from byzpgd.theory.parameters import CALIBRATED_FACTORS, PAPER_FACTORS, byzantine_pgd_parameters
 
+# this file holds these claims' own tests (byzpgd claims --where)
+TESTED_CLAIMS = (
+    "ablation.single_round",
+    "ablation.jin_radius",
+    "ablation.large_R",
+)
+
 
 def test_claims_are_registered_with_checks_and_replays():
     for cid in ab.VARIANT_OF:

@@ -37,6 +37,8 @@ from byzpgd.properties.strategies import sample_specs
 from byzpgd.theory import claims
 from byzpgd.theory.claims.base import PROVENANCES, Claim, weakest
 
+TESTED_CLAIMS = ("monitor.descent",)   # this file holds these claims' own tests (claims --where)
+
 
 # --- a run the monitor stopped is not observed by the other claims ---------------------------
 def _records(claim_id: str, n: int) -> list:

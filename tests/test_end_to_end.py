@@ -8,6 +8,13 @@ from byzpgd.experiments.budget import FAILURE_PROBABILITY
 from byzpgd.experiments.end_to_end import run_instance
 from byzpgd.properties.suites.end_to_end import e2e_check, specs
 
+# this file holds these claims' own tests (byzpgd claims --where)
+TESTED_CLAIMS = (
+    "end_to_end.grad_norm",
+    "end_to_end.iterations",
+    "end_to_end.grad_norm_independent",
+)
+
 
 def _eps_times(k):
     def algorithm(spec, oracle, w0, rng):

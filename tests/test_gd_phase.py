@@ -29,6 +29,11 @@ from byzpgd.reports.markdown import render_markdown
 from byzpgd.theory import gd_phase
 from byzpgd.theory.claims import get
 
+# this file holds these claims' own tests (byzpgd claims --where)
+TESTED_CLAIMS = (
+    "parameters.gd_phase_worst_case",
+)
+
 CACHE = pep.load_cache()
 GRADS = [(p.N, p.Delta, p.L, p.D, p.value) for p in CACHE.points
          if p.metric == "grad" and p.relaxation == "full"]

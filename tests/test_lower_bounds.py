@@ -22,6 +22,13 @@ from byzpgd.theory.claims import get
 from byzpgd.theory.symbols import Delta as DELTA
 from byzpgd.theory.symbols import rho_F
 
+# this file holds these claims' own tests (byzpgd claims --where)
+TESTED_CLAIMS = (
+    "lower_bound.first_order",
+    "lower_bound.second_order",
+    "lower_bound.statistical",
+)
+
 N = 24  # >= MIN_NONVACUOUS runs per algorithm / aggregator
 
 

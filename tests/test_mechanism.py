@@ -18,6 +18,15 @@ from byzpgd.properties.result import poisson_binomial_sf, rejection_count
 from byzpgd.properties.suites import mechanism as m
 from byzpgd.theory import mechanism as mech
 
+# this file holds these claims' own tests (byzpgd claims --where)
+TESTED_CLAIMS = (
+    "mechanism.descent",
+    "mechanism.escape",
+    "mechanism.exact_escape",
+    "mechanism.candidate_cost",
+    "mechanism.perturbation_radius",
+)
+
 
 @pytest.mark.parametrize("dim", [2, 3, 6])
 def test_ball_coordinate_law_matches_uniform_draws(dim):

@@ -19,6 +19,16 @@ from byzpgd.theory.claims.theorems import LAMBDA_CONSTANT_BPGD
 from byzpgd.theory.parameters import BYZANTINE_PGD
 from byzpgd.theory.symbols import L_F, Delta, Q, d, eps, gap, rho_F
 
+# this file holds these claims' own tests (byzpgd claims --where)
+TESTED_CLAIMS = (
+    "parameters.inexact_descent",
+    "parameters.exponents",
+    "parameters.consistency",
+    "parameters.regimes",
+    "parameters.exact_vs_jin",
+    "parameters.upper_vs_lower",
+)
+
 IDS = list(suite.DERIVATIONS)
 
 

@@ -8,8 +8,11 @@ import sympy as sp
 from hypothesis import given
 from hypothesis import strategies as st
 
+from byzpgd.properties.suites import parameters as suite
 from byzpgd.theory import bound_comparisons as bc
 from byzpgd.theory import rates
+
+TESTED_CLAIMS = ("parameters.aggregator_rates",)   # this file holds these claims' own tests (claims --where)
 
 
 @pytest.mark.parametrize("name", ["median", "trimmed_mean", "iterative_filtering", "lower_bound"])
@@ -46,6 +49,11 @@ def test_every_rate_is_at_least_the_lower_bound_numerically(n, m, alpha, d):
 def test_rate_value_scales_with_sigma():
     v = rates.rate_value("iterative_filtering", n=100, m=10, alpha=0.04, d=10, sigma=2.0)
     assert math.isclose(v, 2 * (0.2 / 10 + math.sqrt(10 / 1000)))
+
+
+def test_the_claim_is_checked_by_the_derivation_this_file_breaks():
+    """The able-to-fail variants below call bc.check_aggregator_rates: the claim's own derivation."""
+    assert suite.DERIVATIONS["parameters.aggregator_rates"] is bc.check_aggregator_rates
 
 
 def test_aggregator_rates_claim_holds():

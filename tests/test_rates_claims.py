@@ -5,8 +5,17 @@ import pytest
 import sympy as sp
 
 from byzpgd.algorithms.aggregators import mean
+from byzpgd.properties.registry import run_check
 from byzpgd.properties.suites.aggregation import SWEEPS, rate_check
 from byzpgd.theory import rates
+from byzpgd.theory.claims.aggregation import RATE_CLAIMS
+
+# this file holds these claims' own tests (byzpgd claims --where)
+TESTED_CLAIMS = (
+    "aggregator.median.rate",
+    "aggregator.trimmed_mean.rate",
+    "aggregator.iterative_filtering.rate",
+)
 
 
 def test_exponents_from_the_sympy_rates():
@@ -17,10 +26,10 @@ def test_exponents_from_the_sympy_rates():
     assert rates.exponent(rates.symmetric_rate("median"), "m", {"alpha": 0}) == sp.Rational(-1, 2)
 
 
-@pytest.mark.parametrize("agg", ["median", "trimmed_mean"])
-def test_rate_claim_holds(agg):
-    res = rate_check(agg, "quick", 0)
-    assert res.status == "holds", res
+@pytest.mark.parametrize("claim_id", list(RATE_CLAIMS.values()))
+def test_rate_claim_holds(claim_id):
+    res = run_check(claim_id, "quick", 0)
+    assert res.id == claim_id and res.status == "holds", res
     assert set(res.fits) == set(SWEEPS)
     for var in ("n", "m"):
         fit = res.fits[var]

@@ -11,6 +11,13 @@ from byzpgd.properties.early import complete_instances
 from byzpgd.properties.suites import robustness as rb
 from byzpgd.theory.robustness import median_kappa_bound, trimmed_mean_kappa_bound
 
+# this file holds these claims' own tests (byzpgd claims --where)
+TESTED_CLAIMS = (
+    "aggregator.median.kappa",
+    "aggregator.trimmed_mean.kappa",
+    "aggregator.iterative_filtering.bounded_influence",
+)
+
 MEDIAN, TRIMMED, FILTER = "aggregator.median.kappa", "aggregator.trimmed_mean.kappa", \
     "aggregator.iterative_filtering.bounded_influence"
 FAULTS = {f.id: f for f in fm.CATALOGUE}

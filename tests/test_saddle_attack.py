@@ -28,6 +28,13 @@ from byzpgd.theory.claims.saddle_attack import (
 from byzpgd.theory.hypotheses import R_GT_R_NOTE, r_le_R, theorem1_r_le_R
 from byzpgd.theory.parameters import CALIBRATED_FACTORS
 
+# this file holds these claims' own tests (byzpgd claims --where)
+TESTED_CLAIMS = (
+    "saddle_attack.robust_gd_trapped",
+    "saddle_attack.jin_pgd_trapped",
+    "saddle_attack.byzantine_pgd_escapes",
+)
+
 CLAIMS = list(sa.ALGORITHM_OF)
 
 

@@ -14,6 +14,13 @@ from byzpgd.properties.strategies import claim_strategy, largest_delta_r_le_R
 from byzpgd.theory.claims import get
 from byzpgd.theory.hypotheses import theorem1_r_le_R
 
+# this file holds these claims' own tests (byzpgd claims --where)
+TESTED_CLAIMS = (
+    "byzantine_pgd.grad_norm",
+    "byzantine_pgd.lambda_min",
+    "byzantine_pgd.iterations",
+)
+
 GRAD = "byzantine_pgd.grad_norm"
 LAMBDA = "byzantine_pgd.lambda_min"
 ITERS = "byzantine_pgd.iterations"

@@ -10,6 +10,14 @@ from byzpgd.properties.result import ALPHA_BINOMIAL
 from byzpgd.properties.runner import check_claim
 from byzpgd.properties.strategies import claim_strategy
 
+# this file holds these claims' own tests (byzpgd claims --where)
+TESTED_CLAIMS = (
+    "exact_pgd.grad_norm",
+    "exact_pgd.lambda_min",
+    "exact_pgd.iterations",
+    "exact_pgd.poster_lambda_min",
+)
+
 GRAD = "exact_pgd.grad_norm"
 LAMBDA = "exact_pgd.lambda_min"
 ITERS = "exact_pgd.iterations"
