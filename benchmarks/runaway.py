@@ -2,7 +2,7 @@
 
 The fault (outside the catalogue of ``byzpgd faults``, injected with the campaign's own wrapper,
 no file edited): the perturbation rounds *climb*, u ← u + η ĝ(u) instead of u ← u − η ĝ(u), in
-both the sequential and the batched rounds of ``algorithms/perturbed_gd.py``. A climbing round
+every round of the one loop (``round_step`` in ``algorithms/engine.py``). A climbing round
 always leaves the ball of radius R, so every candidate "escapes" uphill, gradient descent brings
 the iterate back, and the run never settles: it goes on until a cap stops it (the theory's call
 count, experiments/budget.py) or the wall-clock guard.
@@ -24,34 +24,14 @@ from byzpgd.api import verify, verify_command
 from byzpgd.experiments import faults as fm
 
 
-class _Climbing:
-    """A loop's run whose oracle answers are negated (the rounds step uphill); counters are the run's."""
-
-    def __init__(self, run):
-        object.__setattr__(self, "_run", run)
-
-    def __getattr__(self, name):
-        return getattr(self._run, name)
-
-    def __setattr__(self, name, value):
-        setattr(self._run, name, value)
-
-    def query(self, w, phase):
-        return -self._run.query(w, phase)
-
-    def answer(self, w):
-        return -self._run.answer(w)
-
-
 def _climbing_rounds(original):
-    def faulty(run, w_tilde, p, rng, reference, test):
-        return original(_Climbing(run), w_tilde, p, rng, reference, test)
+    def faulty(G, eta, rows, t):
+        return -original(G, eta, rows, t)
     return faulty
 
 
 RUNAWAY = fm.Fault("runaway.climbing_rounds", "logic", "the perturbation rounds step uphill (u + eta g)",
-                   (fm.Patch(f"{fm.LOOP}:_perturbation_round", _climbing_rounds),
-                    fm.Patch(f"{fm.LOOP}:_batched_rounds", _climbing_rounds)), fm.LOOP_CLAIMS)
+                   (fm.Patch(f"{fm.LOOP}:round_step", _climbing_rounds),), fm.LOOP_CLAIMS)
 
 
 def main() -> None:

@@ -31,7 +31,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from ..algorithms.batched import ERROR_PREFIX, batched_perturbed_gd
+from ..algorithms.engine import ERROR_PREFIX, batched_perturbed_gd
 from ..oracles.batched import (
     BatchedCertifiedOracle,
     _segments,
@@ -77,6 +77,13 @@ BATCH_SIZE = 4096
 """Trials per vectorised batch (larger groups are split). Large: a batch runs as many engine
 steps as its longest trial, so the per-step cost is shared by more trials (3000 exact-PGD
 trials: 14.4 s in batches of 512, 8.7 s in one batch; ByzantinePGD's 800: the same either way)."""
+
+
+def _tell(inner, b: int, event: str, data: dict) -> None:
+    """Pass trial b's loop event on to the wrapped batched oracle, if it listens."""
+    notify = getattr(inner, "notify", None)
+    if notify is not None:
+        notify(b, event, **data)
 
 
 def _ask(inner, W, idx, single, ended):
@@ -171,23 +178,21 @@ class BatchedDescentMonitor:
         ended.update(inner_ended)
         return G, ended
 
-    def perturbation(self, trials):
-        for b in trials:
+    def notify(self, b: int, event: str, **data):
+        """'perturbation': trial b's next query starts rounds (w̃ + ξ: not a gradient step).
+        'escape_round': its Q-round window ended with row ``index`` escaping, so its next (single)
+        query, the escaped point, is a gradient step from that row of its last batch."""
+        if event == "perturbation":
             self.has_prev[b] = False
             self.prev_batch.pop(int(b), None)
-        self.inner.perturbation(trials)
-
-    def escape_round(self, b: int, k: int):
-        """Trial b's rounds ended with row k escaping: its next (single) query, the escaped point,
-        is a gradient step from row k of its last batch."""
-        prev = self.prev_batch.pop(int(b), None)
-        if prev is not None and prev[0].shape[0] > k:
-            self.prev_point[b], self.required[b], self.req_scale[b], self.prev_gn[b] = (
-                prev[0][k], prev[1][k], prev[2][k], prev[3][k])
-            self.has_prev[b] = True
-        escape_round = getattr(self.inner, "escape_round", None)
-        if escape_round is not None:
-            escape_round(b, k)
+        elif event == "escape_round":
+            k = int(data["index"])
+            prev = self.prev_batch.pop(int(b), None)
+            if prev is not None and prev[0].shape[0] > k:
+                self.prev_point[b], self.required[b], self.req_scale[b], self.prev_gn[b] = (
+                    prev[0][k], prev[1][k], prev[2][k], prev[3][k])
+                self.has_prev[b] = True
+        _tell(self.inner, b, event, data)
 
 
 class BatchedLeaveObserver:
@@ -205,13 +210,8 @@ class BatchedLeaveObserver:
         ended.update(inner_ended)
         return G, ended
 
-    def perturbation(self, trials):
-        self.inner.perturbation(trials)
-
-    def escape_round(self, b: int, k: int):
-        escape_round = getattr(self.inner, "escape_round", None)
-        if escape_round is not None:
-            escape_round(b, k)
+    def notify(self, b: int, event: str, **data):
+        _tell(self.inner, b, event, data)
 
 
 def _error(spec, message):

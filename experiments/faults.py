@@ -135,62 +135,31 @@ def _int(f: Callable[[float], float]) -> Callable[[int], int]:
 
 
 def _loop_option(**forced) -> Callable:
-    """Wrap perturbed_gd so that an option of the loop is forced (for rounds that perturb)."""
+    """The engine (algorithms/engine.py) with an option of the loop forced for every batch that
+    has rounds (a run of robust GD, Q = 0, has no escape test to read)."""
     def wrap(original):
-        def faulty(oracle, w0, params, rng, **kwargs):
-            if params.Q > 0:
+        def faulty(oracle, W0, params, rngs, **kwargs):
+            if any(p.Q > 0 for p in params):
                 kwargs.update(forced)
-            return original(oracle, w0, params, rng, **kwargs)
+            return original(oracle, W0, params, rngs, **kwargs)
         return faulty
     return wrap
 
 
 def _reused_perturbation(original):
-    """uniform_ball in perturbed_gd: every round of a run gets the first round's ξ."""
+    """uniform_ball in the engine: every round of a trial gets the trial's first ξ (the first
+    draw from its generator; a bounded cache keeps the generator, so its id is not reused)."""
     cache: dict = {}
 
     def faulty(rng, dim, radius, size=None):
         key = (id(rng), dim, radius)
         if key not in cache:
-            cache.clear()
-            cache[key] = original(rng, dim, radius)
-        xi = cache[key]
-        return xi if size is None else np.repeat(xi[None, :], size, axis=0)
+            if len(cache) >= 4096:
+                cache.pop(next(iter(cache)))
+            cache[key] = (rng, original(rng, dim, radius))
+        xi = cache[key][1]
+        return xi.copy() if size is None else np.repeat(xi[None, :], size, axis=0)
     return faulty
-
-
-def _round_off_by_one(original):
-    """_perturbation_round / _batched_rounds run T_th − 1 steps instead of T_th."""
-    def faulty(run, w_tilde, p, rng, reference, test):
-        return original(run, w_tilde, dataclasses.replace(p, T_th=max(1, p.T_th - 1)), rng,
-                        reference, test)
-    return faulty
-
-
-def _sup_norm_stop(original):
-    """The stopping test ‖ĝ‖ <= ε on the sup norm: ``np`` in perturbed_gd replaced by a view of
-    numpy whose linalg.norm of a 1-D vector (without other arguments) is ‖·‖_∞; every other use
-    (2-D norms of the batched rounds, the rest of numpy) is numpy's own."""
-    numpy_linalg = original.linalg
-
-    def norm(x, *args, **kwargs):
-        if not args and not kwargs and np.ndim(x) == 1:
-            return float(np.max(np.abs(x)))
-        return numpy_linalg.norm(x, *args, **kwargs)
-
-    linalg = _Namespace(numpy_linalg, norm=norm)
-    return _Namespace(original, linalg=linalg)
-
-
-class _Namespace:
-    """A module stand-in: the given attributes, everything else from ``base``."""
-
-    def __init__(self, base, **overrides):
-        self._base = base
-        self.__dict__.update(overrides)
-
-    def __getattr__(self, name):
-        return getattr(self._base, name)
 
 
 def _trim_one_less(original):
@@ -255,12 +224,11 @@ def _formula(name, transform):
 
 
 # --- logic faults: one slip each in a copy of the code under test ------------------------------
-# Each wrapper below re-implements one function of the code under test with one slip a careful
-# line-by-line reviewer would look for (the rest of the copy is the original, line for line), and
-# reaches only the engine that calls that function (``Fault.reaches``).
-ONE_AT_A_TIME = ("the one-at-a-time engine only (algorithms/perturbed_gd.py, what the default "
-                 "verify and the campaign run; 'verify --batched' runs algorithms/batched.py, "
-                 "which this fault does not reach)")
+# Each wrapper below re-implements one step of the code under test with one slip a careful
+# line-by-line reviewer would look for (the rest of the copy is the original, line for line). The
+# loop's steps are functions of algorithms/engine.py that every run calls (``Fault.reaches``).
+LOOP_REACH = ("every run: the one loop (algorithms/engine.py) runs a single run as a batch of "
+              "one and batched trials alike")
 CERTIFIER = ("the one-at-a-time engine's certifying layer (oracles/inexact.py CertifiedOracle; "
              "the batched engine certifies with oracles/batched.py, not reached)")
 AGGREGATOR = "both engines (the worker pipeline calls the aggregator by name)"
@@ -268,140 +236,92 @@ PARAMETER = "both engines (theorem_params is looked up at each call, experiments
 STATEMENT = "both engines (a statement or formula of the theory)"
 
 
-def _slip_loop(slip: str) -> Callable:
-    """perturbed_gd (algorithms/perturbed_gd.py) with one slip in its main loop:
-    'rounds_Q_minus_1' (``range(Q - 1)``: an off-by-one in the round count), 'no_break' (the
-    ``break`` after an escaping round is missing: ``escaped`` ends as the last round's result),
-    'escape_forgotten' (``w = escaped`` missing: the loop restarts from the candidate),
-    'stop_squared' (the stopping test ‖ĝ‖² > ε: a squared norm against ε), 'step_before_test'
-    (the step w − ηĝ taken before the stopping test: the candidate is one step past the point
-    whose ĝ passed it)."""
+def _stop_slip(slip: str) -> Callable:
+    """exceeds_threshold (the stopping test ‖ĝ‖ > ε) with one slip: 'sup_norm' (‖ĝ‖_∞ instead of
+    the Euclidean norm) or 'squared' (‖ĝ‖² compared with ε)."""
     def wrap(original):
-        mod = sys.modules[original.__module__]
-
-        def faulty(oracle, w0, params, rng, *, escape_reference="candidate", escape_test="every_step",
-                   max_oracle_calls=mod.DEFAULT_MAX_ORACLE_CALLS, batch_rounds=None, trace=False,
-                   max_seconds=None):
-            dim = oracle.landscape.dim
-            w = mod.as_point(w0, dim, "w0")
-            if batch_rounds is None:
-                batch_rounds = bool(getattr(oracle, "batchable", False)) and not trace
-            batch = batch_rounds and slip != "no_break"    # the slip is in the sequential loop
-            run = mod._Run(oracle, int(max_oracle_calls), trace, max_seconds)
-            rounds = params.Q - 1 if slip == "rounds_Q_minus_1" else params.Q
-            status = "converged"
-            try:
-                while True:
-                    g = run.query(w, "gd")
-                    gn = np.linalg.norm(g)
-                    if slip == "step_before_test":
-                        w = w - params.eta * g
-                    if (gn * gn if slip == "stop_squared" else gn) > params.epsilon:
-                        if slip != "step_before_test":
-                            w = w - params.eta * g
-                        run.gd_steps += 1
-                        continue
-                    mod._notify(oracle, "candidate", w=w)
-                    escaped = None
-                    if batch and rounds > 0 and run.calls + rounds * params.T_th <= run.max_calls:
-                        escaped = mod._batched_rounds(run, w, dataclasses.replace(params, Q=rounds), rng,
-                                                      escape_reference, escape_test)
-                    else:
-                        for _ in range(rounds):
-                            escaped = mod._perturbation_round(run, w, params, rng, escape_reference,
-                                                              escape_test)
-                            if escaped is not None and slip != "no_break":
-                                break
-                    if escaped is None:
-                        break
-                    run.escapes += 1
-                    mod._notify(oracle, "escape", w=escaped)
-                    if slip != "escape_forgotten":
-                        w = escaped
-            except mod.StopRun as stop:
-                status = stop.status
-            options = {"escape_reference": escape_reference, "escape_test": escape_test}
-            tr = None if not trace else {"points": np.array(run.points), "phase": run.phases}
-            return mod.OptimizeResult(w=w, grad_oracle_calls=run.calls, gd_steps=run.gd_steps,
-                                      escape_rounds=run.rounds, escapes=run.escapes, status=status,
-                                      params={**params.as_dict(), **options}, trace=tr)
+        def faulty(G, eps):
+            if slip == "sup_norm":
+                return np.max(np.abs(G), axis=1) > eps
+            return np.einsum("ij,ij->i", G, G) > eps
         return faulty
     return wrap
 
 
-def _round_distance(slip: str, u, ref, prev) -> np.ndarray:
-    """The escape test's left-hand side under ``slip`` (rows of u for a batch):
-    'ref_previous_step' ‖u − u_prev‖ (the step length, not the distance from the reference);
-    'escape_squared' ‖u − ref‖² (a squared norm compared with R); 'stale_gradient' the original."""
-    diff = u - (prev if slip == "ref_previous_step" else ref)
-    sq = np.einsum("...i,...i->...", diff, diff)
-    return sq if slip == "escape_squared" else np.sqrt(sq)
+def _step_before_test(original):
+    """gradient_phase with the step w − ηĝ taken before the stopping test: a row that passes the
+    test is a candidate one step past the point whose ĝ passed it."""
+    mod = sys.modules[original.__module__]
+
+    def faulty(W, G, eta, eps):
+        moved = mod.exceeds_threshold(G, eps)
+        return W - eta[:, None] * G, moved
+    return faulty
 
 
-def _slip_round(slip: str) -> Callable:
-    """_perturbation_round with one slip: 'ref_previous_step', 'escape_squared' (see
-    :func:`_round_distance`) or 'stale_gradient' (every step of a round uses the answer at the
-    round's first point: the step reuses the variable of the first query)."""
+def _round_plan_slip(slip: str) -> Callable:
+    """round_plan with one slip: 'rounds_Q_minus_1' (the round loop runs range(Q − 1)) or
+    'T_th_minus_1' (a round runs T_th − 1 steps)."""
     def wrap(original):
-        mod = sys.modules[original.__module__]
-
-        def faulty(run, w_tilde, p, rng, reference, test):
-            xi = mod.uniform_ball(rng, w_tilde.size, p.r)
-            u = w_tilde + xi
-            run.rounds += 1
-            mod._notify(run.oracle, "perturbation", candidate=w_tilde, xi=xi)
-            ref = w_tilde if reference == "candidate" else w_tilde + xi
-            g0 = None
-            for t in range(1, p.T_th + 1):
-                prev = u
-                g = run.query(u, "round")
-                g0 = g if g0 is None or slip != "stale_gradient" else g0
-                u = u - p.eta * g0
-                if (test == "every_step" or t == p.T_th) and _round_distance(slip, u, ref, prev) >= p.R:
-                    return u
-            return None
+        def faulty(Q, T):
+            Q, T = original(Q, T)
+            if slip == "rounds_Q_minus_1":
+                return np.maximum(Q - 1, 0), T
+            return Q, np.maximum(T - 1, 1)
         return faulty
     return wrap
 
 
-def _slip_batched(slip: str) -> Callable:
-    """_batched_rounds (the Q rounds as one (Q, d) batch) with the same slip as
-    :func:`_slip_round`; the bookkeeping is the original's."""
+def _distance_slip(slip: str) -> Callable:
+    """escape_distance with one slip: 'ref_previous_step' (‖u_t − u_(t−1)‖, the step length, not
+    the distance from the reference) or 'escape_squared' (‖u − ref‖² compared with R)."""
     def wrap(original):
-        mod = sys.modules[original.__module__]
+        def faulty(U, ref, step):
+            diff = step if slip == "ref_previous_step" else U - ref
+            sq = np.einsum("ij,ij->i", diff, diff)
+            return sq if slip == "escape_squared" else np.sqrt(sq)
+        return faulty
+    return wrap
 
-        def faulty(run, w_tilde, p, rng, reference, test):
-            xi = mod.uniform_ball(rng, w_tilde.size, p.r, size=p.Q)
-            mod._notify(run.oracle, "perturbation", candidate=w_tilde, xi=xi)
-            u = w_tilde + xi
-            ref = w_tilde if reference == "candidate" else u.copy()
-            K, escaped_t, g0 = p.Q, 0, None
-            for t in range(1, p.T_th + 1):
-                active = u[:K]
-                if not np.isfinite(active).all():
-                    raise mod.StopRun("nonfinite")
-                prev = active.copy()
-                g = run.answer(active)
-                g0 = g if g0 is None or slip != "stale_gradient" else g0[:K]
-                active -= p.eta * g0
-                if test == "every_step" or t == p.T_th:
-                    dist = _round_distance(slip, active, ref if ref.ndim == 1 else ref[:K], prev)
-                    hit = np.flatnonzero(dist >= p.R)
-                    if hit.size:
-                        K, escaped_t = int(hit[0]), t
-                if K == 0:
-                    break
-            escaped = escaped_t > 0
-            k = K if escaped else p.Q
-            run.calls += k * p.T_th + (escaped_t if escaped else 0)
-            run.rounds += k + 1 if escaped else p.Q
-            return u[k] if escaped else None
+
+def _stale_round_gradient(original):
+    """round_step reusing the answer at each round's first point for all its steps (the step
+    reads the variable of the first query): rows are keyed by their place in the round store,
+    and a row's first step (t = 1) sets its stored answer."""
+    first: dict = {}
+
+    def faulty(G, eta, rows, t):
+        G = G.copy()
+        for j, (row, step_no) in enumerate(zip(rows.tolist(), t.tolist(), strict=True)):
+            if step_no == 1 or row not in first:
+                first[row] = G[j].copy()
+            else:
+                G[j] = first[row]
+        return original(G, eta, rows, t)
+    return faulty
+
+
+def _settle_slip(slip: str) -> Callable:
+    """settle_window with one slip: 'no_break' (the break after an escaping round is missing, so
+    the result is the last round's: an escape counts only when the candidate's last round is the
+    window's first escape) or 'row_off_by_one' (a window of Q rounds returns row j − 1 for its
+    escaping round j: the row before it, the window's last row when j = 0)."""
+    def wrap(original):
+        def faulty(esc, U, first_round, Q):
+            j, point = original(esc, U, first_round, Q)
+            if j < 0:
+                return j, point
+            if slip == "no_break":
+                return (j, point) if first_round + j == Q - 1 else (-1, None)
+            if slip == "row_off_by_one" and U.shape[0] > 1:
+                return j, U[j - 1].copy()
+            return j, point
         return faulty
     return wrap
 
 
 def _cube_perturbation(original):
-    """uniform_ball in perturbed_gd: ξ uniform in the cube [−r, r]^d instead of the ball B_0(r)
+    """uniform_ball in the engine: ξ uniform in the cube [−r, r]^d instead of the ball B_0(r)
     (its norm reaches r√d, so with r√d >= R a perturbation alone can pass the escape test)."""
     def faulty(rng, dim, radius, size=None):
         shape = (dim,) if size is None else (size, dim)
@@ -465,40 +385,6 @@ def _oracle_budget_exceeded():
     return OracleBudgetExceeded
 
 
-def _batched_row_off_by_one(original):
-    """_batched_rounds returns ``u[k - 1]`` for the escaping round k (the row before it; ``u[-1]``,
-    the last round, when k = 0): the wrong row of the (Q, d) batch."""
-    def faulty(run, w_tilde, p, rng, reference, test):
-        return _batched_wrong_row(original, run, w_tilde, p, rng, reference, test)
-    return faulty
-
-
-def _batched_wrong_row(original, run, w_tilde, p, rng, reference, test):
-    mod = sys.modules[original.__module__]
-    xi = mod.uniform_ball(rng, w_tilde.size, p.r, size=p.Q)
-    mod._notify(run.oracle, "perturbation", candidate=w_tilde, xi=xi)
-    u = w_tilde + xi
-    ref = w_tilde if reference == "candidate" else u.copy()
-    K, escaped_t = p.Q, 0
-    for t in range(1, p.T_th + 1):
-        active = u[:K]
-        if not np.isfinite(active).all():
-            raise mod.StopRun("nonfinite")
-        active -= p.eta * run.answer(active)
-        if test == "every_step" or t == p.T_th:
-            diff = active - (ref if ref.ndim == 1 else ref[:K])
-            hit = np.flatnonzero(np.sqrt(np.einsum("ij,ij->i", diff, diff)) >= p.R)
-            if hit.size:
-                K, escaped_t = int(hit[0]), t
-        if K == 0:
-            break
-    escaped = escaped_t > 0
-    k = K if escaped else p.Q
-    run.calls += k * p.T_th + (escaped_t if escaped else 0)
-    run.rounds += k + 1 if escaped else p.Q
-    return u[k - 1] if escaped else None
-
-
 def _trim_divides_by_m(original):
     """trimmed_mean: the kept values summed and divided by m instead of m − 2b."""
     def faulty(X, b, method=None):
@@ -552,7 +438,7 @@ def _filter_output_unfiltered(original):
 # --- the catalogue ---------------------------------------------------------------------------
 BPGD = "byzpgd.algorithms.byzantine_pgd:theorem_params"
 EPGD = "byzpgd.algorithms.exact_pgd:theorem_params"
-LOOP = "byzpgd.algorithms.perturbed_gd"
+LOOP = "byzpgd.algorithms.engine"
 BPGD_CLAIMS = ("mechanism.candidate_cost", "mechanism.perturbation_radius", "mechanism.descent",
                "monitor.descent", "mechanism.escape",
                "byzantine_pgd.grad_norm", "byzantine_pgd.iterations", "end_to_end.",
@@ -648,21 +534,20 @@ def _catalogue() -> tuple[Fault, ...]:
     faults += [
         Fault("loop.escape_from_perturbed_point", "reading",
               "escape distance measured from w̃ + ξ instead of the candidate w̃",
-              (Patch(f"{LOOP}:perturbed_gd", _loop_option(escape_reference="perturbed")),),
+              (Patch(f"{LOOP}:batched_perturbed_gd", _loop_option(escape_reference="perturbed")),),
               LOOP_CLAIMS, equivalent=EQUIV_REFERENCE),
         Fault("loop.escape_test_final_step_only", "reading",
               "the escape test only after the T_th-th step of a round",
-              (Patch(f"{LOOP}:perturbed_gd", _loop_option(escape_test="final")),), LOOP_CLAIMS,
+              (Patch(f"{LOOP}:batched_perturbed_gd", _loop_option(escape_test="final")),), LOOP_CLAIMS,
               equivalent=EQUIV_FINAL_TEST),
         Fault("loop.one_perturbation_for_all_rounds", "logic",
               "one perturbation ξ drawn once and reused for every round",
               (Patch(f"{LOOP}:uniform_ball", _reused_perturbation),), LOOP_CLAIMS, ci=True),
         Fault("loop.round_off_by_one", "logic", "a round runs T_th − 1 steps",
-              (Patch(f"{LOOP}:_perturbation_round", _round_off_by_one),
-               Patch(f"{LOOP}:_batched_rounds", _round_off_by_one)), LOOP_CLAIMS),
+              (Patch(f"{LOOP}:round_plan", _round_plan_slip("T_th_minus_1")),), LOOP_CLAIMS),
         Fault("loop.stop_on_sup_norm", "logic",
               "the stopping test ‖ĝ‖ <= ε on the sup norm instead of the Euclidean norm",
-              (Patch(f"{LOOP}:np", _sup_norm_stop),), LOOP_CLAIMS, ci=True),
+              (Patch(f"{LOOP}:exceeds_threshold", _stop_slip("sup_norm")),), LOOP_CLAIMS, ci=True),
         Fault("aggregator.trim_one_less", "aggregator",
               "the trimmed mean trims b − 1 values per side instead of b",
               (Patch("byzpgd.algorithms.aggregators.trimmed_mean:make_trimmed_mean",
@@ -708,14 +593,9 @@ def _with_reach(f: Fault) -> Fault:
     """The engine a fault of the original catalogue reaches (set where it was not given)."""
     if f.reaches:
         return f
-    reach = {"logic": ONE_AT_A_TIME, "reading": ONE_AT_A_TIME, "aggregator": AGGREGATOR,
+    reach = {"logic": LOOP_REACH, "reading": LOOP_REACH, "aggregator": AGGREGATOR,
              "theory": STATEMENT, "parameter": PARAMETER}[f.kind]
     return dataclasses.replace(f, reaches=reach)
-
-
-def _loop_patches(slip: str) -> tuple[Patch, ...]:
-    return (Patch(f"{LOOP}:_perturbation_round", _slip_round(slip)),
-            Patch(f"{LOOP}:_batched_rounds", _slip_batched(slip)))
 
 
 EQUIV_SUP_NORM_CERTIFIER = (
@@ -726,44 +606,45 @@ EQUIV_SUP_NORM_CERTIFIER = (
 
 
 def _logic_faults() -> list[Fault]:
-    """Slips in the loop (algorithms/perturbed_gd.py), the certifying layer (oracles/inexact.py)
+    """Slips in the loop (algorithms/engine.py), the certifying layer (oracles/inexact.py)
     and the aggregators, found by reading each function line by line; none is a parameter
     scaling. ``why``: one line on the harm."""
-    L, C = ONE_AT_A_TIME, CERTIFIER
+    L, C = LOOP_REACH, CERTIFIER
     return [
         Fault("loop.rounds_Q_minus_1", "logic", "the round loop runs range(Q - 1): Q − 1 rounds",
-              (Patch(f"{LOOP}:perturbed_gd", _slip_loop("rounds_Q_minus_1")),), LOOP_CLAIMS,
+              (Patch(f"{LOOP}:round_plan", _round_plan_slip("rounds_Q_minus_1")),), LOOP_CLAIMS,
               reaches=L, why="exact PGD (Q = 1) never perturbs, and ByzantinePGD's failure "
               "probability p^Q becomes p^(Q-1): a saddle is returned more often than δ allows"),
         Fault("loop.no_break_after_escape", "logic",
               "the break after an escaping round is missing: escaped is the last round's result",
-              (Patch(f"{LOOP}:perturbed_gd", _slip_loop("no_break")),), LOOP_CLAIMS, reaches=L,
+              (Patch(f"{LOOP}:settle_window", _settle_slip("no_break")),), LOOP_CLAIMS, reaches=L,
               why="an escape is forgotten unless the Q-th round escapes too, so w~ is returned at a "
               "saddle with probability near the per-round failure p, not p^Q"),
         Fault("loop.step_before_stop_test", "logic",
               "the gradient step is taken before the stopping test (w̃ is one step past the tested point)",
-              (Patch(f"{LOOP}:perturbed_gd", _slip_loop("step_before_test")),), LOOP_CLAIMS,
+              (Patch(f"{LOOP}:gradient_phase", _step_before_test),), LOOP_CLAIMS,
               reaches=L, why="the output is not the point whose ĝ passed ‖ĝ‖ <= ε: along curvature "
               "−L its gradient is up to twice as large, beyond 4Δ, and a local minimum is not "
               "returned as it was found"),
         Fault("loop.stop_on_squared_norm", "logic",
               "the stopping test compares ‖ĝ‖² (not ‖ĝ‖) with ε",
-              (Patch(f"{LOOP}:perturbed_gd", _slip_loop("stop_squared")),), LOOP_CLAIMS, reaches=L,
+              (Patch(f"{LOOP}:exceeds_threshold", _stop_slip("squared")),), LOOP_CLAIMS, reaches=L,
               why="with ε < 1 the loop stops at ‖ĝ‖ up to √ε >> ε, so the output's gradient can "
               "exceed 4Δ (Theorem 1) or ε (Theorem 2)"),
         Fault("loop.escape_distance_from_previous_step", "logic",
               "the escape test measures ‖u_t − u_(t−1)‖ (the step) instead of ‖u_t − w~‖",
-              _loop_patches("ref_previous_step"), LOOP_CLAIMS, reaches=L,
+              (Patch(f"{LOOP}:escape_distance", _distance_slip("ref_previous_step")),), LOOP_CLAIMS,
+              reaches=L,
               why="a step is at most η(‖∇F‖ + Δ), far below R near a saddle: rounds never escape "
               "and the saddle is returned"),
         Fault("loop.escape_test_squared", "logic",
               "the escape test compares ‖u − w~‖² (not ‖u − w~‖) with R",
-              _loop_patches("escape_squared"), LOOP_CLAIMS, reaches=L,
+              (Patch(f"{LOOP}:escape_distance", _distance_slip("escape_squared")),), LOOP_CLAIMS, reaches=L,
               why="with R < 1 a round must move √R >> R, which T_th steps do not reach from a "
               "shallow saddle: escapes are missed"),
         Fault("loop.stale_round_gradient", "logic",
               "every step of a round uses the answer at the round's first point",
-              _loop_patches("stale_gradient"), LOOP_CLAIMS, reaches=L,
+              (Patch(f"{LOOP}:round_step", _stale_round_gradient),), LOOP_CLAIMS, reaches=L,
               why="the round moves in a straight line along −ĝ(w~ + ξ), which near a saddle is "
               "tiny and does not follow the negative curvature: escapes are missed"),
         Fault("loop.perturbation_in_cube", "logic",
@@ -787,8 +668,8 @@ def _logic_faults() -> list[Fault]:
               "hypotheses would be judged as inside them"),
         Fault("loop.batched_escaped_row_off_by_one", "logic",
               "the (Q, d) round batch returns row k − 1 for the escaping round k",
-              (Patch(f"{LOOP}:_batched_rounds", _batched_row_off_by_one),), LOOP_CLAIMS,
-              reaches=L + "; within it only runs whose oracle is batchable (the Q rounds as one batch)",
+              (Patch(f"{LOOP}:settle_window", _settle_slip("row_off_by_one")),), LOOP_CLAIMS,
+              reaches=L + "; within it only the windows of Q rounds (batchable oracles)",
               why="the returned point is a round that did not escape (or the last round when k = 0): "
               "the loop continues next to the saddle and an escape is lost"),
         Fault("aggregator.trim_divides_by_m", "aggregator",

@@ -1,5 +1,5 @@
 """Batched landscapes and Δ-inexact oracles: B independent instances of one family and one
-dimension answered at once, for :func:`byzpgd.algorithms.batched.batched_perturbed_gd`.
+dimension answered at once, for :func:`byzpgd.algorithms.engine.batched_perturbed_gd`.
 
 Rows and trials: a query is ``W`` (N, d) with ``idx`` (N,) the trial (instance) of each row,
 rows grouped by trial. Every class here computes, row by row, its one-instance counterpart's
@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..algorithms.batched import ERROR_PREFIX
+from ..algorithms.engine import ERROR_PREFIX
 from .adversaries.base import BUDGET_FACTOR, Adversary
 from .adversaries.noise import random_direction_errors, uniform_ball_errors
 from .adversaries.pullback import pull_back_errors
@@ -424,6 +424,3 @@ class BatchedCertifiedOracle:
             seg_max = np.maximum.reduceat(row_norms(W), starts)
             self.max_query_norm[trials] = np.maximum(self.max_query_norm[trials], seg_max)
         return g, ended
-
-    def perturbation(self, trials):
-        pass

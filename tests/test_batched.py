@@ -1,4 +1,4 @@
-"""Batched trials (algorithms/batched.py, oracles/batched.py, experiments/batched.py) against
+"""Batched trials (algorithms/engine.py, oracles/batched.py, experiments/batched.py) against
 the one-at-a-time runs: trial b of a batch makes the run ``perturbed_gd`` makes with trial b's
 own generator (same final point up to rounding, same oracle calls, rounds, escapes and status),
 on several landscapes, dimensions and adversaries, both readings of the two uncertain details,
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from byzpgd.algorithms import PGDParams, perturbed_gd
-from byzpgd.algorithms.batched import batched_perturbed_gd
+from byzpgd.algorithms.engine import batched_perturbed_gd
 from byzpgd.experiments import batched as eb
 from byzpgd.experiments import instances
 from byzpgd.experiments import mechanism as mech
@@ -510,11 +510,11 @@ def test_the_batched_monitor_judges_round_rows_and_the_escaping_step_as_the_one_
 
     mon = monitor()                                     # the escaping step: row 0 escaped
     G, _ = mon.query(U, idx, batch)
-    mon.escape_round(0, 0)
+    mon.notify(0, "escape_round", index=0)
     up = U[0] + eta * G[0]                              # the "escaped point" climbs from row 0
     assert mon.query(up[None, :], np.array([0]), np.ones(1, dtype=bool))[1] == {0: STATUS}
 
     mon = monitor()                                     # a first batch is not a step
     mon.query(U[:1], np.array([1]), np.ones(1, dtype=bool))
-    mon.perturbation([1])
+    mon.notify(1, "perturbation")
     assert mon.query(U + 5.0, np.array([1, 1]), batch)[1] == {}

@@ -37,10 +37,10 @@ def test_at_least_15_code_slips_none_a_parameter_scaling():
         assert not any(t in PARAMETER_TARGETS or ".theory." in t for t in targets), f.id
         assert any(t.startswith(("byzpgd.algorithms.", "byzpgd.oracles.inexact")) for t in targets), f.id
     places = {p.target.split(":")[0] for f in slips for p in f.patches}
-    assert {"byzpgd.algorithms.perturbed_gd", "byzpgd.oracles.inexact"} <= places
+    assert {"byzpgd.algorithms.engine", "byzpgd.oracles.inexact"} <= places
     assert any(t.startswith("byzpgd.algorithms.aggregators") for t in places)
     loop = [f for f in slips if f.id.startswith("loop.")]
-    assert loop and all("one-at-a-time" in f.reaches for f in loop)
+    assert loop and all("every run" in f.reaches for f in loop)
 
 
 def _wrapped(fault_id, name):
@@ -53,25 +53,24 @@ def _wrapped(fault_id, name):
 def test_a_loop_slip_changes_exactly_what_it_says():
     """Two slips on a strict saddle (curvature −1: the escape coordinate doubles each step): after
     T_th = 7 steps a correct round is about 0.05 from the saddle, beyond R = 0.04; its square
-    (0.0025) and its last step (about 0.025) are not, so the slipped rounds do not escape."""
-    from byzpgd.algorithms import PGDParams
+    (0.0025) and its last step (about 0.025) are not, so the slipped rounds do not escape, with
+    the rounds one at a time or as one window."""
+    from byzpgd.algorithms import PGDParams, perturbed_gd
     from byzpgd.oracles.inexact import CertifiedOracle, ExactOracle
     from byzpgd.oracles.landscapes import CosineSaddle
 
-    loop = importlib.import_module("byzpgd.algorithms.perturbed_gd")
     land = CosineSaddle.random(3, np.random.default_rng(0))
-    params = PGDParams(eta=1 / land.L, epsilon=1e-3, r=1e-3, Q=8, R=0.04, T_th=7)
-    oracle = CertifiedOracle(ExactOracle(land))
-    w0 = np.zeros(3)
+    params = PGDParams(eta=1 / land.L, epsilon=1e-3, r=1e-3, Q=1, R=0.04, T_th=7)
 
-    def escapes(round_fn):
-        run = loop._Run(oracle, 10**6, False)
-        return round_fn(run, w0, params, np.random.default_rng(1), "candidate", "every_step") is not None
-    assert escapes(loop._perturbation_round)
-    assert not escapes(_wrapped("loop.escape_test_squared", "_perturbation_round"))
-    assert not escapes(_wrapped("loop.escape_distance_from_previous_step", "_perturbation_round"))
-    assert escapes(loop._batched_rounds)
-    assert not escapes(_wrapped("loop.escape_test_squared", "_batched_rounds"))
+    def escapes(batch):
+        res = perturbed_gd(CertifiedOracle(ExactOracle(land)), np.zeros(3), params,
+                           np.random.default_rng(1), batch_rounds=batch, max_oracle_calls=1 + 7)
+        return res.escapes > 0
+    for batch in (False, True):
+        assert escapes(batch)
+        for slip in ("loop.escape_test_squared", "loop.escape_distance_from_previous_step"):
+            with F.inject(F.get_fault(slip)):
+                assert not escapes(batch), (slip, batch)
 
 
 @pytest.mark.parametrize("fault", F.CATALOGUE, ids=lambda f: f.id)
@@ -202,32 +201,33 @@ def test_the_slip_copies_equal_the_original_without_their_slip():
     """The loop, round and batch copies that carry the slips are the original line for line: with
     no slip they give the original's result bit for bit (same seeds), under a batchable oracle
     (the round batch) and a sequential one; with a slip they do not."""
-    from byzpgd.algorithms import PGDParams
+    from byzpgd.algorithms import PGDParams, perturbed_gd
     from byzpgd.oracles.inexact import CertifiedOracle, RandomDirectionOracle
     from byzpgd.oracles.landscapes import CosineSaddle
 
-    loop = importlib.import_module("byzpgd.algorithms.perturbed_gd")
+    engine = importlib.import_module("byzpgd.algorithms.engine")
     land = CosineSaddle.random(4, np.random.default_rng(3))
     params = PGDParams(eta=1 / land.L, epsilon=0.03, r=0.01, Q=4, R=0.05, T_th=12)
     w0 = land.sample_start(np.random.default_rng(4), "saddle", 0.0)   # rounds escape once, then fail
 
-    def result(fn, batchable):
+    def result(batchable):
         oracle = CertifiedOracle(RandomDirectionOracle(land, 1e-3, np.random.default_rng(5)))
         oracle.batchable = batchable
-        res = fn(oracle, w0, params, np.random.default_rng(6))
+        res = perturbed_gd(oracle, w0, params, np.random.default_rng(6))
         return res.w.tobytes(), res.grad_oracle_calls, res.escape_rounds, res.escapes, res.status
 
-    plain = F._slip_loop("none")(loop.perturbed_gd)
-    for batchable in (False, True):
-        assert result(plain, batchable) == result(loop.perturbed_gd, batchable)
-        assert result(plain, batchable)[3] >= 1       # an escape happened: the rounds were exercised
-    same = (F.Patch(f"{F.LOOP}:_perturbation_round", F._slip_round("none")),
-            F.Patch(f"{F.LOOP}:_batched_rounds", F._slip_batched("none")))
-    with F.inject(F.Fault("test.no_slip", "logic", "the copies without a slip", same, ())):
-        for batchable in (False, True):
-            assert result(loop.perturbed_gd, batchable) == result(plain, batchable)
-    slipped = F._slip_loop("stop_squared")(loop.perturbed_gd)
-    assert result(slipped, False) != result(loop.perturbed_gd, False)
+    correct = {b: result(b) for b in (False, True)}
+    assert all(r[3] >= 1 for r in correct.values())      # an escape happened: the rounds ran
+    # each slipped step is the original when its slip is off: the same runs, bit for bit
+    unslipped = (F.Patch(f"{F.LOOP}:escape_distance", F._distance_slip("none")),
+                 F.Patch(f"{F.LOOP}:settle_window", F._settle_slip("none")))
+    original = engine.escape_distance
+    with F.inject(F.Fault("test.no_slip", "logic", "the copies without a slip", unslipped, ())):
+        assert engine.escape_distance is not original          # the copies are the ones running
+        for b in (False, True):
+            assert result(b)[:4] == correct[b][:4]
+    with F.inject(F.get_fault("loop.stop_on_squared_norm")):
+        assert result(False) != correct[False]
 
 
 def test_the_command_writes_partial_files_after_each_fault(tmp_path, monkeypatch):

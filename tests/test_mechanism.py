@@ -161,15 +161,25 @@ def test_perturbation_radius_holds_and_catches_a_radius_off_by_1_25_and_the_cube
     assert res.status == "violated"
 
 
-def test_perturbation_radius_is_measured_from_the_queries_not_from_the_reported_xi():
+def test_perturbation_radius_is_measured_from_the_queries_not_from_the_reported_xi(monkeypatch):
     """A loop that reports the ball's ξ in its event but starts the round elsewhere is caught."""
-    def patch(original):
-        def shifted(run, w_tilde, p, rng, reference, test):
-            return original(run, w_tilde + 1.5 * p.r / math.sqrt(w_tilde.size), p, rng, reference, test)
-        return shifted
-    fault = F.Fault("loop.round_from_shifted_point", "logic", "",
-                    (F.Patch(f"{F.LOOP}:_batched_rounds", patch),
-                     F.Patch(f"{F.LOOP}:_perturbation_round", patch)), ())
-    with F.inject(fault):
-        res = m.check_radius("quick", 0, n=6)
+    from byzpgd.algorithms import engine
+
+    original = engine._Engine.open_window
+
+    def shifted(self, b):    # the window's rows start 1.5 r from where its event says
+        notify = self.notify
+        self.notify = lambda b_, event, **data: (notify(b_, event, **data) if event != "perturbation"
+                                                 else True)
+        try:
+            original(self, b)
+        finally:
+            self.notify = notify
+        s, n, dim = self.s, int(self.s.size[b]), int(self.s.dims[b])
+        xi = s.U[b, :n] - s.w[b]
+        s.U[b, :n, :dim] += 1.5 * s.r[b] / math.sqrt(dim)
+        notify(b, "perturbation", candidate=s.w[b].copy(), xi=xi[0] if n == 1 else xi)
+
+    monkeypatch.setattr(engine._Engine, "open_window", shifted)
+    res = m.check_radius("quick", 0, n=6)
     assert res.violations > 0

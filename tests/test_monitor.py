@@ -17,6 +17,7 @@ from byzpgd.oracles.inexact import CertifiedOracle, ExactOracle
 from byzpgd.oracles.landscapes import CosineSaddle
 
 pgd_module = importlib.import_module("byzpgd.algorithms.perturbed_gd")
+engine = importlib.import_module("byzpgd.algorithms.engine")
 
 
 def _setup(seed, adversary="random_direction", Delta=1e-3):
@@ -85,10 +86,8 @@ def test_a_round_step_off_by_a_factor_is_stopped_in_either_engine(monkeypatch, b
     rounds (factor 1) converge without a violation, their steps judged."""
     land, oracle, w0, p = _rounds_setup()
     assert oracle.batchable
-    for name in ("_batched_rounds", "_perturbation_round"):
-        original = getattr(pgd_module, name)
-        monkeypatch.setattr(pgd_module, name, lambda run, w, params, *a, _o=original:
-                            _o(run, w, replace(params, eta=factor * params.eta), *a))
+    original = engine.round_step
+    monkeypatch.setattr(engine, "round_step", lambda G, eta, *a: factor * original(G, eta, *a))
     mon = DescentMonitor(oracle, land.L, oracle.delta)
     res = perturbed_gd(mon, w0, p, np.random.default_rng(0), batch_rounds=batch)
     if factor == 1.0:
@@ -134,22 +133,8 @@ def test_the_step_that_leaves_a_round_is_judged_even_with_one_step_per_round(mon
     mon = DescentMonitor(oracle, land.L, oracle.delta)
     assert perturbed_gd(mon, w0, p, np.random.default_rng(0), batch_rounds=batch).status == "converged"
 
-    class Uphill:      # the run's bookkeeping with every answer the rounds see negated
-        def __init__(self, run):
-            self.run = run
-
-        def answer(self, w):
-            return -self.run.answer(w)
-
-        def query(self, w, phase):
-            return -self.run.query(w, phase)
-
-        def __getattr__(self, name):
-            return getattr(self.run, name)
-
-    for name in ("_batched_rounds", "_perturbation_round"):
-        original = getattr(pgd_module, name)
-        monkeypatch.setattr(pgd_module, name, lambda run, *a, _o=original: _o(Uphill(run), *a))
+    original = engine.round_step       # every round steps uphill: u + ηĝ(u)
+    monkeypatch.setattr(engine, "round_step", lambda G, eta, *a: -original(G, eta, *a))
     mon = DescentMonitor(oracle, land.L, oracle.delta)
     res = perturbed_gd(mon, w0, p, np.random.default_rng(0), batch_rounds=batch, max_oracle_calls=10_000)
     assert res.status == STATUS and "Lemma" in mon.violation

@@ -259,12 +259,12 @@ def observe_escape_rounds(spec: dict, run: exp.EscapeRounds) -> tuple[Observatio
 
 def escape_rounds_batch(sp_: list[dict]) -> list:
     """:func:`byzpgd.experiments.mechanism.run_escape_rounds` for many specs as batched trials
-    (:func:`byzpgd.algorithms.batched.batched_perturbed_gd`, the default reading of the escape
+    (:func:`byzpgd.algorithms.engine.batched_perturbed_gd`, the default reading of the escape
     test): each trial stops at its first query at distance >= its own R from the saddle, which
     in that reading is the query at its first escaped point, so the trial's round counter holds
     the rounds started at the saddle (as one at a time; an adversary without a batched form runs
     one at a time). A spec that cannot be built gets the InstanceError it would get one at a time."""
-    from ...algorithms.batched import batched_perturbed_gd
+    from ...algorithms.engine import batched_perturbed_gd
     from ...experiments import batched as eb
 
     out: list = [None] * len(sp_)
