@@ -126,14 +126,14 @@ class VerifyReport(Report):
 
 
 def verify_command(ids: list[str] | None, profile: str, seed: int, out: str | os.PathLike = "DIR",
-                   claims_arg: str | None = None, batched: bool = False, complete: bool = False,
+                   claims_arg: str | None = None, complete: bool = False,
                    max_seconds: float | None = None, claims_from: Sequence[str] = ()) -> str:
     """The ``byzpgd verify`` command that reproduces a run (``claims_arg`` as the user wrote it, else
     the ids joined by commas; none for every claim; ``claims_from``: the user claim files)."""
     sel = claims_arg if claims_arg is not None else (",".join(ids) if ids is not None else None)
     return shlex.join(["byzpgd", "verify", *[a for src in claims_from for a in ("--claims-from", src)],
                        "--profile", profile, "--seed", str(seed),
-                       *(["--claims", sel] if sel else []), *(["--batched"] if batched else []),
+                       *(["--claims", sel] if sel else []),
                        *(["--complete"] if complete else []),
                        *(["--max-seconds", f"{max_seconds:g}"] if max_seconds is not None else []),
                        "--out", str(out)])
@@ -193,7 +193,7 @@ class VerifyTimeout(Exception):
 
 
 def _run_checks(ids: list[str], profile: str, seed: int, jobs: int, bar: Progress | None,
-                executor=None, batched: bool = False, *, complete: bool = False,
+                executor=None, batched: bool = True, *, complete: bool = False,
                 deadline: float | None = None, on_result: Callable[[dict], None] | None = None,
                 claims_from: tuple[str, ...] = ()) -> dict:
     """The results by claim id, as they finish. ``on_result(results)`` after each one (the
@@ -267,7 +267,7 @@ def draw_escape_illustration(say):
 
 def verify(claims: str | Iterable[str] | None = None, profile: str = "ci", seed: int = 0, *, jobs: int = 1,
            progress: bool | Progress | None = False, illustration: bool = True,
-           command: str | None = None, executor=None, batched: bool = False, complete: bool = False,
+           command: str | None = None, executor=None, batched: bool = True, complete: bool = False,
            max_seconds: float | None = None,
            on_partial: Callable[[VerifyReport], None] | None = None,
            claims_from: str | Sequence[str] = ()) -> VerifyReport:
@@ -283,9 +283,10 @@ def verify(claims: str | Iterable[str] | None = None, profile: str = "ci", seed:
     the report (default: the ``byzpgd verify`` command that reproduces the run). ``executor``: an
     executor with ``as_completed`` (a :class:`byzpgd.experiments.executors.DaskExecutor`, see
     :mod:`byzpgd.scaleout`) that runs one task per claim instead of ``jobs`` local processes; the
-    results are the same. ``batched``: the theorem and escape claims run their instances as batched trials
-    (:func:`byzpgd.properties.runner.check_claim`; the same statuses and counts, values equal up
-    to rounding; the fault campaign injects into the one-at-a-time loop, the default).
+    results are the same. ``batched`` (default True, how every command runs): the theorem and
+    escape claims run their instances as batched trials of the one loop
+    (:mod:`byzpgd.algorithms.engine`); False runs each instance as a batch of one, for comparisons
+    (the same statuses, counts and worst cases: tests/test_batched.py).
     ``complete``: every claim runs every instance of the profile (default: a claim stops drawing
     instances once its verdict cannot change, :mod:`byzpgd.properties.early`).
     ``max_seconds``: the whole run's wall-clock limit; when it runs out the claims still running are
@@ -315,7 +316,7 @@ def verify(claims: str | Iterable[str] | None = None, profile: str = "ci", seed:
     ids = select_claims(claims)
     bar, own = as_progress(progress, "byzpgd verify", "claims")
     t0 = time.perf_counter()
-    command = command or verify_command(None if claims is None else ids, profile, seed, batched=bool(batched),
+    command = command or verify_command(None if claims is None else ids, profile, seed,
                                         complete=bool(complete), max_seconds=max_seconds,
                                         claims_from=sources)
 

@@ -60,7 +60,7 @@ def cmd_verify(ns) -> int:
     # the command that reproduces this report (from the parsed options, not sys.argv: the same
     # profile, seed and claims give the same command however verify was invoked)
     command = verify_command(ids if ns.claims else None, ns.profile, ns.seed, ns.out, claims_arg=ns.claims,
-                             batched=ns.batched, complete=ns.complete, max_seconds=ns.max_seconds,
+                             complete=ns.complete, max_seconds=ns.max_seconds,
                              claims_from=tuple(ns.claims_from or ()))
     written: list = []   # the last partial report written (after each finished claim)
 
@@ -77,7 +77,7 @@ def cmd_verify(ns) -> int:
             bar.say(f"byzpgd verify: {len(ids)} claims, profile {ns.profile}, seed {ns.seed}, "
                     f"on {scaleout.describe(executor)}")
             report = verify(ids, ns.profile, ns.seed, jobs=ns.jobs, progress=bar, command=command,
-                            executor=executor if scaleout.uses_dask(ns) else None, batched=ns.batched,
+                            executor=executor if scaleout.uses_dask(ns) else None,
                             complete=ns.complete, max_seconds=ns.max_seconds, on_partial=write_partial,
                             claims_from=tuple(ns.claims_from or ()))
         bar.close()
@@ -298,12 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--quiet", action="store_true",
                    help="no progress output (default: a progress bar on a terminal, periodic lines "
                         "otherwise)")
-    v.add_argument("--batched", action="store_true",
-                   help="run the theorem and escape claims' instances as batched trials (one vectorised run "
-                        "per group of instances: the same statuses and counts, values equal up to "
-                        "rounding; faster for the exact-oracle claims from a few hundred instances, "
-                        "measured in docs/scale-out.md, 'Where batching pays'). Default: one at a "
-                        "time, the loop the fault campaign injects into")
+    v.add_argument("--batched", action="store_true", help=argparse.SUPPRESS)   # the default since issue 24
     v.add_argument("--complete", action="store_true",
                    help="run every instance of the profile for every claim (tightness statistics). "
                         "Default: a claim stops drawing instances once its verdict cannot change (a "

@@ -214,6 +214,28 @@ class BatchedLeaveObserver:
         _tell(self.inner, b, event, data)
 
 
+class BatchedFirstEscapeObserver:
+    """:class:`~.mechanism.FirstEscapeObserver` for batched trials: at trial b's first 'escape'
+    event it records the escaped point's distance from the trial's centre and ends the trial
+    ('escaped'), whatever the reading of the escape test; the trial's round counter then holds
+    the rounds started at the centre."""
+
+    def __init__(self, inner, centre):
+        self.inner, self.landscape = inner, inner.landscape
+        self.centre = np.asarray(centre, dtype=np.float64)
+        self.escape_distance = np.full(self.centre.shape[0], np.nan)
+
+    def query(self, W, idx, single):
+        return self.inner.query(W, idx, single)
+
+    def notify(self, b: int, event: str, **data):
+        _tell(self.inner, b, event, data)
+        if event == "escape":
+            self.escape_distance[b] = float(np.linalg.norm(np.asarray(data["w"]) - self.centre[b]))
+            return "escaped"
+        return None
+
+
 def _error(spec, message):
     return InstanceError(spec, message, "batched run (byzpgd.experiments.batched)")
 
@@ -494,4 +516,4 @@ def _run_attack_chunk(specs, chunk, built, out, sa):
 
 
 __all__ = ["run_batch", "run_escape_batch", "run_attack_batch", "timed", "BatchedDescentMonitor",
-           "BatchedLeaveObserver", "ERROR_PREFIX"]
+           "BatchedLeaveObserver", "BatchedFirstEscapeObserver", "ERROR_PREFIX"]

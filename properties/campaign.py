@@ -294,9 +294,9 @@ def _outcome(claim_id: str, res: ClaimResult) -> ClaimOutcome:
 
 
 def _child(fault: fault_mod.Fault | None, claims: list[str], profile: str, seed: int, out,
-           batched: bool = False) -> None:
+           batched: bool = True) -> None:
     """Child process: inject the fault (None: baseline) and run the claims, one message each
-    (with ``batched``, as ``byzpgd verify --batched`` runs them). Signals: SIGINT ignored and
+    (batched trials unless ``batched`` is False, as :func:`run_campaign`). Signals: SIGINT ignored and
     SIGTERM/SIGHUP at their defaults (the parent ends the child on Ctrl-C or a stop signal; the fork
     copied the CLI's handlers), and the child dies with its parent (byzpgd.stopping)."""
     from ..stopping import worker_init
@@ -325,7 +325,7 @@ class _null:
 
 
 def _run_in_child(fault, claims, profile, seed, budgets: dict[str, float],
-                  stop_when: Callable[[ClaimOutcome], bool], batched: bool = False):
+                  stop_when: Callable[[ClaimOutcome], bool], batched: bool = True):
     """Run in a child; returns (outcomes, error). A claim over its budget ends the child and
     is reported as a 'timeout' outcome."""
     ctx = mp.get_context("fork")
@@ -372,7 +372,7 @@ def _run_in_child(fault, claims, profile, seed, budgets: dict[str, float],
 
 
 def run_baseline(claims: Sequence[str], profile: str, seed: int,
-                 batched: bool = False) -> dict[str, ClaimOutcome]:
+                 batched: bool = True) -> dict[str, ClaimOutcome]:
     """The claims on the unfaulted code (no budget beyond a generous fixed one)."""
     outcomes, error = _run_in_child(None, list(claims), profile, seed,
                                     {c: 3600.0 for c in claims}, lambda o: False, batched)
@@ -421,7 +421,7 @@ class _FaultTask:
     baseline: dict
     budgets: dict
     all_claims: bool
-    batched: bool = False
+    batched: bool = True
 
     def __call__(self, item) -> FaultOutcome:
         fault, matched = item
@@ -457,14 +457,14 @@ class _FaultTask:
 def run_campaign(faults: Sequence[str | fault_mod.Fault], profile: str = "ci", seed: int = 0, *,
                  all_claims: bool = False, command: str = "",
                  progress: Callable[[str], None] | None = None, executor=None,
-                 batched: bool = False,
+                 batched: bool = True,
                  on_result: Callable[[Campaign], None] | None = None) -> Campaign:
     """Run the campaign over ``faults`` (catalogue ids or :class:`Fault` objects; see the
     module docstring). ``executor`` (an executor with ``as_completed``, e.g. a Dask one from
     :mod:`byzpgd.scaleout`) runs one task per fault; default: one fault after the other here.
     The baseline runs here either way; the outcomes are in the order of ``faults``.
-    ``batched``: the claims run as ``byzpgd verify --batched`` runs them (batched trials for
-    the theorem and escape claims): what the campaign catches in that mode. ``on_result`` is
+    ``batched`` (default True): the claims run as ``byzpgd verify`` runs them (batched trials
+    for the theorem and escape claims; False: each instance a batch of one). ``on_result`` is
     called after each finished fault with the campaign so far (its ``pending`` faults not yet
     run), e.g. to write partial files that an interruption leaves behind."""
     say = progress or (lambda msg: None)

@@ -49,7 +49,7 @@ class CacheKey:
     claim_id: str
     profile: str
     seed: int
-    batched: bool = False
+    batched: bool = True
     complete: bool = False     # --complete: every instance (no early decision)
 
 
@@ -69,9 +69,10 @@ def set_result_cache(cache: ResultCache | None) -> ResultCache | None:
     return previous
 
 
-BATCHED: ContextVar[bool] = ContextVar("byzpgd_batched_trials", default=False)
+BATCHED: ContextVar[bool] = ContextVar("byzpgd_batched_trials", default=True)
 """Whether a :func:`check_claim` call that does not say runs its instances as batched trials
-(``byzpgd verify --batched`` sets it around each check, :func:`batched_trials`)."""
+(default True: how every command runs; :func:`batched_trials` sets it around a block, False
+runs each instance as a batch of one, for comparisons)."""
 
 
 @contextlib.contextmanager

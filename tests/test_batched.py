@@ -341,8 +341,8 @@ def test_check_claim_batched_gives_the_one_at_a_time_result(claim_id, n):
     one at a time (values equal up to rounding); the details say how the trials ran."""
     from byzpgd.properties.runner import check_claim
 
-    loop = check_claim(claim_id, "quick", 3, n=n)
-    bat = check_claim(claim_id, "quick", 3, n=n, batched=True)
+    loop = check_claim(claim_id, "quick", 3, n=n, batched=False)
+    bat = check_claim(claim_id, "quick", 3, n=n)
     _same_result(bat, loop)
     assert bat.details["trials"] == "batched" and "trials" not in loop.details
 
@@ -355,12 +355,13 @@ def test_batched_trials_context_and_what_stays_one_at_a_time(monkeypatch):
     calls = []
     monkeypatch.setattr(runner, "run_in_chunks",
                         lambda specs, fn, size, ex, pr, **kw: calls.append(len(specs)) or [])
-    with runner.batched_trials():
-        assert runner.BATCHED.get() is True
-        runner.check_claim("exact_pgd.grad_norm", "quick", 0, n=5)
-        res = runner.check_claim("exact_pgd.grad_norm", "quick", 0, n=5,
-                                 algorithm=instances.default_algorithm)
-    assert runner.BATCHED.get() is False
+    assert runner.BATCHED.get() is True       # the default
+    runner.check_claim("exact_pgd.grad_norm", "quick", 0, n=5)
+    res = runner.check_claim("exact_pgd.grad_norm", "quick", 0, n=5, algorithm=instances.default_algorithm)
+    with runner.batched_trials(False):
+        assert runner.BATCHED.get() is False
+        runner.check_claim("exact_pgd.grad_norm", "quick", 0, n=4)
+    assert runner.BATCHED.get() is True
     assert calls == [5] and "trials" not in res.details and res.instances == 5
 
 
@@ -389,10 +390,11 @@ def test_a_parameter_fault_reaches_the_batched_trials(monkeypatch):
 def test_verify_batched_records_the_command(tmp_path):
     import byzpgd
 
-    rep = byzpgd.verify(["exact_pgd.iterations"], "quick", 1, batched=True, illustration=False)
-    plain = byzpgd.verify(["exact_pgd.iterations"], "quick", 1, illustration=False)
-    assert "--batched" in rep.command and "--batched" not in plain.command
-    _same_result(rep["exact_pgd.iterations"], plain["exact_pgd.iterations"])
+    rep = byzpgd.verify(["exact_pgd.iterations"], "quick", 1, illustration=False)
+    alone = byzpgd.verify(["exact_pgd.iterations"], "quick", 1, batched=False, illustration=False)
+    assert rep.command == alone.command and "--batched" not in rep.command   # batching is no option
+    assert rep["exact_pgd.iterations"].details["trials"] == "batched"
+    _same_result(rep["exact_pgd.iterations"], alone["exact_pgd.iterations"])
 
 
 def test_batched_checks_report_progress_as_trials_finish():
@@ -429,9 +431,9 @@ def test_escape_checks_batched_give_the_one_at_a_time_result(claim_id, n):
         if mech_check:
             return mech_suite.check_escape(claim_id, "quick", 2, n=n)
         return sas.check_attack(claim_id, "quick", 2, n=n)
-    loop = check()
-    with batched_trials():
-        bat = check()
+    with batched_trials(False):
+        loop = check()
+    bat = check()
     assert (bat.status, bat.instances, bat.violations, bat.outside_hypotheses, bat.errors) == (
         loop.status, loop.instances, loop.violations, loop.outside_hypotheses, loop.errors)
     assert {k: (g.instances, g.violations) for k, g in bat.adversaries.items()} == {

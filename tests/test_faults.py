@@ -187,7 +187,7 @@ def test_a_batched_campaign_runs_the_claims_as_verify_batched_does(monkeypatch):
         q = queue.Queue()
         campaign._child(None, ["exact_pgd.iterations"], "quick", 0, q, batched)
         assert [k for k, _ in iter(q.get_nowait, ("done", None))] == ["injected", "claim"]
-    assert modes == [False, True] and runner.BATCHED.get() is False
+    assert modes == [False, True] and runner.BATCHED.get() is True     # the default: batched
     monkeypatch.undo()
     claims = ("mechanism.exact_escape",)
     faults = [F.Fault(f.id, f.kind, f.description, f.patches, claims)

@@ -4,6 +4,7 @@ last) and at the end."""
 
 from __future__ import annotations
 
+import argparse
 import shlex
 import sys
 from pathlib import Path
@@ -46,7 +47,7 @@ def cmd_faults(ns) -> int:
                           *(["--faults", ns.faults] if ns.faults else []),
                           *(["--subset"] if ns.subset else []),
                           *(["--all-claims"] if ns.all_claims else []),
-                          *(["--batched"] if ns.batched else []), "--out", str(out)])
+                          "--out", str(out)])
     # the bar counts faults: the campaign's '[k/N] fault: status' lines move it
     with Progress("byzpgd faults", total=len(ids), unit="faults", quiet=ns.quiet) as bar:
         bar.say(f"byzpgd faults: {len(ids)} fault(s), profile {ns.profile}, seed {ns.seed}")
@@ -56,7 +57,6 @@ def cmd_faults(ns) -> int:
                 campaign = run_campaign(ids, ns.profile, ns.seed, all_claims=ns.all_claims,
                                         command=command, progress=bar.messages(),
                                         executor=executor if scaleout.uses_dask(ns) else None,
-                                        batched=ns.batched,
                                         on_result=lambda partial: write_faults(out, partial))
         except scaleout.ScaleOutError as exc:
             bar.close()
@@ -111,9 +111,7 @@ def register(subparsers) -> None:
     p.add_argument("--list", action="store_true", help="list the catalogue and exit")
     p.add_argument("--verbose", action="store_true",
                    help="with --list: the engine each fault reaches and, for code slips, why it harms")
-    p.add_argument("--batched", action="store_true",
-                   help="run the claims as 'byzpgd verify --batched' runs them (batched trials for "
-                        "the theorem and escape claims): what the campaign catches in that mode")
+    p.add_argument("--batched", action="store_true", help=argparse.SUPPRESS)   # the default since issue 24
     p.add_argument("--quiet", action="store_true",
                    help="no progress output (default: a progress bar on a terminal, periodic lines "
                         "otherwise)")

@@ -259,11 +259,11 @@ def observe_escape_rounds(spec: dict, run: exp.EscapeRounds) -> tuple[Observatio
 
 def escape_rounds_batch(sp_: list[dict]) -> list:
     """:func:`byzpgd.experiments.mechanism.run_escape_rounds` for many specs as batched trials
-    (:func:`byzpgd.algorithms.engine.batched_perturbed_gd`, the default reading of the escape
-    test): each trial stops at its first query at distance >= its own R from the saddle, which
-    in that reading is the query at its first escaped point, so the trial's round counter holds
-    the rounds started at the saddle (as one at a time; an adversary without a batched form runs
-    one at a time). A spec that cannot be built gets the InstanceError it would get one at a time."""
+    (:func:`byzpgd.algorithms.engine.batched_perturbed_gd`): each trial stops at its first escape
+    (:class:`~byzpgd.experiments.batched.BatchedFirstEscapeObserver`, either reading of the escape
+    test), so the trial's round counter holds the rounds started at the saddle (as one at a time;
+    an adversary without a batched form runs one at a time). A spec that cannot be built gets the
+    InstanceError it would get one at a time."""
     from ...algorithms.engine import batched_perturbed_gd
     from ...experiments import batched as eb
 
@@ -308,8 +308,7 @@ def _escape_rounds_chunk(sp_, chunk, built, out, batched_perturbed_gd, eb):
                 out[i] = InstanceError(sp_[i], f"{type(exc).__name__}: {exc}", "")
         return
     d = blands.dim
-    radius = np.array([built[i][2].R for i in chunk])
-    observer = eb.BatchedLeaveObserver(eb.BatchedCertifiedOracle(badv), np.zeros((len(chunk), d)), radius)
+    observer = eb.BatchedFirstEscapeObserver(eb.BatchedCertifiedOracle(badv), np.zeros((len(chunk), d)))
     res = batched_perturbed_gd(observer, np.zeros((len(chunk), d)), [built[i][2] for i in chunk],
                                [np.random.default_rng(sp_[i]["run_seed"]) for i in chunk],
                                max_oracle_calls=np.array([built[i][3] for i in chunk]),
@@ -319,10 +318,10 @@ def _escape_rounds_chunk(sp_, chunk, built, out, batched_perturbed_gd, eb):
         if r.status == "error":
             out[i] = InstanceError(sp_[i], res.errors[j], "batched run")
             continue
-        escaped = r.status == "left_region"
+        escaped = r.status == "escaped"
         out[i] = exp.EscapeRounds(int(r.escape_rounds), escaped,
-                                  float(np.linalg.norm(r.w)) if escaped else math.nan,
-                                  "escaped" if escaped else r.status, int(r.grad_oracle_calls))
+                                  float(observer.escape_distance[j]) if escaped else math.nan,
+                                  r.status, int(r.grad_oracle_calls))
 
 
 def check_escape(claim_id: str, profile: str, seed: int, progress=None, *,
