@@ -18,8 +18,9 @@ row; what is stacked here is only the parameters.
   ``trap_errors``, ...: the one-instance oracle calls the same) from the parameters it declares
   (``Adversary.batch_params``), each trial's random draws from its own generator in the order its
   one-instance oracle makes them (:func:`batch_adversaries`; ``None`` when an oracle cannot be
-  batched: the white-box adaptive adversary with Δ > 0 keeps per-run state and needs the
-  algorithm's events). The search adversary's error is an argmin over candidates: where two
+  batched). The white-box adaptive adversary keeps its state (phase, candidate, the candidate's
+  negative eigenspace) one row per trial, from the loop's events (``notify``). The search
+  adversary's error is an argmin over candidates: where two
   candidates nearly tie, a rounding-level difference can pick the other one, so its batched
   trials follow the one-instance path only up to such ties (tests/test_batched.py).
 - :class:`BatchedCertifiedOracle`: the certifying layer of
@@ -33,6 +34,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..algorithms.engine import ERROR_PREFIX
+from .adversaries.adaptive import candidate_eigenspace, round_errors
 from .adversaries.base import BUDGET_FACTOR, Adversary
 from .adversaries.noise import random_direction_errors, uniform_ball_errors
 from .adversaries.pullback import pull_back_errors
@@ -245,7 +247,7 @@ def batch_landscapes(items, dim: int | None = None) -> BatchedLandscape:
 
 
 BATCHABLE = ("exact", "random_direction_oracle", "random_direction", "uniform_ball", "shrink", "trap",
-             "target_field", "pull_back", "search")
+             "target_field", "pull_back", "search", "adaptive")
 
 
 def oracle_kind(oracle) -> str | None:
@@ -291,6 +293,12 @@ class BatchedAdversary:
         self.n_refine = stacked("n_refine", 0, np.int64)
         self.centre = landscape.pad([p.get("centre", 0.0) for p in params])
         self.target = landscape.pad([p.get("target", 0.0) for p in params])
+        # the white-box adaptive adversary's state, one row per trial (its events: notify)
+        self.curvature = stacked("curvature_mode", False, bool)
+        self.in_round = np.zeros(B, dtype=bool)
+        self.candidate = np.zeros((B, d))
+        self.cand_V = np.zeros((B, d, d))             # zero columns add exact zeros
+        self.has_cand_V = np.zeros(B, dtype=bool)
         width = max([p["V"].shape[1] for p in params if "V" in p], default=1)
         self.V = np.zeros((B, d, width))            # zero columns add exact zeros
         for b, p in enumerate(params):
@@ -336,6 +344,8 @@ class BatchedAdversary:
             return target_field_errors(W, grad, Dc, self.kappa_f[idx][:, None], take_rows(self.target, idx))
         if k == "pull_back":
             return pull_back_errors(W, Dc, self.fraction[idx][:, None], take_rows(self.centre, idx))
+        if k == "adaptive":
+            return self._adaptive(W, grad, idx, Dc)
         if k == "search":      # one call per setting (K, lookahead, refine): nothing padded
             e = np.empty_like(W)
             setting = self.K[idx] * 10_000 + self.h[idx] * 100 + self.n_refine[idx]
@@ -344,6 +354,38 @@ class BatchedAdversary:
                 e[rows] = self._search(W[rows], grad[rows], idx[rows], D[rows])
             return e
         raise AssertionError(k)  # pragma: no cover - oracle_kind admits only the kinds above
+
+    def _adaptive(self, W, grad, idx, Dc):
+        """The white-box adaptive adversary's formulas (:mod:`~.adversaries.adaptive`) per row:
+        the trap around the known saddle outside rounds, :func:`round_errors` inside one."""
+        E = trap_errors(per_trial_product(per_trial_product(grad, idx, self.V), idx, self.V, transpose=True),
+                        Dc, self.kappa[idx][:, None])
+        rnd = self.in_round[idx]
+        if rnd.any():
+            r, ir = np.flatnonzero(rnd), idx[rnd]
+            P = per_trial_product(grad[r], ir, self.cand_V)
+            GV = per_trial_product(P, ir, self.cand_V, transpose=True)
+            E[r] = round_errors(W[r] - take_rows(self.candidate, ir), GV,
+                                self.curvature[ir] & self.has_cand_V[ir], Dc[r])
+        return E
+
+    def notify(self, b: int, event: str, **data) -> None:
+        """Trial b's loop events, for the adaptive adversary's state (the others ignore them)."""
+        if self.names[self.codes[b]] != "adaptive":
+            return
+        db = int(self.dims[b])
+        if event == "candidate":
+            V = candidate_eigenspace(self.items[b].landscape, np.asarray(data["w"])[:db])
+            self.cand_V[b] = 0.0
+            self.has_cand_V[b] = V is not None
+            if V is not None:
+                self.cand_V[b, :db, :V.shape[1]] = V
+            self.in_round[b] = False
+        elif event == "perturbation":
+            self.candidate[b] = data["candidate"]
+            self.in_round[b] = True
+        elif event == "escape":
+            self.in_round[b] = False
 
     def _search(self, W, G, idx, D):
         """The search adversary's own routine (:func:`~.adversaries.search.search_errors`) on the
@@ -403,6 +445,9 @@ class BatchedCertifiedOracle:
         self.delta = adversary.delta
         self.slack = float(slack)
         self.max_query_norm = np.zeros(len(self.delta))
+
+    def notify(self, b: int, event: str, **data) -> None:
+        self.adversary.notify(b, event, **data)
 
     def query(self, W, idx, single):
         g, true = self.adversary(W, idx)

@@ -208,9 +208,9 @@ def _no_sequential_fallback(monkeypatch):
 @pytest.mark.parametrize("claim_id,n,seed", [("byzantine_pgd.grad_norm", 14, 3),
                                              ("exact_pgd.grad_norm", 16, 1)])
 def test_run_batch_gives_the_records_of_instances_run(claim_id, n, seed, monkeypatch):
-    """Theorem specs of several landscapes, dimensions and every batchable adversary (the white
-    box adaptive adversary is left out: it runs one at a time)."""
-    specs = [s for s in sample_specs(claim_id, n, seed) if s["adversary"]["name"] != "adaptive"]
+    """Theorem specs of several landscapes, dimensions and every adversary (the white-box
+    adaptive one included: its state is one row per trial, fed by the loop's events)."""
+    specs = sample_specs(claim_id, n, seed)
     assert len({s["landscape"] for s in specs}) == 2 and len({s["dim"] for s in specs}) >= 3
     seq = [instances.run(s) for s in specs]
     _no_sequential_fallback(monkeypatch)
@@ -242,13 +242,57 @@ def test_search_adversaries_with_every_setting(monkeypatch):
     assert same_calls >= len(specs) - 3
 
 
-def test_run_batch_runs_unbatchable_specs_one_at_a_time_and_records_errors():
+def test_run_batch_runs_unbatchable_specs_one_at_a_time_and_records_errors(monkeypatch):
+    import byzpgd.oracles.batched as ob
+
+    monkeypatch.setattr(ob, "BATCHABLE", tuple(k for k in ob.BATCHABLE if k != "adaptive"))
     specs = sample_specs("byzantine_pgd.grad_norm", 16, 0)
     adaptive = [s for s in specs if s["adversary"]["name"] == "adaptive"][:1]
     broken = {**specs[0], "landscape": "no_such_landscape"}
     out = eb.run_batch(adaptive + [broken])
     same_record(instances.run(adaptive[0]), out[0])
     assert isinstance(out[1], InstanceError) and "no_such_landscape" in out[1].error
+
+
+def _adaptive_runs(lands, batched):
+    """The loop from each landscape's saddle (r = 0.005 ≈ 5Δ, R = 0.1, Q = 6, T_th = 40: the
+    rounds' errors change how long they take to escape) against the white-box adaptive
+    adversary at Δ = 1e-3 (both modes), one at a time or as one batch."""
+    delta = 1e-3
+    advs = [make_adversary({"name": "adaptive", "seed": 10 + k, "mode": ("curvature", "distance")[k % 2],
+                            "kappa": 2.0}, land, delta) for k, land in enumerate(lands)]
+    params = [PGDParams(eta=1 / x.L, epsilon=3 * delta, r=0.005, Q=6, R=0.1, T_th=40) for x in lands]
+    rngs = [np.random.default_rng(50 + k) for k in range(len(lands))]
+    if not batched:
+        return [perturbed_gd(CertifiedOracle(a), np.zeros(x.dim), p, g, max_oracle_calls=20_000)
+                for a, x, p, g in zip(advs, lands, params, rngs, strict=True)]
+    bl = batch_landscapes(lands)
+    oracle = BatchedCertifiedOracle(batch_adversaries(advs, bl))
+    return batched_perturbed_gd(oracle, np.zeros((len(lands), bl.dim)), params, rngs, dims=bl.dims,
+                                max_oracle_calls=20_000)
+
+
+def test_the_adaptive_adversary_batched_follows_its_events(monkeypatch):
+    """The white-box adaptive adversary's batched form (its phase, candidate and the candidate's
+    eigenspace one row per trial, fed by the loop's events): trials of several dimensions and
+    both modes run as the one-instance adversary makes them; a batched form that missed the
+    'perturbation' event (its rounds answered as in the descent phase) is told apart."""
+    import byzpgd.oracles.batched as ob
+
+    lands = _landscapes([3, 4, 2, 4, 3, 2])
+    seq = _adaptive_runs(lands, batched=False)
+    bat = _adaptive_runs(lands, batched=True)
+    assert all(r.escapes == 1 for r in seq)                 # the rounds ran and escaped
+    for s, b in zip(seq, bat, strict=True):
+        assert (b.status, b.grad_oracle_calls, b.escape_rounds, b.escapes) == (
+            s.status, s.grad_oracle_calls, s.escape_rounds, s.escapes)
+        np.testing.assert_allclose(b.w, s.w, rtol=1e-9, atol=1e-12)
+    original = ob.BatchedAdversary.notify
+    monkeypatch.setattr(ob.BatchedAdversary, "notify", lambda self, b, event, **data:
+                        None if event == "perturbation" else original(self, b, event, **data))
+    deaf = _adaptive_runs(lands, batched=True)
+    assert any((d.grad_oracle_calls, d.escapes) != (s.grad_oracle_calls, s.escapes)
+               for s, d in zip(seq, deaf, strict=True))
 
 
 @pytest.mark.parametrize("claim_id", ["mechanism.escape", "mechanism.exact_escape"])
@@ -273,7 +317,7 @@ def test_make_adversary_kinds_have_a_batched_form():
     bl = batch_landscapes([land])
     for name in ("random_direction", "uniform_ball", "shrink", "trap", "target_field", "pull_back", "search"):
         assert batch_adversaries([make_adversary({"name": name, "seed": 1}, land, 1e-3)], bl) is not None
-    assert batch_adversaries([make_adversary({"name": "adaptive", "seed": 1}, land, 1e-3)], bl) is None
+    assert batch_adversaries([make_adversary({"name": "adaptive", "seed": 1}, land, 1e-3)], bl) is not None
     assert batch_adversaries([make_adversary({"name": "adaptive", "seed": 1}, land, 0.0)], bl) is not None
 
 

@@ -26,6 +26,22 @@ import math
 import numpy as np
 
 from .base import BUDGET_FACTOR, Adversary, clip_to_budget, negative_eigenspace, trap_centre, unit
+from .trap import trap_errors
+
+
+def round_errors(X, GV, use_curvature, Delta):
+    """The errors of queries in a perturbation round: e = Δ·unit(−P_V∇F(u)) where the curvature
+    mode has a negative eigenspace V at the candidate and P_V∇F(u) ≠ 0, else Δ·unit(u − w̃).
+    ``X`` rows u − w̃, ``GV`` rows P_V∇F(u), ``use_curvature`` a bool per row (or one), Δ a number
+    or a column."""
+    use_v = np.asarray(use_curvature)[..., None] & (np.linalg.norm(GV, axis=-1, keepdims=True) > 0)
+    return clip_to_budget(Delta * unit(np.where(use_v, -GV, X)), Delta)
+
+
+def candidate_eigenspace(landscape, w):
+    """V of the candidate: the eigenvectors of ∇²F(w̃) with negative curvature (None if none)."""
+    V, gam = negative_eigenspace(landscape, w)
+    return V[:, gam > 0] if np.any(gam > 0) else None
 
 
 class WhiteBoxAdaptive(Adversary):
@@ -56,8 +72,7 @@ class WhiteBoxAdaptive(Adversary):
             self.events[event] += 1
         if event == "candidate":
             self.candidate = np.array(data["w"], dtype=np.float64)
-            V, gam = negative_eigenspace(self.landscape, self.candidate)
-            self.cand_V = V[:, gam > 0] if np.any(gam > 0) else None
+            self.cand_V = candidate_eigenspace(self.landscape, self.candidate)
             self.phase = "candidate"
         elif event == "perturbation":
             self.candidate = np.array(data["candidate"], dtype=np.float64)
@@ -88,11 +103,10 @@ class WhiteBoxAdaptive(Adversary):
         if np.ndim(w) == 1:
             return self._error_1d(np.asarray(w, dtype=np.float64), grad)
         if self.phase != "round":
-            g_v = grad @ self.trap_V
-            return clip_to_budget(-self.kappa * (g_v @ self.trap_V.T), self.delta)
-        x = np.asarray(w) - self.candidate
-        if self.mode == "curvature" and self.cand_V is not None:
-            gv = -(grad @ self.cand_V) @ self.cand_V.T
-            use_v = np.linalg.norm(gv, axis=-1, keepdims=True) > 0
-            x = np.where(use_v, gv, x)
-        return clip_to_budget(self.delta * unit(x), self.delta)
+            return trap_errors((grad @ self.trap_V) @ self.trap_V.T, self.delta, self.kappa)
+        curvature = self.mode == "curvature" and self.cand_V is not None
+        gv = (grad @ self.cand_V) @ self.cand_V.T if curvature else np.zeros_like(grad)
+        return round_errors(np.asarray(w) - self.candidate, gv, curvature, self.delta)
+
+    def batch_params(self) -> dict:
+        return {"kappa": self.kappa, "V": self.trap_V, "curvature_mode": self.mode == "curvature"}
