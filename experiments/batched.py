@@ -15,8 +15,9 @@ Specs are grouped by what one vectorised batch needs in common (landscape family
 family; dimensions and adversaries may differ, :mod:`byzpgd.oracles.batched`); a spec whose
 oracle has no batched form (every adversary of the theorem claims has one, the white-box
 adaptive one included since issue 24) or whose group has a single member runs one at a time
-through the one-instance experiment, so every spec gets its result. The descent monitor (:mod:`.monitor`) and the leave observer of the mechanism runs are
-reproduced here row by row with the same constants.
+through the one-instance experiment, so every spec gets its result. The descent monitor
+(:mod:`.monitor`) and the leave observer of the mechanism runs are reproduced here row by row
+with the same constants.
 
 Claim checks plug these in where they call ``run_instances`` (:func:`timed` gives the same
 ``Timed``/``InstanceError`` list); the able-to-fail overrides (another algorithm or constant)
