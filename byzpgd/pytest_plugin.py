@@ -66,7 +66,7 @@ class ServingCache:
         self.served: list[ClaimResult] = []
 
     def lookup(self, key: CacheKey) -> ClaimResult | None:
-        if getattr(key, "batched", False):     # only one-at-a-time results are collected
+        if not getattr(key, "batched", True):  # only results computed as verify computes them
             return None
         hit = self.collected.get((key.claim_id, key.profile, key.seed))
         if hit is not None:
@@ -144,7 +144,7 @@ class _Session:
         # a test that monkeypatches may have changed what check_claim runs: not reused
         if "monkeypatch" not in getattr(item, "fixturenames", ()):
             for key, result in cache.recorded:  # JSON text: survives pytest-xdist's serialisation
-                if getattr(key, "batched", False):
+                if not getattr(key, "batched", True):   # not as verify computes it: not reused
                     continue
                 item.user_properties.append((_PROP, json.dumps(
                     {"key": [key.claim_id, key.profile, key.seed], "result": result.to_json()})))
