@@ -40,8 +40,9 @@ with it (the iterate stays the candidate).
 
 **Budgets.** A trial stops at ``max_oracle_calls`` calls ('max_oracle_calls', looked at before
 each single query), at ``max_seconds`` of the engine's time charged to it in equal shares per
-step ('max_seconds', looked at every 256 calls), or at a non-finite query or answer
-('nonfinite'): no divergence can make a run hang.
+step ('max_seconds', looked at every 256 calls; every trial alive has rows in every step, so
+all have the same share), or at a non-finite query or answer ('nonfinite'): no divergence can
+make a run hang.
 
 **The steps** (:func:`exceeds_threshold`, :func:`gradient_phase`, :func:`round_plan`,
 :func:`round_step`, :func:`escape_distance`, :func:`settle_window`, ``uniform_ball``) are
@@ -223,10 +224,11 @@ class _Trials:
         self.rounds = np.zeros(B, dtype=np.int64)
         self.escapes = np.zeros(B, dtype=np.int64)
         self.status = np.array(["converged"] * B, dtype=object)
-        self.charged = np.zeros(B)
         self.errors: dict[int, str] = {}
+        self.changed = True        # which trials query which rows changed since the last step
 
     def finish(self, trials, why: str) -> None:
+        self.changed = True
         for b in np.atleast_1d(trials):
             b = int(b)
             if self.phase[b] == DONE:
@@ -287,6 +289,7 @@ class _Engine:
         self.notify_hook = getattr(oracle, "notify", None)
         self.cols = np.arange(s.Qmax)
         self.reported = 0
+        self.charged = 0.0         # each alive trial's share of the engine's time so far
 
     def notify(self, b: int, event: str, **data) -> bool:
         """Tell the oracle trial b's event; False if the oracle ended the trial (a hook that
@@ -327,6 +330,7 @@ class _Engine:
         s.ESC[b] = 0
         s.t[b] = 0
         s.phase[b] = ROUNDS
+        s.changed = True
         self.notify(b, "perturbation", candidate=s.w[b].copy(), xi=xi[0] if n == 1 else xi)
 
     def close_window(self, b: int) -> None:
@@ -345,6 +349,7 @@ class _Engine:
                 return
             s.w[b] = point
             s.phase[b] = GD
+            s.changed = True
         elif s.k0[b] + n < s.Q[b]:
             s.k0[b] += n
             self.open_window(b)
@@ -355,67 +360,92 @@ class _Engine:
     def run(self) -> None:
         s = self.s
         while self.step():
-            n_done = int(np.count_nonzero(s.phase == DONE))
-            if self.progress is not None and n_done > self.reported:
-                self.reported = n_done
-                self.progress(n_done)
+            if self.progress is not None:
+                n_done = int(np.count_nonzero(s.phase == DONE))
+                if n_done > self.reported:
+                    self.reported = n_done
+                    self.progress(n_done)
+
+    def layout(self) -> None:
+        """Which trials are alive, which make a single query (the gradient phase or a window of
+        one round) and the rows of this and the following steps, recomputed only when an event
+        changed them (``_Trials.changed``)."""
+        s = self.s
+        self.alive = alive = np.flatnonzero(s.phase != DONE)
+        phase = s.phase[alive]
+        single = (phase == GD) | (s.size[alive] == 1)
+        self.single_trials = alive[single]
+        self.gd_trials = alive[phase == GD]
+        self.gd_slots = self.gd_trials * s.Qmax
+        if single.all():                    # one row per trial
+            bi, flat = alive, alive * s.Qmax
+            self.row_single = np.ones(alive.size, dtype=bool)
+            self.all_single = True
+        else:
+            QM = s.A & (s.phase == ROUNDS)[:, None]
+            QM[self.gd_trials, 0] = True
+            bi, qi = np.nonzero(QM)
+            flat = bi * s.Qmax + qi
+            self.row_single = (s.phase[bi] == GD) | (s.size[bi] == 1)
+            self.all_single = False
+        self.bi, self.flat = bi, flat
+        self.row_gd = s.phase[bi] == GD
+        s.changed = False
 
     def budgets(self) -> None:
-        s = self.s
-        single = (s.phase == GD) | ((s.phase == ROUNDS) & (s.size == 1))
-        capped = single & (s.calls >= s.cap)
-        if capped.any():
-            s.finish(np.flatnonzero(capped), "max_oracle_calls")
-        if self.max_seconds is not None:
-            late = single & (s.phase != DONE) & (s.calls % 256 == 0) & (s.charged >= self.max_seconds)
-            if late.any():
-                s.finish(np.flatnonzero(late), "max_seconds")
-
-    def rows(self):
-        """The query rows of this step: (trial, column) pairs, rows of the round store."""
-        s = self.s
-        gd = s.phase == GD
-        s.U[gd, 0] = s.w[gd]
-        QM = s.A & (s.phase == ROUNDS)[:, None]
-        QM[gd, 0] = True
-        bi, qi = np.nonzero(QM)
-        return bi, qi, bi * s.Qmax + qi
+        """The call cap and the wall-clock budget (the engine's time, charged to the trials alive
+        in each step in equal shares: the same share for every trial alive) of the trials that
+        make a single query."""
+        s, one = self.s, self.single_trials
+        if one.size == 0:
+            return
+        capped = one[s.calls[one] >= s.cap[one]]
+        if capped.size:
+            s.finish(capped, "max_oracle_calls")
+        if self.max_seconds is not None and self.charged >= self.max_seconds:
+            late = one[(s.calls[one] % 256 == 0) & (s.phase[one] != DONE)]
+            if late.size:
+                s.finish(late, "max_seconds")
 
     def step(self) -> bool:
         s = self.s
         t0 = time.perf_counter()
-        if not (s.phase != DONE).any():
+        if s.changed:
+            self.layout()
+        if self.alive.size == 0:
             return False
         self.budgets()
-        bi, qi, flat = self.rows()
-        if bi.size == 0:
-            return (s.phase != DONE).any()
+        if s.changed:
+            self.layout()
+            if self.alive.size == 0:
+                return False
+        bi, flat = self.bi, self.flat
+        s.U_rows[self.gd_slots] = s.w[self.gd_trials]     # the gradient phase queries its iterate
         Wq = np.take(s.U_rows, flat, axis=0)
-        bad = ~np.isfinite(Wq).all(axis=1)
-        if bad.any():   # a non-finite point is never queried
-            s.finish(_distinct(bi[bad]), "nonfinite")
+        row_single, row_gd = self.row_single, self.row_gd
+        if not np.isfinite(Wq).all():       # a non-finite point is never queried
+            s.finish(_distinct(bi[~np.isfinite(Wq).all(axis=1)]), "nonfinite")
             keep = s.phase[bi] != DONE
-            bi, qi, flat, Wq = bi[keep], qi[keep], flat[keep], Wq[keep]
+            bi, flat, Wq, row_single, row_gd = bi[keep], flat[keep], Wq[keep], row_single[keep], row_gd[keep]
             if bi.size == 0:
                 return True
-        row_phase = s.phase[bi]
-        single = (row_phase == GD) | (s.size[bi] == 1)
-        s.calls[bi[single]] += 1
-        G, ended = self.oracle.query(Wq, bi, single)
+        s.calls[bi if self.all_single else bi[row_single]] += 1
+        G, ended = self.oracle.query(Wq, bi, row_single)
         for b, why in ended.items():
             s.finish(b, why)
-        nonfinite = ~np.isfinite(G).all(axis=1) & (s.phase[bi] != DONE)
-        if nonfinite.any():
-            s.finish(_distinct(bi[nonfinite]), "nonfinite")
-        live = s.phase[bi] != DONE
-        sel = live & (row_phase == GD)
-        if sel.any():
-            self.gradient_rows(bi[sel], Wq[sel], G[sel])
-        sel = live & (row_phase == ROUNDS)
-        if sel.any():
-            self.round_rows(bi[sel], flat[sel], G[sel])
-        part = _distinct(bi)
-        s.charged[part] += (time.perf_counter() - t0) / max(1, part.size)
+        if not np.isfinite(G).all():
+            nonfinite = ~np.isfinite(G).all(axis=1) & (s.phase[bi] != DONE)
+            if nonfinite.any():
+                s.finish(_distinct(bi[nonfinite]), "nonfinite")
+        sel_gd, sel_rounds = row_gd, ~row_gd
+        if s.changed:                        # some trials ended in this step: only the others go on
+            live = s.phase[bi] != DONE
+            sel_gd, sel_rounds = live & row_gd, live & ~row_gd
+        if sel_gd.any():
+            self.gradient_rows(bi[sel_gd], Wq[sel_gd], G[sel_gd])
+        if sel_rounds.any():
+            self.round_rows(bi[sel_rounds], flat[sel_rounds], G[sel_rounds])
+        self.charged += (time.perf_counter() - t0) / self.alive.size
         return True
 
     def gradient_rows(self, tb, W, G) -> None:
@@ -428,20 +458,21 @@ class _Engine:
 
     def round_rows(self, rb, rows, G) -> None:
         s = self.s
-        tb = _distinct(rb)
+        tb = rb if self.all_single else _distinct(rb)      # one row per trial, or windows of Q
         s.t[tb] += 1
-        step = round_step(G, s.eta[rb], rows, s.t[rb])
+        t_rows = s.t[rb]
+        step = round_step(G, s.eta[rb], rows, t_rows)
         U = np.take(s.U_rows, rows, axis=0) - step
         s.U_rows[rows] = U
-        if self.every:
-            tested = np.ones(rb.size, dtype=bool)
-        else:
-            tested = s.t[rb] == s.T[rb]
-        if tested.any():
+        tested = None if self.every else t_rows == s.T[rb]
+        hit = None
+        if tested is None or tested.any():
             ref = (np.take(s.REF.reshape(-1, s.d), rows, axis=0) if s.REF is not None else s.w[rb])
-            dist = escape_distance(U[tested], ref[tested], step[tested])
-            hit = np.zeros(rb.size, dtype=bool)
-            hit[tested] = dist >= s.R[rb[tested]]
+            if tested is None:
+                hit = escape_distance(U, ref, step) >= s.R[rb]
+            else:
+                hit = np.zeros(rb.size, dtype=bool)
+                hit[tested] = escape_distance(U[tested], ref[tested], step[tested]) >= s.R[rb[tested]]
             if hit.any():
                 hb, hc = rb[hit], rows[hit] - rb[hit] * s.Qmax
                 s.ESC[hb, hc] = s.t[hb]
@@ -451,6 +482,13 @@ class _Engine:
                 np.minimum.at(first, hb, hc)
                 fb = _distinct(hb)
                 s.A[fb] &= self.cols[None, :] < first[fb, None]
-        over = tb[~s.A[tb].any(axis=1) | (s.t[tb] >= s.T[tb])]
+                s.changed = True
+            else:
+                hit = None
+        if self.all_single:      # a window of one round ends at its escape or its T_th-th step
+            done = t_rows >= s.T[rb]
+            over = rb[done | hit] if hit is not None else rb[done]
+        else:
+            over = tb[~s.A[tb].any(axis=1) | (s.t[tb] >= s.T[tb])]
         for b in over:
             self.close_window(int(b))
