@@ -7,7 +7,7 @@ instances and test it, as paths relative to the repository root.
   searches) whose code runs the claim's instances: the callable the check hands to the shared
   engine (``experiments.loop.run_instances`` / ``run_in_chunks``), followed through the
   functions and classes of :mod:`byzpgd.properties` it names. The shared engine itself
-  (:data:`SHARED_ENGINE`: the loop, the batched trials of ``--batched``, budgets, executors) is
+  (:data:`SHARED_ENGINE`: the loop, the batched trials, budgets, executors) is
   not listed. A check that hands nothing to the engine (the symbolic claims, the PEP hierarchy)
   lists the run modules its own code names, if any;
 - tests: the files of tests/ that declare the id, exactly, in a module-level tuple
