@@ -283,6 +283,10 @@ def batched_perturbed_gd(oracle: BatchedOracle, W0, params: list[PGDParams],
 
 
 class _Engine:
+    """Steps the trials of :class:`_Trials` until all are done: each step asks the oracle for
+    every alive trial's rows at once, then moves the gradient-phase rows and the round rows; the
+    rare events of one trial (a candidate, a window opened or settled) are methods of their own."""
+
     def __init__(self, s: _Trials, oracle, every_step: bool, max_seconds, progress):
         self.s, self.oracle, self.every = s, oracle, every_step
         self.max_seconds, self.progress = max_seconds, progress

@@ -132,15 +132,15 @@ def test_ctrl_c_leaves_the_previous_report_untouched(tmp_path, jobs):
     for name, text in previous.items():
         (tmp_path / name).write_text(text)
     env = {**os.environ, "BYZPGD_PROGRESS": "lines"}
-    # a claim that runs for tens of seconds on the quick profile
-    proc = subprocess.Popen([sys.executable, "-m", "byzpgd", "verify", "--profile", "quick", "--claims",
+    # claims that run for ten seconds or more on the deep profile (batched: see docs/scale-out.md)
+    proc = subprocess.Popen([sys.executable, "-m", "byzpgd", "verify", "--profile", "deep", "--claims",
                              "exact_pgd.poster_lambda_min,exact_pgd.lambda_min", "--jobs", jobs,
                              "--out", str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=env, preexec_fn=_default_sigint)
     seen = []
     for line in proc.stderr:                 # wait until the checks run
         seen.append(line)
-        if "2 claims, profile quick" in line:
+        if "2 claims, profile deep" in line:
             break
     time.sleep(2.0)
     proc.send_signal(signal.SIGINT)

@@ -175,7 +175,7 @@ def run(tmp_path):
 
 
 # two claims of tens of seconds each on the quick profile (as the Ctrl-C test of test_cli_input.py)
-SLOW_CLAIMS = "exact_pgd.poster_lambda_min,exact_pgd.lambda_min"
+SLOW_CLAIMS = "exact_pgd.poster_lambda_min,exact_pgd.lambda_min"   # ten seconds or more on deep
 REPORT = ("report.json", "report.md", "report.html")
 
 
@@ -183,8 +183,8 @@ REPORT = ("report.json", "report.md", "report.html")
 def test_verify_with_a_process_pool_ends_its_workers(run, tmp_path, sig):
     out = tmp_path / "out"
     previous = _previous(out, REPORT)
-    r = run(["verify", "--profile", "quick", "--claims", SLOW_CLAIMS, "--jobs", "2", "--out", str(out)])
-    r.wait_for("2 claims, profile quick", workers=2)
+    r = run(["verify", "--profile", "deep", "--claims", SLOW_CLAIMS, "--jobs", "2", "--out", str(out)])
+    r.wait_for("2 claims, profile deep", workers=2)
     time.sleep(1.0)                            # the workers are inside their checks
     code, left = r.stop(sig)
     assert code == 128 + sig, r.err
@@ -260,8 +260,8 @@ def test_calibrate_on_a_dask_local_cluster_closes_it(run, tmp_path):
 
 
 KILLED = {   # command, what shows the work is under way, the processes that must exist by then
-    "verify": (["verify", "--profile", "quick", "--claims", SLOW_CLAIMS, "--jobs", "2"],
-               "2 claims, profile quick", 2),
+    "verify": (["verify", "--profile", "deep", "--claims", SLOW_CLAIMS, "--jobs", "2"],
+               "2 claims, profile deep", 2),
     "faults": (["faults", "--profile", "quick", "--faults", "byzantine_pgd.Q_1"], "baseline:", 1),
 }
 
