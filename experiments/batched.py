@@ -1,4 +1,4 @@
-"""Many instances of one claim as batched trials (:mod:`byzpgd.algorithms.batched`): the same
+"""Many instances of one claim as batched trials (:mod:`byzpgd.algorithms.engine`): the same
 specs, the same records as the one-at-a-time experiments (benchmarks/batched_trials.py measures
 the instances per second of both).
 

@@ -8,7 +8,7 @@ the monitor ends it at once (status 'descent_violated'), so such a run can neith
 The monitor sits between the algorithm and its oracle; it sees the queries and the answers and
 the algorithm's perturbation events, and judges each pair of consecutive single queries not
 separated by a perturbation. The Q perturbation rounds run as one batch
-(algorithms/perturbed_gd.py ``_batched_rounds``) are judged row by row: after a perturbation,
+(a window of Q rounds, algorithms/engine.py) are judged row by row: after a perturbation,
 each (K, d) batch holds the next point of rounds 0..K−1 (K never grows: a round that escapes ends
 the later ones), so row i of a batch is a gradient step from row i of the batch before it, and
 the rounds are held to the same inequality whether they run one by one or as a batch (the step

@@ -327,7 +327,7 @@ def _escape_rounds_chunk(sp_, chunk, built, out, batched_perturbed_gd, eb):
 def check_escape(claim_id: str, profile: str, seed: int, progress=None, *,
                  executor=None, n: int | None = None, batched: bool | None = None) -> ClaimResult:
     """The per-round escape test (module docstring). ``batched`` (default: ``runner.BATCHED``,
-    ``byzpgd verify --batched``) runs the runs as batched trials (:func:`escape_rounds_batch`);
+    default True, as every command runs) runs the runs as batched trials (:func:`escape_rounds_batch`);
     the details then say ``trials: 'batched'``."""
     claim = get(claim_id)
     t0 = time.perf_counter()

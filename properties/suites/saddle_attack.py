@@ -196,7 +196,7 @@ def check_attack(claim_id: str, profile: str = "ci", seed: int = 0, *, algorithm
                  batched: bool | None = None) -> ClaimResult:
     """Check one saddle-attack claim on ``n`` instances (default: the profile's count);
     ``algorithm(spec, oracle, w0, rng)`` replaces the algorithm under test (able-to-fail tests).
-    ``batched`` (default: ``runner.BATCHED``, ``byzpgd verify --batched``) runs the escape
+    ``batched`` (default: ``runner.BATCHED``, True as every command runs) runs the escape
     claim's instances as batched trials (:func:`byzpgd.experiments.batched.run_attack_batch`,
     the same runs up to rounding); the trapped claims and an ``algorithm`` run one at a time."""
     claim = get(claim_id)
