@@ -131,7 +131,8 @@ class BatchResult(list):
 
 # --- the steps of the loop ----------------------------------------------------------------------
 def row_norms(X: np.ndarray) -> np.ndarray:
-    """‖x‖ of each row."""
+    """‖x‖ of each row (einsum: several times faster than ``np.linalg.norm(axis=-1)`` on short
+    rows; equal up to rounding)."""
     return np.sqrt(np.einsum("ij,ij->i", X, X))
 
 

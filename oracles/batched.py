@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..algorithms.engine import ERROR_PREFIX
+from ..algorithms.engine import ERROR_PREFIX, row_norms
 from .adversaries.adaptive import candidate_eigenspace, round_errors
 from .adversaries.base import BUDGET_FACTOR, Adversary
 from .adversaries.noise import random_direction_errors, uniform_ball_errors
@@ -52,12 +52,6 @@ from .landscapes.cosine_saddle import (
 )
 from .landscapes.phase_retrieval import phase_grad, phase_term_changes, phase_value
 from .landscapes.rotation import DenseRotation, Rotation
-
-
-def row_norms(X):
-    """‖x‖ of each row (einsum: several times faster than ``np.linalg.norm(axis=-1)`` on short
-    rows; equal up to rounding)."""
-    return np.sqrt(np.einsum("ij,ij->i", X, X))
 
 
 def take_rows(X, idx):
