@@ -1,6 +1,7 @@
 """The tightness hierarchy O <= W <= B of the gradient phase (docs/paper.md §3, §8.1; W from the PEP
-cache of :mod:`byzpgd.experiments.pep`, O from :mod:`byzpgd.experiments.pep_search`, B from
-:mod:`byzpgd.theory.gd_phase`), and the sub-checks that read the PEP cache.
+cache of :mod:`byzpgd.theory.pep_cache` (solved by :mod:`byzpgd.experiments.pep`), O from
+:mod:`byzpgd.experiments.pep_search`, B from :mod:`byzpgd.theory.gd_phase`), and the sub-checks
+that read the PEP cache.
 
 Three quantities, each at several parameter points (:data:`POINTS`):
 
@@ -22,9 +23,9 @@ from __future__ import annotations
 import itertools
 from dataclasses import replace
 
-from ..experiments import pep, pep_search
+from ..experiments import pep_search
 from ..properties.result import ClaimResult, HierarchyItem
-from ..theory import gd_phase
+from ..theory import gd_phase, pep_cache
 from ..theory.prover import SubCheck, guard
 
 PEP_RTOL = 5e-4        # solver accuracy of the cached PEP values (CLARABEL; worst seen 2.4e-4)
@@ -41,11 +42,11 @@ QUANTITY_CLAIMS = {"min_grad": "parameters.gd_phase_worst_case", "output_grad": 
 CLAIM_QUANTITIES = {v: k for k, v in QUANTITY_CLAIMS.items()}
 
 
-def items(quantity: str, profile: str = "ci", seed: int = 0, cache: pep.PepCache | None = None,
+def items(quantity: str, profile: str = "ci", seed: int = 0, cache: pep_cache.PepCache | None = None,
           search=None) -> list[HierarchyItem]:
     """The hierarchy items of one quantity (module docstring). ``search`` replaces the search
     function (the able-to-fail tests pass a broken one)."""
-    cache = pep.load_cache() if cache is None else cache
+    cache = pep_cache.load_cache() if cache is None else cache
     restarts = RESTARTS.get(profile, 3)
     out = []
     for i, pt in enumerate(POINTS[quantity]):
@@ -110,7 +111,7 @@ def hierarchy_subchecks(hierarchy) -> list[SubCheck]:
     return out
 
 
-def cache_subchecks(cache: pep.PepCache, rtol: float = PEP_RTOL) -> list[SubCheck]:
+def cache_subchecks(cache: pep_cache.PepCache, rtol: float = PEP_RTOL) -> list[SubCheck]:
     """Sub-checks on the cached PEP values: the consecutive-only relaxation equals the full PEP
     where both were solved; scale invariance (value/Δ, and the step counts, depend only on N and
     LD/Δ²); every certified step count <= 2LD/(3Δ²)."""

@@ -16,7 +16,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from byzpgd.algorithms import robust_gd
-from byzpgd.experiments import pep, pep_search
+from byzpgd.experiments import pep_search
 from byzpgd.oracles.adversaries import CONSTRUCTIONS, NAMES, make_adversary
 from byzpgd.oracles.adversaries.pep_worst import Parabola, PiecewiseSlope1D, tent_chain
 from byzpgd.oracles.inexact import CertifiedOracle
@@ -26,7 +26,7 @@ from byzpgd.properties.suites.parameters import check_gd_phase
 from byzpgd.reports.html import render_html
 from byzpgd.reports.json_report import build_report
 from byzpgd.reports.markdown import render_markdown
-from byzpgd.theory import gd_phase
+from byzpgd.theory import gd_phase, pep_cache
 from byzpgd.theory.claims import get
 
 # this file holds these claims' own tests (byzpgd claims --where)
@@ -34,7 +34,7 @@ TESTED_CLAIMS = (
     "parameters.gd_phase_worst_case",
 )
 
-CACHE = pep.load_cache()
+CACHE = pep_cache.load_cache()
 GRADS = [(p.N, p.Delta, p.L, p.D, p.value) for p in CACHE.points
          if p.metric == "grad" and p.relaxation == "full"]
 
@@ -255,10 +255,10 @@ def test_malformed_cache_gives_a_clear_error(tmp_path):
                                                                  "value": -1.0}], "steps": []})):
         path = tmp_path / "c.json"
         path.write_text(text)
-        with pytest.raises(pep.PepCacheError):
-            pep.load_cache(path)
-    with pytest.raises(pep.PepCacheError):
-        pep.load_cache(tmp_path / "missing.json")
+        with pytest.raises(pep_cache.PepCacheError):
+            pep_cache.load_cache(path)
+    with pytest.raises(pep_cache.PepCacheError):
+        pep_cache.load_cache(tmp_path / "missing.json")
     with pytest.raises(KeyError, match="regenerate"):
         CACHE.grad_value(99, 0.1, 1.0, 1.0)
 

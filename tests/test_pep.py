@@ -13,7 +13,7 @@ import pytest
 
 from byzpgd.experiments import pep
 from byzpgd.properties.hierarchy import PEP_RTOL
-from byzpgd.theory import gd_phase
+from byzpgd.theory import gd_phase, pep_cache
 
 REQUIRE_ENV = "BYZPGD_REQUIRE_PEP"   # set to 1 by the Makefile's test target (CI installs the pep extra)
 
@@ -41,7 +41,7 @@ if (_message := pep_requirement(have_pepit(), os.environ)) is not None:
 pytestmark = pytest.mark.skipif(not have_pepit(),
                                 reason="PEPit is not installed (pip install 'byzpgd[pep]')")
 
-CACHE = pep.load_cache()
+CACHE = pep_cache.load_cache()
 LIVE_RTOL = 1e-5       # the same solver on the same problem: agreement well inside PEP_RTOL
 
 

@@ -11,15 +11,16 @@ import numpy as np
 import pytest
 
 from byzpgd.algorithms import robust_gd
-from byzpgd.experiments import pep, pep_search
+from byzpgd.experiments import pep_search
 from byzpgd.oracles.adversaries import make_adversary
 from byzpgd.oracles.inexact import CertifiedOracle, OracleBudgetExceeded
 from byzpgd.oracles.landscapes import rotating_chain as rc
 from byzpgd.oracles.landscapes.smooth_interpolant import NotInterpolable, SmoothInterpolant, ic_slack
 from byzpgd.properties import hierarchy as hier
 from byzpgd.properties.result import HierarchyItem
+from byzpgd.theory import pep_cache
 
-CACHE = pep.load_cache()
+CACHE = pep_cache.load_cache()
 
 
 def _random_data(rng, m=6, d=4, L=1.5):

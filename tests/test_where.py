@@ -28,9 +28,6 @@ TESTS = ROOT / "tests"
 BUILT_IN = [c for c in claim_ids() if c not in USER_CLAIMS]
 TESTED_CLAIMS = ()   # this file tests the lookup, not a claim
 PARAMETER_SET = type(pytest.param(0))
-SPANS_TWO_RUN_MODULES = {   # known: more than 4 files, until the run is one module (see the reason)
-    "parameters.gd_phase_worst_case": "its O searches run in experiments/pep_search.py and its W values "
-                                      "come from the PEP cache of experiments/pep.py (5 files)"}
 
 
 # --- "the declared file names the claim in a test": a declaration cannot be a lie ---------------
@@ -111,9 +108,7 @@ def test_every_claim_is_found_from_its_group(claim_id):
         assert files.tests == ("tests/test_mechanism.py",)
 
 
-@pytest.mark.parametrize("claim_id", [
-    pytest.param(c, marks=pytest.mark.xfail(strict=True, reason=SPANS_TWO_RUN_MODULES[c]))
-    if c in SPANS_TWO_RUN_MODULES else c for c in BUILT_IN])
+@pytest.mark.parametrize("claim_id", BUILT_IN)
 def test_a_claim_is_at_most_four_files(claim_id):
     files = where(claim_id)
     listed = files.statement + files.check + files.experiment + files.tests
@@ -185,12 +180,12 @@ def test_a_declaration_that_no_test_backs_is_caught():
 
 # --- the experiment is what the check hands to the engine --------------------------------------
 def _check_handing_run(profile, seed, progress=None):
-    cache = pep.load_cache()    # named, but not what runs the instances
-    return cache, run_instances([], instances.run)
+    steps = pep.certified_steps    # named, but not what runs the instances
+    return steps, run_instances([], instances.run)
 
 
 def _check_handing_nothing(profile, seed, progress=None):
-    return pep.load_cache()
+    return pep.certified_steps(0.3)
 
 
 def test_the_run_module_is_the_one_handed_to_the_engine():
@@ -201,6 +196,13 @@ def test_the_run_module_is_the_one_handed_to_the_engine():
 
 
 def test_the_theorem_claims_run_in_instances_not_in_the_pep_hierarchy_they_carry():
-    """The check of byzantine_pgd.grad_norm also attaches the PEP hierarchy (experiments/pep.py,
-    pep_search.py); its instances run in experiments/instances.py."""
+    """The check of byzantine_pgd.grad_norm also attaches the PEP hierarchy (its W from
+    theory/pep_cache.py, its O from experiments/pep_search.py); its instances run in
+    experiments/instances.py."""
     assert where("byzantine_pgd.grad_norm").experiment == ("experiments/instances.py",)
+
+
+def test_the_gd_phase_claim_runs_its_searches_and_reads_its_bounds_from_theory():
+    """parameters.gd_phase_worst_case: O is searched in experiments/pep_search.py; W, the PEP's
+    certified values, are the theory's side (theory/pep_cache.py), not a run."""
+    assert where("parameters.gd_phase_worst_case").experiment == ("experiments/pep_search.py",)

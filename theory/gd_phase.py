@@ -1,5 +1,6 @@
 """The gradient phase of ByzantinePGD with a Δ-inexact oracle: its certified worst case
-(statements only; the PEP that certifies it is :mod:`byzpgd.experiments.pep`).
+(statements only; the PEP that certifies it is :mod:`byzpgd.experiments.pep`, its solved points
+:mod:`byzpgd.theory.pep_cache`).
 
 Model (docs/paper.md §3 Algorithm 1 with η = 1/L_F, §8.1): f is L-smooth (not necessarily
 convex), f(x_0) − inf f <= D, and the phase takes N steps x_{k+1} = x_k − d_k/L with a

@@ -14,10 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from ...experiments import pep
 from ...jsonsafe import sanitize
 from ...theory import bound_comparisons as bc
-from ...theory import gd_phase
+from ...theory import gd_phase, pep_cache
 from ...theory import parameter_derivations as pd
 from ...theory.claims import get
 from ...theory.prover import Derivation
@@ -73,7 +72,7 @@ for _cid in DERIVATIONS:
 GD_PHASE = "parameters.gd_phase_worst_case"
 
 
-def check_gd_phase(profile: str = "ci", seed: int = 0, *, cache: pep.PepCache | None = None,
+def check_gd_phase(profile: str = "ci", seed: int = 0, *, cache: pep_cache.PepCache | None = None,
                    w_expr=None, search=None, quantities=tuple(hier.POINTS)) -> ClaimResult:
     """``parameters.gd_phase_worst_case``: the SymPy derivation of W (:func:`byzpgd.theory.gd_phase.
     derivation`, with the cached PEP values), the sub-checks on the cache (consecutive = full, scale
@@ -82,7 +81,7 @@ def check_gd_phase(profile: str = "ci", seed: int = 0, *, cache: pep.PepCache | 
     carries the items in ``hierarchy``; ``details['hierarchy_summary']`` has the smallest O/W and
     the largest W/B. ``cache``, ``w_expr`` and ``search`` replace the cache, the closed form and
     the search (the able-to-fail tests)."""
-    cache = pep.load_cache() if cache is None else cache
+    cache = pep_cache.load_cache() if cache is None else cache
     grads = [(p.N, p.Delta, p.L, p.D, p.value) for p in cache.points
              if p.metric == "grad" and p.relaxation == "full"]
     der = gd_phase.derivation(grads, rtol=hier.PEP_RTOL, w_expr=w_expr)
