@@ -29,13 +29,13 @@ from __future__ import annotations
 import importlib
 import traceback
 from collections import defaultdict
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..algorithms.engine import ERROR_PREFIX, batched_perturbed_gd
 from ..oracles.batched import (
     BatchedCertifiedOracle,
-    _segments,
     batch_adversaries,
     batch_landscapes,
     oracle_kind,
@@ -43,7 +43,6 @@ from ..oracles.batched import (
     take_rows,
 )
 from ..theory.certify import certify
-from ..theory.mechanism import descent_required
 from ..theory.parameters import CALIBRATED_FACTORS
 from . import mechanism as mech
 from .budget import FAILURE_PROBABILITY, INSTANCE_SECONDS
@@ -58,8 +57,9 @@ from .instances import (
     theorem_values,
 )
 from .loop import InstanceError
-from .monitor import STATUS as DESCENT_STATUS
-from .monitor import judge_steps, required_scale, rounding_scale
+from .monitor import BatchedDescentMonitor, MonitorRecord, run_monitored
+from .monitor import ask as _ask
+from .monitor import tell as _tell
 
 
 def byz_params(*args, **kwargs):
@@ -80,122 +80,6 @@ steps as its longest trial, so the per-step cost is shared by more trials (3000 
 trials: 14.4 s in batches of 512, 8.7 s in one batch; ByzantinePGD's 800: the same either way)."""
 
 
-def _tell(inner, b: int, event: str, data: dict) -> None:
-    """Pass trial b's loop event on to the wrapped batched oracle, if it listens."""
-    notify = getattr(inner, "notify", None)
-    if notify is not None:
-        notify(b, event, **data)
-
-
-def _ask(inner, W, idx, single, ended):
-    """The inner oracle's answers for the rows of trials not in ``ended`` (the one-instance
-    wrapper raises before its inner oracle is asked); zeros for the others."""
-    if not ended:
-        return inner.query(W, idx, single)
-    keep = ~np.isin(idx, np.fromiter(ended, dtype=np.int64))
-    G = np.zeros_like(W)
-    inner_ended: dict = {}
-    if keep.any():
-        G[keep], inner_ended = inner.query(W[keep], idx[keep], single[keep])
-    return G, inner_ended
-
-
-class BatchedDescentMonitor:
-    """:class:`~.monitor.DescentMonitor` row by row, with its rule (:func:`~.monitor.judge_steps`:
-    F's change differenced term by term by the landscape, the same tolerances): a single query
-    is judged against the previous single query of its trial; a row of a round batch against the
-    same row of the trial's previous batch (the rounds still running are a prefix); the step
-    that leaves a batch, from the escaping row to the escaped point, once the engine names the
-    row (``escape_round``). A perturbation clears the trial's previous query. L_F and Δ are the
-    instances'."""
-
-    def __init__(self, inner: BatchedCertifiedOracle, L, Delta):
-        self.inner, self.landscape = inner, inner.landscape
-        self.L, self.Delta = np.asarray(L, dtype=np.float64), np.asarray(Delta, dtype=np.float64)
-        B, d = self.L.size, self.landscape.dim
-        self.prev_point = np.zeros((B, d))        # each trial's previous single query ...
-        self.required = np.zeros(B)               # ... the decrease Lemma §8.1 requires from it
-        self.req_scale = np.zeros(B)
-        self.prev_gn = np.zeros(B)
-        self.has_prev = np.zeros(B, dtype=bool)
-        # trial -> (points, required, req_scale, gn) of its last round batch
-        self.prev_batch: dict[int, tuple] = {}
-
-    def _judge(self, P0, P1, idx, required, req_scale, gn):
-        change, scale = self.landscape.value_changes(P0, P1, idx)
-        f0 = self.landscape.value(P0, idx) if scale is None else None
-        rs = req_scale + rounding_scale(gn, self.Delta[idx], P1)
-        return judge_steps(change, scale, required, rs, f0)[1]
-
-    def query(self, W, idx, single):
-        ended: dict[int, str] = {}
-        s_rows, b_rows = np.flatnonzero(single), np.flatnonzero(~single)
-        if s_rows.size:
-            tb = idx[s_rows]
-            judged = self.has_prev[tb]
-            if judged.any():
-                r, t = s_rows[judged], tb[judged]
-                broken = self._judge(self.prev_point[t], W[r], t, self.required[t], self.req_scale[t],
-                                     self.prev_gn[t])
-                ended.update({int(b): DESCENT_STATUS for b in t[broken]})
-            for b in np.unique(tb).tolist():
-                self.prev_batch.pop(b, None)
-        if b_rows.size:
-            P0, P1, tt, req, rsc, gns = [], [], [], [], [], []
-            trials, starts, stops = _segments(idx[b_rows])
-            for b, s0, s1 in zip(trials.tolist(), starts.tolist(), stops.tolist(), strict=True):
-                prev = self.prev_batch.get(b)
-                k = s1 - s0
-                if prev is not None and prev[0].shape[0] >= k:
-                    P0.append(prev[0][:k])
-                    P1.append(W[b_rows[s0:s1]])
-                    tt.append(np.full(k, b))
-                    req.append(prev[1][:k])
-                    rsc.append(prev[2][:k])
-                    gns.append(prev[3][:k])
-            if P0:
-                t = np.concatenate(tt)
-                broken = self._judge(np.concatenate(P0), np.concatenate(P1), t, np.concatenate(req),
-                                     np.concatenate(rsc), np.concatenate(gns))
-                ended.update({int(b): DESCENT_STATUS for b in t[broken]})
-            self.has_prev[idx[b_rows]] = False
-        G, inner_ended = _ask(self.inner, W, idx, single, ended)
-        live = ~np.isin(idx, np.fromiter(ended, dtype=np.int64)) if ended else np.ones(idx.size, dtype=bool)
-        gn = row_norms(G)
-        req_all = descent_required(gn, self.Delta[idx], self.L[idx])
-        scale_all = required_scale(gn, self.Delta[idx], self.L[idx])
-        rows = s_rows[live[s_rows]]
-        if rows.size:
-            t = idx[rows]
-            self.prev_point[t], self.required[t], self.req_scale[t] = W[rows], req_all[rows], scale_all[rows]
-            self.prev_gn[t] = gn[rows]
-            self.has_prev[t] = True
-        rows = b_rows[live[b_rows]]
-        if rows.size:
-            trials, starts, stops = _segments(idx[rows])
-            for b, s0, s1 in zip(trials.tolist(), starts.tolist(), stops.tolist(), strict=True):
-                r = rows[s0:s1]
-                self.prev_batch[b] = (W[r].copy(), req_all[r], scale_all[r], gn[r])
-        ended.update(inner_ended)
-        return G, ended
-
-    def notify(self, b: int, event: str, **data):
-        """'perturbation': trial b's next query starts rounds (w̃ + ξ: not a gradient step).
-        'escape_round': its Q-round window ended with row ``index`` escaping, so its next (single)
-        query, the escaped point, is a gradient step from that row of its last batch."""
-        if event == "perturbation":
-            self.has_prev[b] = False
-            self.prev_batch.pop(int(b), None)
-        elif event == "escape_round":
-            k = int(data["index"])
-            prev = self.prev_batch.pop(int(b), None)
-            if prev is not None and prev[0].shape[0] > k:
-                self.prev_point[b], self.required[b], self.req_scale[b], self.prev_gn[b] = (
-                    prev[0][k], prev[1][k], prev[2][k], prev[3][k])
-                self.has_prev[b] = True
-        _tell(self.inner, b, event, data)
-
-
 class BatchedLeaveObserver:
     """:class:`~.mechanism.LeaveObserver` row by row: a trial whose query (any row of it) is at
     distance >= radius from the centre ends with 'left_region' before the oracle answers."""
@@ -212,7 +96,7 @@ class BatchedLeaveObserver:
         return G, ended
 
     def notify(self, b: int, event: str, **data):
-        _tell(self.inner, b, event, data)
+        return _tell(self.inner, b, event, data)
 
 
 class BatchedFirstEscapeObserver:
@@ -230,11 +114,11 @@ class BatchedFirstEscapeObserver:
         return self.inner.query(W, idx, single)
 
     def notify(self, b: int, event: str, **data):
-        _tell(self.inner, b, event, data)
+        why = _tell(self.inner, b, event, data)
         if event == "escape":
             self.escape_distance[b] = float(np.linalg.norm(np.asarray(data["w"]) - self.centre[b]))
             return "escaped"
-        return None
+        return why
 
 
 def _error(spec, message):
@@ -275,6 +159,18 @@ def run_batch(specs: list[dict], batch_size: int = BATCH_SIZE,
     """One result per theorem spec, in order: what ``instances.run(spec)`` returns (module
     docstring), or the InstanceError ``run_instances`` would record. ``progress(done, total)``
     is called as trials finish (in a batch) or instances end (one at a time, or an error)."""
+    return _theorem_batches(specs, batch_size, progress, _run_record, run)
+
+
+def run_monitored_batch(specs: list[dict], batch_size: int = BATCH_SIZE,
+                        progress=None) -> list[MonitorRecord | InstanceError]:
+    """One result per theorem spec, in order: what ``monitor.run_monitored(spec)`` returns (what
+    the descent monitor saw on the run ``instances.run(spec)`` makes), or the InstanceError
+    ``run_instances`` would record; ``progress`` as :func:`run_batch`."""
+    return _theorem_batches(specs, batch_size, progress, _monitor_record, run_monitored)
+
+
+def _theorem_batches(specs, batch_size, progress, make_record, one):
     specs = list(specs)
     counter = _Counter(len(specs), progress)
     out: list = [None] * len(specs)
@@ -294,7 +190,7 @@ def run_batch(specs: list[dict], batch_size: int = BATCH_SIZE,
         groups[_theorem_key(spec, land, oracle)].append(i)
     for members in groups.values():
         for chunk in _chunks(members, batch_size):
-            _run_theorem_chunk(specs, chunk, built, out, counter)
+            _run_theorem_chunk(specs, chunk, built, out, counter, make_record, one)
     return out
 
 
@@ -318,7 +214,7 @@ class _Counter:
         return report
 
 
-def _run_theorem_chunk(specs, chunk, built, out, counter):
+def _run_theorem_chunk(specs, chunk, built, out, counter, make_record, one):
     lands = [built[i][0] for i in chunk]
     inner = [built[i][2].oracle for i in chunk]
     try:
@@ -328,7 +224,7 @@ def _run_theorem_chunk(specs, chunk, built, out, counter):
         badv = None
     if badv is None:                          # no batched form: one at a time
         for i in chunk:
-            out[i] = _guarded(run, specs[i])
+            out[i] = _guarded(one, specs[i])
             counter.add(1)
         return
     cert = BatchedCertifiedOracle(badv)
@@ -342,20 +238,45 @@ def _run_theorem_chunk(specs, chunk, built, out, counter):
                                max_oracle_calls=np.array([c.calls for c in caps], dtype=np.int64),
                                max_seconds=INSTANCE_SECONDS, dims=blands.dims, progress=counter.batch())
     for j, i in enumerate(chunk):
-        spec, (land, w0, _, _) = specs[i], built[i]
-        r = res[j]
+        spec, r = specs[i], res[j]
         if r.status == "error":
             out[i] = _error(spec, res.errors[j])
             continue
         try:
-            c = certify(land, r.w)
-            left = land.domain_radius is not None and cert.max_query_norm[j] > land.domain_radius
-            out[i] = RunRecord(spec, values[j], c.grad_norm, c.lambda_min, c.lambda_min_error,
-                               r.grad_oracle_calls, record_status(r.status, r.grad_oracle_calls, caps[j]),
-                               float(np.linalg.norm(land.grad(w0))), bool(left), caps[j].calls,
-                               caps[j].source)
+            out[i] = make_record(_Trial(spec, built[i][0], built[i][1], r, values[j], caps[j], j),
+                                 cert, monitored)
         except Exception as exc:
             out[i] = InstanceError(spec, f"{type(exc).__name__}: {exc}", traceback.format_exc(limit=4))
+
+
+@dataclass(frozen=True)
+class _Trial:
+    """Trial j of a theorem batch: its spec, landscape, start, result, theory values and cap."""
+
+    spec: dict
+    land: object
+    w0: np.ndarray
+    result: object
+    values: dict
+    cap: object
+    j: int
+
+
+def _run_record(t: _Trial, cert: BatchedCertifiedOracle, monitored: BatchedDescentMonitor) -> RunRecord:
+    """The trial's :class:`~.instances.RunRecord`, as ``instances.run`` makes it."""
+    r, land = t.result, t.land
+    c = certify(land, r.w)
+    left = land.domain_radius is not None and cert.max_query_norm[t.j] > land.domain_radius
+    return RunRecord(t.spec, t.values, c.grad_norm, c.lambda_min, c.lambda_min_error,
+                     r.grad_oracle_calls, record_status(r.status, r.grad_oracle_calls, t.cap),
+                     float(np.linalg.norm(land.grad(t.w0))), bool(left), t.cap.calls, t.cap.source)
+
+
+def _monitor_record(t: _Trial, cert: BatchedCertifiedOracle,
+                    monitored: BatchedDescentMonitor) -> MonitorRecord:
+    """What the trial's monitor saw, as ``monitor.run_monitored`` reports it."""
+    return MonitorRecord(t.spec, t.result.status, int(monitored.steps[t.j]), float(monitored.worst[t.j]),
+                         monitored.violations.get(t.j))
 
 
 # --- mechanism escape instances -------------------------------------------------------------
@@ -516,5 +437,5 @@ def _run_attack_chunk(specs, chunk, built, out, sa):
             out[i] = InstanceError(spec, f"{type(exc).__name__}: {exc}", traceback.format_exc(limit=4))
 
 
-__all__ = ["run_batch", "run_escape_batch", "run_attack_batch", "timed", "BatchedDescentMonitor",
-           "BatchedLeaveObserver", "BatchedFirstEscapeObserver", "ERROR_PREFIX"]
+__all__ = ["run_batch", "run_monitored_batch", "run_escape_batch", "run_attack_batch", "timed",
+           "BatchedDescentMonitor", "BatchedLeaveObserver", "BatchedFirstEscapeObserver", "ERROR_PREFIX"]

@@ -30,6 +30,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..algorithms import StopRun
+from ..algorithms.engine import row_norms
+from ..oracles.batched import _segments
 from ..theory.mechanism import descent_required
 
 RTOL = 1e-9      # fallback (plain F differences): relative rounding allowance on F
@@ -45,8 +47,7 @@ def judge_steps(change, scale, required, req_scale, f0=None):
     broken = change > −required + tol. With a scale, tol = TERMS_RTOL (scale + req_scale), where
     req_scale holds the required decrease's terms and the new iterate's rounding; without,
     tol = RTOL (|F(w)| + |F(w⁺)| + required) + ATOL max(1, |F(w)|). The one rule of the monitor,
-    for one run (:class:`DescentMonitor`) and for a batch of trials
-    (:class:`byzpgd.experiments.batched.BatchedDescentMonitor`)."""
+    applied by :class:`BatchedDescentMonitor` (one run: :class:`DescentMonitor`, a batch of one)."""
     if scale is None:
         tol = (RTOL * (np.abs(f0) + np.abs(f0 + change) + np.abs(required))
                + ATOL * np.maximum(1.0, np.abs(f0)))
@@ -66,80 +67,240 @@ def rounding_scale(gn, Delta, P1):
     return (gn + Delta) * np.sqrt(np.einsum("ki,ki->k", P1, P1))
 
 
-class DescentMonitor:
-    """The monitor of the module docstring around ``oracle`` (L_F and Δ: the instance's).
+def tell(inner, b: int, event: str, data: dict) -> str | None:
+    """Pass trial b's loop event on to the wrapped batched oracle, if it listens; its answer (a
+    status ends the trial, as the engine's ``notify`` hook documents) is passed back."""
+    notify = getattr(inner, "notify", None)
+    return None if notify is None else notify(b, event, **data)
 
-    Each judged step compares F(w⁺) − F(w) with −‖ĝ‖(‖ĝ‖/2 − Δ)/L_F. The change comes from
-    :meth:`Landscape.value_changes`, which differences each term of F analytically where the
+
+def ask(inner, W, idx, single, ended):
+    """The inner oracle's answers for the rows of trials not in ``ended`` (a wrapper that ends a
+    trial does so before its inner oracle is asked); zeros for the others."""
+    if not ended:
+        return inner.query(W, idx, single)
+    keep = ~np.isin(idx, np.fromiter(ended, dtype=np.int64))
+    G = np.zeros_like(W)
+    inner_ended: dict = {}
+    if keep.any():
+        G[keep], inner_ended = inner.query(W[keep], idx[keep], single[keep])
+    return G, inner_ended
+
+
+class BatchedDescentMonitor:
+    """The monitor of the module docstring for B trials (rows grouped by trial, the engine's
+    batched-oracle interface ``query(W, idx, single)``), the one implementation of its rule: a
+    single query is judged against the previous single query of its trial; a row of a round
+    batch against the same row of the trial's previous batch (the rounds still running are a
+    prefix); the step that leaves a batch, from the escaping row to the escaped point, once the
+    engine names the row (``escape_round``). A perturbation clears the trial's previous query.
+    L_F and Δ (arrays (B,)) are the instances'.
+
+    Each judged step compares F(w⁺) − F(w) with −‖ĝ‖(‖ĝ‖/2 − Δ)/L_F. The change comes from the
+    landscape's ``value_changes``, which differences each term of F analytically where the
     landscape can: its rounding is then relative to the terms of the change (TERMS_RTOL times their
     scale and that of the required decrease), so a step far smaller than |F| is still judged (the
     plain difference F(w⁺) − F(w), the fallback, rounds at RTOL·|F| + ATOL and hides steps below
-    that)."""
+    that). Per trial: ``steps`` judged, ``worst`` excess (−inf before any step), ``violations``
+    (the message of the step that ended it)."""
+
+    def __init__(self, inner, L, Delta):
+        self.inner, self.landscape = inner, inner.landscape
+        self.L, self.Delta = np.asarray(L, dtype=np.float64), np.asarray(Delta, dtype=np.float64)
+        B, d = self.L.size, self.landscape.dim
+        self.prev_point = np.zeros((B, d))        # each trial's previous single query ...
+        self.required = np.zeros(B)               # ... the decrease Lemma §8.1 requires from it
+        self.req_scale = np.zeros(B)
+        self.prev_gn = np.zeros(B)
+        self.has_prev = np.zeros(B, dtype=bool)
+        # trial -> (points, required, req_scale, gn) of its last round batch
+        self.prev_batch: dict[int, tuple] = {}
+        self.steps = np.zeros(B, dtype=np.int64)
+        self.worst = np.full(B, -np.inf)
+        self.violations: dict[int, str] = {}
+
+    def _judge(self, P0, P1, idx, required, req_scale, gn, rounds):
+        """Lemma §8.1 on each row's step P0[i] → P1[i] of trial idx[i] (:func:`judge_steps`);
+        ``rounds[i]``: the row's perturbation round, −1 for a single step. Records the steps, the
+        worst excess and the first broken row's message per trial; returns the broken mask."""
+        change, scale = self.landscape.value_changes(P0, P1, idx)
+        f0 = self.landscape.value(P0, idx) if scale is None else None
+        rs = req_scale + rounding_scale(gn, self.Delta[idx], P1)
+        excess, broken = judge_steps(change, scale, required, rs, f0)
+        np.add.at(self.steps, idx, 1)
+        np.maximum.at(self.worst, idx, excess)
+        for i in np.flatnonzero(broken) if broken.any() else ():
+            b = int(idx[i])
+            if b not in self.violations:
+                where = f"a step of perturbation round {rounds[i]}" if rounds[i] >= 0 else "a step"
+                self.violations[b] = (f"{where} changed F by {change[i]:.3g} where Lemma §8.1 requires "
+                                      f"a decrease of at least {required[i]:.3g}")
+        return broken
+
+    def query(self, W, idx, single):
+        ended: dict[int, str] = {}
+        s_rows, b_rows = np.flatnonzero(single), np.flatnonzero(~single)
+        if s_rows.size:
+            tb = idx[s_rows]
+            judged = self.has_prev[tb]
+            if judged.any():
+                r, t = s_rows[judged], tb[judged]
+                broken = self._judge(self.prev_point[t], W[r], t, self.required[t], self.req_scale[t],
+                                     self.prev_gn[t], np.full(t.size, -1))
+                ended.update({int(b): STATUS for b in t[broken]})
+            for b in np.unique(tb).tolist():
+                self.prev_batch.pop(b, None)
+        if b_rows.size:
+            self._judge_rounds(W, idx, b_rows, ended)
+            self.has_prev[idx[b_rows]] = False
+        G, inner_ended = ask(self.inner, W, idx, single, ended)
+        self._remember(W, idx, s_rows, b_rows, G, ended)
+        ended.update(inner_ended)
+        return G, ended
+
+    def _judge_rounds(self, W, idx, b_rows, ended):
+        """Row i of each trial's round batch against row i of its previous batch."""
+        P0, P1, tt, req, rsc, gns, rnd = [], [], [], [], [], [], []
+        trials, starts, stops = _segments(idx[b_rows])
+        for b, s0, s1 in zip(trials.tolist(), starts.tolist(), stops.tolist(), strict=True):
+            prev = self.prev_batch.get(b)
+            k = s1 - s0
+            if prev is not None and prev[0].shape[0] >= k:
+                P0.append(prev[0][:k])
+                P1.append(W[b_rows[s0:s1]])
+                tt.append(np.full(k, b))
+                req.append(prev[1][:k])
+                rsc.append(prev[2][:k])
+                gns.append(prev[3][:k])
+                rnd.append(np.arange(k))
+        if P0:
+            t = np.concatenate(tt)
+            broken = self._judge(np.concatenate(P0), np.concatenate(P1), t, np.concatenate(req),
+                                 np.concatenate(rsc), np.concatenate(gns), np.concatenate(rnd))
+            ended.update({int(b): STATUS for b in t[broken]})
+
+    def _remember(self, W, idx, s_rows, b_rows, G, ended):
+        """Each live trial's query, its answer's norm and the decrease Lemma §8.1 then requires."""
+        live = ~np.isin(idx, np.fromiter(ended, dtype=np.int64)) if ended else np.ones(idx.size, dtype=bool)
+        gn = row_norms(G)
+        req_all = descent_required(gn, self.Delta[idx], self.L[idx])
+        scale_all = required_scale(gn, self.Delta[idx], self.L[idx])
+        rows = s_rows[live[s_rows]]
+        if rows.size:
+            t = idx[rows]
+            self.prev_point[t], self.required[t], self.req_scale[t] = W[rows], req_all[rows], scale_all[rows]
+            self.prev_gn[t] = gn[rows]
+            self.has_prev[t] = True
+        rows = b_rows[live[b_rows]]
+        if rows.size:
+            trials, starts, stops = _segments(idx[rows])
+            for b, s0, s1 in zip(trials.tolist(), starts.tolist(), stops.tolist(), strict=True):
+                r = rows[s0:s1]
+                self.prev_batch[b] = (W[r].copy(), req_all[r], scale_all[r], gn[r])
+
+    def forget(self, b: int) -> None:
+        """Trial b's next query is no step from its last one."""
+        self.has_prev[b] = False
+        self.prev_batch.pop(int(b), None)
+
+    def notify(self, b: int, event: str, **data) -> str | None:
+        """'perturbation': trial b's next query starts rounds (w̃ + ξ: not a gradient step).
+        'escape_round': its Q-round window ended with row ``index`` escaping, so its next (single)
+        query, the escaped point, is a gradient step from that row of its last batch."""
+        if event == "perturbation":
+            self.forget(b)
+        elif event == "escape_round":
+            k = int(data["index"])
+            prev = self.prev_batch.pop(int(b), None)
+            if prev is not None and prev[0].shape[0] > k:
+                self.prev_point[b], self.required[b], self.req_scale[b], self.prev_gn[b] = (
+                    prev[0][k], prev[1][k], prev[2][k], prev[3][k])
+                self.has_prev[b] = True
+        return tell(self.inner, b, event, data)
+
+
+class _OneLandscape:
+    """A one-instance landscape as the batched monitor reads one (one trial: ``idx`` is all 0)."""
+
+    def __init__(self, landscape):
+        self.landscape, self.dim = landscape, landscape.dim
+
+    def value_changes(self, P0, P1, idx):
+        return self.landscape.value_changes(P0, P1)
+
+    def value(self, P, idx):
+        return self.landscape.values(P)
+
+
+class _OneTrial:
+    """A one-run oracle as a batched oracle of one trial, for the monitor (a :class:`StopRun`
+    from a query or an event ends the trial with its status)."""
+
+    def __init__(self, oracle):
+        self.oracle, self.landscape = oracle, _OneLandscape(oracle.landscape)
+
+    def query(self, W, idx, single):
+        try:
+            g = self.oracle(W[0]) if single[0] else self.oracle(W)
+        except StopRun as stop:
+            return np.zeros_like(W), {0: stop.status}
+        return np.asarray(g, dtype=np.float64).reshape(W.shape), {}
+
+    def notify(self, b, event, **data):
+        notify = getattr(self.oracle, "notify", None)
+        if notify is not None:
+            try:
+                notify(event, **data)
+            except StopRun as stop:
+                return stop.status
+        return None
+
+
+class DescentMonitor:
+    """The monitor of one run around the one-run ``oracle`` (``oracle(w)``, a (k, d) batch of
+    rounds, ``notify(event, **data)``): :class:`BatchedDescentMonitor` with one trial, so the rule
+    exists once. Raises :class:`StopRun` ('descent_violated') at the first broken step; ``steps``,
+    ``worst`` (None before any step) and ``violation`` are the trial's. Everything else (calls,
+    max_error, max_query_norm, ...) is the wrapped oracle's."""
 
     def __init__(self, oracle, L: float, Delta: float):
         self.oracle, self.landscape, self.delta = oracle, oracle.landscape, oracle.delta
         self.batchable = getattr(oracle, "batchable", False)
-        self.L, self.Delta = float(L), float(Delta)
-        # the last query's points (k, d), required decreases (k,), their scales (k,) and whether
-        # it was a batch (rounds) or a single query: the next query of the same kind is its step
-        self._prev: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool] | None = None
-        self.violation: str | None = None
-        self.steps = 0                     # judged steps
-        self.worst: float | None = None    # the worst step's excess over Lemma §8.1, in tolerances
+        self._rows = BatchedDescentMonitor(_OneTrial(oracle), [float(L)], [float(Delta)])
+
+    @property
+    def steps(self) -> int:
+        return int(self._rows.steps[0])
+
+    @property
+    def worst(self) -> float | None:
+        w = float(self._rows.worst[0])
+        return None if w == -math.inf else w
+
+    @property
+    def violation(self) -> str | None:
+        return self._rows.violations.get(0)
 
     def __call__(self, w):
         nd = np.ndim(w)
         if nd not in (1, 2):
-            self._prev = None
+            self._rows.forget(0)
             return self.oracle(w)
-        batch = nd == 2
-        P = np.array(w, dtype=np.float64, ndmin=2)
-        prev = self._prev
-        if prev is not None and prev[4] == batch and prev[0].shape[0] >= P.shape[0]:
-            k = P.shape[0]
-            self._judge(prev[0][:k], P, prev[1][:k], prev[2][:k] + self._rounding(prev[3][:k], P), batch)
-        g = self.oracle(w)
-        gn = np.linalg.norm(np.array(g, dtype=np.float64, ndmin=2), axis=1)
-        required = descent_required(gn, self.Delta, self.L)
-        self._prev = (P, required, required_scale(gn, self.Delta, self.L), gn, batch)
-        return g
-
-    def _rounding(self, gn: np.ndarray, P1: np.ndarray) -> np.ndarray:
-        return rounding_scale(gn, self.Delta, P1)
-
-    def _judge(self, P0: np.ndarray, P1: np.ndarray, required: np.ndarray, req_scale: np.ndarray,
-               batch: bool) -> None:
-        """Lemma §8.1 on each row's step P0[i] → P1[i] (:func:`judge_steps`); records the worst
-        excess; StopRun at the first broken row."""
-        self.steps += P1.shape[0]
-        change, scale = self.landscape.value_changes(P0, P1)
-        f0 = self.landscape.values(P0) if scale is None else None
-        excess, broken_rows = judge_steps(change, scale, required, req_scale, f0)
-        worst = float(np.max(excess))
-        self.worst = worst if self.worst is None else max(self.worst, worst)
-        broken = np.flatnonzero(broken_rows)
-        if broken.size:
-            i = int(broken[0])
-            where = f"a step of perturbation round {i}" if batch else "a step"
-            self.violation = (f"{where} changed F by {change[i]:.3g} where Lemma §8.1 requires "
-                              f"a decrease of at least {required[i]:.3g}")
-            raise StopRun(STATUS)
+        W = np.array(w, dtype=np.float64, ndmin=2)
+        G, ended = self._rows.query(W, np.zeros(W.shape[0], dtype=np.int64), np.full(W.shape[0], nd == 1))
+        if ended:
+            raise StopRun(ended[0])
+        return G[0] if nd == 1 else G
 
     def __getattr__(self, name):
-        """Everything else (calls, max_error, max_query_norm, ...) is the wrapped oracle's."""
-        if name == "oracle":
+        if name in ("oracle", "_rows"):
             raise AttributeError(name)
         return getattr(self.oracle, name)
 
     def notify(self, event, **data):
-        if event == "perturbation":
-            self._prev = None            # the next query is w̃ + ξ, not a gradient step
-        elif event == "escape_round" and self._prev is not None and self._prev[4]:
-            # the rounds ran as a batch and row k escaped: the next (single) query, the escaped
-            # point, is a gradient step from row k of the last batch
-            k = int(data["index"])
-            self._prev = (*(a[k:k + 1] for a in self._prev[:4]), False)
-        self.oracle.notify(event, **data)
+        status = self._rows.notify(0, event, **data)
+        if status is not None:
+            raise StopRun(status)
 
 
 @dataclass(frozen=True)

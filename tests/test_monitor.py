@@ -139,3 +139,86 @@ def test_the_step_that_leaves_a_round_is_judged_even_with_one_step_per_round(mon
     res = perturbed_gd(mon, w0, p, np.random.default_rng(0), batch_rounds=batch, max_oracle_calls=10_000)
     assert res.status == STATUS and "Lemma" in mon.violation
     assert mon.steps <= 50          # stopped at the first escape, not after thousands of climbs
+
+
+# --- the rule exists once: one run is a batch of one ---------------------------------------------
+def _refuse_one_at_a_time(monkeypatch):
+    from byzpgd.experiments import batched as eb
+
+    def refuse(*a, **k):
+        raise AssertionError("a batchable spec ran one at a time")
+    monkeypatch.setattr(eb, "run_monitored", refuse)
+
+
+@pytest.mark.parametrize("claim_id,n,seed", [("byzantine_pgd.grad_norm", 10, 2), ("exact_pgd.grad_norm", 8, 0)])
+def test_batched_monitor_records_are_those_of_one_run(claim_id, n, seed, monkeypatch):
+    """``run_monitored_batch`` (the theorem runs as batched trials) reports, per spec, the status
+    and the number of judged steps ``run_monitored`` (a batch of one) reports, and a worst excess
+    within the rule's tolerance the same way (both far below 1 on correct runs)."""
+    from byzpgd.experiments.batched import run_monitored_batch
+    from byzpgd.experiments.monitor import run_monitored
+    from byzpgd.properties.strategies import sample_specs
+
+    specs = sample_specs(claim_id, n, seed)
+    one = [run_monitored(s) for s in specs]
+    _refuse_one_at_a_time(monkeypatch)
+    batch = run_monitored_batch(specs)
+    for a, b in zip(one, batch, strict=True):
+        assert (a.status, a.steps, a.violation) == (b.status, b.steps, b.violation)
+        assert a.steps > 0 and a.excess <= 1 and b.excess <= 1
+
+
+@pytest.mark.parametrize("batched", [True, False], ids=["batched_trials", "batch_of_one"])
+def test_a_round_step_off_by_a_factor_is_stopped_in_batched_trials(monkeypatch, batched):
+    """η × 1.5 in the perturbation rounds only: the monitor stops the theorem runs that reach a
+    round, batched or one by one, with the same status, steps and message ("round ..."); the
+    correct runs are not stopped (test above)."""
+    from byzpgd.experiments.batched import run_monitored_batch
+    from byzpgd.experiments.monitor import run_monitored
+    from byzpgd.properties.strategies import sample_specs
+
+    original = engine.round_step
+    monkeypatch.setattr(engine, "round_step", lambda G, eta, *a: 1.5 * original(G, eta, *a))
+    specs = sample_specs("byzantine_pgd.lambda_min", 8, 1)
+    recs = run_monitored_batch(specs) if batched else [run_monitored(s) for s in specs]
+    stopped = [r for r in recs if r.stopped]
+    assert stopped and all("perturbation round" in r.violation for r in stopped)
+    if batched:
+        assert [r.status for r in recs] == [run_monitored(s).status for s in specs]
+
+
+def test_an_inner_status_from_an_event_ends_the_trial_through_the_monitor():
+    """A status the wrapped oracle answers to an event ends the trial, through the one-run
+    monitor (as StopRun) and the batched one (passed back to the engine); able to fail: a
+    monitor that swallowed the answer would let the run go on."""
+    from byzpgd.experiments.monitor import BatchedDescentMonitor
+
+    class Inner:
+        landscape = CosineSaddle([1.0, 1.0], [0.8], [0.8])
+
+        def query(self, W, idx, single):
+            return np.zeros_like(W), {}
+
+        def notify(self, b, event, **data):
+            return "inner_stop" if event == "escape" else None
+
+    mon = BatchedDescentMonitor(Inner(), [1.0], [0.0])
+    assert mon.notify(0, "candidate", w=np.zeros(3)) is None
+    assert mon.notify(0, "escape", w=np.zeros(3)) == "inner_stop"
+
+    land, oracle, w0 = _setup(5)
+
+    class Stopping:
+        def __init__(self, inner):
+            self.inner, self.landscape, self.delta = inner, inner.landscape, inner.delta
+
+        def __call__(self, w):
+            return self.inner(w)
+
+        def notify(self, event, **data):
+            if event == "perturbation":
+                raise pgd_module.StopRun("inner_stop")
+
+    res = byzantine_pgd(DescentMonitor(Stopping(oracle), land.L, oracle.delta), w0, np.random.default_rng(0),
+                        delta=0.1, factors={"c_r": 1, "c_R": 1, "c_T": 8, "c_Q": 8})
+    assert res.status == "inner_stop"

@@ -3,7 +3,8 @@
 
 The instances are the first ``share(profile, claim)`` specs of every Theorem 1 and Theorem 2 claim
 (:func:`byzpgd.properties.strategies.sample_specs`, the same seeds: the same runs as those claims
-make), each run by :func:`byzpgd.experiments.monitor.run_monitored`. Deterministic: the claim is
+make), each run by :func:`byzpgd.experiments.monitor.run_monitored` (batched trials, as every command
+runs: :func:`byzpgd.experiments.batched.run_monitored_batch`, the same records). Deterministic: the claim is
 violated when the monitor stops any run. A run without a judged step (it stopped at its first query)
 is vacuous. The theorem claims count a run the monitor stopped as *not observed*
 (:func:`byzpgd.properties.checks.verdict`): the kill is this claim's.
@@ -12,14 +13,17 @@ is vacuous. The theorem claims count a run the monitor stopped as *not observed*
 from __future__ import annotations
 
 import math
+import time
 
+from ...experiments.batched import BATCH_SIZE, run_monitored_batch, timed
 from ...experiments.instances import adversary_name
-from ...experiments.loop import run_instances, split
+from ...experiments.loop import InstanceError, Timed, run_in_chunks, run_instances, split
 from ...experiments.monitor import MonitorRecord, run_monitored
 from ...theory.claims import get
 from ..checks import Observation, verdict
 from ..profiles import examples
 from ..registry import register_check, register_replay
+from ..runner import BATCHED
 from ..strategies import sample_specs
 from .theorems import THEOREM_CLAIMS
 
@@ -55,10 +59,24 @@ def _instance(spec: dict) -> Observation:
     return observation(run_monitored(spec))
 
 
+def _batch(specs: list[dict], progress=None) -> list[Timed | InstanceError]:
+    """The specs as batched trials (each instance charged an equal share of the batch's time)."""
+    t0 = time.perf_counter()
+    records = run_monitored_batch(specs, progress=progress)
+    return [r if isinstance(r, InstanceError) else Timed(observation(r.value), r.seconds)
+            for r in timed(records, time.perf_counter() - t0)]
+
+
 @register_check(CLAIM_ID)
-def check(profile: str, seed: int, progress=None):
+def check(profile: str, seed: int, progress=None, *, batched: bool | None = None):
+    """``batched`` (default: ``runner.BATCHED``, True as every command runs) runs the specs as
+    batched trials; False runs each as a batch of one (the same records)."""
     specs = monitor_specs(profile, seed)
-    observations, errors = split(run_instances(specs, _instance, progress=progress))
+    if BATCHED.get() if batched is None else batched:
+        results = run_in_chunks(specs, _batch, BATCH_SIZE, None, progress)
+    else:
+        results = run_instances(specs, _instance, progress=progress)
+    observations, errors = split(results)
     details = {"instances_from": {cid: share(profile, cid) for cid in THEOREM_CLAIMS},
                "stopped_runs": sum(not o.holds for o in observations),
                "judged_steps_note": "consecutive single queries not separated by a perturbation"}
