@@ -150,7 +150,8 @@ def _refuse_one_at_a_time(monkeypatch):
     monkeypatch.setattr(eb, "run_monitored", refuse)
 
 
-@pytest.mark.parametrize("claim_id,n,seed", [("byzantine_pgd.grad_norm", 10, 2), ("exact_pgd.grad_norm", 8, 0)])
+@pytest.mark.parametrize("claim_id,n,seed", [("byzantine_pgd.grad_norm", 10, 2),
+                                             ("exact_pgd.grad_norm", 8, 0)])
 def test_batched_monitor_records_are_those_of_one_run(claim_id, n, seed, monkeypatch):
     """``run_monitored_batch`` (the theorem runs as batched trials) reports, per spec, the status
     and the number of judged steps ``run_monitored`` (a batch of one) reports, and a worst excess
