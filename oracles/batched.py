@@ -52,6 +52,7 @@ from .landscapes.cosine_saddle import (
 )
 from .landscapes.phase_retrieval import phase_grad, phase_term_changes, phase_value
 from .landscapes.rotation import DenseRotation, Rotation
+from .products import row_products
 
 
 def take_rows(X, idx):
@@ -107,11 +108,6 @@ class BatchedLandscape:
         return out
 
 
-SEGMENT_ROWS = 8
-"""Rows per trial from which a per-trial product (one matmul per trial, as the one-instance
-code computes it for a (Q, d) round batch) beats one gathered einsum over all rows."""
-
-
 def _segments(idx):
     """(trial, start, stop) of each run of equal trial indices (rows are grouped by trial)."""
     cut = np.flatnonzero(idx[1:] != idx[:-1]) + 1
@@ -120,16 +116,16 @@ def _segments(idx):
     return idx[starts], starts, stops
 
 
-def per_trial_product(X, idx, mats, transpose=False):
-    """Row i times mats[idx[i]] (or its transpose): X (N, d), mats (B, d, e)."""
-    n_trials = 1 + int(np.count_nonzero(idx[1:] != idx[:-1])) if idx.size else 0
-    if idx.size < SEGMENT_ROWS * n_trials:
-        return np.einsum("nd,ned->ne" if transpose else "nd,nde->ne", X, take_rows(mats, idx))
-    trials, starts, stops = _segments(idx)
-    out = np.empty((X.shape[0], mats.shape[1] if transpose else mats.shape[2]))
-    for b, s0, s1 in zip(trials.tolist(), starts.tolist(), stops.tolist(), strict=True):
-        out[s0:s1] = X[s0:s1] @ (mats[b].T if transpose else mats[b])
-    return out
+def per_trial_product(X, idx, mats):
+    """Row i times mats[idx[i]]: X (N, d), mats (B, d, e) (a transpose is stored as its own
+    contiguous stack). One kernel for every row (:func:`~.products.row_products`), so a row's
+    result depends on neither how many rows its trial has in this call nor the other trials."""
+    return row_products(X, take_rows(mats, idx))
+
+
+def _transposes(mats):
+    """The stack of transposes, contiguous (B, e, d)."""
+    return np.ascontiguousarray(np.swapaxes(mats, 1, 2))
 
 
 def _dense(rotation: Rotation, dim: int) -> np.ndarray:
@@ -160,12 +156,14 @@ class BatchedCosineSaddle(BatchedLandscape):
             self.gamma[b, :n], self.s[b, :n] = x.gamma, x.s
             self.a[b, n:d] = x.a
             self.M[b, :d, :d] = _dense(x.rotation, d)
+        self.MT = _transposes(self.M)
         self.n_neg_max = k = int(self.neg.sum(axis=1).max(initial=0))
         # the cosine columns as contiguous (B, k) arrays, for fast row gathers
         self.s_k, self.gamma_k, self.neg_k = (np.ascontiguousarray(x[:, :k])
                                               for x in (self.s, self.gamma, self.neg))
 
     def _y(self, W, idx):
+        """Qᵀw of each row (w @ M)."""
         return per_trial_product(W, idx, self.M)
 
     def value(self, W, idx):
@@ -181,7 +179,8 @@ class BatchedCosineSaddle(BatchedLandscape):
         one-instance landscape's functions, and the scale of those terms (as
         :meth:`CosineSaddle.value_changes`)."""
         D, S = W1 - W0, W1 + W0
-        yd, ys = self._y(D, idx), self._y(S, idx)
+        M = take_rows(self.M, idx)                   # gathered once for both products
+        yd, ys = row_products(D, M), row_products(S, M)
         k = self.n_neg_max
         quad = quadratic_term_changes(yd, ys, take_rows(self.a, idx))     # a = 0 on the cosine ones
         trig = np.where(take_rows(self.neg_k, idx),
@@ -198,7 +197,7 @@ class BatchedCosineSaddle(BatchedLandscape):
         yk, s = y[:, :k], take_rows(self.s_k, idx)
         neg = take_rows(self.neg_k, idx)
         gy[:, :k] = np.where(neg, cosine_terms_grad(yk, take_rows(self.gamma_k, idx), s), gy[:, :k])
-        return per_trial_product(gy, idx, self.M, transpose=True)
+        return per_trial_product(gy, idx, self.MT)
 
 
 class BatchedPhaseRetrieval(BatchedLandscape):
@@ -292,12 +291,15 @@ class BatchedAdversary:
         self.in_round = np.zeros(B, dtype=bool)
         self.candidate = np.zeros((B, d))
         self.cand_V = np.zeros((B, d, d))             # zero columns add exact zeros
+        self.cand_VT = np.zeros((B, d, d))            # its transposes (per_trial_product)
         self.has_cand_V = np.zeros(B, dtype=bool)
-        width = max([p["V"].shape[1] for p in params if "V" in p], default=1)
-        self.V = np.zeros((B, d, width))            # zero columns add exact zeros
+        # at least 2 columns: row_products' einsum path (zero columns add exact zeros)
+        width = max([p["V"].shape[1] for p in params if "V" in p] + [2])
+        self.V = np.zeros((B, d, width))
         for b, p in enumerate(params):
             if "V" in p:
                 self.V[b, :p["V"].shape[0], :p["V"].shape[1]] = p["V"]
+        self.VT = _transposes(self.V)
 
     def _normals(self, idx, uniform):
         """Each trial's standard normals for its rows (then, with ``uniform``, one uniform per
@@ -332,7 +334,7 @@ class BatchedAdversary:
             return shrink_errors(grad, Dc, self.fraction[idx][:, None])
         if k == "trap":
             g_v = per_trial_product(grad, idx, self.V)
-            return trap_errors(per_trial_product(g_v, idx, self.V, transpose=True), Dc,
+            return trap_errors(per_trial_product(g_v, idx, self.VT), Dc,
                                self.kappa[idx][:, None])
         if k == "target_field":
             return target_field_errors(W, grad, Dc, self.kappa_f[idx][:, None], take_rows(self.target, idx))
@@ -340,25 +342,20 @@ class BatchedAdversary:
             return pull_back_errors(W, Dc, self.fraction[idx][:, None], take_rows(self.centre, idx))
         if k == "adaptive":
             return self._adaptive(W, grad, idx, Dc)
-        if k == "search":      # one call per setting (K, lookahead, refine): nothing padded
-            e = np.empty_like(W)
-            setting = self.K[idx] * 10_000 + self.h[idx] * 100 + self.n_refine[idx]
-            for v in np.unique(setting):
-                rows = np.flatnonzero(setting == v)
-                e[rows] = self._search(W[rows], grad[rows], idx[rows], D[rows])
-            return e
+        if k == "search":      # one call for every setting (K, lookahead, refine): masked per row
+            return self._search(W, grad, idx, D)
         raise AssertionError(k)  # pragma: no cover - oracle_kind admits only the kinds above
 
     def _adaptive(self, W, grad, idx, Dc):
         """The white-box adaptive adversary's formulas (:mod:`~.adversaries.adaptive`) per row:
         the trap around the known saddle outside rounds, :func:`round_errors` inside one."""
-        E = trap_errors(per_trial_product(per_trial_product(grad, idx, self.V), idx, self.V, transpose=True),
+        E = trap_errors(per_trial_product(per_trial_product(grad, idx, self.V), idx, self.VT),
                         Dc, self.kappa[idx][:, None])
         rnd = self.in_round[idx]
         if rnd.any():
             r, ir = np.flatnonzero(rnd), idx[rnd]
             P = per_trial_product(grad[r], ir, self.cand_V)
-            GV = per_trial_product(P, ir, self.cand_V, transpose=True)
+            GV = per_trial_product(P, ir, self.cand_VT)
             E[r] = round_errors(W[r] - take_rows(self.candidate, ir), GV,
                                 self.curvature[ir] & self.has_cand_V[ir], Dc[r])
         return E
@@ -374,6 +371,7 @@ class BatchedAdversary:
             self.has_cand_V[b] = V is not None
             if V is not None:
                 self.cand_V[b, :db, :V.shape[1]] = V
+            self.cand_VT[b] = self.cand_V[b].T
             self.in_round[b] = False
         elif event == "perturbation":
             self.candidate[b] = data["candidate"]
@@ -385,23 +383,26 @@ class BatchedAdversary:
         """The search adversary's own routine (:func:`~.adversaries.search.search_errors`) on the
         rows of several trials: each trial's parameters, its draws from its own generator in its
         order, its landscape's gradient and eigenspace."""
-        n, d = W.shape
-        bs, counts = np.unique(idx, return_counts=True)
-        segments = list(zip(bs.tolist(), np.cumsum(counts) - counts, counts.tolist(), strict=True))
+        d = W.shape[1]
 
-        def normals(active, K_max):
-            Z = np.zeros((n, K_max, d))
-            for b, start, cnt in segments:
-                if active[start]:
-                    Z[start:start + cnt, :self.K[b], :self.dims[b]] = self.rngs[b].standard_normal(
-                        (cnt, self.K[b], self.dims[b]))
+        def normals(rows, K_max):
+            """Each trial's draws (its rows, its K, its dimension) in its own order: the rows of a
+            trial are contiguous in ``rows``, as they are in the batch."""
+            Z = np.zeros((rows.size, K_max, d))
+            trials, starts, stops = _segments(idx[rows])
+            for b, s0, s1 in zip(trials.tolist(), starts.tolist(), stops.tolist(), strict=True):
+                Kb, db = int(self.K[b]), int(self.dims[b])
+                if Kb == K_max and db == d:          # drawn in place: the same stream
+                    self.rngs[b].standard_normal(out=Z[s0:s1])
+                else:
+                    Z[s0:s1, :Kb, :db] = self.rngs[b].standard_normal((s1 - s0, Kb, db))
             return Z
 
         return search_errors(
             W, G, D, take_rows(self.centre, idx), self.eta[idx], self.K[idx], self.h[idx],
             self.n_refine[idx], normals,
             project=lambda Y, rows: per_trial_product(Y, idx[rows], self.V),
-            expand=lambda P, rows: per_trial_product(P, idx[rows], self.V, transpose=True),
+            expand=lambda P, rows: per_trial_product(P, idx[rows], self.VT),
             grad=lambda X, rows: self.landscape.grad(X, idx[rows]))
 
     def __call__(self, W, idx):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..products import row_products
 from .base import Adversary, clip_to_budget, negative_eigenspace, trap_centre, unit
 
 
@@ -34,6 +35,7 @@ class SearchBased(Adversary):
         self.K, self.h, self.n_refine = int(candidates), int(lookahead), int(refine)
         self.centre = trap_centre(landscape)
         self.V = negative_eigenspace(landscape, self.centre)[0]
+        self.VT = np.ascontiguousarray(self.V.T)
         self.eta = 1.0 / landscape.L
 
     @classmethod
@@ -47,65 +49,78 @@ class SearchBased(Adversary):
 
     def objective(self, W, G, E):
         """J (module docstring) of errors E (k, M, d) at points W (k, d) with gradients G."""
-        X = W[:, None, :] - self.eta * (G[:, None, :] + E)
-        for _ in range(self.h):
-            X = (X.reshape(-1, X.shape[-1]) - self.eta * self.landscape.grad(X.reshape(-1, X.shape[-1]))
-                 ).reshape(X.shape)
-        return np.linalg.norm((X - self.centre) @ self.V, axis=-1)
+        W, G = np.atleast_2d(W), np.atleast_2d(G)
+        k = W.shape[0]
+        return lookahead_objective(W, G, np.asarray(E, dtype=np.float64),
+                                   np.broadcast_to(self.centre, W.shape), np.full(k, self.eta),
+                                   np.full(k, self.h), np.arange(k),
+                                   project=lambda Y, rows: row_products(Y, self.V),
+                                   grad=lambda X, rows: self.landscape.grad(X))
 
     def error(self, w, grad):
         W, G = np.atleast_2d(w), np.atleast_2d(grad)
         k, d = W.shape
         ones = np.ones(k)
 
-        def normals(active, K_max):
-            return self.rng.standard_normal((k, K_max, d))
+        def normals(rows, K_max):
+            return self.rng.standard_normal((rows.size, K_max, d))
 
         e = search_errors(
             W, G, self.delta * ones, np.broadcast_to(self.centre, W.shape), self.eta * ones,
             np.full(k, self.K), np.full(k, self.h), np.full(k, self.n_refine), normals,
-            project=lambda Y, rows: Y @ self.V, expand=lambda P, rows: P @ self.V.T,
+            project=lambda Y, rows: row_products(Y, self.V), expand=lambda P, rows: row_products(P, self.VT),
             grad=lambda X, rows: self.landscape.grad(X))
         return e if np.ndim(w) == 2 else e[0]
 
 
 def search_errors(W, G, D, centre, eta, K, h, n_refine, normals, *, project, expand, grad):
-    """The search (module docstring) for query rows W with gradients G, every parameter one per
-    row (Δ, the trap centre c, η, the candidate count K, the lookahead h, the refinement rounds):
-    the one-instance adversary calls it with its own constants, the batched form with each
-    trial's. ``normals(active, K_max)``: standard normals (n, K_max, d) for the rows of active
-    trials, in each trial's own draw order (anything where not active or beyond a row's K);
-    ``project(Y, rows)`` = Vᵀ-coordinates of rows Y (m, d) of batch rows ``rows``; ``expand(P,
-    rows)`` = V P; ``grad(X, rows)`` = ∇F at X. Rows with fewer candidates, lookahead steps or
-    rounds than the largest have the extra ones masked (J = +inf, points not moved, rows not
-    updated)."""
+    """The search (module docstring) for query rows W (n, d) with gradients G, every parameter
+    one per row (Δ, the trap centre c, η, the candidate count K, the lookahead h, the refinement
+    rounds): the one-instance adversary calls it with its own constants, the batched form with
+    each trial's, all rows of all settings at once. ``normals(rows, K_max)``: standard normals
+    (rows.size, K_max, d) for the batch rows ``rows`` (all rows of each of their trials), in each
+    trial's own draw order (anything beyond a row's K); ``project(Y, rows)`` = Vᵀ-coordinates of
+    rows Y (m, d) belonging to batch rows ``rows``; ``expand(P, rows)`` = V P; ``grad(X, rows)`` =
+    ∇F at X. A row's candidates beyond its K are masked (J = +inf), its lookahead steps beyond its
+    h and its rounds beyond its refinement count are not computed, so each row's result depends
+    on that row alone (with row-wise ``project``, ``expand`` and ``grad``)."""
     n, d = W.shape
-    K_max = int(K.max())
-    structured = np.stack([unit(-expand(project(G, np.arange(n)), np.arange(n))), unit(-G),
-                           unit(W - centre)], axis=1)
+    every = np.arange(n)
+    structured = np.stack([unit(-expand(project(G, every), every)), unit(-G), unit(W - centre)], axis=1)
 
-    def best_of(E, count):
-        """The candidate of least J among the first ``count`` (per row) of E (n, M, d)."""
-        M = E.shape[1]
-        X = W[:, None, :] - eta[:, None, None] * (G[:, None, :] + E)
-        for it in range(int(h.max(initial=0))):
-            rows = np.flatnonzero(h > it)
-            flat = X[rows].reshape(-1, d)
-            step = flat - eta[rows].repeat(M)[:, None] * grad(flat, rows.repeat(M))
-            X[rows] = step.reshape(rows.size, M, d)
-        J = np.linalg.norm(project((X - centre[:, None, :]).reshape(-1, d), np.arange(n).repeat(M)),
-                           axis=-1).reshape(n, M)
+    def best_of(rows, E, count):
+        """The candidate of least J among the first ``count`` (per row) of E (m, M, d), the
+        candidates of batch rows ``rows``, and its J."""
+        m, M = E.shape[:2]
+        J = lookahead_objective(W, G, E, centre, eta, h, rows, project=project, grad=grad)
         J = np.where(np.arange(M)[None, :] < count[:, None], J, np.inf)
         j = np.argmin(J, axis=1)
-        return E[np.arange(n), j], J[np.arange(n), j]
+        return E[np.arange(m), j], J[np.arange(m), j]
 
-    rand = unit(normals(np.ones(n, dtype=bool), K_max))
-    best, best_j = best_of(D[:, None, None] * np.concatenate([structured, rand], axis=1), 3 + K)
+    Dc = D[:, None, None]
+    rand = unit(normals(every, int(K.max())))
+    best, best_j = best_of(every, Dc * np.concatenate([structured, rand], axis=1), 3 + K)
     for it in range(int(n_refine.max(initial=0))):
-        active = n_refine > it
-        trial = unit(best[:, None, :] / D[:, None, None] + 0.3 * unit(normals(active, K_max)))
-        cand, j = best_of(D[:, None, None] * trial, K)
-        better = active & (j < best_j)
-        best = np.where(better[:, None], cand, best)
-        best_j = np.where(better, j, best_j)
+        rows = np.flatnonzero(n_refine > it)
+        Kr = K[rows]
+        trial = unit(best[rows, None, :] / Dc[rows] + 0.3 * unit(normals(rows, int(Kr.max()))))
+        cand, j = best_of(rows, Dc[rows] * trial, Kr)
+        better = j < best_j[rows]
+        best[rows[better]], best_j[rows[better]] = cand[better], j[better]
     return clip_to_budget(best, D[:, None])
+
+
+def lookahead_objective(W, G, E, centre, eta, h, rows, *, project, grad):
+    """J(e) = ‖Vᵀ(x_h − c)‖ (module docstring) of the candidates E (m, M, d) of batch rows
+    ``rows`` (m,), at points W with gradients G, each row with its own c, η and lookahead h
+    (arrays over the batch rows; ``project``/``grad`` as in :func:`search_errors`): (m, M)."""
+    m, M, d = E.shape
+    X = W[rows, None, :] - eta[rows, None, None] * (G[rows, None, :] + E)
+    hr = h[rows]
+    for it in range(int(hr.max(initial=0))):
+        sub = np.flatnonzero(hr > it)
+        on = rows[sub].repeat(M)
+        flat = X[sub].reshape(-1, d)
+        X[sub] = (flat - eta[on][:, None] * grad(flat, on)).reshape(sub.size, M, d)
+    return np.linalg.norm(project((X - centre[rows, None, :]).reshape(-1, d), rows.repeat(M)),
+                          axis=-1).reshape(m, M)
