@@ -16,46 +16,61 @@ Specs (JSON-able):
 
 from __future__ import annotations
 
+import importlib
+import traceback
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..algorithms import StopRun, byzantine_pgd, exact_pgd
+from ..algorithms.engine import batched_perturbed_gd, row_norms
 from ..oracles.adversaries import make_adversary
+from ..oracles.batched import BatchedCertifiedOracle, batch_adversaries, batch_landscapes
 from ..oracles.inexact import CertifiedOracle, ExactOracle
 from ..oracles.landscapes import CosineSaddle
 from ..oracles.landscapes.rotation import random_rotation
 from ..theory.certify import certify
 from ..theory.parameters import CALIBRATED_FACTORS
 from .budget import FAILURE_PROBABILITY, INSTANCE_SECONDS
+from .loop import InstanceError
+from .monitor import tell
 
 DESCENT_CALLS = 4_000       # the first steps are what the descent claim looks at
 ESCAPE_CALLS = 2_000_000     # default cap (the checks pass a cap from the theory)
 
 
-class RecordingOracle:
-    """Passes every query to ``oracle`` and records (w, ĝ) and the algorithm's perturbation
-    events (to know which consecutive queries are one gradient step). Not batchable, so every
-    query is seen one by one."""
+class StepRecorder:
+    """Passes every query of B batched trials to ``inner`` (a batched oracle) and records, per
+    trial, its queries and answers in order and the query numbers reached by a perturbation
+    (to know which consecutive queries are one gradient step). The trials run their rounds one
+    at a time (``batch_rounds=False``), so every query is a single one, as in a one-run loop."""
 
-    batchable = False
+    def __init__(self, inner, B: int):
+        self.inner, self.landscape = inner, inner.landscape
+        self._rows: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.count = np.zeros(B, dtype=np.int64)
+        self.jumps: list[set[int]] = [set() for _ in range(B)]
 
-    def __init__(self, oracle):
-        self.oracle, self.landscape, self.delta = oracle, oracle.landscape, oracle.delta
-        self.points: list[np.ndarray] = []
-        self.answers: list[np.ndarray] = []
-        self.jumps: set[int] = set()          # query indices reached by a perturbation
+    def query(self, W, idx, single):
+        G, ended = self.inner.query(W, idx, single)
+        live = ~np.isin(idx, np.fromiter(ended, dtype=np.int64)) if ended else slice(None)
+        self._rows.append((W[live].copy(), np.array(G[live], dtype=np.float64), idx[live]))
+        np.add.at(self.count, idx[live], 1)
+        return G, ended
 
-    def __call__(self, w):
-        g = self.oracle(w)
-        self.points.append(np.array(w, dtype=np.float64))
-        self.answers.append(np.array(g, dtype=np.float64))
-        return g
-
-    def notify(self, event, **data):
+    def notify(self, b: int, event: str, **data):
         if event == "perturbation":
-            self.jumps.add(len(self.points))
-        self.oracle.notify(event, **data)
+            self.jumps[b].add(int(self.count[b]))
+        return tell(self.inner, b, event, data)
+
+    def trials(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Each trial's (queries, answers), in query order."""
+        if not self._rows:
+            return [(np.zeros((0, 0)), np.zeros((0, 0)))] * len(self.jumps)
+        W, G, idx = (np.concatenate(x) for x in zip(*self._rows, strict=True))
+        order = np.argsort(idx, kind="stable")
+        cut = np.cumsum(np.bincount(idx, minlength=len(self.jumps)))[:-1]
+        return list(zip(np.split(W[order], cut), np.split(G[order], cut), strict=True))
 
 
 def descent_landscape(spec: dict) -> CosineSaddle:
@@ -92,19 +107,77 @@ class Steps:
     status: str
 
 
-def run_descent(spec: dict) -> Steps:
-    land = descent_landscape(spec)
+def descent_start(spec: dict, land: CosineSaddle) -> np.ndarray:
+    """t·q_1 (the direction of curvature a_1 = L_F) plus a small random part."""
     y0 = np.random.default_rng(spec["start_seed"]).normal(scale=0.01, size=land.dim)
-    y0[land.n_neg] = spec["start_t"]                    # the direction of curvature a_1 = L
-    w0 = land.rotation.apply(y0)
-    rec = RecordingOracle(_oracle(spec, land))
-    res = _run(spec, rec, w0, calls=DESCENT_CALLS)
-    k = [i for i in range(len(rec.points) - 1)
-         if i + 1 not in rec.jumps and not np.array_equal(rec.points[i], rec.points[i + 1])]
-    f = np.array([land.value(p) for p in rec.points])
-    g = np.array([np.linalg.norm(a) for a in rec.answers])
-    idx = np.asarray(k, dtype=np.int64)
-    return Steps(f[idx], f[idx + 1], g[idx], land.L, res.status)
+    y0[land.n_neg] = spec["start_t"]
+    return land.rotation.apply(y0)
+
+
+def theorem_params_of(spec: dict, land, w0, oracle):
+    """The run's parameters, as ``exact_pgd`` / ``byzantine_pgd`` compute them from the instance
+    (Theorem 2's proved variant; Theorem 1's formulas with the calibrated factors), the
+    algorithms' ``theorem_params`` looked up at each call (so a parameter fault reaches these runs)."""
+    gap = land.value(w0) - land.f_star
+    if spec["family"] == "exact_pgd":
+        if oracle.delta != 0:
+            raise ValueError(f"exact_pgd needs an exact oracle (delta = 0), got delta = {oracle.delta}")
+        return importlib.import_module("byzpgd.algorithms.exact_pgd").theorem_params(
+            spec["epsilon"], land.L, land.rho, land.dim, FAILURE_PROBABILITY, gap)
+    if not (oracle.delta > 0):
+        raise ValueError(f"Delta (oracle.delta) must be > 0 for ByzantinePGD, got {oracle.delta}")
+    return importlib.import_module("byzpgd.algorithms.byzantine_pgd").theorem_params(
+        oracle.delta, land.L, land.rho, land.dim, FAILURE_PROBABILITY, gap, CALIBRATED_FACTORS)
+
+
+class DescentRunError(RuntimeError):
+    """A descent run that could not be built or that the engine ended with an error."""
+
+
+def run_descent(spec: dict) -> Steps:
+    """One descent run: :func:`run_descent_batch` with a batch of one (an error is raised)."""
+    (out,) = run_descent_batch([spec])
+    if isinstance(out, InstanceError):
+        raise DescentRunError(out.error)
+    return out
+
+
+def run_descent_batch(specs: list[dict]) -> list[Steps | InstanceError]:
+    """The descent runs of ``specs`` as batched trials (one engine, one row per trial; rounds one
+    at a time, as a one-run loop makes them): per spec its :class:`Steps`, or the
+    :class:`~.loop.InstanceError` of a spec that could not be built or whose trial the engine
+    ended with an error. A trial's outcome does not depend on the batch it runs in."""
+    out: list = [None] * len(specs)
+    built = []
+    for i, spec in enumerate(specs):
+        try:
+            land = descent_landscape(spec)
+            w0 = descent_start(spec, land)
+            oracle = _oracle(spec, land)
+            built.append((i, land, w0, oracle, theorem_params_of(spec, land, w0, oracle)))
+        except Exception as exc:
+            out[i] = InstanceError(spec, f"{type(exc).__name__}: {exc}", traceback.format_exc(limit=4))
+    if not built:
+        return out
+    _, lands, starts, oracles, params = zip(*built, strict=True)
+    blands = batch_landscapes(lands)
+    rec = StepRecorder(BatchedCertifiedOracle(batch_adversaries([o.oracle for o in oracles], blands)),
+                       len(built))
+    res = batched_perturbed_gd(rec, blands.pad(starts), list(params),
+                               [np.random.default_rng(specs[i]["run_seed"]) for i, *_ in built],
+                               max_oracle_calls=DESCENT_CALLS, max_seconds=INSTANCE_SECONDS,
+                               dims=blands.dims, batch_rounds=False)
+    for j, ((i, land, *_), (P, G)) in enumerate(zip(built, rec.trials(), strict=True)):
+        if res[j].status == "error":
+            out[i] = InstanceError(specs[i], res.errors[j], "batched descent run (experiments/mechanism.py)")
+            continue
+        P, G = P[:, :land.dim], G[:, :land.dim]
+        step = ~np.all(P[1:] == P[:-1], axis=1)        # query t to t + 1 moved ...
+        step[[t - 1 for t in rec.jumps[j] if 0 < t < len(P)]] = False   # ... and was no perturbation
+        k = np.flatnonzero(step)
+        f = land.values(P) if len(P) else np.zeros(0)
+        out[i] = Steps(f[k], f[k + 1], row_norms(G)[k], land.L, res[j].status)
+    return out
 
 
 def escape_landscape(spec: dict) -> CosineSaddle:

@@ -119,6 +119,57 @@ def test_descent_holds_and_catches_a_step_off_by_1_5():
     assert res.status == "violated" and res.worst_violation is not None
 
 
+def test_descent_runs_are_the_same_alone_and_in_a_batch():
+    """The descent runs are batched trials: each spec's steps (F before and after, ‖ĝ‖, status)
+    are bit-for-bit those of its run as a batch of one, for every adversary and exact PGD."""
+    from byzpgd.experiments import mechanism as exp
+
+    specs = m.specs(m.DESCENT, 16, 4)
+    assert len({m.adversary_of(s) for s in specs}) >= 5
+    batch = exp.run_descent_batch(specs)
+    for spec, b in zip(specs, batch, strict=True):
+        a = exp.run_descent(spec)
+        assert a.status == b.status and a.f_before.size > 0
+        for x, y in ((a.f_before, b.f_before), (a.f_after, b.f_after), (a.g_norm, b.g_norm)):
+            np.testing.assert_array_equal(x, y)
+
+
+def test_descent_batch_records_an_unbuildable_spec_and_runs_the_others():
+    from byzpgd.experiments import mechanism as exp
+    from byzpgd.experiments.loop import InstanceError
+
+    specs = m.specs(m.DESCENT, 3, 1)
+    broken = {**specs[1], "rho": -1.0}
+    out = exp.run_descent_batch([specs[0], broken, specs[2]])
+    assert isinstance(out[1], InstanceError) and out[1].error.startswith("ValueError: s must be finite")
+    assert not isinstance(out[0], InstanceError) and not isinstance(out[2], InstanceError)
+    with pytest.raises(exp.DescentRunError):
+        exp.run_descent(broken)
+
+
+def test_the_step_recorder_leaves_out_perturbation_jumps():
+    """Query t → t + 1 is a step unless a perturbation came between them (its jump may raise F
+    by any amount): the recorder keeps each trial's queries in order and the query numbers
+    reached by a perturbation; a recorder deaf to 'perturbation' is told apart."""
+    from byzpgd.experiments.mechanism import StepRecorder
+
+    class Inner:
+        landscape = None
+
+        def query(self, W, idx, single):
+            return 2 * W, {}
+
+    rec = StepRecorder(Inner(), 2)
+    rows = np.arange(8.0).reshape(4, 2)
+    rec.query(rows[:2], np.array([0, 1]), np.ones(2, dtype=bool))
+    rec.notify(1, "perturbation", candidate=rows[1], xi=rows[0])
+    rec.query(rows[2:], np.array([0, 1]), np.ones(2, dtype=bool))
+    (P0, G0), (P1, G1) = rec.trials()
+    np.testing.assert_array_equal(P0, rows[[0, 2]])
+    np.testing.assert_array_equal(G1, 2 * rows[[1, 3]])
+    assert rec.jumps == [set(), {1}]
+
+
 def test_candidate_cost_holds_and_catches_q_halved_and_an_off_by_one():
     assert m.check_candidate("quick", 0, n=12).status == "inconclusive"   # < 20 instances
     assert m.check_candidate("quick", 0, n=12).violations == 0

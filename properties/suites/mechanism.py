@@ -194,7 +194,7 @@ def check_descent(profile: str, seed: int, progress=None, *, executor=None,
     t0 = time.perf_counter()
     sp_ = specs(DESCENT, n or examples(profile, DESCENT), seed)
     rule = stop_rule(claim.kind, sp_, adversary_of, 0.0)
-    results = run_instances(sp_, exp.run_descent, executor, progress,
+    results = run_in_chunks(sp_, Batched(exp.run_descent_batch), BATCH_SIZE, executor, progress,
                             stop=observed_stop(rule, sp_, observe_descent))
     runs, errors = split(results)
     ok_specs = [s for s, r in zip(sp_, results, strict=False) if not isinstance(r, InstanceError)]
