@@ -52,7 +52,7 @@ from .landscapes.cosine_saddle import (
 )
 from .landscapes.phase_retrieval import phase_grad, phase_term_changes, phase_value
 from .landscapes.rotation import DenseRotation, Rotation
-from .products import row_products
+from .products import indexed_row_products, row_products
 
 
 def take_rows(X, idx):
@@ -118,9 +118,9 @@ def _segments(idx):
 
 def per_trial_product(X, idx, mats):
     """Row i times mats[idx[i]]: X (N, d), mats (B, d, e) (a transpose is stored as its own
-    contiguous stack). One kernel for every row (:func:`~.products.row_products`), so a row's
-    result depends on neither how many rows its trial has in this call nor the other trials."""
-    return row_products(X, take_rows(mats, idx))
+    contiguous stack). One sum for every row (:func:`~.products.indexed_row_products`), so a
+    row's result depends on neither how many rows its trial has in this call nor the other trials."""
+    return indexed_row_products(X, mats, idx)
 
 
 def _transposes(mats):

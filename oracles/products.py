@@ -15,12 +15,23 @@ einsum would switch to a lane-wise reduction over k). So a row's result is the s
 - whatever zero padding follows its d coordinates (trials of several dimensions share a batch
   padded to the largest: x_ik = 0 adds exact zeros at the end of the sum).
 
-tests/test_batched_rows.py checks both properties, bit for bit.
+:func:`indexed_row_products` (row i times ``mats[idx[i]]``, the batch's per-trial matrices) is
+the same sum: with numba (the optional extra ``byzpgd[fast]``; off when ``BYZPGD_NO_NUMBA`` is
+set, as for the trimmed mean's kernel) a compiled loop reads ``mats[idx[i]]`` in place, in the
+same order with separate multiply and add (numba compiles without fast-math, so no fused
+multiply-add), hence the same bits as numpy's gather and einsum, which it otherwise uses. The
+gather of a (d, e) matrix per row costs as much as the product itself in numpy.
+
+tests/test_batched_rows.py checks these properties, bit for bit, on both paths.
 """
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
+
+from ..algorithms.aggregators.trim_kernel import available as numba_available
 
 
 def row_products(X: np.ndarray, M: np.ndarray) -> np.ndarray:
@@ -37,3 +48,44 @@ def row_products(X: np.ndarray, M: np.ndarray) -> np.ndarray:
     for k in range(1, X.shape[1]):
         out = out + X[:, k] * col[..., k]
     return out[:, None]
+
+
+def _indexed_numpy(X, mats, idx):
+    return row_products(X, np.take(mats, idx, axis=0))
+
+
+@functools.cache
+def _indexed_compiled():
+    """The compiled loop of :func:`indexed_row_products` (None without numba)."""
+    if not numba_available():
+        return None
+    import numba
+
+    @numba.njit(boundscheck=False, nogil=True, cache=False)
+    def kernel(X, mats, idx, out):  # pragma: no cover - compiled
+        n, d = X.shape
+        e = mats.shape[2]
+        for i in range(n):
+            m = mats[idx[i]]
+            for j in range(e):
+                acc = X[i, 0] * m[0, j]
+                for k in range(1, d):
+                    acc = acc + X[i, k] * m[k, j]
+                out[i, j] = acc
+        return out
+
+    return kernel
+
+
+def indexed_row_products(X: np.ndarray, mats: np.ndarray, idx: np.ndarray, compiled: bool | None = None):
+    """(n, e) rows x_i M_{idx[i]} for X (n, d), mats (B, d, e), idx (n,) trial indices: the sums
+    of :func:`row_products` (module docstring), compiled where numba is available (``compiled``
+    forces a path: True needs numba, False is numpy)."""
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    kernel = _indexed_compiled() if compiled is not False else None
+    if compiled and kernel is None:
+        raise RuntimeError("the compiled row products need numba (byzpgd[fast])")
+    if kernel is None or X.shape[0] == 0 or X.shape[1] == 0 or mats.shape[2] == 0:
+        return _indexed_numpy(X, mats, idx)
+    return kernel(X, np.ascontiguousarray(mats, dtype=np.float64), np.ascontiguousarray(idx, dtype=np.int64),
+                  np.empty((X.shape[0], mats.shape[2])))

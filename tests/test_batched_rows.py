@@ -16,10 +16,11 @@ import pytest
 from byzpgd.algorithms import PGDParams
 from byzpgd.algorithms.engine import batched_perturbed_gd
 from byzpgd.oracles import batched as ob
+from byzpgd.oracles import products
 from byzpgd.oracles.adversaries import make_adversary
 from byzpgd.oracles.batched import BatchedCertifiedOracle, batch_adversaries, batch_landscapes
 from byzpgd.oracles.landscapes import CosineSaddle
-from byzpgd.oracles.products import row_products
+from byzpgd.oracles.products import indexed_row_products, row_products
 
 PARAMS = PGDParams(eta=0.5, epsilon=2e-3, r=2e-3, Q=20, R=0.05, T_th=40)
 """Q = 20 rounds: a trial's round batch has more rows than a single query (the old kernel
@@ -72,7 +73,17 @@ def _differing(trials, alone, order):
     return [i for j, i in enumerate(order) if _outcome(batch[j], trials[i][0].dim) != alone[i]]
 
 
-def test_a_trial_gives_the_same_outcome_alone_and_in_any_batch():
+@pytest.fixture(params=["compiled", "numpy"])
+def kernel_path(request, monkeypatch):
+    """Both paths of ``indexed_row_products``: numba's loop (when installed) and numpy's."""
+    if request.param == "numpy":
+        monkeypatch.setattr(products, "_indexed_compiled", lambda: None)
+    elif products._indexed_compiled() is None:
+        pytest.skip("numba is not installed (byzpgd[fast]) or BYZPGD_NO_NUMBA is set")
+    return request.param
+
+
+def test_a_trial_gives_the_same_outcome_alone_and_in_any_batch(kernel_path):
     trials = _trials()
     assert len({t[0].dim for t in trials}) == 4 and {t[0].n_neg for t in trials} == {1, 2}
     results = _run(trials)
@@ -95,6 +106,24 @@ def _old_per_trial_product(X, idx, mats):
     for b, s0, s1 in zip(trials.tolist(), starts.tolist(), stops.tolist(), strict=True):
         out[s0:s1] = X[s0:s1] @ mats[b]
     return out
+
+
+def test_the_compiled_and_numpy_row_products_are_the_same_bits():
+    """Row i times mats[idx[i]] by numba's loop and by numpy's gather and einsum. Able to fail:
+    the loop with the sum in another order (k from d−1 down), which is the same product up to
+    rounding, is caught."""
+    if products._indexed_compiled() is None:
+        pytest.skip("numba is not installed (byzpgd[fast]) or BYZPGD_NO_NUMBA is set")
+    rng = np.random.default_rng(4)
+    for d, e in ((1, 1), (2, 2), (5, 1), (6, 6), (9, 4), (20, 20)):
+        mats, X = rng.standard_normal((7, d, e)), rng.standard_normal((300, d))
+        idx = np.sort(rng.integers(0, 7, 300))
+        fast = indexed_row_products(X, mats, idx, compiled=True)
+        assert np.array_equal(fast, indexed_row_products(X, mats, idx, compiled=False))
+        if d >= 5:
+            reversed_sum = indexed_row_products(X[:, ::-1], mats[:, ::-1, :], idx, compiled=False)
+            np.testing.assert_allclose(reversed_sum, fast, rtol=1e-12, atol=1e-12)
+            assert not np.array_equal(reversed_sum, fast)
 
 
 def test_the_former_switching_kernel_makes_outcomes_depend_on_the_batch(monkeypatch):

@@ -50,12 +50,14 @@ class SearchBased(Adversary):
     def objective(self, W, G, E):
         """J (module docstring) of errors E (k, M, d) at points W (k, d) with gradients G."""
         W, G = np.atleast_2d(W), np.atleast_2d(G)
-        k = W.shape[0]
-        return lookahead_objective(W, G, np.asarray(E, dtype=np.float64),
-                                   np.broadcast_to(self.centre, W.shape), np.full(k, self.eta),
-                                   np.full(k, self.h), np.arange(k),
-                                   project=lambda Y, rows: row_products(Y, self.V),
-                                   grad=lambda X, rows: self.landscape.grad(X))
+        E = np.asarray(E, dtype=np.float64)
+        k, M, d = E.shape
+        J = lookahead_objective(W, G, E.reshape(-1, d), np.arange(k).repeat(M),
+                                np.broadcast_to(self.centre, W.shape), np.full(k, self.eta),
+                                np.full(k, self.h),
+                                project=lambda Y, rows: row_products(Y, self.V),
+                                grad=lambda X, rows: self.landscape.grad(X))
+        return J.reshape(k, M)
 
     def error(self, w, grad):
         W, G = np.atleast_2d(w), np.atleast_2d(grad)
@@ -90,10 +92,13 @@ def search_errors(W, G, D, centre, eta, K, h, n_refine, normals, *, project, exp
 
     def best_of(rows, E, count):
         """The candidate of least J among the first ``count`` (per row) of E (m, M, d), the
-        candidates of batch rows ``rows``, and its J."""
+        candidates of batch rows ``rows``, and its J (the others are not evaluated: J = +inf)."""
         m, M = E.shape[:2]
-        J = lookahead_objective(W, G, E, centre, eta, h, rows, project=project, grad=grad)
-        J = np.where(np.arange(M)[None, :] < count[:, None], J, np.inf)
+        valid = np.flatnonzero((np.arange(M)[None, :] < count[:, None]).ravel())
+        J = np.full(m * M, np.inf)
+        J[valid] = lookahead_objective(W, G, E.reshape(-1, d)[valid], rows[valid // M], centre, eta, h,
+                                       project=project, grad=grad)
+        J = J.reshape(m, M)
         j = np.argmin(J, axis=1)
         return E[np.arange(m), j], J[np.arange(m), j]
 
@@ -110,17 +115,19 @@ def search_errors(W, G, D, centre, eta, K, h, n_refine, normals, *, project, exp
     return clip_to_budget(best, D[:, None])
 
 
-def lookahead_objective(W, G, E, centre, eta, h, rows, *, project, grad):
-    """J(e) = ‖Vᵀ(x_h − c)‖ (module docstring) of the candidates E (m, M, d) of batch rows
-    ``rows`` (m,), at points W with gradients G, each row with its own c, η and lookahead h
-    (arrays over the batch rows; ``project``/``grad`` as in :func:`search_errors`): (m, M)."""
-    m, M, d = E.shape
-    X = W[rows, None, :] - eta[rows, None, None] * (G[rows, None, :] + E)
-    hr = h[rows]
-    for it in range(int(hr.max(initial=0))):
-        sub = np.flatnonzero(hr > it)
-        on = rows[sub].repeat(M)
-        flat = X[sub].reshape(-1, d)
-        X[sub] = (flat - eta[on][:, None] * grad(flat, on)).reshape(sub.size, M, d)
-    return np.linalg.norm(project((X - centre[rows, None, :]).reshape(-1, d), rows.repeat(M)),
-                          axis=-1).reshape(m, M)
+def lookahead_objective(W, G, E, owner, centre, eta, h, *, project, grad):
+    """J(e) = ‖Vᵀ(x_h − c)‖ (module docstring) of candidate errors E (c, d), candidate i one of
+    batch row ``owner[i]``: at that row's point W and gradient G, with its c, η and lookahead h
+    (``project``/``grad`` as in :func:`search_errors`, each candidate row tagged by its owner).
+    (c,) values."""
+    eta_o = np.take(eta, owner)[:, None]
+    X = np.take(W, owner, axis=0) - eta_o * (np.take(G, owner, axis=0) + E)
+    ho = np.take(h, owner)
+    for it in range(int(ho.max(initial=0))):
+        if it == 0 and ho.min() > 0:       # every candidate steps: no row selection
+            X = X - eta_o * grad(X, owner)
+            continue
+        sub = np.flatnonzero(ho > it)
+        on = owner[sub]
+        X[sub] = X[sub] - eta_o[sub] * grad(X[sub], on)
+    return np.linalg.norm(project(X - np.take(centre, owner, axis=0), owner), axis=-1)
