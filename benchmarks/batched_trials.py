@@ -8,7 +8,10 @@ claim below, the claim's own instance specs (seeded: ``--seed``, ``--n`` per cla
   computation per group of specs; the white-box adaptive adversary batched too since issue 24),
 
 in the same run, and prints instances per second of both and their ratio (target >= 10), with
-the outcomes compared (status and oracle calls equal, λ_min and ‖∇F‖ equal up to rounding) and
+the outcomes compared (status and oracle calls equal, λ_min and ‖∇F‖ equal up to rounding: the
+one-at-a-time runs use the one-instance landscapes' BLAS products, so a near tie of the search
+adversary's argmin or of an escape test can go the other way; a batched trial itself is the
+same bits in any batch, tests/test_batched_rows.py) and
 the share of the one-at-a-time time spent in specs without a batched form (Amdahl: the ratio
 cannot exceed 1 / that share). With ``--by-adversary`` each adversary's specs are also batched
 alone, with their share of the one-at-a-time time and their own ratio: batching trials pays

@@ -6,7 +6,9 @@ rows grouped by trial. Every class here computes, row by row, its one-instance c
 formula by calling the same function (``cosine_terms``, ``phase_grad``, ``shrink_errors``,
 ``search_errors``, ...: written once, in the landscape's or adversary's module), so a row's answer
 equals the one-instance answer up to the rounding of the small matrix products and sums over a
-row; what is stacked here is only the parameters.
+row; what is stacked here is only the parameters. Every per-trial matrix product goes through
+one kernel (:func:`~.products.indexed_row_products`: each row summed in one order), so a trial's
+rows are the same bits alone (a batch of one) or in any batch (tests/test_batched_rows.py).
 
 - :class:`BatchedCosineSaddle`, :class:`BatchedPhaseRetrieval`: stacked parameters (rotations as
   (B, d, d) matrices) of :class:`~byzpgd.oracles.landscapes.CosineSaddle` and
@@ -22,7 +24,9 @@ row; what is stacked here is only the parameters.
   negative eigenspace) one row per trial, from the loop's events (``notify``). The search
   adversary's error is an argmin over candidates: where two
   candidates nearly tie, a rounding-level difference can pick the other one, so its batched
-  trials follow the one-instance path only up to such ties (tests/test_batched.py).
+  trials follow the one-instance path (BLAS products in the one-instance landscape) only up to
+  such ties (tests/test_batched.py); it runs once per query over the rows of every setting
+  (candidates, lookahead, refinement masked per row).
 - :class:`BatchedCertifiedOracle`: the certifying layer of
   :class:`~byzpgd.oracles.inexact.CertifiedOracle` (error <= Δ + 4·eps·(‖ĝ‖ + ‖∇F‖) per row,
   finite answers), ending a trial with an error status instead of raising, and recording each
