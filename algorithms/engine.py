@@ -44,8 +44,16 @@ step ('max_seconds', looked at every 256 calls; every trial alive has rows in ev
 all have the same share), or at a non-finite query or answer ('nonfinite'): no divergence can
 make a run hang.
 
+**Jin et al.'s test** (docs/paper.md §9; :func:`byzpgd.algorithms.jin_pgd.jin_pgd`): with
+``escape_values`` (F at query rows) a round is judged once, at its last query u (``escape_test``
+'final'), by the decrease of F instead of the distance: it escaped when F(w̃) − F(u) >= R (R is
+then Jin's f_thres), and the escaped iterate is that query's step u − ηĝ(u); else the candidate
+is returned. With Q = 1 and T_th = t_thres + 1 this is Jin et al.'s Algorithm 2 exactly (its
+t_thres steps after the perturbation, the test at the next query, the step it then takes).
+
 **The steps** (:func:`exceeds_threshold`, :func:`gradient_phase`, :func:`round_plan`,
-:func:`round_step`, :func:`escape_distance`, :func:`settle_window`, ``uniform_ball``) are
+:func:`round_step`, :func:`escape_distance`, :func:`value_decrease`, :func:`settle_window`,
+``uniform_ball``) are
 module functions looked up at each call, so the fault catalogue (experiments/faults.py) can
 replace one of them and reach every run of every claim.
 """
@@ -124,9 +132,12 @@ class BatchedOracle(Protocol):
 
 class BatchResult(list):
     """The list of :class:`OptimizeResult` (one per trial, in order), with ``errors``:
-    {trial: message} for trials ended with status 'error'."""
+    {trial: message} for trials ended with status 'error', and ``round_steps`` (B,): the steps
+    u ← u − ηĝ(u) each trial made in its perturbation rounds (a Q-round window's counted as the
+    sequential loop would have made them)."""
 
     errors: dict
+    round_steps: np.ndarray
 
 
 # --- the steps of the loop ----------------------------------------------------------------------
@@ -164,6 +175,12 @@ def round_step(G: np.ndarray, eta: np.ndarray, rows: np.ndarray, t: np.ndarray) 
 def escape_distance(U: np.ndarray, ref: np.ndarray, step: np.ndarray) -> np.ndarray:
     """The escape test's left side ‖u − ref‖ for each round row after its step ``step``."""
     return row_norms(U - ref)
+
+
+def value_decrease(values, U: np.ndarray, ref: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Jin et al.'s escape test's left side F(w̃) − F(u) for each tested round row: ``U`` the
+    rows' last query points, ``ref`` their candidates, ``values(W, idx)`` F at rows of trials idx."""
+    return np.asarray(values(ref, idx), dtype=np.float64) - np.asarray(values(U, idx), dtype=np.float64)
 
 
 def settle_window(esc: np.ndarray, U: np.ndarray, first_round: int, Q: int):
@@ -222,6 +239,7 @@ class _Trials:
         self.phase = np.full(B, GD, dtype=np.int8)
         self.calls = np.zeros(B, dtype=np.int64)
         self.gd_steps = np.zeros(B, dtype=np.int64)
+        self.round_steps = np.zeros(B, dtype=np.int64)        # steps u ← u − ηĝ(u) made in rounds
         self.rounds = np.zeros(B, dtype=np.int64)
         self.escapes = np.zeros(B, dtype=np.int64)
         self.status = np.array(["converged"] * B, dtype=object)
@@ -246,15 +264,20 @@ def batched_perturbed_gd(oracle: BatchedOracle, W0, params: list[PGDParams],
                          rngs: list[np.random.Generator], *, escape_reference: str = "candidate",
                          escape_test: str = "every_step", max_oracle_calls=DEFAULT_MAX_ORACLE_CALLS,
                          max_seconds: float | None = None, dims=None, batch_rounds=True,
-                         progress=None) -> BatchResult:
+                         progress=None, escape_values=None) -> BatchResult:
     """Run B trials of the loop (module docstring). ``W0`` (B, d); ``params`` and ``rngs`` one
     per trial; ``max_oracle_calls`` and ``batch_rounds`` one for all or one per trial. ``dims``
     (B,): trial b lives in the first dims[b] coordinates (its perturbations are drawn in
     R^dims[b], the other coordinates stay 0; the oracle must answer 0 there), so instances of
     several dimensions share one batch; default d for every trial. Results have w of length
     dims[b]. ``progress(done)`` is called with the number of finished trials whenever it grows.
-    An exception the oracle raises propagates (as from a one-run loop)."""
+    ``escape_values(W, idx)``: F at rows W of trials idx, for Jin et al.'s test (module
+    docstring; ``escape_test`` must be 'final'). An exception the oracle raises propagates (as
+    from a one-run loop)."""
     check_options(escape_reference, escape_test)
+    if escape_values is not None and escape_test != "final":
+        raise ValueError("Jin et al.'s test (escape_values) is made at a round's last query: "
+                         "escape_test='final'")
     W0 = np.array(W0, dtype=np.float64)
     if W0.ndim != 2 or not np.all(np.isfinite(W0)):
         raise ValueError(f"W0 must be a finite (B, d) array, got shape {W0.shape}")
@@ -271,7 +294,7 @@ def batched_perturbed_gd(oracle: BatchedOracle, W0, params: list[PGDParams],
         raise ValueError("W0 must be 0 beyond each trial's dimension")
     cap = np.broadcast_to(np.asarray(max_oracle_calls, dtype=np.int64), (B,)).copy()
     s = _Trials(W0, params, rngs, cap, dims, batch_rounds, escape_reference == "perturbed")
-    _Engine(s, oracle, escape_test == "every_step", max_seconds, progress).run()
+    _Engine(s, oracle, escape_test == "every_step", max_seconds, progress, escape_values).run()
     options = {"escape_reference": escape_reference, "escape_test": escape_test}
     out = BatchResult(
         OptimizeResult(w=s.w[b, :dims[b]].copy(), grad_oracle_calls=int(s.calls[b]),
@@ -280,6 +303,7 @@ def batched_perturbed_gd(oracle: BatchedOracle, W0, params: list[PGDParams],
                        params={**params[b].as_dict(), **options})
         for b in range(B))
     out.errors = s.errors
+    out.round_steps = s.round_steps.copy()
     return out
 
 
@@ -288,8 +312,8 @@ class _Engine:
     every alive trial's rows at once, then moves the gradient-phase rows and the round rows; the
     rare events of one trial (a candidate, a window opened or settled) are methods of their own."""
 
-    def __init__(self, s: _Trials, oracle, every_step: bool, max_seconds, progress):
-        self.s, self.oracle, self.every = s, oracle, every_step
+    def __init__(self, s: _Trials, oracle, every_step: bool, max_seconds, progress, values=None):
+        self.s, self.oracle, self.every, self.values = s, oracle, every_step, values
         self.max_seconds, self.progress = max_seconds, progress
         self.notify_hook = getattr(oracle, "notify", None)
         self.cols = np.arange(s.Qmax)
@@ -344,6 +368,7 @@ class _Engine:
         if n > 1:   # a Q-round window counts as the sequential loop would have
             ran = j if j >= 0 else n
             s.calls[b] += ran * s.T[b] + (s.ESC[b, j] if j >= 0 else 0)
+            s.round_steps[b] += ran * s.T[b] + (s.ESC[b, j] if j >= 0 else 0)
             s.rounds[b] += ran + (1 if j >= 0 else 0)
         if j >= 0:
             # observers (the descent monitor) learn which row of a window the point left
@@ -465,9 +490,11 @@ class _Engine:
         s = self.s
         tb = rb if self.all_single else _distinct(rb)      # one row per trial, or windows of Q
         s.t[tb] += 1
+        s.round_steps[rb if self.all_single else rb[s.size[rb] == 1]] += 1   # Q-windows: at their end
         t_rows = s.t[rb]
         step = round_step(G, s.eta[rb], rows, t_rows)
-        U = np.take(s.U_rows, rows, axis=0) - step
+        queried = np.take(s.U_rows, rows, axis=0)
+        U = queried - step
         s.U_rows[rows] = U
         tested = None if self.every else t_rows == s.T[rb]
         hit = None
@@ -475,6 +502,10 @@ class _Engine:
             ref = (np.take(s.REF.reshape(-1, s.d), rows, axis=0) if s.REF is not None else s.w[rb])
             if tested is None:
                 hit = escape_distance(U, ref, step) >= s.R[rb]
+            elif self.values is not None:
+                hit = np.zeros(rb.size, dtype=bool)
+                hit[tested] = (value_decrease(self.values, queried[tested], ref[tested], rb[tested])
+                               >= s.R[rb[tested]])
             else:
                 hit = np.zeros(rb.size, dtype=bool)
                 hit[tested] = escape_distance(U[tested], ref[tested], step[tested]) >= s.R[rb[tested]]

@@ -15,21 +15,30 @@ Here ∇f is the (possibly Δ-inexact, adversarial) gradient oracle. The escape 
 values: ``value`` (default: the landscape's exact F, i.e. the adversary corrupts gradients only,
 which favours Jin's algorithm). t_thres is rounded up. Differences from ByzantinePGD: function
 decrease instead of moving distance, one perturbation per candidate instead of Q, radius ∝ ε/ℓ
-instead of ∝ √dΔ/γ. The oracle is told 'candidate' and 'perturbation' (with ξ), like the shared
-loop does, so adaptive adversaries can attack it too.
+instead of ∝ √dΔ/γ.
+
+It runs on the shared loop (:mod:`.engine`, "Jin et al.'s test"), which is this algorithm
+exactly with ε = g_thres, Q = 1, r, T_th = t_thres + 1 (the t_thres steps after the perturbation
+and the query that tests F(x_t) − f(x̃) > −f_thres) and R = f_thres: a perturbation needs
+‖∇f(x_t)‖ <= g_thres and t − t_noise > t_thres, and every query of the loop's gradient phase
+after a round is at least t_thres + 1 steps after its perturbation. The oracle hears the loop's
+events ('candidate', 'perturbation' with ξ, 'escape' with the escaped iterate), so adaptive
+adversaries can attack it too.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
-import time
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from byzpgd.geometry import as_point, uniform_ball
+from byzpgd.geometry import as_point
 
-from .perturbed_gd import DEFAULT_MAX_ORACLE_CALLS
+from . import engine
+from .engine import PGDParams
+from .perturbed_gd import DEFAULT_MAX_ORACLE_CALLS, _OneRun
 from .result import OptimizeResult
 
 
@@ -74,19 +83,16 @@ def jin_parameters(epsilon, L, rho, dim, delta, f_gap, c: float = 1.0) -> JinPar
                      chi=chi)
 
 
-def _notify(oracle, event, **data):
-    notify = getattr(oracle, "notify", None)
-    if notify is not None:
-        notify(event, **data)
-
-
 def jin_pgd(oracle, w0, rng: np.random.Generator, *, epsilon: float, delta: float = 0.1,
             f_gap: float | None = None, c: float = 1.0, params: JinParams | None = None,
             value=None, max_oracle_calls: int = DEFAULT_MAX_ORACLE_CALLS,
             trace: bool = False, max_seconds: float | None = None) -> OptimizeResult:
     """Run Algorithm 2 of Jin et al. (2017) with ``oracle`` for ∇f and ``value`` for f.
     Budgets as for :func:`perturbed_gd`: ``max_oracle_calls`` ('max_oracle_calls'), ``max_seconds``
-    of wall-clock time ('max_seconds'); a non-finite answer or iterate ends the run ('nonfinite')."""
+    of wall-clock time ('max_seconds'); a non-finite answer or iterate ends the run ('nonfinite').
+    ``gd_steps`` counts every step x ← x − η∇f(x) (t of the algorithm), the rounds' included.
+    The call budget is looked at before every query (the one at x̃ + ξ included); a budget stop
+    inside a round returns x̃, as the shared loop does (no output in the theorems' sense)."""
     land = oracle.landscape
     x = as_point(w0, land.dim, "w0")
     if not isinstance(rng, np.random.Generator):
@@ -97,49 +103,17 @@ def jin_pgd(oracle, w0, rng: np.random.Generator, *, epsilon: float, delta: floa
         params = jin_parameters(epsilon, land.L, land.rho, land.dim, delta, max(f_gap, 1e-300), c)
     value = value or land.value
     p = params
-    calls, escapes, rounds = 0, 0, 0
-    t_noise = -p.t_thres - 1
-    x_tilde, f_tilde = None, None
-    points = [] if trace else None
-    status = "converged"
-    t = 0
-    deadline = None if max_seconds is None else time.monotonic() + float(max_seconds)
-    while True:
-        if calls >= max_oracle_calls:
-            status = "max_oracle_calls"
-            break
-        if deadline is not None and calls % 256 == 0 and time.monotonic() > deadline:
-            status = "max_seconds"
-            break
-        if not np.all(np.isfinite(x)):
-            status = "nonfinite"
-            break
-        g = oracle(x)
-        if not np.all(np.isfinite(g)):
-            status = "nonfinite"
-            break
-        calls += 1
-        if trace:
-            points.append(x.copy())
-        if np.linalg.norm(g) <= p.g_thres and t - t_noise > p.t_thres:
-            x_tilde, f_tilde, t_noise = x.copy(), value(x), t
-            _notify(oracle, "candidate", w=x_tilde)
-            xi = uniform_ball(rng, land.dim, p.r)
-            rounds += 1
-            _notify(oracle, "perturbation", candidate=x_tilde, xi=xi)
-            x = x_tilde + xi
-            g = oracle(x)
-            calls += 1
-            if trace:
-                points.append(x.copy())
-        if x_tilde is not None and t - t_noise == p.t_thres:
-            if value(x) - f_tilde > -p.f_thres:
-                x = x_tilde
-                break
-            escapes += 1       # f decreased by f_thres since the perturbation
-            _notify(oracle, "escape", w=x)
-        x = x - p.eta * g
-        t += 1
-    tr = {"points": np.array(points)} if trace else None
-    return OptimizeResult(w=x, grad_oracle_calls=calls, gd_steps=t, escape_rounds=rounds,
-                          escapes=escapes, status=status, params=p.as_dict(), trace=tr)
+    # a round longer than the call budget never reaches its test: T_th capped there, the same run
+    loop = PGDParams(eta=p.eta, epsilon=p.g_thres, r=p.r, Q=1, R=p.f_thres,
+                     T_th=min(p.t_thres + 1, int(max_oracle_calls) + 1))
+    one = _OneRun(oracle, trace)
+    batch = engine.batched_perturbed_gd(
+        one, x[None, :], [loop], [rng], escape_test="final", max_oracle_calls=int(max_oracle_calls),
+        max_seconds=max_seconds, batch_rounds=False,
+        escape_values=lambda W, idx: np.array([value(w) for w in W], dtype=np.float64))
+    res = batch[0]
+    # t: every step taken; a run that converged ended at a test that failed, whose step the loop
+    # computed but Algorithm 2 does not take (it returns x̃)
+    steps = res.gd_steps + int(batch.round_steps[0]) - (res.status == "converged")
+    return dataclasses.replace(res, gd_steps=int(steps), params=p.as_dict(),
+                               trace={"points": np.array(one.points)} if trace else None)
