@@ -83,6 +83,15 @@ def jin_parameters(epsilon, L, rho, dim, delta, f_gap, c: float = 1.0) -> JinPar
                      chi=chi)
 
 
+def loop_params(p: JinParams, max_oracle_calls: int) -> PGDParams:
+    """Algorithm 2 as the shared loop's parameters (module docstring): ε = g_thres, Q = 1, r,
+    R = f_thres, T_th = t_thres + 1 (capped at the call budget + 1: a round longer than the budget
+    never reaches its test either way); run with ``escape_test='final'``, ``batch_rounds=False``
+    and F as ``escape_values``."""
+    return PGDParams(eta=p.eta, epsilon=p.g_thres, r=p.r, Q=1, R=p.f_thres,
+                     T_th=min(p.t_thres + 1, int(max_oracle_calls) + 1))
+
+
 def jin_pgd(oracle, w0, rng: np.random.Generator, *, epsilon: float, delta: float = 0.1,
             f_gap: float | None = None, c: float = 1.0, params: JinParams | None = None,
             value=None, max_oracle_calls: int = DEFAULT_MAX_ORACLE_CALLS,
@@ -103,9 +112,7 @@ def jin_pgd(oracle, w0, rng: np.random.Generator, *, epsilon: float, delta: floa
         params = jin_parameters(epsilon, land.L, land.rho, land.dim, delta, max(f_gap, 1e-300), c)
     value = value or land.value
     p = params
-    # a round longer than the call budget never reaches its test: T_th capped there, the same run
-    loop = PGDParams(eta=p.eta, epsilon=p.g_thres, r=p.r, Q=1, R=p.f_thres,
-                     T_th=min(p.t_thres + 1, int(max_oracle_calls) + 1))
+    loop = loop_params(p, max_oracle_calls)
     one = _OneRun(oracle, trace)
     batch = engine.batched_perturbed_gd(
         one, x[None, :], [loop], [rng], escape_test="final", max_oracle_calls=int(max_oracle_calls),

@@ -42,6 +42,7 @@ from ..oracles.batched import (
     row_norms,
     take_rows,
 )
+from ..oracles.inexact import CertifiedOracle, ExactOracle
 from ..theory.certify import certify
 from ..theory.parameters import CALIBRATED_FACTORS
 from . import mechanism as mech
@@ -358,81 +359,130 @@ def timed(results, seconds: float):
 
 
 # --- saddle-attack escape instances ---------------------------------------------------------
-def run_attack_batch(specs: list[dict], batch_size: int = BATCH_SIZE) -> list:
+def run_attack_batch(specs: list[dict], batch_size: int = BATCH_SIZE, *, control: bool = False,
+                     attacked_control: str | None = "robust_gd") -> list:
     """One result per saddle-attack spec, in order: what ``saddle_attack.run_attack(spec,
-    control=False, attacked_control='robust_gd')`` returns (the call of the claim
-    saddle_attack.byzantine_pgd_escapes), or the InstanceError ``run_instances`` would record.
-    Specs of another algorithm than ByzantinePGD, or whose adversary has no batched form, run
-    one at a time."""
-    from ..algorithms import PGDParams
+    control=control, attacked_control=attacked_control)`` returns (the defaults: the call of the
+    claim saddle_attack.byzantine_pgd_escapes; ``control=True, attacked_control=None``: the
+    trapped claims'), or the InstanceError ``run_instances`` would record. Each algorithm runs
+    on the one loop with the parameters of ``saddle_attack.loop_params``: ByzantinePGD under the
+    descent monitor and its theory cap, Jin et al.'s PGD with its decrease test, robust GD; the
+    control (the same algorithm with the exact oracle, or ``attacked_control`` under a fresh
+    copy of the adversary) from the same start and seed. A spec whose adversary has no batched
+    form, or alone in its group, runs one at a time."""
     from . import saddle_attack as sa
 
     def one(spec):
-        return sa.run_attack(spec, control=False, attacked_control="robust_gd")
+        return sa.run_attack(spec, control=control, attacked_control=attacked_control)
 
     specs = list(specs)
     out: list = [None] * len(specs)
-    built: dict[int, tuple] = {}
-    members: list[int] = []
+    built: dict[int, _AttackTrial] = {}
+    groups: dict[tuple, list[int]] = defaultdict(list)
     for i, spec in enumerate(specs):
         try:
-            if spec.get("algorithm") != "byzantine_pgd":
-                raise LookupError
-            land = build_landscape(spec)
-            w0, gam = sa.attack_start(spec, land)
-            attacked = make_oracle({**spec, "family": "byzantine_pgd"}, land)
-            control = make_oracle({**spec, "family": "byzantine_pgd"}, land)
-            if oracle_kind(attacked.oracle) is None:
-                raise LookupError
-            params = _theorem_params({**spec, "family": "byzantine_pgd"}, land, w0, attacked)
-            ctrl = PGDParams(eta=1.0 / land.L, epsilon=3.0 * spec["Delta"], r=0.0, Q=0, R=1.0, T_th=1)
+            trial = _attack_trial(spec, sa, control, attacked_control)
         except LookupError:
             out[i] = _guarded(one, spec)
             continue
         except Exception as exc:
             out[i] = InstanceError(spec, f"{type(exc).__name__}: {exc}", traceback.format_exc(limit=4))
             continue
-        built[i] = (land, w0, gam, attacked, control, params, ctrl)
-        members.append(i)
-    for chunk in _chunks(members, batch_size):
-        if len(chunk) == 1:
-            out[chunk[0]] = _guarded(one, specs[chunk[0]])
-            continue
-        _run_attack_chunk(specs, chunk, built, out, sa)
+        built[i] = trial
+        groups[(trial.name, trial.control_name, type(trial.land).__name__)].append(i)
+    for members in groups.values():
+        for chunk in _chunks(members, batch_size):
+            if len(chunk) == 1:
+                out[chunk[0]] = _guarded(one, specs[chunk[0]])
+                continue
+            _run_attack_chunk(specs, chunk, built, out, sa)
     return out
 
 
+@dataclass(frozen=True)
+class _AttackTrial:
+    """One saddle-attack spec built for a batch: its algorithm and control, their oracles and
+    loop parameters, the start, γ and ByzantinePGD's theory cap (None for the others)."""
+
+    land: object
+    w0: np.ndarray
+    gamma: float
+    name: str
+    oracle: object
+    params: object
+    control_name: str | None
+    control_oracle: object
+    control_params: object
+    cap: object
+
+
+def _attack_trial(spec, sa, control, attacked_control) -> _AttackTrial:
+    """LookupError: the spec runs one at a time (no batched form, or a combination run_attack
+    alone knows, e.g. an unknown algorithm, whose error it reports)."""
+    name = spec.get("algorithm")
+    if name not in sa.ALGORITHMS:
+        raise LookupError
+    land = build_landscape(spec)
+    w0, gam = sa.attack_start(spec, land)
+    attacked = make_oracle({**spec, "family": "byzantine_pgd"}, land)
+    if oracle_kind(attacked.oracle) is None:
+        raise LookupError
+    control_name = attacked_control if attacked_control is not None else (name if control else None)
+    control_oracle = control_params = None
+    if control_name is not None:
+        control_oracle = (make_oracle({**spec, "family": "byzantine_pgd"}, land)
+                          if attacked_control is not None else CertifiedOracle(ExactOracle(land)))
+        if control_name == "byzantine_pgd" and not control_oracle.delta > 0:
+            raise LookupError        # run_attack reports ByzantinePGD's refusal of an exact oracle
+        control_params = sa.loop_params(control_name, spec, land, w0, control_oracle)
+    cap = sa.escape_cap(spec, land, w0) if name == "byzantine_pgd" else None
+    return _AttackTrial(land, w0, gam, name, attacked, sa.loop_params(name, spec, land, w0, attacked),
+                        control_name, control_oracle, control_params, cap)
+
+
+def _attack_runs(name, oracle, bl, W0, params, rngs, caps, monitored: bool):
+    """One algorithm's trials of a chunk on the one loop (``saddle_attack.run_algorithm``'s
+    budgets; ByzantinePGD under the descent monitor when ``monitored``)."""
+    if monitored:
+        oracle = BatchedDescentMonitor(oracle, bl.L, oracle.delta)
+    jin = ({"escape_test": "final", "batch_rounds": False, "escape_values": bl.value}
+           if name == "jin_pgd" else {})
+    return batched_perturbed_gd(oracle, W0, params, rngs, max_oracle_calls=caps, max_seconds=INSTANCE_SECONDS,
+                                dims=bl.dims, **jin)
+
+
 def _run_attack_chunk(specs, chunk, built, out, sa):
-    lands = [built[i][0] for i in chunk]
-    bl = batch_landscapes(lands)
-    W0 = bl.pad([built[i][1] for i in chunk])
-    attacked = BatchedCertifiedOracle(batch_adversaries([built[i][3].oracle for i in chunk], bl))
-    monitored = BatchedDescentMonitor(attacked, bl.L, attacked.delta)
-    res = batched_perturbed_gd(monitored, W0, [built[i][5] for i in chunk],
-                               [np.random.default_rng(specs[i]["run_seed"]) for i in chunk],
-                               max_oracle_calls=sa.MAX_CALLS, max_seconds=INSTANCE_SECONDS, dims=bl.dims)
-    control = BatchedCertifiedOracle(batch_adversaries([built[i][4].oracle for i in chunk], bl))
-    ctrl = batched_perturbed_gd(control, W0, [built[i][6] for i in chunk],
-                                [np.random.default_rng(0) for _ in chunk],   # Q = 0: never drawn
-                                max_oracle_calls=sa.MAX_CALLS, max_seconds=INSTANCE_SECONDS, dims=bl.dims)
+    trials = [built[i] for i in chunk]
+    name, control_name = trials[0].name, trials[0].control_name
+    bl = batch_landscapes([t.land for t in trials])
+    W0 = bl.pad([t.w0 for t in trials])
+    seeds = [specs[i]["run_seed"] for i in chunk]
+    caps = np.array([t.cap.calls if t.cap is not None else sa.MAX_CALLS for t in trials], dtype=np.int64)
+    attacked = BatchedCertifiedOracle(batch_adversaries([t.oracle.oracle for t in trials], bl))
+    res = _attack_runs(name, attacked, bl, W0, [t.params for t in trials],
+                       [np.random.default_rng(s) for s in seeds], caps, monitored=name == "byzantine_pgd")
+    ctrl = None
+    if control_name is not None:
+        control = BatchedCertifiedOracle(batch_adversaries([t.control_oracle.oracle for t in trials], bl))
+        ctrl = _attack_runs(control_name, control, bl, W0, [t.control_params for t in trials],
+                            [np.random.default_rng(s) for s in seeds], sa.MAX_CALLS, monitored=False)
     for j, i in enumerate(chunk):
-        spec, (land, w0, gam, *_rest) = specs[i], built[i]
-        r = res[j]
-        if r.status == "error" or ctrl[j].status == "error":
+        spec, t, r = specs[i], trials[j], res[j]
+        if r.status == "error" or (ctrl is not None and ctrl[j].status == "error"):
             out[i] = _error(spec, res.errors.get(j) or ctrl.errors[j])
             continue
         try:
-            c = certify(land, r.w)
+            c = certify(t.land, r.w)
+            land = t.land
             out[i] = sa.AttackRun(
                 lambda_min=c.lambda_min, lambda_min_error=c.lambda_min_error, grad_norm=c.grad_norm,
-                gamma=gam, status=sa.run_status("byzantine_pgd", r.status, r.grad_oracle_calls,
-                                                sa.escape_cap(spec, land, w0)),
+                gamma=t.gamma, status=sa.run_status(name, r.status, r.grad_oracle_calls, t.cap),
                 oracle_calls=r.grad_oracle_calls, escapes=r.escapes,
                 values={"Delta": spec["Delta"], "L_F": land.L, "rho_F": land.rho, "d": land.dim,
-                        "delta": FAILURE_PROBABILITY, "gamma": gam},
+                        "delta": FAILURE_PROBABILITY, "gamma": t.gamma},
                 left_domain=bool(land.domain_radius is not None
                                  and attacked.max_query_norm[j] > land.domain_radius),
-                control_lambda_min=certify(land, ctrl[j].w).lambda_min)
+                control_lambda_min=None if ctrl is None else certify(land, ctrl[j].w).lambda_min)
         except Exception as exc:
             out[i] = InstanceError(spec, f"{type(exc).__name__}: {exc}", traceback.format_exc(limit=4))
 

@@ -21,13 +21,15 @@ count, stop at the safety stop. A run ended by a safety stop or the wall-clock g
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..algorithms import byzantine_pgd, robust_gd
-from ..algorithms.jin_pgd import jin_pgd
+from ..algorithms import PGDParams, byzantine_pgd, robust_gd
+from ..algorithms.jin_pgd import jin_parameters, jin_pgd
+from ..algorithms.jin_pgd import loop_params as jin_loop_params
 from ..oracles.adversaries import negative_eigenspace
 from ..oracles.inexact import CertifiedOracle, ExactOracle
 from ..theory.certify import certify
@@ -118,6 +120,28 @@ def run_algorithm(name: str, oracle, w0: np.ndarray, spec: dict, max_calls: int 
     if name == "byzantine_pgd":
         return byzantine_pgd(oracle, w0, rng, delta=FAILURE_PROBABILITY, max_oracle_calls=max_calls,
                              max_seconds=INSTANCE_SECONDS)
+    raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {name!r}")
+
+
+def loop_params(name: str, spec: dict, land, w0: np.ndarray, oracle,
+                max_calls: int = MAX_CALLS) -> PGDParams:
+    """The shared loop's parameters of :func:`run_algorithm`'s ``name`` on this instance (for
+    batched trials: :func:`byzpgd.experiments.batched.run_attack_batch`): robust GD (η = 1/L_F,
+    ε = 3Δ, Q = 0), Jin et al.'s PGD (ε = 4Δ, c = 1, as
+    :func:`~byzpgd.algorithms.jin_pgd.loop_params`) or ByzantinePGD (Theorem 1's, Δ = the
+    oracle's), δ = FAILURE_PROBABILITY."""
+    D = spec["Delta"]
+    if name == "robust_gd":
+        return PGDParams(eta=1.0 / land.L, epsilon=3.0 * D, r=0.0, Q=0, R=1.0, T_th=1)
+    gap = land.value(w0) - land.f_star
+    if name == "jin_pgd":
+        p = jin_parameters(4 * D, land.L, land.rho, land.dim, FAILURE_PROBABILITY, max(gap, 1e-300))
+        return jin_loop_params(p, max_calls)
+    if name == "byzantine_pgd":
+        if not (oracle.delta > 0):
+            raise ValueError(f"Delta (oracle.delta) must be > 0 for ByzantinePGD, got {oracle.delta}")
+        return importlib.import_module("byzpgd.algorithms.byzantine_pgd").theorem_params(
+            oracle.delta, land.L, land.rho, land.dim, FAILURE_PROBABILITY, gap)
     raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {name!r}")
 
 

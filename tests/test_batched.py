@@ -345,6 +345,48 @@ def test_run_attack_batch_gives_the_runs_of_run_attack(monkeypatch):
     assert any(r.left_saddle for r in seq) and any(r.control_left_saddle is False for r in seq)
 
 
+@pytest.mark.parametrize("claim_id,n", [("saddle_attack.robust_gd_trapped", 16),
+                                       ("saddle_attack.jin_pgd_trapped", 12)])
+def test_run_attack_batch_gives_the_runs_of_the_trapped_claims(claim_id, n, monkeypatch):
+    """The trapped claims' call (the exact-oracle control of the same algorithm from the same
+    start and seed): robust GD, and Jin et al.'s PGD with its decrease test on the one loop,
+    batched, give the runs of run_attack one at a time (both landscape families)."""
+    from byzpgd.experiments import saddle_attack as sa
+
+    sas = importlib.import_module("byzpgd.properties.suites.saddle_attack")
+    specs = sas.sample_attack_specs(claim_id, n, 2)
+    assert len({s["landscape"] for s in specs}) == 2
+    seq = [sa.run_attack(s, control=True) for s in specs]
+
+    def refuse(*a, **k):
+        raise AssertionError("a batchable spec ran one at a time")
+    monkeypatch.setattr(sa, "run_attack", refuse)
+    bat = eb.run_attack_batch(specs, control=True, attacked_control=None)
+    for s, b in zip(seq, bat, strict=True):
+        assert not isinstance(b, InstanceError), b
+        assert (b.status, b.oracle_calls, b.escapes, b.left_domain) == (s.status, s.oracle_calls, s.escapes,
+                                                                         s.left_domain)
+        assert b.values == s.values and b.gamma == s.gamma
+        np.testing.assert_allclose([b.lambda_min, b.control_lambda_min, b.grad_norm],
+                                   [s.lambda_min, s.control_lambda_min, s.grad_norm], rtol=1e-7, atol=1e-12)
+    assert any(r.control_left_saddle for r in seq) and not all(r.left_saddle for r in seq)
+
+
+def test_a_jin_run_without_its_decrease_test_is_told_apart_in_a_batch(monkeypatch):
+    """Able to fail: the batched Jin runs with the distance test in place of the decrease test
+    (a slip of the one loop's step) no longer give run_attack's runs."""
+    from byzpgd.experiments import saddle_attack as sa
+
+    sas = importlib.import_module("byzpgd.properties.suites.saddle_attack")
+    specs = sas.sample_attack_specs("saddle_attack.jin_pgd_trapped", 8, 2)
+    seq = [sa.run_attack(s, control=True) for s in specs]
+    engine = importlib.import_module("byzpgd.algorithms.engine")
+    monkeypatch.setattr(engine, "value_decrease", lambda values, U, ref, idx: np.full(len(U), np.inf))
+    bat = eb.run_attack_batch(specs, control=True, attacked_control=None)
+    assert any((b.oracle_calls, b.control_lambda_min) != (s.oracle_calls, s.control_lambda_min)
+               for s, b in zip(seq, bat, strict=True))
+
+
 def test_time_budget_and_timed_results():
     """A budget of 0 s stops every trial before its first query, as the loop does; ``timed``
     shapes batched results like run_instances' (errors kept, values wrapped)."""

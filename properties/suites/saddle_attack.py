@@ -196,20 +196,21 @@ def check_attack(claim_id: str, profile: str = "ci", seed: int = 0, *, algorithm
                  batched: bool | None = None) -> ClaimResult:
     """Check one saddle-attack claim on ``n`` instances (default: the profile's count);
     ``algorithm(spec, oracle, w0, rng)`` replaces the algorithm under test (able-to-fail tests).
-    ``batched`` (default: ``runner.BATCHED``, True as every command runs) runs the escape
-    claim's instances as batched trials (:func:`byzpgd.experiments.batched.run_attack_batch`,
-    the same runs up to rounding); the trapped claims and an ``algorithm`` run one at a time."""
+    ``batched`` (default: ``runner.BATCHED``, True as every command runs) runs the instances
+    as batched trials (:func:`byzpgd.experiments.batched.run_attack_batch`, the same runs up to
+    rounding), the controls too; an ``algorithm`` runs one at a time."""
     claim = get(claim_id)
     t0 = time.perf_counter()
     specs = sample_attack_specs(claim_id, n or examples(profile, claim_id), seed)
     control = claim_id != BYZANTINE_PGD_ESCAPES.id
     attacked_control = None if control else "robust_gd"
-    batched = (BATCHED.get() if batched is None else bool(batched)) and not control and algorithm is None
+    batched = (BATCHED.get() if batched is None else bool(batched)) and algorithm is None
     failure = TRAPPED_FAILURE if control else FAILURE_PROBABILITY
     rule = stop_rule(claim.kind, specs, adversary_name, failure)
     stop = observed_stop(rule, specs, partial(_observe, claim))
     if batched:
-        results = run_in_chunks(specs, Batched(run_attack_batch), BATCH_SIZE, executor, progress, stop=stop)
+        runner = partial(run_attack_batch, control=control, attacked_control=attacked_control)
+        results = run_in_chunks(specs, Batched(runner), BATCH_SIZE, executor, progress, stop=stop)
     else:
         results = run_instances(specs, partial(run_attack, algorithm=algorithm, control=control,
                                                attacked_control=attacked_control),
