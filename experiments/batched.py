@@ -53,12 +53,12 @@ from .instances import (
     cap_for_values,
     make_oracle,
     record_status,
-    run,
+    run_single,
     start_point,
     theorem_values,
 )
 from .loop import InstanceError
-from .monitor import BatchedDescentMonitor, MonitorRecord, run_monitored
+from .monitor import BatchedDescentMonitor, MonitorRecord, run_monitored_single
 from .monitor import ask as _ask
 from .monitor import tell as _tell
 
@@ -160,7 +160,7 @@ def run_batch(specs: list[dict], batch_size: int = BATCH_SIZE,
     """One result per theorem spec, in order: what ``instances.run(spec)`` returns (module
     docstring), or the InstanceError ``run_instances`` would record. ``progress(done, total)``
     is called as trials finish (in a batch) or instances end (one at a time, or an error)."""
-    return _theorem_batches(specs, batch_size, progress, _run_record, run)
+    return _theorem_batches(specs, batch_size, progress, _run_record, run_single)
 
 
 def run_monitored_batch(specs: list[dict], batch_size: int = BATCH_SIZE,
@@ -168,7 +168,7 @@ def run_monitored_batch(specs: list[dict], batch_size: int = BATCH_SIZE,
     """One result per theorem spec, in order: what ``monitor.run_monitored(spec)`` returns (what
     the descent monitor saw on the run ``instances.run(spec)`` makes), or the InstanceError
     ``run_instances`` would record; ``progress`` as :func:`run_batch`."""
-    return _theorem_batches(specs, batch_size, progress, _monitor_record, run_monitored)
+    return _theorem_batches(specs, batch_size, progress, _monitor_record, run_monitored_single)
 
 
 def _theorem_batches(specs, batch_size, progress, make_record, one):
@@ -219,8 +219,8 @@ def _run_theorem_chunk(specs, chunk, built, out, counter, make_record, one):
     lands = [built[i][0] for i in chunk]
     inner = [built[i][2].oracle for i in chunk]
     try:
-        blands = batch_landscapes(lands) if len(chunk) > 1 else None
-        badv = batch_adversaries(inner, blands) if blands is not None else None
+        blands = batch_landscapes(lands)
+        badv = batch_adversaries(inner, blands)
     except ValueError:
         badv = None
     if badv is None:                          # no batched form: one at a time

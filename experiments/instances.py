@@ -151,10 +151,33 @@ def theorem_values(spec: dict, land, gap: float) -> dict:
             "delta": FAILURE_PROBABILITY, "F_gap": gap, "Q": params["Q"], "T_th": params["T_th"]}
 
 
+class BatchedRunError(RuntimeError):
+    """A run of one spec as a batch of one ended in an error (the message the batch recorded)."""
+
+
 def run(spec: dict, algorithm=None) -> RunRecord:
     """Build the instance, run ``algorithm`` (default: :func:`default_algorithm`) under the
     descent monitor (:mod:`.monitor`: a step that breaks Lemma §8.1 ends the run, status
-    'descent_violated'), certify w̃; the record's values are :func:`theorem_values`."""
+    'descent_violated'), certify w̃; the record's values are :func:`theorem_values`.
+
+    With the default algorithm the run is a batch of one of the batched trials
+    (:func:`byzpgd.experiments.batched.run_batch`): the same arithmetic, row by row, as in any
+    batch, so the run of a spec alone (``byzpgd replay``) is bit for bit its run inside the
+    batched verify that found it (tests/test_batched_rows.py). Another ``algorithm`` (the
+    able-to-fail tests), or an oracle without a batched form, runs one at a time
+    (:func:`run_single`)."""
+    if algorithm is not None:
+        return run_single(spec, algorithm)
+    from .batched import run_batch  # batched builds on this module
+    (record,) = run_batch([spec])
+    if not isinstance(record, RunRecord):
+        raise BatchedRunError(record.error)
+    return record
+
+
+def run_single(spec: dict, algorithm=None) -> RunRecord:
+    """:func:`run` with the one-run oracles and landscapes (``perturbed_gd`` and the one-instance
+    classes): the fallback of the batched trials and the run of an ``algorithm`` under test."""
     algorithm = algorithm or default_algorithm
     land = build_landscape(spec)
     w0 = start_point(spec, land)

@@ -323,7 +323,21 @@ class MonitorRecord:
 
 def run_monitored(spec: dict, algorithm=None) -> MonitorRecord:
     """Run a theorem instance as :func:`byzpgd.experiments.instances.run` does (the same landscape,
-    start, oracle, seeds and algorithm: the same run) and return what its monitor saw."""
+    start, oracle, seeds and algorithm: the same run, a batch of one of the batched trials with the
+    default algorithm) and return what its monitor saw."""
+    if algorithm is not None:
+        return run_monitored_single(spec, algorithm)
+    from .batched import run_monitored_batch  # batched builds on this module
+    from .instances import BatchedRunError
+
+    (record,) = run_monitored_batch([spec])
+    if not isinstance(record, MonitorRecord):
+        raise BatchedRunError(record.error)
+    return record
+
+
+def run_monitored_single(spec: dict, algorithm=None) -> MonitorRecord:
+    """:func:`run_monitored` with the one-run oracles (the batched trials' fallback)."""
     from . import instances  # instances imports this module
 
     algorithm = algorithm or instances.default_algorithm

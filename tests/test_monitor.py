@@ -147,26 +147,29 @@ def _refuse_one_at_a_time(monkeypatch):
 
     def refuse(*a, **k):
         raise AssertionError("a batchable spec ran one at a time")
-    monkeypatch.setattr(eb, "run_monitored", refuse)
+    monkeypatch.setattr(eb, "run_monitored_single", refuse)
 
 
 @pytest.mark.parametrize("claim_id,n,seed", [("byzantine_pgd.grad_norm", 10, 2),
                                              ("exact_pgd.grad_norm", 8, 0)])
 def test_batched_monitor_records_are_those_of_one_run(claim_id, n, seed, monkeypatch):
     """``run_monitored_batch`` (the theorem runs as batched trials) reports, per spec, the status
-    and the number of judged steps ``run_monitored`` (a batch of one) reports, and a worst excess
-    within the rule's tolerance the same way (both far below 1 on correct runs)."""
+    and the number of judged steps the one-run monitor (``run_monitored_single``, DescentMonitor
+    around the one-run oracles) reports, and a worst excess within the rule's tolerance the same
+    way (both far below 1 on correct runs); ``run_monitored`` (a batch of one) reports exactly
+    what the batch does."""
     from byzpgd.experiments.batched import run_monitored_batch
-    from byzpgd.experiments.monitor import run_monitored
+    from byzpgd.experiments.monitor import run_monitored, run_monitored_single
     from byzpgd.properties.strategies import sample_specs
 
     specs = sample_specs(claim_id, n, seed)
-    one = [run_monitored(s) for s in specs]
+    one = [run_monitored_single(s) for s in specs]
     _refuse_one_at_a_time(monkeypatch)
     batch = run_monitored_batch(specs)
-    for a, b in zip(one, batch, strict=True):
+    for a, b, c in zip(one, batch, [run_monitored(s) for s in specs], strict=True):
         assert (a.status, a.steps, a.violation) == (b.status, b.steps, b.violation)
         assert a.steps > 0 and a.excess <= 1 and b.excess <= 1
+        assert c == b
 
 
 @pytest.mark.parametrize("batched", [True, False], ids=["batched_trials", "batch_of_one"])
@@ -175,17 +178,17 @@ def test_a_round_step_off_by_a_factor_is_stopped_in_batched_trials(monkeypatch, 
     round, batched or one by one, with the same status, steps and message ("round ..."); the
     correct runs are not stopped (test above)."""
     from byzpgd.experiments.batched import run_monitored_batch
-    from byzpgd.experiments.monitor import run_monitored
+    from byzpgd.experiments.monitor import run_monitored_single
     from byzpgd.properties.strategies import sample_specs
 
     original = engine.round_step
     monkeypatch.setattr(engine, "round_step", lambda G, eta, *a: 1.5 * original(G, eta, *a))
     specs = sample_specs("byzantine_pgd.lambda_min", 8, 1)
-    recs = run_monitored_batch(specs) if batched else [run_monitored(s) for s in specs]
+    recs = run_monitored_batch(specs) if batched else [run_monitored_single(s) for s in specs]
     stopped = [r for r in recs if r.stopped]
     assert stopped and all("perturbation round" in r.violation for r in stopped)
     if batched:
-        assert [r.status for r in recs] == [run_monitored(s).status for s in specs]
+        assert [r.status for r in recs] == [run_monitored_single(s).status for s in specs]
 
 
 def test_an_inner_status_from_an_event_ends_the_trial_through_the_monitor():
