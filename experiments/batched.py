@@ -155,23 +155,25 @@ def _theorem_params(spec, land, w0, oracle):
                         spec.get("variant", "proved"))
 
 
-def run_batch(specs: list[dict], batch_size: int = BATCH_SIZE,
-              progress=None) -> list[RunRecord | InstanceError]:
+def run_batch(specs: list[dict], batch_size: int = BATCH_SIZE, progress=None, *,
+              raise_build_errors: bool = False) -> list[RunRecord | InstanceError]:
     """One result per theorem spec, in order: what ``instances.run(spec)`` returns (module
     docstring), or the InstanceError ``run_instances`` would record. ``progress(done, total)``
-    is called as trials finish (in a batch) or instances end (one at a time, or an error)."""
-    return _theorem_batches(specs, batch_size, progress, _run_record, run_single)
+    is called as trials finish (in a batch) or instances end (one at a time, or an error).
+    ``raise_build_errors``: a spec that cannot be built raises instead (a run alone)."""
+    return _theorem_batches(specs, batch_size, progress, _run_record, run_single, raise_build_errors)
 
 
-def run_monitored_batch(specs: list[dict], batch_size: int = BATCH_SIZE,
-                        progress=None) -> list[MonitorRecord | InstanceError]:
+def run_monitored_batch(specs: list[dict], batch_size: int = BATCH_SIZE, progress=None, *,
+                        raise_build_errors: bool = False) -> list[MonitorRecord | InstanceError]:
     """One result per theorem spec, in order: what ``monitor.run_monitored(spec)`` returns (what
     the descent monitor saw on the run ``instances.run(spec)`` makes), or the InstanceError
-    ``run_instances`` would record; ``progress`` as :func:`run_batch`."""
-    return _theorem_batches(specs, batch_size, progress, _monitor_record, run_monitored_single)
+    ``run_instances`` would record; ``progress`` and ``raise_build_errors`` as :func:`run_batch`."""
+    return _theorem_batches(specs, batch_size, progress, _monitor_record, run_monitored_single,
+                            raise_build_errors)
 
 
-def _theorem_batches(specs, batch_size, progress, make_record, one):
+def _theorem_batches(specs, batch_size, progress, make_record, one, raise_build_errors=False):
     specs = list(specs)
     counter = _Counter(len(specs), progress)
     out: list = [None] * len(specs)
@@ -184,6 +186,8 @@ def _theorem_batches(specs, batch_size, progress, make_record, one):
             oracle = make_oracle(spec, land)
             params = _theorem_params(spec, land, w0, oracle)
         except Exception as exc:
+            if raise_build_errors:
+                raise
             out[i] = InstanceError(spec, f"{type(exc).__name__}: {exc}", traceback.format_exc(limit=4))
             counter.add(1)
             continue
@@ -319,8 +323,8 @@ def run_escape_batch(specs: list[dict], stop_distances, max_calls,
 def _run_escape_chunk(specs, chunk, built, stop, caps, out):
     lands = [built[i][0] for i in chunk]
     try:
-        blands = batch_landscapes(lands) if len(chunk) > 1 else None
-        badv = batch_adversaries([built[i][1].oracle for i in chunk], blands) if blands else None
+        blands = batch_landscapes(lands)
+        badv = batch_adversaries([built[i][1].oracle for i in chunk], blands)
     except ValueError:
         badv = None
     if badv is None:
@@ -369,7 +373,7 @@ def run_attack_batch(specs: list[dict], batch_size: int = BATCH_SIZE, *, control
     descent monitor and its theory cap, Jin et al.'s PGD with its decrease test, robust GD; the
     control (the same algorithm with the exact oracle, or ``attacked_control`` under a fresh
     copy of the adversary) from the same start and seed. A spec whose adversary has no batched
-    form, or alone in its group, runs one at a time."""
+    form runs one at a time (one spec alone is a batch of one)."""
     from . import saddle_attack as sa
 
     def one(spec):
@@ -392,9 +396,6 @@ def run_attack_batch(specs: list[dict], batch_size: int = BATCH_SIZE, *, control
         groups[(trial.name, trial.control_name, type(trial.land).__name__)].append(i)
     for members in groups.values():
         for chunk in _chunks(members, batch_size):
-            if len(chunk) == 1:
-                out[chunk[0]] = _guarded(one, specs[chunk[0]])
-                continue
             _run_attack_chunk(specs, chunk, built, out, sa)
     return out
 

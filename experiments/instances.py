@@ -30,6 +30,7 @@ from .budget import (
     CallCap,
     theorem_cap,
 )
+from .loop import only
 from .monitor import DescentMonitor
 
 MAX_ORACLE_CALLS = CALL_CAPS["theorems"]   # the safety stop (a run's cap is :func:`call_cap`)
@@ -151,10 +152,6 @@ def theorem_values(spec: dict, land, gap: float) -> dict:
             "delta": FAILURE_PROBABILITY, "F_gap": gap, "Q": params["Q"], "T_th": params["T_th"]}
 
 
-class BatchedRunError(RuntimeError):
-    """A run of one spec as a batch of one ended in an error (the message the batch recorded)."""
-
-
 def run(spec: dict, algorithm=None) -> RunRecord:
     """Build the instance, run ``algorithm`` (default: :func:`default_algorithm`) under the
     descent monitor (:mod:`.monitor`: a step that breaks Lemma §8.1 ends the run, status
@@ -165,14 +162,12 @@ def run(spec: dict, algorithm=None) -> RunRecord:
     batch, so the run of a spec alone (``byzpgd replay``) is bit for bit its run inside the
     batched verify that found it (tests/test_batched_rows.py). Another ``algorithm`` (the
     able-to-fail tests), or an oracle without a batched form, runs one at a time
-    (:func:`run_single`)."""
+    (:func:`run_single`). A spec that cannot be built raises (KeyError, ValueError, ...) as the
+    one-run path does; a run the batch ended with an error raises :class:`~.loop.BatchedRunError`."""
     if algorithm is not None:
         return run_single(spec, algorithm)
     from .batched import run_batch  # batched builds on this module
-    (record,) = run_batch([spec])
-    if not isinstance(record, RunRecord):
-        raise BatchedRunError(record.error)
-    return record
+    return only(run_batch([spec], raise_build_errors=True))
 
 
 def run_single(spec: dict, algorithm=None) -> RunRecord:

@@ -43,6 +43,19 @@ class Timed:
     seconds: float
 
 
+class BatchedRunError(RuntimeError):
+    """A run of one spec as a batch of one ended in an error (the message the batch recorded)."""
+
+
+def only(results: list):
+    """The one result of a batch of one; an :class:`InstanceError` is raised as
+    :class:`BatchedRunError` with its message (a run alone raises, as a one-run call does)."""
+    (result,) = results
+    if isinstance(result, InstanceError):
+        raise BatchedRunError(result.error)
+    return result
+
+
 class Executor(Protocol):
     def map(self, fn: Callable, items: Iterable) -> Iterable: ...
 

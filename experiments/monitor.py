@@ -328,12 +328,9 @@ def run_monitored(spec: dict, algorithm=None) -> MonitorRecord:
     if algorithm is not None:
         return run_monitored_single(spec, algorithm)
     from .batched import run_monitored_batch  # batched builds on this module
-    from .instances import BatchedRunError
+    from .loop import only
 
-    (record,) = run_monitored_batch([spec])
-    if not isinstance(record, MonitorRecord):
-        raise BatchedRunError(record.error)
-    return record
+    return only(run_monitored_batch([spec], raise_build_errors=True))
 
 
 def run_monitored_single(spec: dict, algorithm=None) -> MonitorRecord:

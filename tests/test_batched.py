@@ -34,6 +34,16 @@ def same_run(seq, bat, atol=1e-9):
     np.testing.assert_allclose(bat.w, seq.w, rtol=1e-9, atol=atol)
 
 
+def same_attack_run(seq, bat):
+    """A saddle-attack run one at a time and its trial in a batch agree (up to rounding)."""
+    assert not isinstance(bat, InstanceError), bat
+    assert (bat.status, bat.oracle_calls, bat.escapes, bat.left_domain) == (
+        seq.status, seq.oracle_calls, seq.escapes, seq.left_domain)
+    assert bat.values == seq.values and bat.gamma == seq.gamma
+    np.testing.assert_allclose([bat.lambda_min, bat.control_lambda_min, bat.grad_norm],
+                               [seq.lambda_min, seq.control_lambda_min, seq.grad_norm], rtol=1e-7, atol=1e-12)
+
+
 def same_record(seq, bat):
     assert not isinstance(bat, InstanceError), bat
     assert (bat.status, bat.oracle_calls, bat.left_domain, bat.max_calls) == (
@@ -353,12 +363,7 @@ def test_run_attack_batch_gives_the_runs_of_run_attack(monkeypatch):
     monkeypatch.setattr(sa, "run_attack", refuse)
     bat = eb.run_attack_batch(specs)
     for s, b in zip(seq, bat, strict=True):
-        assert not isinstance(b, InstanceError), b
-        assert (b.status, b.oracle_calls, b.escapes, b.left_domain) == (s.status, s.oracle_calls, s.escapes,
-                                                                         s.left_domain)
-        assert b.values == s.values and b.gamma == s.gamma
-        np.testing.assert_allclose([b.lambda_min, b.control_lambda_min, b.grad_norm],
-                                   [s.lambda_min, s.control_lambda_min, s.grad_norm], rtol=1e-7, atol=1e-12)
+        same_attack_run(s, b)
     assert any(r.left_saddle for r in seq) and any(r.control_left_saddle is False for r in seq)
 
 
@@ -380,12 +385,7 @@ def test_run_attack_batch_gives_the_runs_of_the_trapped_claims(claim_id, n, monk
     monkeypatch.setattr(sa, "run_attack", refuse)
     bat = eb.run_attack_batch(specs, control=True, attacked_control=None)
     for s, b in zip(seq, bat, strict=True):
-        assert not isinstance(b, InstanceError), b
-        assert (b.status, b.oracle_calls, b.escapes, b.left_domain) == (s.status, s.oracle_calls, s.escapes,
-                                                                         s.left_domain)
-        assert b.values == s.values and b.gamma == s.gamma
-        np.testing.assert_allclose([b.lambda_min, b.control_lambda_min, b.grad_norm],
-                                   [s.lambda_min, s.control_lambda_min, s.grad_norm], rtol=1e-7, atol=1e-12)
+        same_attack_run(s, b)
     assert any(r.control_left_saddle for r in seq) and not all(r.left_saddle for r in seq)
 
 
