@@ -22,23 +22,27 @@ one the guard ended has no verdict (``budget_ended``).
 from __future__ import annotations
 
 import math
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ..algorithms.byzantine_pgd import theorem_params
+from ..algorithms.engine import batched_perturbed_gd
 from ..algorithms.jin_pgd import jin_radius
-from ..algorithms.perturbed_gd import PGDParams, perturbed_gd
+from ..algorithms.perturbed_gd import PGDParams
 from ..oracles.adversaries import make_adversary, negative_eigenspace
+from ..oracles.batched import BatchedCertifiedOracle, batch_adversaries, batch_landscapes
 from ..oracles.inexact import CertifiedOracle
 from ..oracles.landscapes import CosineSaddle
 from ..oracles.landscapes.rotation import random_rotation
 from ..theory.certify import certify
 from ..theory.claims import get
 from .budget import CALL_CAPS, FAILURE_PROBABILITY, INSTANCE_SECONDS
+from .loop import InstanceError, only
 from .monitor import STATUS as MONITOR_STATUS
-from .monitor import DescentMonitor
+from .monitor import BatchedDescentMonitor
 
 MAX_CALLS = CALL_CAPS["saddle_attack"]
 LARGE_R_FACTOR = 100.0   # ablation.large_R: R beyond the saddle-to-minimum distance π γ/ρ_F
@@ -123,7 +127,21 @@ def calibration_landscape(spec: dict) -> CosineSaddle:
 
 
 def run_calibration(spec: dict, factors: dict, variant: Variant | None = None) -> CalibrationRun:
-    """Run ByzantinePGD with the constant factors ``factors`` (and ``variant``) on the spec."""
+    """Run ByzantinePGD with the constant factors ``factors`` (and ``variant``) on the spec: a
+    batch of one of :func:`run_calibration_batch` (a bad spec raises its own error)."""
+    return only(run_calibration_batch([spec], factors, variant, raise_build_errors=True))
+
+
+@dataclass(frozen=True)
+class _Built:
+    land: CosineSaddle
+    w0: np.ndarray
+    gamma: float
+    oracle: CertifiedOracle
+    params: PGDParams
+
+
+def _build(spec: dict, factors: dict, variant: Variant | None) -> _Built:
     land = calibration_landscape(spec)
     c = land.saddle().point
     V, gammas = negative_eigenspace(land, c)
@@ -135,18 +153,57 @@ def run_calibration(spec: dict, factors: dict, variant: Variant | None = None) -
     p = theorem_params(D, land.L, land.rho, land.dim, FAILURE_PROBABILITY, gap, factors)
     if variant is not None:
         p = variant(p, D, land, gap)
-    res = perturbed_gd(DescentMonitor(oracle, land.L, oracle.delta), w0, p,
-                       np.random.default_rng(spec["run_seed"]), max_oracle_calls=MAX_CALLS,
-                       max_seconds=INSTANCE_SECONDS)
-    cert = certify(land, res.w)
-    scale = lambda_shape_without_log(D, land.L, land.rho, land.dim)
-    return CalibrationRun(
-        trapped=bool(cert.lambda_min <= -gam / 2 or res.status != "converged"),
-        lambda_min=cert.lambda_min, gamma=gam, grad_norm=cert.grad_norm,
-        C=max(0.0, -cert.lambda_min) / scale, calls=res.grad_oracle_calls, status=res.status,
-        params=p.as_dict(), max_error=oracle.max_error)
+    return _Built(land, w0, gam, oracle, p)
+
+
+def run_calibration_batch(specs: list[dict], factors: dict, variant: Variant | None = None, *,
+                          raise_build_errors: bool = False) -> list[CalibrationRun | InstanceError]:
+    """:func:`run_calibration` of every spec as batched trials of the one loop (each under the
+    descent monitor, the safety stop MAX_CALLS and the wall-clock guard; a trial's outcome does
+    not depend on the batch): per spec its run, or the InstanceError of a spec that could not be
+    built (``raise_build_errors``: raised instead) or whose trial ended in an error."""
+    out: list = [None] * len(specs)
+    built: list[tuple[int, _Built]] = []
+    for i, spec in enumerate(specs):
+        try:
+            built.append((i, _build(spec, factors, variant)))
+        except Exception as exc:
+            if raise_build_errors:
+                raise
+            out[i] = InstanceError(spec, f"{type(exc).__name__}: {exc}", traceback.format_exc(limit=4))
+    if not built:
+        return out
+    trials = [b for _, b in built]
+    bl = batch_landscapes([b.land for b in trials])
+    cert = BatchedCertifiedOracle(batch_adversaries([b.oracle.oracle for b in trials], bl))
+    res = batched_perturbed_gd(BatchedDescentMonitor(cert, bl.L, cert.delta), bl.pad([b.w0 for b in trials]),
+                               [b.params for b in trials],
+                               [np.random.default_rng(specs[i]["run_seed"]) for i, _ in built],
+                               max_oracle_calls=MAX_CALLS, max_seconds=INSTANCE_SECONDS, dims=bl.dims)
+    for j, (i, b) in enumerate(built):
+        r = res[j]
+        if r.status == "error":
+            out[i] = InstanceError(specs[i], res.errors[j], "batched calibration run (ablations.py)")
+            continue
+        cert_w = certify(b.land, r.w)
+        scale = lambda_shape_without_log(specs[i]["Delta"], b.land.L, b.land.rho, b.land.dim)
+        out[i] = CalibrationRun(
+            trapped=bool(cert_w.lambda_min <= -b.gamma / 2 or r.status != "converged"),
+            lambda_min=cert_w.lambda_min, gamma=b.gamma, grad_norm=cert_w.grad_norm,
+            C=max(0.0, -cert_w.lambda_min) / scale, calls=r.grad_oracle_calls, status=r.status,
+            params=b.params.as_dict(), max_error=float(cert.max_error[j]))
+    return out
 
 
 def run_ablation(spec: dict, factors: dict, variant: Variant) -> AblationPair:
     """The ablated variant and the full algorithm (both with ``factors``) on the spec."""
     return AblationPair(run_calibration(spec, factors, variant), run_calibration(spec, factors))
+
+
+def run_ablation_batch(specs: list[dict], factors: dict,
+                       variant: Variant) -> list[AblationPair | InstanceError]:
+    """:func:`run_ablation` of every spec: the ablated runs as one batch, the full runs as another."""
+    ablated = run_calibration_batch(specs, factors, variant)
+    full = run_calibration_batch(specs, factors)
+    return [a if isinstance(a, InstanceError) else f if isinstance(f, InstanceError) else AblationPair(a, f)
+            for a, f in zip(ablated, full, strict=True)]

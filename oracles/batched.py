@@ -437,13 +437,15 @@ def batch_adversaries(items, landscape: BatchedLandscape) -> BatchedAdversary | 
 class BatchedCertifiedOracle:
     """:class:`~byzpgd.oracles.inexact.CertifiedOracle` for a batch: a trial whose answer is
     not finite or is farther than Δ + 4·eps·(‖ĝ‖ + ‖∇F‖) from ∇F is ended with an error status
-    (the message the one-instance layer would raise). ``max_query_norm`` (B,) as there."""
+    (the message the one-instance layer would raise). ``max_query_norm`` and ``max_error`` (B,)
+    as there."""
 
     def __init__(self, adversary: BatchedAdversary, slack: float = 0.0):
         self.adversary, self.landscape = adversary, adversary.landscape
         self.delta = adversary.delta
         self.slack = float(slack)
         self.max_query_norm = np.zeros(len(self.delta))
+        self.max_error = np.zeros(len(self.delta))      # the largest ‖ĝ − ∇F‖ of each trial
 
     def notify(self, b: int, event: str, **data) -> None:
         self.adversary.notify(b, event, **data)
@@ -463,6 +465,9 @@ class BatchedCertifiedOracle:
                 ended[b] = ERROR_PREFIX + (
                     "OracleBudgetExceeded: oracle returned a non-finite gradient" if not finite[j] else
                     f"OracleBudgetExceeded: oracle error exceeds Δ = {D[j]:.6g} by {err[j] - allowed[j]:.3g}")
+        ok = finite & ~over
+        if ok.any():
+            np.maximum.at(self.max_error, idx[ok], err[ok])
         trials, starts, _ = _segments(idx)       # rows are grouped by trial
         if trials.size:
             seg_max = np.maximum.reduceat(row_norms(W), starts)

@@ -3,6 +3,7 @@ adversary, while the full (calibrated) algorithm escapes; and the check is able 
 
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from byzpgd.algorithms.byzantine_pgd import theorem_params
@@ -108,13 +109,48 @@ def test_an_ablation_whose_runs_the_monitor_stopped_is_inconclusive_not_violated
 
     from byzpgd.properties.suites import ablations as ab
 
-    real = ab.run_ablation
+    real = ab.run_ablation_batch
 
-    def stopped(spec, factors, variant):
-        pair = real(spec, factors, variant)
-        return dc_replace(pair, full=dc_replace(pair.full, status="descent_violated"))
+    def stopped(specs, factors, variant):
+        return [dc_replace(pair, full=dc_replace(pair.full, status="descent_violated"))
+                for pair in real(specs, factors, variant)]
 
-    monkeypatch.setattr(ab, "run_ablation", stopped)
+    monkeypatch.setattr(ab, "run_ablation_batch", stopped)
     result = ab.check_ablation("ablation.single_round", "quick", seed=0, n=5)
     assert result.status == "inconclusive" and result.instances == 0
     assert result.details["not_observed"] == 5
+
+
+# --- batched trials ------------------------------------------------------------------------------
+@pytest.mark.parametrize("claim_id", sorted(ab.VARIANT_OF))
+def test_calibration_runs_alone_are_their_trials_in_a_batch(claim_id):
+    """The ablation runs are batched trials: each spec's run alone (a batch of one, what replay
+    runs) equals its trial in one batch of all the specs, every field to the bit."""
+    specs = ab.sample_ablation_specs(claim_id, 10, 3)
+    variant = ab.VARIANT_OF[claim_id]
+    together = ex.run_calibration_batch(specs, CALIBRATED_FACTORS, variant)
+    assert [ex.run_calibration(s, CALIBRATED_FACTORS, variant) for s in specs] == together
+
+
+def test_calibration_batch_follows_the_one_run_loop():
+    """Against ByzantinePGD run once through perturbed_gd with the one-run oracle and monitor: the
+    same status and calls, λ_min and the oracle's largest error equal up to rounding; a variant
+    the batch ignored (Q = 1 not applied) is told apart by its calls."""
+    from byzpgd.algorithms import perturbed_gd
+    from byzpgd.experiments.monitor import DescentMonitor
+    from byzpgd.oracles.adversaries import make_adversary
+    from byzpgd.oracles.inexact import CertifiedOracle
+    from byzpgd.theory.certify import certify
+
+    specs = ab.sample_ablation_specs(SINGLE_ROUND.id, 6, 1)
+    batch = ex.run_calibration_batch(specs, CALIBRATED_FACTORS, ex.single_round)
+    for spec, b in zip(specs, batch, strict=True):
+        built = ex._build(spec, CALIBRATED_FACTORS, ex.single_round)
+        oracle = CertifiedOracle(make_adversary(spec["adversary"], built.land, spec["Delta"]))
+        res = perturbed_gd(DescentMonitor(oracle, built.land.L, oracle.delta), built.w0, built.params,
+                           np.random.default_rng(spec["run_seed"]), max_oracle_calls=ex.MAX_CALLS)
+        assert (res.status, res.grad_oracle_calls) == (b.status, b.calls)
+        assert certify(built.land, res.w).lambda_min == pytest.approx(b.lambda_min, rel=1e-7, abs=1e-12)
+        assert oracle.max_error == pytest.approx(b.max_error, rel=1e-9, abs=1e-15)
+    full = ex.run_calibration_batch(specs, CALIBRATED_FACTORS)
+    assert [f.calls for f in full] != [b.calls for b in batch]

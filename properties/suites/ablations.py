@@ -43,12 +43,13 @@ from ...experiments.ablations import (
     CalibrationRun,
     jin_scale_radius,
     large_R,
-    run_ablation,
+    run_ablation_batch,
     run_calibration,
     single_round,
 )
+from ...experiments.batched import BATCH_SIZE
 from ...experiments.budget import budget
-from ...experiments.loop import InstanceError, run_instances
+from ...experiments.loop import Batched, InstanceError, run_in_chunks
 from ...jsonsafe import spec_json
 from ...oracles.adversaries import sample_adversary
 from ...seeding import instance_rng
@@ -173,15 +174,18 @@ def ablation_verdict(claim: Claim, done: list[tuple[dict, AblationPair]],
 def check_ablation(claim_id: str, profile: str = "ci", seed: int = 0, *,
                    factors: dict | None = None, n: int | None = None, progress=None,
                    executor=None) -> ClaimResult:
-    """Check one ablation claim on ``n`` instances (default: the profile's count); ``factors``
-    replaces the calibrated constant factors of the full algorithm (able-to-fail tests)."""
+    """Check one ablation claim on ``n`` instances (default: the profile's count), as batched
+    trials (:func:`~byzpgd.experiments.ablations.run_ablation_batch`: the ablated runs one batch,
+    the full runs another); ``factors`` replaces the calibrated constant factors of the full
+    algorithm (able-to-fail tests)."""
     claim = get(claim_id)
     t0 = time.perf_counter()
     factors = dict(CALIBRATED_FACTORS if factors is None else factors)
     specs = sample_ablation_specs(claim_id, n or examples(profile, COUNTS_KEY), seed)
     rule = stop_rule("probabilistic", specs, lambda _spec: "full", FULL_ALLOWED)
-    results = run_instances(specs, partial(run_ablation, factors=factors, variant=VARIANT_OF[claim_id]),
-                            executor, progress, stop=observed_stop(rule, specs, _full_half))
+    runner = partial(run_ablation_batch, factors=factors, variant=VARIANT_OF[claim_id])
+    results = run_in_chunks(specs, Batched(runner), BATCH_SIZE, executor, progress,
+                            stop=observed_stop(rule, specs, _full_half))
     done = [(s, r.value) for s, r in zip(specs, results, strict=False) if not isinstance(r, InstanceError)]
     errors = [r for r in results if isinstance(r, InstanceError)]
     early = {} if rule is None else rule.details()
