@@ -183,9 +183,9 @@ def check_ablation(claim_id: str, profile: str = "ci", seed: int = 0, *,
     factors = dict(CALIBRATED_FACTORS if factors is None else factors)
     specs = sample_ablation_specs(claim_id, n or examples(profile, COUNTS_KEY), seed)
     rule = stop_rule("probabilistic", specs, lambda _spec: "full", FULL_ALLOWED)
-    runner = partial(run_ablation_batch, factors=factors, variant=VARIANT_OF[claim_id])
-    results = run_in_chunks(specs, Batched(runner), BATCH_SIZE, executor, progress,
-                            stop=observed_stop(rule, specs, _full_half))
+    results = run_in_chunks(specs, Batched(partial(run_ablation_batch, factors=factors,
+                                                   variant=VARIANT_OF[claim_id])),
+                            BATCH_SIZE, executor, progress, stop=observed_stop(rule, specs, _full_half))
     done = [(s, r.value) for s, r in zip(specs, results, strict=False) if not isinstance(r, InstanceError)]
     errors = [r for r in results if isinstance(r, InstanceError)]
     early = {} if rule is None else rule.details()
