@@ -34,16 +34,20 @@ from byzpgd.properties.strategies import sample_specs  # noqa: E402
 
 mech_suite = importlib.import_module("byzpgd.properties.suites.mechanism")
 attack_suite = importlib.import_module("byzpgd.properties.suites.saddle_attack")
+ablation_suite = importlib.import_module("byzpgd.properties.suites.ablations")
 CLAIMS = ("byzantine_pgd.lambda_min", "exact_pgd.lambda_min", "exact_pgd.poster_lambda_min",
           "mechanism.escape", "mechanism.exact_escape", "saddle_attack.byzantine_pgd_escapes",
-          "saddle_attack.robust_gd_trapped", "saddle_attack.jin_pgd_trapped")
-FIELDS = ("status", "oracle_calls", "lambda_min", "grad_norm", "control_lambda_min", "distance")
+          "saddle_attack.robust_gd_trapped", "saddle_attack.jin_pgd_trapped",
+          "ablation.single_round", "ablation.jin_radius", "ablation.large_R")
+FIELDS = ("status", "oracle_calls", "calls", "lambda_min", "grad_norm", "control_lambda_min", "distance")
 
 
 def _same(a, b) -> bool:
     """The same outcome, to the bit (an error on both sides counts as the same)."""
     if isinstance(a, InstanceError) or isinstance(b, InstanceError):
         return isinstance(a, InstanceError) and isinstance(b, InstanceError)
+    if hasattr(a, "ablated"):                  # an ablation: the ablated and the full run
+        return _same(a.ablated, b.ablated) and _same(a.full, b.full)
     return all(getattr(a, f, None) == getattr(b, f, None) for f in FIELDS)
 
 
@@ -56,6 +60,15 @@ def _workload(claim_id: str, n: int, seed: int):
 
         def batch(ix):
             return eb.run_escape_batch([specs[i] for i in ix], [stops[i] for i in ix], [caps[i] for i in ix])
+    elif claim_id.startswith("ablation."):
+        from byzpgd.experiments.ablations import run_ablation_batch
+        from byzpgd.theory.parameters import CALIBRATED_FACTORS
+
+        specs = ablation_suite.sample_ablation_specs(claim_id, n, seed)
+
+        def batch(ix):
+            return run_ablation_batch([specs[i] for i in ix], CALIBRATED_FACTORS,
+                                      ablation_suite.VARIANT_OF[claim_id])
     elif claim_id.startswith("saddle_attack."):
         specs = attack_suite.sample_attack_specs(claim_id, n, seed)
         escape = claim_id == "saddle_attack.byzantine_pgd_escapes"
