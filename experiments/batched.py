@@ -1,23 +1,24 @@
-"""Many instances of one claim as batched trials (:mod:`byzpgd.algorithms.engine`): the same
-specs, the same records as the one-at-a-time experiments (benchmarks/batched_trials.py measures
-the instances per second of both).
+"""Many instances of one claim as batched trials (:mod:`byzpgd.algorithms.engine`); a spec run
+alone is a batch of one through the same functions, and a trial's record does not depend on the
+batch it runs in (benchmarks/batched_trials.py measures the instances per second of both).
 
 - :func:`run_batch` (the theorem claims): ``run_batch(specs)`` returns, for each spec of
-  :mod:`.instances`, what ``instances.run(spec)`` returns (a :class:`~.instances.RunRecord`,
-  equal up to rounding), or the :class:`~.loop.InstanceError` that ``run_instances`` would have
-  recorded for it; in spec order.
+  :mod:`.instances`, its :class:`~.instances.RunRecord` (``instances.run(spec)`` is
+  ``run_batch([spec])``; ``instances.run_single``, the one-run classes, agrees up to rounding), or
+  the :class:`~.loop.InstanceError` that ``run_instances`` would have recorded for it; in spec order.
+- :func:`run_monitored_batch` (``monitor.descent``): what the descent monitor saw on each run.
 - :func:`run_escape_batch` (the mechanism escape claims): what ``mechanism.run_escape(spec,
   stop_distance, max_calls)`` returns, per spec.
-- :func:`run_attack_batch` (the saddle-attack escape claim): what ``saddle_attack.run_attack(
-  spec, control=False, attacked_control='robust_gd')`` returns, per spec.
+- :func:`run_attack_batch` (the saddle-attack claims): what ``saddle_attack.run_attack(spec,
+  control=..., attacked_control=...)`` returns, per spec (robust GD, Jin et al.'s PGD and
+  ByzantinePGD, with their controls).
 
 Specs are grouped by what one vectorised batch needs in common (landscape family, algorithm
 family; dimensions and adversaries may differ, :mod:`byzpgd.oracles.batched`); a spec whose
-oracle has no batched form (every adversary of the theorem claims has one, the white-box
-adaptive one included since issue 24) or whose group has a single member runs one at a time
-through the one-instance experiment, so every spec gets its result. The descent monitor
-(:mod:`.monitor`) and the leave observer of the mechanism runs are reproduced here row by row
-with the same constants.
+oracle has no batched form (every adversary of the claims has one) runs one at a time through the
+one-run experiment, so every spec gets its result. The descent monitor
+(:class:`~.monitor.BatchedDescentMonitor`, the one implementation of its rule) and the observers
+of the mechanism runs work row by row.
 
 Claim checks plug these in where they call ``run_instances`` (:func:`timed` gives the same
 ``Timed``/``InstanceError`` list); the able-to-fail overrides (another algorithm or constant)
