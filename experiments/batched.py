@@ -102,24 +102,35 @@ class BatchedLeaveObserver:
 
 
 class BatchedFirstEscapeObserver:
-    """:class:`~.mechanism.FirstEscapeObserver` for batched trials: at trial b's first 'escape'
-    event it records the escaped point's distance from the trial's centre and ends the trial
-    ('escaped'), whatever the reading of the escape test; the trial's round counter then holds
-    the rounds started at the centre."""
+    """:class:`~.mechanism.FirstEscapeObserver` for batched trials: after trial b's first
+    'escape' event, its next query is the escaped iterate (the loop queries ĝ there next); the
+    observer records that query's distance from the trial's centre and ends the trial
+    ('escaped') before the oracle answers, whatever the reading of the escape test. The distance
+    is measured on the loop's own query, never on the point the event reports. The trial's round
+    counter then holds the rounds started at the centre."""
 
     def __init__(self, inner, centre):
         self.inner, self.landscape = inner, inner.landscape
         self.centre = np.asarray(centre, dtype=np.float64)
         self.escape_distance = np.full(self.centre.shape[0], np.nan)
+        self.pending = np.zeros(self.centre.shape[0], dtype=bool)
 
     def query(self, W, idx, single):
-        return self.inner.query(W, idx, single)
+        ended: dict[int, str] = {}
+        rows = np.flatnonzero(self.pending[idx])
+        if rows.size:
+            b = idx[rows]
+            self.escape_distance[b] = row_norms(W[rows] - take_rows(self.centre, b))
+            self.pending[b] = False
+            ended = {int(t): "escaped" for t in b}
+        G, inner_ended = _ask(self.inner, W, idx, single, ended)
+        ended.update(inner_ended)
+        return G, ended
 
     def notify(self, b: int, event: str, **data):
         why = _tell(self.inner, b, event, data)
         if event == "escape":
-            self.escape_distance[b] = float(np.linalg.norm(np.asarray(data["w"]) - self.centre[b]))
-            return "escaped"
+            self.pending[b] = True
         return why
 
 

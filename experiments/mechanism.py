@@ -229,25 +229,30 @@ def run_escape(spec: dict, stop_distance: float, max_calls: int = ESCAPE_CALLS) 
 
 
 class FirstEscapeObserver:
-    """Passes queries and events to ``oracle``; at the algorithm's first 'escape' event it records
-    the distance of the escaped point from ``centre`` and ends the run (StopRun('escaped')): what
-    follows the first escape from the saddle is not what the per-round escape claims look at, and
-    the loop's round counter then holds the rounds started at the saddle."""
+    """Passes queries and events to ``oracle``; after the algorithm's first 'escape' event, its
+    next query is the escaped iterate (the loop queries ĝ there next): the observer records that
+    query's distance from ``centre`` and ends the run (StopRun('escaped')) before the oracle
+    answers. The distance is measured on the loop's own query, never on the point the event
+    reports. What follows the first escape from the saddle is not what the per-round escape
+    claims look at, and the loop's round counter then holds the rounds started at the saddle."""
 
     def __init__(self, oracle, centre):
         self.oracle, self.landscape, self.delta = oracle, oracle.landscape, oracle.delta
         self.batchable = getattr(oracle, "batchable", False)
         self.centre = np.asarray(centre, dtype=np.float64)
         self.escape_distance = float("nan")
+        self.pending = False
 
     def __call__(self, w):
+        if self.pending:
+            self.escape_distance = float(np.linalg.norm(np.asarray(w, dtype=np.float64) - self.centre))
+            raise StopRun("escaped")
         return self.oracle(w)
 
     def notify(self, event, **data):
         self.oracle.notify(event, **data)
         if event == "escape":
-            self.escape_distance = float(np.linalg.norm(np.asarray(data["w"]) - self.centre))
-            raise StopRun("escaped")
+            self.pending = True
 
 
 @dataclass(frozen=True)

@@ -234,3 +234,38 @@ def test_perturbation_radius_is_measured_from_the_queries_not_from_the_reported_
     monkeypatch.setattr(engine._Engine, "open_window", shifted)
     res = m.check_radius("quick", 0, n=6)
     assert res.violations > 0
+
+
+def test_the_first_escape_observers_measure_the_loop_s_next_query_not_the_reported_point():
+    """After an 'escape' event the observers take the escaped point's distance from the loop's
+    next query (its escaped iterate) and end the run before the oracle answers; a point the event
+    reports is never trusted: an event claiming a far point while the loop moves to a near one
+    records the near distance (an observer reading the event would record the far one)."""
+    from byzpgd.algorithms import StopRun
+    from byzpgd.experiments.batched import BatchedFirstEscapeObserver
+    from byzpgd.experiments.mechanism import FirstEscapeObserver
+
+    class Inner:
+        landscape, delta = None, 0.0
+
+        def __call__(self, w):
+            return np.zeros_like(w)
+
+        def notify(self, *event, **data):       # (event) for one run, (b, event) for a batch
+            return None
+
+        def query(self, W, idx, single):
+            return np.zeros_like(W), {}
+
+    far, near = np.array([30.0, 40.0]), np.array([0.3, 0.4])
+    one = FirstEscapeObserver(Inner(), np.zeros(2))
+    one.notify("escape", w=far)
+    with pytest.raises(StopRun, match="escaped"):
+        one(near)
+    assert one.escape_distance == pytest.approx(0.5)
+
+    batch = BatchedFirstEscapeObserver(Inner(), np.zeros((2, 2)))
+    assert batch.notify(1, "escape", w=far) is None
+    _, ended = batch.query(np.vstack([near, near]), np.array([0, 1]), np.ones(2, dtype=bool))
+    assert ended == {1: "escaped"}
+    assert np.isnan(batch.escape_distance[0]) and batch.escape_distance[1] == pytest.approx(0.5)
