@@ -126,10 +126,11 @@ def calibration_landscape(spec: dict) -> CosineSaddle:
     return CosineSaddle(a, [spec["gamma"]], [spec["s"]], random_rotation(d, rng))
 
 
-def run_calibration(spec: dict, factors: dict, variant: Variant | None = None) -> CalibrationRun:
+def run_calibration(spec: dict, factors: dict, variant: Variant | None = None, *,
+                    max_calls: int = MAX_CALLS) -> CalibrationRun:
     """Run ByzantinePGD with the constant factors ``factors`` (and ``variant``) on the spec: a
     batch of one of :func:`run_calibration_batch` (a bad spec raises its own error)."""
-    return only(run_calibration_batch([spec], factors, variant, raise_build_errors=True))
+    return only(run_calibration_batch([spec], factors, variant, raise_build_errors=True, max_calls=max_calls))
 
 
 @dataclass(frozen=True)
@@ -157,11 +158,13 @@ def _build(spec: dict, factors: dict, variant: Variant | None) -> _Built:
 
 
 def run_calibration_batch(specs: list[dict], factors: dict, variant: Variant | None = None, *,
-                          raise_build_errors: bool = False) -> list[CalibrationRun | InstanceError]:
+                          raise_build_errors: bool = False,
+                          max_calls: int = MAX_CALLS) -> list[CalibrationRun | InstanceError]:
     """:func:`run_calibration` of every spec as batched trials of the one loop (each under the
-    descent monitor, the safety stop MAX_CALLS and the wall-clock guard; a trial's outcome does
-    not depend on the batch): per spec its run, or the InstanceError of a spec that could not be
-    built (``raise_build_errors``: raised instead) or whose trial ended in an error."""
+    descent monitor, the call cap ``max_calls`` (default the safety stop MAX_CALLS) and the
+    wall-clock guard; a trial's outcome does not depend on the batch): per spec its run, or the
+    InstanceError of a spec that could not be built (``raise_build_errors``: raised instead) or
+    whose trial ended in an error."""
     out: list = [None] * len(specs)
     built: list[tuple[int, _Built]] = []
     for i, spec in enumerate(specs):
@@ -179,7 +182,7 @@ def run_calibration_batch(specs: list[dict], factors: dict, variant: Variant | N
     res = batched_perturbed_gd(BatchedDescentMonitor(cert, bl.L, cert.delta), bl.pad([b.w0 for b in trials]),
                                [b.params for b in trials],
                                [np.random.default_rng(specs[i]["run_seed"]) for i, _ in built],
-                               max_oracle_calls=MAX_CALLS, max_seconds=INSTANCE_SECONDS, dims=bl.dims)
+                               max_oracle_calls=max_calls, max_seconds=INSTANCE_SECONDS, dims=bl.dims)
     for j, (i, b) in enumerate(built):
         r = res[j]
         if r.status == "error":

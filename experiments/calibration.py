@@ -27,15 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
-import numpy as np
-
-from ..algorithms.byzantine_pgd import theorem_params
-from ..algorithms.perturbed_gd import perturbed_gd
-from ..oracles.adversaries import make_adversary, negative_eigenspace
-from ..oracles.inexact import CertifiedOracle
-from ..theory.certify import certify
-from .ablations import CalibrationRun, calibration_landscape, lambda_shape_without_log
-from .budget import FAILURE_PROBABILITY
+from .ablations import CalibrationRun, run_calibration
 from .loop import Executor, InstanceError, run_instances
 
 DELTAS = (1e-4, 1e-3, 1e-2, 1e-1)
@@ -85,25 +77,9 @@ def total_runs(search_specs: int, verify_specs: int, grids: dict | None = None,
 
 def run(spec: dict, factors: dict, max_calls: int = MAX_CALLS) -> CalibrationRun:
     """ByzantinePGD with the constant ``factors`` on one spec of the ablation family, capped at
-    ``max_calls`` oracle calls: :func:`byzpgd.experiments.ablations.run_calibration` (same
-    landscape, start, adversary, parameters and certificate) with the calibration's cap."""
-    land = calibration_landscape(spec)
-    c = land.saddle().point
-    V, gammas = negative_eigenspace(land, c)
-    gam = float(gammas.max())
-    D = spec["Delta"]
-    w0 = c + V[:, 0] * spec["start_v"] * D / gam
-    oracle = CertifiedOracle(make_adversary(spec["adversary"], land, D))
-    gap = land.value(w0) - land.f_star
-    p = theorem_params(D, land.L, land.rho, land.dim, FAILURE_PROBABILITY, gap, factors)
-    res = perturbed_gd(oracle, w0, p, np.random.default_rng(spec["run_seed"]), max_oracle_calls=max_calls)
-    cert = certify(land, res.w)
-    scale = lambda_shape_without_log(D, land.L, land.rho, land.dim)
-    return CalibrationRun(
-        trapped=bool(cert.lambda_min <= -gam / 2 or res.status != "converged"),
-        lambda_min=cert.lambda_min, gamma=gam, grad_norm=cert.grad_norm,
-        C=max(0.0, -cert.lambda_min) / scale, calls=res.grad_oracle_calls, status=res.status,
-        params=p.as_dict(), max_error=oracle.max_error)
+    ``max_calls`` oracle calls: :func:`byzpgd.experiments.ablations.run_calibration` (the same
+    landscape, start, adversary, parameters, monitor and certificate) with the calibration's cap."""
+    return run_calibration(spec, factors, max_calls=max_calls)
 
 
 @dataclass(frozen=True)
