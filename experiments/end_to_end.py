@@ -35,11 +35,13 @@ not choose: the claim tests the aggregator's uniformity, not the stopping rule.
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from ..algorithms import byzantine_pgd
 from ..algorithms.aggregators import make
@@ -217,6 +219,23 @@ def independent_run(spec: dict, inst: Instance, algorithm) -> tuple[ByzantineOra
     return oracle, res, delta_hat, 1
 
 
+_CONTROLLERS: dict[tuple[int, int], ThreadpoolController] = {}
+
+
+def one_blas_thread():
+    """``threadpoolctl.threadpool_limits(limits=1)`` (the same limit on the same libraries)
+    without rescanning the process's libraries at every run (that scan reads /proc/self/maps:
+    about 1.5 ms, more than a tenth of a run here). The controller is kept per process and per
+    number of imported modules, so a module imported since (which may load another BLAS) makes
+    a new scan, as threadpool_limits would."""
+    key = (os.getpid(), len(sys.modules))
+    controller = _CONTROLLERS.get(key)
+    if controller is None:
+        _CONTROLLERS.clear()
+        controller = _CONTROLLERS[key] = ThreadpoolController()
+    return controller.limit(limits=1)
+
+
 def run_instance(spec: dict, algorithm=None, factory: Factory | None = None, *,
                  independent: bool = False) -> EndToEndRecord:
     """One end-to-end run of ``spec`` ({'seed', 'aggregator'}). ``algorithm(spec, oracle, w0,
@@ -227,7 +246,7 @@ def run_instance(spec: dict, algorithm=None, factory: Factory | None = None, *,
         def factory(m, f):
             return make(spec["aggregator"], m, f)
     runner = independent_run if independent else calibrated_run
-    with threadpool_limits(limits=1):     # tiny m × m linear algebra: one BLAS thread is fastest
+    with one_blas_thread():     # tiny m × m linear algebra: one BLAS thread is fastest
         inst = build(int(spec["seed"]), factory)
         oracle, res, delta_hat, attempts = runner(spec, inst, algorithm or default_algorithm)
         return record(spec, inst, oracle, res, delta_hat, attempts, independent)

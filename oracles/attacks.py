@@ -34,6 +34,7 @@ Library (``ATTACKS`` maps a name to a zero-argument constructor with default par
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -80,7 +81,21 @@ class AttackContext:
 
 
 def _byz(vec, f):
-    return np.broadcast_to(vec, (f, vec.size)).copy()
+    """f copies of ``vec`` as an (f, vec.size) array (np.broadcast_to(vec, (f, vec.size)).copy(),
+    without building the broadcast view)."""
+    vec = np.asarray(vec)
+    out = np.empty((f, vec.size), dtype=vec.dtype)
+    out[...] = vec
+    return out
+
+
+def norm2(v) -> float:
+    """‖v‖₂ as a float, bit for bit ``float(np.linalg.norm(v))``: for a 1-D float64 array NumPy
+    computes sqrt(v.dot(v)) (numpy.linalg.norm's fast path; sqrt is correctly rounded in both);
+    any other input goes through np.linalg.norm itself."""
+    if type(v) is np.ndarray and v.ndim == 1 and v.dtype == np.float64:
+        return math.sqrt(v.dot(v))
+    return float(np.linalg.norm(v))
 
 
 def _aggregate_error(ctx, honest, byz):
@@ -282,19 +297,43 @@ class RealiseTarget(Attack):
             self.last_miss = np.nan
             return np.empty((0, honest.shape[1]))
         kappa = ctx.m / ctx.f
+        rows = _Rows(honest, ctx) if self.iters > 0 else None
+        tol = 1e-12 * (1 + np.linalg.norm(goal))
         b = goal.copy()
         best_b, best_miss = b, np.inf
         for _ in range(self.iters):
-            out = ctx.aggregate(ctx.rows(_byz(b, ctx.f), honest))
+            out = ctx.aggregate(rows(b))
             r = goal - out
-            miss = float(np.linalg.norm(r))
+            miss = norm2(r)
             if miss < best_miss:
                 best_b, best_miss = b, miss
-            if not np.isfinite(miss) or miss <= 1e-12 * (1 + np.linalg.norm(goal)):
+            if not np.isfinite(miss) or miss <= tol:
                 break
             b = b + kappa * r
         self.last_miss = best_miss
         return _byz(best_b, ctx.f)
+
+
+class _Rows:
+    """The aggregator inputs of one attack call with every Byzantine row equal to b: a fresh
+    (m, d) array per call (the aggregator may keep or change its input), equal to
+    ``ctx.rows(_byz(b, f), honest)``. The placement is validated and the honest rows laid out
+    once per attack call; each input is a copy of that layout with b written into the Byzantine
+    rows. A b of another shape than (d,) (an aggregator that answered a wrong shape) takes the
+    general path, so it fails exactly as :func:`arrange` does."""
+
+    def __init__(self, honest, ctx: AttackContext):
+        self.ctx, self.honest, self.f = ctx, honest, ctx.f
+        self.layout = ctx.rows(np.zeros((ctx.f, np.shape(honest)[1])), honest)
+        self.index = slice(0, ctx.f) if ctx.positions is None else np.asarray(ctx.positions, dtype=np.intp)
+        self.shape = (self.layout.shape[1],)
+
+    def __call__(self, b: np.ndarray) -> np.ndarray:
+        if b.shape != self.shape or b.dtype != np.float64:
+            return self.ctx.rows(_byz(b, self.f), self.honest)
+        X = self.layout.copy()
+        X[self.index] = b
+        return X
 
 
 ATTACKS: dict[str, Callable[[], Attack]] = {

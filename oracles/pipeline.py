@@ -28,7 +28,7 @@ import numpy as np
 
 from byzpgd.geometry import uniform_ball
 
-from .attacks import Attack, AttackContext, arrange, make_attack
+from .attacks import Attack, AttackContext, arrange, make_attack, norm2
 from .workers import WorkerPool
 
 PLACEMENTS = ("first", "last", "interleaved", "random", "worst_placement")
@@ -158,37 +158,46 @@ class ByzantineOracle:
 
     def gradient(self, w) -> np.ndarray:
         """ĝ(w) without recording (used by probes too)."""
-        w = np.asarray(w, dtype=np.float64)
+        return self._answer(np.asarray(w, dtype=np.float64))[0]
+
+    def _answer(self, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(ĝ(w), ∇F(w)), ∇F(w) computed once per query (it is a function of w, so this changes no
+        bit): the error is measured against a copy of the one the attack's context holds, which
+        the attack cannot change."""
         honest = self.pool.honest_gradients(w)
+        true_grad = None
         if self.pool.f and self.attack is not None:
             f, m = self.pool.f, self.pool.m
             call_rng = self.placement_rng.spawn(1)[0] if self.placement.random else None
             pos = None if self.placement.kind == "first" else self.placement.positions(m, f, call_rng)
             true_grad = self.landscape.grad(w)
+            reference = np.array(true_grad, dtype=np.float64)
             ctx = AttackContext(f=f, m=m, aggregate=self.aggregate, true_grad=true_grad, rng=self.rng,
                                 positions=pos)
             byz = np.asarray(self.attack(honest, w, ctx), dtype=np.float64)
             if self.placement.searches:
                 def error(X):
-                    return float(np.linalg.norm(np.asarray(self.aggregate(X), dtype=np.float64) - true_grad))
+                    return norm2(np.asarray(self.aggregate(X), dtype=np.float64) - true_grad)
                 pos, _ = self.placement.search(byz, honest, error, call_rng)
             self.last_positions = np.arange(f) if pos is None else pos
             X = arrange(byz, honest, pos)
         else:
             X = honest
-        return np.asarray(self.aggregate(X), dtype=np.float64)
+        g = np.asarray(self.aggregate(X), dtype=np.float64)
+        return g, (self.landscape.grad(w) if true_grad is None else reference)
 
     def error(self, w) -> float:
-        e = float(np.linalg.norm(self.gradient(w) - self.landscape.grad(w)))
+        g, true_grad = self._answer(np.asarray(w, dtype=np.float64))
+        e = norm2(g - true_grad)
         return e if np.isfinite(e) else np.inf
 
     def __call__(self, w):
         w = np.asarray(w, dtype=np.float64)
-        g = self.gradient(w)
+        g, true_grad = self._answer(w)
         self.calls += 1
-        e = float(np.linalg.norm(g - self.landscape.grad(w)))
+        e = norm2(g - true_grad)
         self.visited_max = max(self.visited_max, e if np.isfinite(e) else np.inf)
-        self.max_query_norm = max(self.max_query_norm, float(np.linalg.norm(w)))
+        self.max_query_norm = max(self.max_query_norm, norm2(w))
         return g
 
     def notify(self, event, **data):
