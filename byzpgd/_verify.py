@@ -14,10 +14,11 @@ from __future__ import annotations
 import fnmatch
 import os
 import shlex
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, as_completed
 from concurrent.futures import TimeoutError as FuturesTimeout
-from concurrent.futures import as_completed
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
@@ -162,6 +163,46 @@ def _check_one(task):
         return run_check(claim_id, profile, seed)
 
 
+SHARE_PARTS = 4     # chunks per worker of a claim whose instances share the pool
+
+
+def _in_thread(fn, *args) -> Future:
+    """``fn(*args)`` in a daemon thread of this process, as a Future (a run that is interrupted
+    does not wait for it)."""
+    future: Future = Future()
+
+    def target():
+        if future.set_running_or_notify_cancel():
+            try:
+                future.set_result(fn(*args))
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+                future.set_exception(exc)
+
+    threading.Thread(target=target, name=f"byzpgd-{fn.__name__}", daemon=True).start()
+    return future
+
+
+def _check_shared(task, executor, parts: int):
+    """A check whose instances share the worker pool (:data:`byzpgd.properties.registry.SHARES_POOL`),
+    run in a thread of this process: its instances go to ``executor`` as about ``parts`` chunks,
+    queued with the other claims' tasks (:func:`byzpgd.properties.runner.shared_pool`), so one long
+    claim no longer holds a single worker while the others idle. The result is the one
+    :func:`_check_one` gives except ``seconds``: this thread's CPU time plus the instances' time in
+    the workers (not the wall time, which waits for the queue)."""
+    from .properties.early import complete_instances
+    from .properties.registry import run_check
+    from .properties.runner import batched_trials, shared_pool
+    claim_id, profile, seed, batched, complete, _ = task
+    t0 = time.thread_time()
+    with batched_trials(batched), complete_instances(complete), shared_pool(executor, parts):
+        result = run_check(claim_id, profile, seed)
+    details = dict(result.details or {})
+    pooled = details.pop("instance_seconds", None)
+    if pooled is None:
+        return result
+    return replace(result, details=details).with_seconds(time.thread_time() - t0 + pooled)
+
+
 def _worker_init():
     """Pool workers: Ctrl-C is the parent's to handle (it ends them); SIGTERM/SIGHUP at their
     defaults (so the pool's terminate() ends a worker even though the fork copied the CLI's
@@ -239,10 +280,16 @@ def _run_checks(ids: list[str], profile: str, seed: int, jobs: int, bar: Progres
             with batched_trials(batched), complete_instances(complete):
                 done(k, run_check(cid, profile, seed, progress=_InstanceNote(bar, cid)))
         return results
+    from .properties.registry import shares_pool
+
+    shared = [cid for cid in ids if batched and shares_pool(cid)]
     with KillablePool(jobs, initializer=_worker_init) as pool:
         # leaving by an exception (Ctrl-C, SIGTERM/SIGHUP, max_seconds, any error) ends the workers now
+        # (and cancels the shared claims' chunks: their threads, daemons, are not waited for)
         futures = {pool.submit(_check_one, (cid, profile, seed, batched, complete, claims_from)): cid
-                   for cid in ids}
+                   for cid in ids if cid not in shared}
+        futures.update({_in_thread(_check_shared, (cid, profile, seed, batched, complete, claims_from),
+                                   pool.executor, SHARE_PARTS * jobs): cid for cid in shared})
         remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
         try:
             for k, fut in enumerate(as_completed(futures, timeout=remaining), 1):

@@ -27,16 +27,31 @@ from .result import ClaimResult
 
 CHECKS: dict[str, Callable] = {}
 REPLAYS: dict[str, Callable] = {}
+SHARES_POOL: set[str] = set()
+"""Claims whose check spreads its instances over a worker pool it is handed
+(:func:`byzpgd.properties.runner.shared_pool`): ``byzpgd verify`` runs their checks in its own
+process and their instances as chunks on its workers, beside the other claims."""
 _LOADED = False
 
 
-def register_check(claim_id: str):
+def register_check(claim_id: str, *, shares_pool: bool = False):
+    """Register ``check(profile, seed, progress)`` for ``claim_id``; ``shares_pool``: the check
+    runs its instances through :func:`byzpgd.properties.runner.shared_pool` when one is set
+    (:data:`SHARES_POOL`)."""
     def deco(fn):
         if claim_id in CHECKS:
             raise ValueError(f"a check for {claim_id!r} is already registered")
         CHECKS[claim_id] = fn
+        if shares_pool:
+            SHARES_POOL.add(claim_id)
         return fn
     return deco
+
+
+def shares_pool(claim_id: str) -> bool:
+    """Whether ``claim_id``'s check spreads its instances over a shared pool (:data:`SHARES_POOL`)."""
+    load_all()
+    return claim_id in SHARES_POOL
 
 
 def register_claim(claim_id: str, check, replay=None) -> None:

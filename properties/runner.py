@@ -86,6 +86,38 @@ def batched_trials(on: bool = True):
         BATCHED.reset(token)
 
 
+SHARED_POOL: ContextVar[tuple[Executor, int] | None] = ContextVar("byzpgd_shared_pool", default=None)
+"""(executor, parts) when a batched :func:`check_claim` without an executor of its own runs its
+instances as about ``parts`` chunks on ``executor`` (``byzpgd verify``'s worker pool, shared with
+the other claims: :func:`shared_pool`); None (default): in the calling process."""
+MIN_SHARE = 32          # the smallest chunk a shared pool gets (a batch keeps its speed-up)
+
+
+@contextlib.contextmanager
+def shared_pool(executor: Executor, parts: int):
+    """Within the block, a batched :func:`check_claim` that is given no executor runs its instances
+    as about ``parts`` chunks (at least :data:`MIN_SHARE` specs each) on ``executor``, so one
+    long claim is spread over the workers instead of holding one. The chunks are merged in spec
+    order and the early decision applied in that order (:func:`byzpgd.experiments.loop.run_in_chunks`):
+    the same result as in one process; only the times differ."""
+    if int(parts) < 1:
+        raise ValueError(f"parts must be >= 1, got {parts}")
+    token = SHARED_POOL.set((executor, int(parts)))
+    try:
+        yield
+    finally:
+        SHARED_POOL.reset(token)
+
+
+def _chunking(n: int, executor: Executor | None) -> tuple[Executor | None, int, bool]:
+    """(executor, chunk size, shared) of a batched run of ``n`` specs (:data:`SHARED_POOL`)."""
+    shared = SHARED_POOL.get() if executor is None else None
+    if shared is None:
+        return executor, BATCH_SIZE, False
+    pool, parts = shared
+    return pool, max(MIN_SHARE, -(-n // parts)), True
+
+
 @dataclass(frozen=True)
 class TheoremBatch:
     """Instances of a Theorem 1/2 claim as batched trials: ``run_batch`` gives, per spec, the
@@ -163,9 +195,10 @@ def check_claim(claim_id: str, profile: str = "ci", seed: int = 0, *, algorithm=
     t0 = time.perf_counter()
     specs = sample_specs(claim_id, n or examples(profile, claim_id), seed)
     stop = stop_rule(claim.kind, specs, instance_group, FAILURE_PROBABILITY)
+    shared = False
     if batched:
-        results = run_in_chunks(specs, TheoremBatch(claim_id, constant), BATCH_SIZE, executor, progress,
-                                stop=stop)
+        run_on, size, shared = _chunking(len(specs), executor)
+        results = run_in_chunks(specs, TheoremBatch(claim_id, constant), size, run_on, progress, stop=stop)
     else:
         order = list(range(len(specs))) if stop is None else cap_order(specs)
         ran = run_instances([specs[i] for i in order], TheoremInstance(claim_id, algorithm, constant),
@@ -174,6 +207,8 @@ def check_claim(claim_id: str, profile: str = "ci", seed: int = 0, *, algorithm=
     observations, errors = split(results)
     details = {"budget": budget("theorems"), **({"trials": "batched"} if batched else {}),
                **(stop.details() if stop is not None else {})}
+    if shared:      # the instances' own time in the pool's workers (the claim's wall time waits)
+        details["instance_seconds"] = round(sum(r.seconds for r in results if isinstance(r, Timed)), 3)
     result = verdict(claim, observations, errors, FAILURE_PROBABILITY, details=details,
                      group_of=instance_group)
     result = result.with_seconds(time.perf_counter() - t0)

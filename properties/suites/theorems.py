@@ -26,7 +26,7 @@ def _register(claim_id: str) -> None:
         if claim_id in hierarchy.CLAIM_QUANTITIES:
             result = hierarchy.attach(result, hierarchy.for_claim(claim_id, profile, seed))
         return result
-    register_check(claim_id)(check)
+    register_check(claim_id, shares_pool=True)(check)
     register_replay(claim_id)(lambda spec: replay(claim_id, spec))
 
 

@@ -1,0 +1,93 @@
+"""A long claim's instances share verify's worker pool (properties.runner.shared_pool,
+byzpgd._verify._check_shared): the chunks cover every spec once, in order, and the claim's
+result is the one it has in one process (only the times differ)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from byzpgd import verify
+from byzpgd.experiments.loop import SerialExecutor
+from byzpgd.properties.registry import load_all, shares_pool
+from byzpgd.properties.runner import MIN_SHARE, _chunking, check_claim, shared_pool
+from byzpgd.properties.strategies import sample_specs
+from byzpgd.properties.suites.theorems import THEOREM_CLAIMS
+
+
+class Recording(SerialExecutor):
+    """A serial executor that keeps the chunks it was given."""
+
+    def __init__(self):
+        self.chunks: list[list] = []
+
+    def map(self, fn, items):
+        items = list(items)
+        self.chunks.extend(items)
+        return map(fn, items)
+
+
+def _without_times(result):
+    details = {k: v for k, v in (result.details or {}).items() if k != "instance_seconds"}
+    return replace(result, seconds=0.0, details=details)
+
+
+@pytest.mark.parametrize("n, parts, sizes", [(70, 3, [32, 32, 6]), (100, 3, [34, 34, 32]), (20, 4, [20])])
+def test_the_chunks_cover_every_spec_once_in_order(n, parts, sizes):
+    pool = Recording()
+    with shared_pool(pool, parts):
+        _, size, shared = _chunking(n, None)
+        result = check_claim("exact_pgd.iterations", "quick", 0, n=n)
+    assert shared and size == max(MIN_SHARE, -(-n // parts))
+    assert [len(c) for c in pool.chunks] == sizes
+    assert [s for c in pool.chunks for s in c] == sample_specs("exact_pgd.iterations", n, 0)
+    assert result.instances == n
+
+
+def test_an_executor_of_its_own_is_not_replaced():
+    own, pool = Recording(), Recording()
+    with shared_pool(pool, 4):
+        check_claim("exact_pgd.iterations", "quick", 0, n=40, executor=own)
+    assert pool.chunks == [] and [len(c) for c in own.chunks] == [40]
+
+
+def test_shared_chunks_give_the_result_of_one_process():
+    plain = check_claim("byzantine_pgd.grad_norm", "quick", 1, n=80)
+    pool = Recording()
+    with shared_pool(pool, 3):
+        shared = check_claim("byzantine_pgd.grad_norm", "quick", 1, n=80)
+    assert len(pool.chunks) == 3
+    assert shared.details["instance_seconds"] > 0
+    assert _without_times(shared) == _without_times(plain)
+
+
+def test_a_chunking_that_drops_the_remainder_would_be_seen():
+    """The coverage assertion above fails for chunks of n // parts specs (the last ones lost)."""
+    specs = sample_specs("exact_pgd.iterations", 70, 0)
+    floor = 70 // 3
+    dropped = [specs[i:i + floor] for i in range(0, floor * 3, floor)]
+    assert [s for c in dropped for s in c] != specs
+
+
+def test_only_batched_claims_that_run_through_check_claim_share_the_pool():
+    load_all()
+    assert all(shares_pool(cid) for cid in THEOREM_CLAIMS)
+    assert not shares_pool("monitor.descent") and not shares_pool("parameters.exponents")
+
+
+def test_parts_must_be_positive():
+    with pytest.raises(ValueError, match="parts"), shared_pool(SerialExecutor(), 0):
+        pass
+
+
+def test_verify_with_two_workers_reports_what_one_process_reports(tmp_path):
+    """byzpgd verify's pool path (theorem claims' chunks on the workers, in a thread of the main
+    process) against its one-process path: every field but the times."""
+    claims = "exact_pgd.iterations,exact_pgd.lambda_min,parameters.exponents"
+    one = verify(claims, profile="quick", seed=2, jobs=1)
+    two = verify(claims, profile="quick", seed=2, jobs=2)
+    assert [c.id for c in one.claims] == [c.id for c in two.claims]
+    for a, b in zip(one.claims, two.claims, strict=True):
+        assert _without_times(a) == _without_times(b)
+        assert "instance_seconds" not in (b.details or {})
