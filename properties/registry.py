@@ -54,10 +54,10 @@ def shares_pool(claim_id: str) -> bool:
     return claim_id in SHARES_POOL
 
 
-def register_claim(claim_id: str, check, replay=None) -> None:
+def register_claim(claim_id: str, check, replay=None, *, shares_pool: bool = False) -> None:
     """Register ``check(claim_id, profile, seed, progress=...)`` (and ``replay(claim_id, spec)``)
     for ``claim_id``: the usual pairing of one suite function with several claims."""
-    register_check(claim_id)(functools.partial(_bound_check, check, claim_id))
+    register_check(claim_id, shares_pool=shares_pool)(functools.partial(_bound_check, check, claim_id))
     if replay is not None:
         register_replay(claim_id)(functools.partial(replay, claim_id))
 

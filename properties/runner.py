@@ -109,13 +109,21 @@ def shared_pool(executor: Executor, parts: int):
         SHARED_POOL.reset(token)
 
 
-def _chunking(n: int, executor: Executor | None) -> tuple[Executor | None, int, bool]:
-    """(executor, chunk size, shared) of a batched run of ``n`` specs (:data:`SHARED_POOL`)."""
+def pool_chunks(n: int, executor: Executor | None) -> tuple[Executor | None, int, bool]:
+    """(executor, chunk size, shared) of a batched run of ``n`` specs: the caller's executor and
+    one batch, or the :data:`SHARED_POOL` and its chunks when one is set and the caller has none."""
     shared = SHARED_POOL.get() if executor is None else None
     if shared is None:
         return executor, BATCH_SIZE, False
     pool, parts = shared
     return pool, max(MIN_SHARE, -(-n // parts)), True
+
+
+def instance_seconds(results) -> dict:
+    """``{'instance_seconds': s}``: the instances' own time (the :class:`Timed` shares) of a
+    run on a shared pool, for the claim's details (``byzpgd verify`` makes it the claim's seconds:
+    its wall time waits for the queue)."""
+    return {"instance_seconds": round(sum(r.seconds for r in results if isinstance(r, Timed)), 3)}
 
 
 @dataclass(frozen=True)
@@ -197,7 +205,7 @@ def check_claim(claim_id: str, profile: str = "ci", seed: int = 0, *, algorithm=
     stop = stop_rule(claim.kind, specs, instance_group, FAILURE_PROBABILITY)
     shared = False
     if batched:
-        run_on, size, shared = _chunking(len(specs), executor)
+        run_on, size, shared = pool_chunks(len(specs), executor)
         results = run_in_chunks(specs, TheoremBatch(claim_id, constant), size, run_on, progress, stop=stop)
     else:
         order = list(range(len(specs))) if stop is None else cap_order(specs)
@@ -207,8 +215,8 @@ def check_claim(claim_id: str, profile: str = "ci", seed: int = 0, *, algorithm=
     observations, errors = split(results)
     details = {"budget": budget("theorems"), **({"trials": "batched"} if batched else {}),
                **(stop.details() if stop is not None else {})}
-    if shared:      # the instances' own time in the pool's workers (the claim's wall time waits)
-        details["instance_seconds"] = round(sum(r.seconds for r in results if isinstance(r, Timed)), 3)
+    if shared:
+        details.update(instance_seconds(results))
     result = verdict(claim, observations, errors, FAILURE_PROBABILITY, details=details,
                      group_of=instance_group)
     result = result.with_seconds(time.perf_counter() - t0)

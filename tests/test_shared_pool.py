@@ -11,7 +11,7 @@ import pytest
 from byzpgd import verify
 from byzpgd.experiments.loop import SerialExecutor
 from byzpgd.properties.registry import load_all, shares_pool
-from byzpgd.properties.runner import MIN_SHARE, _chunking, check_claim, shared_pool
+from byzpgd.properties.runner import MIN_SHARE, pool_chunks, check_claim, shared_pool
 from byzpgd.properties.strategies import sample_specs
 from byzpgd.properties.suites.theorems import THEOREM_CLAIMS
 
@@ -37,7 +37,7 @@ def _without_times(result):
 def test_the_chunks_cover_every_spec_once_in_order(n, parts, sizes):
     pool = Recording()
     with shared_pool(pool, parts):
-        _, size, shared = _chunking(n, None)
+        _, size, shared = pool_chunks(n, None)
         result = check_claim("exact_pgd.iterations", "quick", 0, n=n)
     assert shared and size == max(MIN_SHARE, -(-n // parts))
     assert [len(c) for c in pool.chunks] == sizes
@@ -62,6 +62,25 @@ def test_shared_chunks_give_the_result_of_one_process():
     assert _without_times(shared) == _without_times(plain)
 
 
+@pytest.mark.parametrize("claim_id, check, n", [
+    ("saddle_attack.byzantine_pgd_escapes", "attack", 40),
+    ("end_to_end.grad_norm_independent", "e2e", 12)])
+def test_the_other_pooled_checks_give_the_result_of_one_process(claim_id, check, n):
+    from byzpgd.properties.suites.end_to_end import e2e_check
+    from byzpgd.properties.suites.saddle_attack import check_attack
+
+    def run():
+        if check == "attack":
+            return check_attack(claim_id, "quick", 0, n=n)
+        return e2e_check(claim_id, "quick", 0, n=n)
+
+    plain, pool = run(), Recording()
+    with shared_pool(pool, 3):
+        shared = run()
+    assert pool.chunks, "the check did not use the shared pool"
+    assert _without_times(shared) == _without_times(plain)
+
+
 def test_a_chunking_that_drops_the_remainder_would_be_seen():
     """The coverage assertion above fails for chunks of n // parts specs (the last ones lost)."""
     specs = sample_specs("exact_pgd.iterations", 70, 0)
@@ -70,9 +89,10 @@ def test_a_chunking_that_drops_the_remainder_would_be_seen():
     assert [s for c in dropped for s in c] != specs
 
 
-def test_only_batched_claims_that_run_through_check_claim_share_the_pool():
+def test_the_claims_that_share_the_pool():
     load_all()
     assert all(shares_pool(cid) for cid in THEOREM_CLAIMS)
+    assert shares_pool("saddle_attack.byzantine_pgd_escapes") and shares_pool("end_to_end.grad_norm_independent")
     assert not shares_pool("monitor.descent") and not shares_pool("parameters.exponents")
 
 

@@ -42,6 +42,7 @@ from ..early import observed_stop, stop_rule
 from ..profiles import examples
 from ..registry import register_check, register_replay
 from ..result import ROUNDING_RTOL, ClaimResult
+from ..runner import instance_seconds, pool_chunks
 
 CLAIMS = ("end_to_end.grad_norm", "end_to_end.iterations", "end_to_end.grad_norm_independent")
 INDEPENDENT = "end_to_end.grad_norm_independent"   # Δ measured before the run, never raised
@@ -78,12 +79,12 @@ def observe(claim_id: str, rec: e2e.EndToEndRecord, constant: float | None = Non
 
 
 def run(instances: list[dict], algorithm=None, progress=None, independent: bool = False,
-        stop=None) -> tuple:
-    """The runs of ``instances`` (:func:`byzpgd.experiments.loop.run_instances`; ``stop`` its
-    early-decision rule)."""
+        stop=None, executor=None) -> tuple:
+    """The runs of ``instances`` (:func:`byzpgd.experiments.loop.run_instances` on ``executor``;
+    ``stop`` its early-decision rule)."""
     return tuple(run_instances(instances, functools.partial(e2e.run_instance, algorithm=algorithm,
                                                             independent=independent),
-                               progress=progress, stop=stop))
+                               executor, progress=progress, stop=stop))
 
 
 def e2e_check(claim_id: str, profile: str = "ci", seed: int = 0, progress=None, *, algorithm=None,
@@ -93,7 +94,9 @@ def e2e_check(claim_id: str, profile: str = "ci", seed: int = 0, progress=None, 
     code changed in between (a test's monkeypatch, the fault campaign) is always what runs."""
     instances = specs(profile, seed, claim_id)[: n or None]
     rule = stop_rule(get(claim_id).kind, instances, _aggregator, FAILURE_PROBABILITY)
-    results = run(instances, algorithm, independent=claim_id == INDEPENDENT,
+    # the plain check runs on the shared pool when one is set (its instances are one-run tasks)
+    pool, _, shared = pool_chunks(len(instances), None) if algorithm is None else (None, 0, False)
+    results = run(instances, algorithm, independent=claim_id == INDEPENDENT, executor=pool,
                   stop=observed_stop(rule, instances, lambda _spec, rec: observe(claim_id, rec, constant)))
     records, errors = split(results)
     if progress is not None:
@@ -101,7 +104,8 @@ def e2e_check(claim_id: str, profile: str = "ci", seed: int = 0, progress=None, 
     observations = [observe(claim_id, r, constant) for r in records]
     early = {} if rule is None else rule.details()
     return verdict(get(claim_id), observations, errors, FAILURE_PROBABILITY,
-                   details={**_details(records), "budget": budget("end_to_end"), **early},
+                   details={**_details(records), "budget": budget("end_to_end"), **early,
+                            **(instance_seconds(results) if shared else {})},
                    group_of=_aggregator)
 
 
@@ -134,5 +138,5 @@ def _check_of(claim_id: str):
 
 
 for _cid in CLAIMS:
-    register_check(_cid)(_check_of(_cid))
+    register_check(_cid, shares_pool=True)(_check_of(_cid))
     register_replay(_cid)(functools.partial(replay, _cid))

@@ -40,7 +40,7 @@ from __future__ import annotations
 import time
 from functools import partial
 
-from ...experiments.batched import BATCH_SIZE, run_attack_batch
+from ...experiments.batched import run_attack_batch
 from ...experiments.budget import BUDGET, FAILURE_PROBABILITY, ITERATION_CAP, budget
 from ...experiments.loop import Batched, InstanceError, run_in_chunks, run_instances
 from ...experiments.monitor import STATUS as MONITOR_STATUS
@@ -60,7 +60,7 @@ from ..early import observed_stop, stop_rule
 from ..profiles import examples
 from ..registry import register_claim
 from ..result import ROUNDING_RTOL, ClaimResult
-from ..runner import BATCHED
+from ..runner import BATCHED, instance_seconds, pool_chunks
 from ..strategies import (
     DELTA_FLOOR,
     NumpySource,
@@ -210,7 +210,8 @@ def check_attack(claim_id: str, profile: str = "ci", seed: int = 0, *, algorithm
     stop = observed_stop(rule, specs, partial(_observe, claim))
     if batched:
         runner = partial(run_attack_batch, control=control, attacked_control=attacked_control)
-        results = run_in_chunks(specs, Batched(runner), BATCH_SIZE, executor, progress, stop=stop)
+        run_on, size, shared = pool_chunks(len(specs), executor)
+        results = run_in_chunks(specs, Batched(runner), size, run_on, progress, stop=stop)
     else:
         results = run_instances(specs, partial(run_attack, algorithm=algorithm, control=control,
                                                attacked_control=attacked_control),
@@ -224,6 +225,8 @@ def check_attack(claim_id: str, profile: str = "ci", seed: int = 0, *, algorithm
         details.update(rule.details())
     if batched:
         details["trials"] = "batched"
+        if shared:
+            details.update(instance_seconds(results))
     result = verdict(claim, observations, errors, failure, details=details)
     return result.with_seconds(time.perf_counter() - t0)
 
@@ -241,4 +244,4 @@ def replay_attack(claim_id: str, spec: dict) -> dict:
 
 
 for _cid in ALGORITHM_OF:
-    register_claim(_cid, check_attack, replay_attack)
+    register_claim(_cid, check_attack, replay_attack, shares_pool=True)
