@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..products import row_products
-from .base import Adversary, clip_to_budget, negative_eigenspace, trap_centre, unit
+from .base import Adversary, clip_to_budget, negative_eigenspace, norms, trap_centre, unit
 
 
 class SearchBased(Adversary):
@@ -130,4 +130,4 @@ def lookahead_objective(W, G, E, owner, centre, eta, h, *, project, grad):
         sub = np.flatnonzero(ho > it)
         on = owner[sub]
         X[sub] = X[sub] - eta_o[sub] * grad(X[sub], on)
-    return np.linalg.norm(project(X - np.take(centre, owner, axis=0), owner), axis=-1)
+    return norms(project(X - np.take(centre, owner, axis=0), owner))
