@@ -307,7 +307,7 @@ class RealiseTarget(Attack):
             miss = norm2(r)
             if miss < best_miss:
                 best_b, best_miss = b, miss
-            if not np.isfinite(miss) or miss <= tol:
+            if not math.isfinite(miss) or miss <= tol:
                 break
             b = b + kappa * r
         self.last_miss = best_miss
