@@ -102,7 +102,15 @@ class BatchedDescentMonitor:
     scale and that of the required decrease), so a step far smaller than |F| is still judged (the
     plain difference F(w⁺) − F(w), the fallback, rounds at RTOL·|F| + ATOL and hides steps below
     that). Per trial: ``steps`` judged, ``worst`` excess (−inf before any step), ``violations``
-    (the message of the step that ended it)."""
+    (the message of the step that ended it).
+
+    Storage (arrays, so every step is judged and remembered for all trials at once): trial b's
+    previous single query is ``prev_point[b]`` (d,) with the decrease ``required[b]`` Lemma §8.1
+    requires from it, its tolerance scale ``req_scale[b]`` and ‖ĝ‖ ``prev_gn[b]``, valid where
+    ``has_prev[b]``; its last round batch is rows 0..``batch_rows[b]``−1 of ``batch_points[b]``
+    (K, d) with ``batch_required``, ``batch_req_scale``, ``batch_gn`` (K,) alike (0 rows: no batch
+    to judge against). K, the widest window seen, grows when a wider window appears; a narrower
+    batch (rounds that escaped end the later ones) overwrites the prefix and sets the row count."""
 
     def __init__(self, inner, L, Delta):
         self.inner, self.landscape = inner, inner.landscape
@@ -113,8 +121,12 @@ class BatchedDescentMonitor:
         self.req_scale = np.zeros(B)
         self.prev_gn = np.zeros(B)
         self.has_prev = np.zeros(B, dtype=bool)
-        # trial -> (points, required, req_scale, gn) of its last round batch
-        self.prev_batch: dict[int, tuple] = {}
+        # each trial's last round batch: its first batch_rows[b] rows (grown by _widen)
+        self.batch_points = np.zeros((B, 0, d))
+        self.batch_required = np.zeros((B, 0))
+        self.batch_req_scale = np.zeros((B, 0))
+        self.batch_gn = np.zeros((B, 0))
+        self.batch_rows = np.zeros(B, dtype=np.int64)
         self.steps = np.zeros(B, dtype=np.int64)
         self.worst = np.full(B, -np.inf)
         self.violations: dict[int, str] = {}
@@ -148,8 +160,7 @@ class BatchedDescentMonitor:
                 broken = self._judge(self.prev_point[t], W[r], t, self.required[t], self.req_scale[t],
                                      self.prev_gn[t], np.full(t.size, -1))
                 ended.update({int(b): STATUS for b in t[broken]})
-            for b in np.unique(tb).tolist():
-                self.prev_batch.pop(b, None)
+            self.batch_rows[tb] = 0               # a single query ends the trial's rounds
         if b_rows.size:
             self._judge_rounds(W, idx, b_rows, ended)
             self.has_prev[idx[b_rows]] = False
@@ -158,26 +169,49 @@ class BatchedDescentMonitor:
         ended.update(inner_ended)
         return G, ended
 
+    @staticmethod
+    def _positions(t):
+        """Each row's index within its trial's batch (rows grouped by trial: ``t`` = idx[rows])
+        and the number of rows of its trial's batch, per row."""
+        _, starts, stops = _segments(t)
+        width = stops - starts
+        return np.arange(t.size) - np.repeat(starts, width), np.repeat(width, width)
+
     def _judge_rounds(self, W, idx, b_rows, ended):
-        """Row i of each trial's round batch against row i of its previous batch."""
-        P0, P1, tt, req, rsc, gns, rnd = [], [], [], [], [], [], []
-        trials, starts, stops = _segments(idx[b_rows])
-        for b, s0, s1 in zip(trials.tolist(), starts.tolist(), stops.tolist(), strict=True):
-            prev = self.prev_batch.get(b)
-            k = s1 - s0
-            if prev is not None and prev[0].shape[0] >= k:
-                P0.append(prev[0][:k])
-                P1.append(W[b_rows[s0:s1]])
-                tt.append(np.full(k, b))
-                req.append(prev[1][:k])
-                rsc.append(prev[2][:k])
-                gns.append(prev[3][:k])
-                rnd.append(np.arange(k))
-        if P0:
-            t = np.concatenate(tt)
-            broken = self._judge(np.concatenate(P0), np.concatenate(P1), t, np.concatenate(req),
-                                 np.concatenate(rsc), np.concatenate(gns), np.concatenate(rnd))
+        """Row i of each trial's round batch against row i of its previous batch (a trial whose
+        previous batch has fewer rows than this one, or none, is not judged)."""
+        t = idx[b_rows]
+        k, width = self._positions(t)
+        ok = self.batch_rows[t] >= width
+        if not ok.all():
+            if not ok.any():
+                return
+            b_rows, t, k = b_rows[ok], t[ok], k[ok]
+        at = self._slots(t, k)
+        broken = self._judge(np.take(self.batch_points.reshape(-1, W.shape[1]), at, axis=0),
+                             np.take(W, b_rows, axis=0), t, np.take(self.batch_required, at),
+                             np.take(self.batch_req_scale, at), np.take(self.batch_gn, at), k)
+        if broken.any():
             ended.update({int(b): STATUS for b in t[broken]})
+
+    def _slots(self, t, k):
+        """The flat index of row k of trial t's batch in the (B, K) storage (its (B·K, d) view for
+        the points: every batch array is C-contiguous, so ``reshape`` is a view)."""
+        return t * self.batch_points.shape[1] + k
+
+    def _widen(self, K: int) -> None:
+        """Room for round batches of K rows (the rows held so far kept as they are)."""
+        old = self.batch_points.shape[1]
+        if K <= old:
+            return
+        B, d = self.batch_points.shape[0], self.batch_points.shape[2]
+        pts = np.zeros((B, K, d))
+        pts[:, :old] = self.batch_points
+        self.batch_points = pts
+        for name in ("batch_required", "batch_req_scale", "batch_gn"):
+            a = np.zeros((B, K))
+            a[:, :old] = getattr(self, name)
+            setattr(self, name, a)
 
     def _remember(self, W, idx, s_rows, b_rows, G, ended):
         """Each live trial's query, its answer's norm and the decrease Lemma §8.1 then requires."""
@@ -193,29 +227,35 @@ class BatchedDescentMonitor:
             self.has_prev[t] = True
         rows = b_rows[live[b_rows]]
         if rows.size:
-            trials, starts, stops = _segments(idx[rows])
-            for b, s0, s1 in zip(trials.tolist(), starts.tolist(), stops.tolist(), strict=True):
-                r = rows[s0:s1]
-                self.prev_batch[b] = (W[r].copy(), req_all[r], scale_all[r], gn[r])
+            t = idx[rows]
+            k, width = self._positions(t)
+            self._widen(int(width.max()))
+            at = self._slots(t, k)
+            self.batch_points.reshape(-1, W.shape[1])[at] = np.take(W, rows, axis=0)
+            self.batch_required.reshape(-1)[at] = np.take(req_all, rows)
+            self.batch_req_scale.reshape(-1)[at] = np.take(scale_all, rows)
+            self.batch_gn.reshape(-1)[at] = np.take(gn, rows)
+            self.batch_rows[t] = width
 
     def forget(self, b: int) -> None:
         """Trial b's next query is no step from its last one."""
         self.has_prev[b] = False
-        self.prev_batch.pop(int(b), None)
+        self.batch_rows[b] = 0
 
     def notify(self, b: int, event: str, **data) -> str | None:
         """'perturbation': trial b's next query starts rounds (w̃ + ξ: not a gradient step).
         'escape_round': its Q-round window ended with row ``index`` escaping, so its next (single)
-        query, the escaped point, is a gradient step from that row of its last batch."""
+        query, the escaped point, is a gradient step from that row of its last batch (row
+        ``index`` < ``batch_rows[b]``; the batch is then dropped)."""
         if event == "perturbation":
             self.forget(b)
         elif event == "escape_round":
             k = int(data["index"])
-            prev = self.prev_batch.pop(int(b), None)
-            if prev is not None and prev[0].shape[0] > k:
-                self.prev_point[b], self.required[b], self.req_scale[b], self.prev_gn[b] = (
-                    prev[0][k], prev[1][k], prev[2][k], prev[3][k])
+            if 0 <= k < self.batch_rows[b]:
+                self.prev_point[b], self.required[b] = self.batch_points[b, k], self.batch_required[b, k]
+                self.req_scale[b], self.prev_gn[b] = self.batch_req_scale[b, k], self.batch_gn[b, k]
                 self.has_prev[b] = True
+            self.batch_rows[b] = 0
         return tell(self.inner, b, event, data)
 
 
