@@ -5,25 +5,29 @@ Each measurement runs ``run_check(claim, profile, seed)`` in a fresh interpreter
 wall-clock and CPU time (``time.process_time``: on a shared 2-core machine the less noisy one)
 and a SHA-256 digest of its ``ClaimResult`` JSON without ``seconds`` (floats as ``float.hex``:
 equal digests are equal statuses, counts, worst ratios and details to the bit).
-With ``--rev REV`` the files of the end-to-end path (``PATH_FILES``) are also taken at git
-revision REV into a copy of the working tree, installed into a temporary directory, and the two
-trees are timed alternately (``--reps`` rounds, best and median printed per tree); the digests
-of the two trees must agree, else the script exits 1.
+Without ``--rev`` it times the working tree (the editable install). With ``--rev REV`` it
+compares two fixed copies installed into a temporary directory, both the tree of git revision
+``--base`` (default HEAD, so others' uncommitted edits change neither): one with the files of the
+end-to-end path (``PATH_FILES``) at REV, one with them as they are in the working tree. The two
+are timed alternately (``--reps`` rounds, best and median printed per tree); the digests of all
+runs must agree, else the script exits 1.
 
     .venv/bin/python benchmarks/end_to_end.py [--claims end_to_end.grad_norm_independent]
-        [--profile ci] [--seed 0] [--rev dc463e0] [--reps 3]
+        [--profile ci] [--seed 0] [--rev dc463e0 [--base HEAD]] [--reps 3]
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import io
 import json
 import os
 import shutil
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -67,21 +71,25 @@ def _child(claims, profile, seed, pythonpath: str | None) -> dict:
         env["PYTHONPATH"] = pythonpath
     cmd = [sys.executable, __file__, "--child", "--profile", profile, "--seed", str(seed),
            "--claims", *claims]
-    res = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tempfile.gettempdir(), check=True)
+    res = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tempfile.gettempdir())
+    if res.returncode:
+        raise SystemExit(f"the measurement failed ({pythonpath or 'working tree'}):\n{res.stderr[-3000:]}")
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
-def _install_rev(rev: str, where: Path) -> Path:
-    """The working tree with PATH_FILES at ``rev``, installed (pip --target) under ``where``."""
+def _install(base: str, rev: str | None, where: Path) -> Path:
+    """The tree of git revision ``base`` with PATH_FILES at revision ``rev`` (None: as they are
+    in the working tree), installed (pip --target) under ``where``: a fixed copy, which files
+    edited meanwhile do not change."""
     src = where / "src"
-    listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
-    for name in filter(None, listed.decode().split("\0")):
-        if (ROOT / name).is_file():
-            (src / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, src / name)
+    src.mkdir(parents=True)
+    archive = subprocess.run(["git", "archive", "--format=tar", base], cwd=ROOT, capture_output=True,
+                             check=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(src, filter="data")
     for name in PATH_FILES:
-        text = subprocess.run(["git", "show", f"{rev}:{name}"], cwd=ROOT, capture_output=True,
-                              check=True).stdout
+        text = (ROOT / name).read_bytes() if rev is None else subprocess.run(
+            ["git", "show", f"{rev}:{name}"], cwd=ROOT, capture_output=True, check=True).stdout
         (src / name).write_bytes(text)
     site = where / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
@@ -95,17 +103,19 @@ def main() -> int:
     ap.add_argument("--profile", default="ci")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--rev", default=None, help="compare with PATH_FILES at this git revision")
+    ap.add_argument("--base", default="HEAD", help="with --rev: the git revision of the other files")
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:
         print(json.dumps(measure(a.claims, a.profile, a.seed)))
         return 0
-    trees = {"working tree": None}
+    trees: dict[str, str | None] = {"working tree": None}
     tmp = None
     if a.rev:
         tmp = Path(tempfile.mkdtemp(prefix="byzpgd-e2e-bench-"))
-        trees = {f"rev {a.rev}": str(_install_rev(a.rev, tmp)), **trees}
+        trees = {f"rev {a.rev}": str(_install(a.base, a.rev, tmp / "old")),
+                 "working tree": str(_install(a.base, None, tmp / "new"))}
     runs: dict[str, list[dict]] = {name: [] for name in trees}
     try:
         for rep in range(a.reps):
