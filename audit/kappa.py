@@ -251,11 +251,15 @@ class _Problem:
         self.perm = np.arange(n)          # rows order: perm[j] = which of (honest..., byz...) sits at j
 
     def unpack(self, theta: np.ndarray):
-        h, f, d = self.h, self.f, self.d
-        H = theta[:h * d].reshape(h, d)
-        B = theta[h * d:(h + f) * d].reshape(f, d)
-        s = float(np.clip(theta[-1], -30.0, 30.0))
-        mu = H.mean(axis=0)
+        """(honest rows Hn of unit spread, Byzantine rows B, log-scale s, honest mean μ_H), or None
+        when the honest rows of θ coincide. The hot path of the search (one per evaluation): plain
+        float and ndarray arithmetic, the same operations as ``np.clip`` and ``H.mean(axis=0)``
+        (the sum over rows divided by h), so the same bits."""
+        h, hd = self.h, self.h * self.d
+        H = theta[:hd].reshape(h, self.d)
+        B = theta[hd:hd + self.f * self.d].reshape(self.f, self.d)
+        s = min(max(float(theta[-1]), -30.0), 30.0)
+        mu = H.sum(axis=0) / h
         Hc = H - mu
         v = float(np.einsum("ij,ij->", Hc, Hc)) / h
         if not (v > 1e-300 and math.isfinite(v)):
@@ -264,7 +268,8 @@ class _Problem:
         return mu + c * Hc, mu + c * (B - mu), s, mu
 
     def rows(self, Hn: np.ndarray, B: np.ndarray, s: float) -> np.ndarray:
-        Z = np.vstack([Hn, B]) * math.exp(s)
+        Z = np.concatenate((Hn, B))
+        Z *= math.exp(s)
         return Z[self.perm]
 
     def call(self, X: np.ndarray) -> np.ndarray:
@@ -275,7 +280,7 @@ class _Problem:
                 out = self.aggregate(arg)
         except Exception as exc:  # noqa: BLE001 - any failure of the rule is an outcome
             raise _RuleFailed("exception", f"the rule raised {type(exc).__name__}: {exc}", X) from None
-        if not np.array_equal(arg, X):
+        if arg.shape != X.shape or not (arg == X).all():      # np.array_equal, without its overhead
             self.mutated = True
         try:
             out = np.asarray(out, dtype=np.float64)
@@ -284,7 +289,7 @@ class _Problem:
             raise _RuleFailed("bad_output", msg, X) from None
         if out.shape != (self.d,):
             raise _RuleFailed("bad_output", f"the rule returned shape {out.shape}, expected ({self.d},)", X)
-        if not np.all(np.isfinite(out)):
+        if not np.isfinite(out).all():
             raise _RuleFailed("nonfinite_output", "the rule returned a non-finite vector on finite input", X)
         return out
 

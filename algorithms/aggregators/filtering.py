@@ -32,6 +32,7 @@ started from a vector drawn from ``numpy.random.default_rng(seed)``: reproducibl
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -42,19 +43,37 @@ from .basic import _as_workers, centred
 MAD_SCALE = 1.4826  # 1/Φ^{-1}(3/4): MAD -> standard deviation for Gaussian data
 
 
+def _median_nonneg(a: np.ndarray) -> np.ndarray:
+    """``np.median(a, axis=0)`` of a float64 array of non-negative (or NaN) entries, to the bit:
+    the same order statistics (a sort instead of numpy's partition; equal values are equal, and
+    a non-negative array holds no −0.0), the two middle ones averaged as (a + b)/2 like
+    ``np.mean``, NaN where the column holds a NaN (numpy's NaN check). Without numpy's
+    per-call overhead (the filter calls it twice per aggregation)."""
+    n = a.shape[0]
+    srt = np.sort(a, axis=0)
+    k = n // 2
+    mid = srt[k] if n % 2 else (srt[k - 1] + srt[k]) / 2.0
+    last = srt[n - 1]
+    return np.where(np.isnan(last), last, mid)
+
+
 def estimate_sigma2(Xc: np.ndarray, far: np.ndarray) -> float:
-    """Median over coordinates of (1.4826·MAD_k)², from rows centred at the coordinate median."""
-    rows = Xc[~far]
+    """Median over coordinates of (1.4826·MAD_k)², from rows centred at the coordinate median:
+    MAD_k = med_i |Xc_{i,k}| over the rows that are not far (``_median_nonneg`` is np.median)."""
+    rows = Xc[~far] if far.any() else Xc
     if rows.shape[0] == 0:
         return 0.0
-    mad = np.median(np.abs(rows), axis=0)
-    return float(np.median((MAD_SCALE * mad) ** 2))
+    mad = _median_nonneg(np.abs(rows))
+    return float(_median_nonneg((MAD_SCALE * mad) ** 2))
 
 
-def _top_gram(K: np.ndarray, s: np.ndarray):
-    M = s[:, None] * K * s[None, :]
-    lam, U = np.linalg.eigh(M)
-    return float(lam[-1]), U[:, -1]
+STOP_MARGIN = 1e-6
+"""Relative margin of the Frobenius stop (``_frobenius_stops``), far above the rounding of both the
+computed ‖M‖_F (<= m²ε relative) and LAPACK's eigenvalues (<= p(m)ε‖M‖₂, p a modest polynomial)
+for every m whose m × m Gram matrix fits in memory (m²ε < 1e-6 up to m ≈ 6·10⁴)."""
+STOP_FLOOR = 1e-150
+"""Absolute margin of the same stop: covers the squares that underflow in ‖M‖_F (an error of at
+most m·2^-537 ≈ m·4·10⁻¹⁶² in the norm)."""
 
 
 def iterative_filtering(X, f: int, sigma2: float | None = None, C: float = 4.0, method: str = "auto",
@@ -83,35 +102,94 @@ def iterative_filtering(X, f: int, sigma2: float | None = None, C: float = 4.0, 
         out = np.full(d, np.nan)
         return (out, {"rounds": 0}) if return_info else out
     threshold = C * sigma2 * (1.0 + np.sqrt(d / n_active)) ** 2
-    G = Xc @ Xc.T if method == "gram" else None
+    if method == "gram":
+        c, rounds, lam = _gram_rounds(Xc, c, n_active, threshold, f, return_info)
+    else:
+        c, rounds, lam = _lanczos_rounds(Xc, c, n_active, threshold, f, seed)
+    w = c / c.sum()
+    out = centre + Xc.T @ w
+    if return_info:
+        return out, {"rounds": rounds, "weights": c, "lambda": lam, "threshold": threshold,
+                     "sigma2": sigma2}
+    return out
+
+
+def _frobenius_stops(M: np.ndarray, threshold) -> bool:
+    """True when the top eigenvalue λ of the symmetric M is certainly <= the threshold without
+    computing it: λ <= ‖M‖₂ <= ‖M‖_F, so ‖M‖_F(1 + STOP_MARGIN) + STOP_FLOOR <= threshold implies
+    that the λ ``np.linalg.eigh`` computes is <= threshold as well (the margins cover the rounding
+    of both). A NaN or infinite norm never stops here: such an M goes to ``np.linalg.eigh`` as
+    before (NaN eigenvalues, or LinAlgError). The stop decision, hence the weights and the output,
+    are those of the eigendecomposition, to the bit."""
+    v = M.ravel()
+    nrm = math.sqrt(v @ v)
+    return nrm < math.inf and nrm * (1.0 + STOP_MARGIN) + STOP_FLOOR <= threshold
+
+
+def _gram_rounds(Xc: np.ndarray, c: np.ndarray, n_active, threshold, f: int, need_lambda: bool):
+    """The filter's rounds on the m × m Gram matrix G = Xc Xcᵀ (module docstring): (c, rounds, λ).
+
+    Round with weights w = c/Σc and s = √w: K = G − 1(Gw)ᵀ − (Gw)1ᵀ + wᵀGw (the Gram matrix of the
+    rows centred at their weighted mean), (λ, u) the top eigenpair of diag(s) K diag(s), whose
+    eigenvalues are those of Σ; the projections ⟨v, g_i − μ⟩ = (K s u)_i / √λ. The projections
+    are formed only when the round goes on filtering. Unless ``need_lambda``, a round that
+    ``_frobenius_stops`` ends without the eigendecomposition (λ is then reported as NaN)."""
+    m = c.shape[0]
+    G = Xc @ Xc.T
+    two_f = 2 * f
+    lam = np.nan
+    rounds = 0
+    for rounds in range(1, m + 1):  # noqa: B007  (rounds of the filter, each vectorised)
+        w = c / c.sum()
+        s = np.sqrt(w)
+        Gw = G @ w
+        K = G - Gw[None, :] - Gw[:, None] + w @ Gw
+        M = s[:, None] * K * s[None, :]
+        if not need_lambda and _frobenius_stops(M, threshold):
+            lam = np.nan
+            break
+        vals, U = np.linalg.eigh(M)
+        lam, u = float(vals[-1]), U[:, -1]
+        if lam <= threshold:
+            break
+        proj = K @ (s * u) / np.sqrt(max(lam, 1e-300))
+        tau = np.where(c > 0, proj ** 2, 0.0)
+        tmax = tau.max()
+        if not tmax > 0:
+            break
+        c_new = c * (1.0 - tau / tmax)
+        if n_active - c_new.sum() > two_f:
+            break
+        c = c_new
+    return c, rounds, lam
+
+
+def _lanczos_rounds(Xc: np.ndarray, c: np.ndarray, n_active, threshold, f: int, seed: int):
+    """The filter's rounds with ``scipy.sparse.linalg.eigsh`` on u ↦ Y(Yᵀu), Y = diag(s)(Xc − 1μᵀ)
+    (module docstring), started from ``numpy.random.default_rng(seed)``: (c, rounds, λ)."""
+    m = c.shape[0]
     rng = np.random.default_rng(seed)
     lam = np.nan
     rounds = 0
     for rounds in range(1, m + 1):  # noqa: B007  (rounds of the filter, each vectorised)
         w = c / c.sum()
         s = np.sqrt(w)
-        if method == "gram":
-            Gw = G @ w
-            K = G - Gw[None, :] - Gw[:, None] + w @ Gw
-            lam, u = _top_gram(K, s)
-            proj = K @ (s * u) / np.sqrt(max(lam, 1e-300))
+        mu_c = Xc.T @ w
+        def mv(u, s=s, mu_c=mu_c):
+            u = np.ravel(u) * s
+            y = Xc.T @ u - mu_c * u.sum()
+            return s * (Xc @ y - mu_c @ y)
+        op = LinearOperator((m, m), matvec=mv, dtype=np.float64)
+        if m > 2:
+            vals, vecs = eigsh(op, k=1, which="LA", v0=rng.standard_normal(m), tol=1e-8)
+            lam, u = float(vals[0]), vecs[:, 0]
         else:
-            mu_c = Xc.T @ w
-            def mv(u, s=s, mu_c=mu_c):
-                u = np.ravel(u) * s
-                y = Xc.T @ u - mu_c * u.sum()
-                return s * (Xc @ y - mu_c @ y)
-            op = LinearOperator((m, m), matvec=mv, dtype=np.float64)
-            if m > 2:
-                vals, vecs = eigsh(op, k=1, which="LA", v0=rng.standard_normal(m), tol=1e-8)
-                lam, u = float(vals[0]), vecs[:, 0]
-            else:
-                M = np.column_stack([mv(e) for e in np.eye(m)])
-                vals, vecs = np.linalg.eigh(0.5 * (M + M.T))
-                lam, u = float(vals[-1]), vecs[:, -1]
-            v = Xc.T @ (s * u) - mu_c * (s * u).sum()
-            v /= max(np.linalg.norm(v), 1e-300)
-            proj = Xc @ v - mu_c @ v
+            M = np.column_stack([mv(e) for e in np.eye(m)])
+            vals, vecs = np.linalg.eigh(0.5 * (M + M.T))
+            lam, u = float(vals[-1]), vecs[:, -1]
+        v = Xc.T @ (s * u) - mu_c * (s * u).sum()
+        v /= max(np.linalg.norm(v), 1e-300)
+        proj = Xc @ v - mu_c @ v
         if lam <= threshold:
             break
         tau = np.where(c > 0, proj ** 2, 0.0)
@@ -122,12 +200,7 @@ def iterative_filtering(X, f: int, sigma2: float | None = None, C: float = 4.0, 
         if n_active - c_new.sum() > 2 * f:
             break
         c = c_new
-    w = c / c.sum()
-    out = centre + Xc.T @ w
-    if return_info:
-        return out, {"rounds": rounds, "weights": c, "lambda": lam, "threshold": threshold,
-                     "sigma2": sigma2}
-    return out
+    return c, rounds, lam
 
 
 def make_iterative_filtering(m: int, f: int, sigma2: float | None = None, C: float = 4.0,
