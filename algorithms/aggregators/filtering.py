@@ -25,7 +25,9 @@ again under the filter's invariant), and after at most m rounds.
 
 Top eigenpair, never a d × d matrix: ``method='gram'`` (default for m <= 1000) takes the exact
 eigenpair of the m × m weighted Gram matrix of the rows centred at the coordinate-wise median
-(one O(m²d) BLAS call, then O(m³) per round); ``method='lanczos'`` runs ``scipy.sparse.linalg.eigsh``
+(one O(m²d) BLAS call, then O(m³) per round; a round whose Frobenius norm already puts λ below the
+threshold stops without it: λ <= ‖M‖_F, with margins that make the decision the eigendecomposition's
+own, see ``_frobenius_stops``); ``method='lanczos'`` runs ``scipy.sparse.linalg.eigsh``
 on the implicit operator u ↦ Y(Yᵀu) of the weighted centred m × d matrix Y (O(md) per product),
 started from a vector drawn from ``numpy.random.default_rng(seed)``: reproducible.
 """
@@ -132,8 +134,8 @@ def _gram_rounds(Xc: np.ndarray, c: np.ndarray, n_active, threshold, f: int, nee
     Round with weights w = c/Σc and s = √w: K = G − 1(Gw)ᵀ − (Gw)1ᵀ + wᵀGw (the Gram matrix of the
     rows centred at their weighted mean), (λ, u) the top eigenpair of diag(s) K diag(s), whose
     eigenvalues are those of Σ; the projections ⟨v, g_i − μ⟩ = (K s u)_i / √λ. The projections
-    are formed only when the round goes on filtering. Unless ``need_lambda``, a round that
-    ``_frobenius_stops`` ends without the eigendecomposition (λ is then reported as NaN)."""
+    are formed only when the round goes on filtering. Unless ``need_lambda`` (``return_info``: λ
+    is reported), a round that ``_frobenius_stops`` ends without the eigendecomposition."""
     m = c.shape[0]
     G = Xc @ Xc.T
     two_f = 2 * f
