@@ -7,9 +7,11 @@ formed every round, and the κ objective with ``np.clip``/``mean``/``vstack``/``
 comparison is on bytes (``tobytes``), never a tolerance, over seeded random inputs that include
 NaN, ±Inf, 1e308 and huge-but-finite rows, coinciding rows (σ² = 0), rank-one inputs and
 thresholds placed within 1e-12..2e-6 of the first round's λ (where the Frobenius stop's margin
-matters). Each check is shown to catch subtly wrong variants: a threshold 1.5× too high, the
-filter down-weighting along the wrong eigenvector, a centring reassociated (rounding only), a
-MAD median that takes the upper middle value, a κ objective dividing by h as a multiplication.
+matters), and inputs on which the previous filter raised LinAlgError (all weight removed, or an
+overflowing Gram matrix): the same exception must come out. Each check is shown to catch subtly
+wrong variants: a threshold 1.5× too high, the filter down-weighting along the wrong eigenvector,
+a centring reassociated (rounding only), a MAD median that takes the upper middle value, a
+Frobenius stop on ‖M‖_F² instead of ‖M‖_F, a κ objective dividing by h as a multiplication.
 """
 
 from __future__ import annotations
