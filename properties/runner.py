@@ -90,7 +90,7 @@ SHARED_POOL: ContextVar[tuple[Executor, int] | None] = ContextVar("byzpgd_shared
 """(executor, parts) when a batched :func:`check_claim` without an executor of its own runs its
 instances as about ``parts`` chunks on ``executor`` (``byzpgd verify``'s worker pool, shared with
 the other claims: :func:`shared_pool`); None (default): in the calling process."""
-MIN_SHARE = 32          # the smallest chunk a shared pool gets (a batch keeps its speed-up)
+MIN_SHARE = 256         # the smallest chunk a shared pool gets (a batch keeps its speed-up)
 
 
 @contextlib.contextmanager

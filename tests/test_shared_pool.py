@@ -10,8 +10,9 @@ import pytest
 
 from byzpgd import verify
 from byzpgd.experiments.loop import SerialExecutor
+from byzpgd.properties import runner
 from byzpgd.properties.registry import load_all, shares_pool
-from byzpgd.properties.runner import MIN_SHARE, pool_chunks, check_claim, shared_pool
+from byzpgd.properties.runner import check_claim, pool_chunks, shared_pool
 from byzpgd.properties.strategies import sample_specs
 from byzpgd.properties.suites.theorems import THEOREM_CLAIMS
 
@@ -34,12 +35,13 @@ def _without_times(result):
 
 
 @pytest.mark.parametrize("n, parts, sizes", [(70, 3, [32, 32, 6]), (100, 3, [34, 34, 32]), (20, 4, [20])])
-def test_the_chunks_cover_every_spec_once_in_order(n, parts, sizes):
+def test_the_chunks_cover_every_spec_once_in_order(n, parts, sizes, monkeypatch):
+    monkeypatch.setattr(runner, "MIN_SHARE", 32)
     pool = Recording()
     with shared_pool(pool, parts):
         _, size, shared = pool_chunks(n, None)
         result = check_claim("exact_pgd.iterations", "quick", 0, n=n)
-    assert shared and size == max(MIN_SHARE, -(-n // parts))
+    assert shared and size == max(32, -(-n // parts))
     assert [len(c) for c in pool.chunks] == sizes
     assert [s for c in pool.chunks for s in c] == sample_specs("exact_pgd.iterations", n, 0)
     assert result.instances == n
@@ -52,7 +54,8 @@ def test_an_executor_of_its_own_is_not_replaced():
     assert pool.chunks == [] and [len(c) for c in own.chunks] == [40]
 
 
-def test_shared_chunks_give_the_result_of_one_process():
+def test_shared_chunks_give_the_result_of_one_process(monkeypatch):
+    monkeypatch.setattr(runner, "MIN_SHARE", 16)
     plain = check_claim("byzantine_pgd.grad_norm", "quick", 1, n=80)
     pool = Recording()
     with shared_pool(pool, 3):
@@ -65,7 +68,8 @@ def test_shared_chunks_give_the_result_of_one_process():
 @pytest.mark.parametrize("claim_id, check, n", [
     ("saddle_attack.byzantine_pgd_escapes", "attack", 40),
     ("end_to_end.grad_norm_independent", "e2e", 12)])
-def test_the_other_pooled_checks_give_the_result_of_one_process(claim_id, check, n):
+def test_the_other_pooled_checks_give_the_result_of_one_process(claim_id, check, n, monkeypatch):
+    monkeypatch.setattr(runner, "MIN_SHARE", 16)
     from byzpgd.properties.suites.end_to_end import e2e_check
     from byzpgd.properties.suites.saddle_attack import check_attack
 
@@ -92,7 +96,8 @@ def test_a_chunking_that_drops_the_remainder_would_be_seen():
 def test_the_claims_that_share_the_pool():
     load_all()
     assert all(shares_pool(cid) for cid in THEOREM_CLAIMS)
-    assert shares_pool("saddle_attack.byzantine_pgd_escapes") and shares_pool("end_to_end.grad_norm_independent")
+    assert shares_pool("saddle_attack.byzantine_pgd_escapes")
+    assert shares_pool("end_to_end.grad_norm_independent")
     assert not shares_pool("monitor.descent") and not shares_pool("parameters.exponents")
 
 
