@@ -73,12 +73,17 @@ class TrackingContext:
         return getattr(self._base, name)
 
 
+def _idle() -> None:
+    """A task that does nothing (:meth:`KillablePool.start`)."""
+
+
 class KillablePool:
     """``ProcessPoolExecutor(max_workers, initializer)`` with :meth:`end_now` (a context
     manager: leaving it normally shuts the pool down and waits; by an exception, ends it now)."""
 
     def __init__(self, max_workers: int, initializer: Callable[[], None] | None = None):
         self.context = TrackingContext()
+        self.max_workers = int(max_workers)
         self.executor = ProcessPoolExecutor(max_workers=max_workers, initializer=initializer,
                                             mp_context=self.context)
 
@@ -89,6 +94,15 @@ class KillablePool:
 
     def submit(self, fn, /, *args, **kwargs):
         return self.executor.submit(fn, *args, **kwargs)
+
+    def start(self) -> None:
+        """Start every worker now, from the calling thread. The pool starts its workers from
+        whichever thread submits first, and a worker that dies with its parent
+        (:func:`byzpgd.stopping.die_with_parent`, Linux's PR_SET_PDEATHSIG) is ended when the
+        *thread* that started it ends: call this from the main thread before other threads
+        submit (``byzpgd verify``'s shared claims do)."""
+        for fut in [self.executor.submit(_idle) for _ in range(self.max_workers)]:
+            fut.result()
 
     def running(self) -> list:
         """The workers that have not ended (read from each process's sentinel, which does not reap
@@ -107,6 +121,12 @@ class KillablePool:
             with contextlib.suppress(Exception):
                 proc.kill()
         _still_running(procs, KILL_GRACE_SECONDS)
+        # the executor's thread reaps the workers it sees end; let it finish before anything else
+        # reaps them (a child reaped elsewhere looks alive to it forever: its shutdown then spins
+        # while tasks fill its queue, and the interpreter's exit waits for it)
+        manager = getattr(self.executor, "_executor_manager_thread", None)
+        if manager is not None:
+            manager.join(KILL_GRACE_SECONDS)
 
     def __enter__(self) -> KillablePool:
         return self

@@ -286,6 +286,8 @@ def _run_checks(ids: list[str], profile: str, seed: int, jobs: int, bar: Progres
     with KillablePool(jobs, initializer=_worker_init) as pool:
         # leaving by an exception (Ctrl-C, SIGTERM/SIGHUP, max_seconds, any error) ends the workers now
         # (and cancels the shared claims' chunks: their threads, daemons, are not waited for)
+        if shared:
+            pool.start()        # the workers are this thread's children, not a shared claim's thread's
         futures = {pool.submit(_check_one, (cid, profile, seed, batched, complete, claims_from)): cid
                    for cid in ids if cid not in shared}
         futures.update({_in_thread(_check_shared, (cid, profile, seed, batched, complete, claims_from),

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import multiprocessing
 import os
 import signal
 import sys
@@ -128,7 +129,10 @@ def descendants(pid: int | None = None) -> list[int]:
 
 
 def _reap() -> None:
-    """Collect the exit statuses of ended children (so they stop showing as zombies)."""
+    """Collect the exit statuses of ended children (so they stop showing as zombies): first
+    multiprocessing's own children through their process objects (a child reaped behind their
+    back looks alive to them forever), then any other."""
+    multiprocessing.active_children()
     while True:
         try:
             pid, _ = os.waitpid(-1, os.WNOHANG)

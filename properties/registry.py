@@ -3,7 +3,8 @@
 A *check* is a function ``check(profile: str, seed: int, progress) -> ClaimResult`` (see
 :mod:`byzpgd.properties.result`); ``progress(done, total)`` may be None. :func:`run_check` runs
 it with its wall-clock time and never crashes: a check that raises, or returns anything but a
-:class:`ClaimResult`, becomes an 'error' result saying so.
+:class:`ClaimResult`, becomes an 'error' result saying so (an interrupt is passed on, also one
+that compiled code wrapped in another exception).
 
 A *replay* is a function ``replay(spec: dict) -> dict`` re-running one instance; the dict is
 what ``byzpgd replay`` prints and has at least ``holds`` (bool).
@@ -90,6 +91,19 @@ def claim_ids() -> list[str]:
     return list(REGISTRY)
 
 
+def _interrupt_behind(exc: BaseException) -> KeyboardInterrupt | None:
+    """The KeyboardInterrupt an exception was raised from, if any: an interrupt that lands in
+    compiled code (numba's dispatcher) comes back wrapped, as a SystemError whose cause it is."""
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        if isinstance(cur, KeyboardInterrupt):
+            return cur
+        seen.add(id(cur))
+        cur = cur.__cause__ or cur.__context__
+    return None
+
+
 def run_check(claim_id: str, profile: str, seed: int, progress=None) -> ClaimResult:
     """Run the registered check of ``claim_id``; a check that raises or returns anything but a
     :class:`ClaimResult` becomes an 'error' result (the harness reports a crashed check, it never
@@ -106,6 +120,8 @@ def run_check(claim_id: str, profile: str, seed: int, progress=None) -> ClaimRes
                 result = ClaimResult.crashed(
                     claim, f"the check returned {type(result).__name__}, not a ClaimResult")
         except Exception as exc:
+            if (interrupt := _interrupt_behind(exc)) is not None:
+                raise interrupt from exc          # Ctrl-C (or SIGTERM/SIGHUP) is no claim error
             result = ClaimResult.crashed(claim, f"{type(exc).__name__}: {exc}",
                                          traceback.format_exc(limit=5))
     return result.with_seconds(time.perf_counter() - t0)

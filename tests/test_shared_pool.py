@@ -116,3 +116,32 @@ def test_verify_with_two_workers_reports_what_one_process_reports(tmp_path):
     for a, b in zip(one.claims, two.claims, strict=True):
         assert _without_times(a) == _without_times(b)
         assert "instance_seconds" not in (b.details or {})
+
+
+def test_verify_with_only_shared_claims_keeps_its_workers():
+    """The pool's workers are started by the main thread: a worker started from a shared
+    claim's thread died with that thread (PR_SET_PDEATHSIG is per thread), and the other shared
+    claim's chunk with it (BrokenProcessPool, an 'error' claim)."""
+    report = verify("byzantine_pgd.grad_norm,byzantine_pgd.lambda_min", profile="quick", seed=0, jobs=2)
+    assert [c.status for c in report.claims] == ["holds", "holds"], [c.error_examples for c in report.claims]
+
+
+def test_an_interrupt_wrapped_by_compiled_code_is_passed_on_not_an_error(monkeypatch):
+    """A Ctrl-C that lands in numba's dispatcher comes back as a SystemError whose cause is the
+    KeyboardInterrupt; run_check passes the interrupt on instead of reporting an 'error' claim."""
+    from byzpgd.properties import registry
+
+    def interrupted(profile, seed, progress=None):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as exc:
+            raise SystemError("returned a result with an exception set") from exc
+
+    def plain_failure(profile, seed, progress=None):
+        raise SystemError("a check that really failed")
+
+    monkeypatch.setitem(registry.CHECKS, "exact_pgd.iterations", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        registry.run_check("exact_pgd.iterations", "quick", 0)
+    monkeypatch.setitem(registry.CHECKS, "exact_pgd.iterations", plain_failure)
+    assert registry.run_check("exact_pgd.iterations", "quick", 0).status == "error"
