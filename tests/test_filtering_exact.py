@@ -45,11 +45,13 @@ def _ref_sigma2(Xc: np.ndarray, far: np.ndarray, upper_middle: bool = False) -> 
 
 
 def reference_filter(X, f, sigma2=None, C=4.0, method="auto", seed=0, return_info=False, *,
-                     _factor=1.0, _vector=-1, _reassociate=False, _upper_middle=False):
+                     _factor=1.0, _vector=-1, _reassociate=False, _upper_middle=False, _robust=True):
     """The previous ``iterative_filtering``, verbatim when the knobs are at their
     defaults; ``_factor`` scales the threshold, ``_vector`` picks the eigenvector the rows are
     projected on, ``_reassociate`` forms K as G − (1(Gw)ᵀ + (Gw)1ᵀ) + wᵀGw (same math, other
-    rounding), ``_upper_middle`` changes the MAD median (mutants only)."""
+    rounding), ``_upper_middle`` changes the MAD median (mutants only); ``_robust`` (default) adds
+    the two stops on untrusted rows the filter has since (no weight left, no spectrum), False is
+    the filter before them, which raised LinAlgError there."""
     X = _as_workers(X)
     m, d = X.shape
     if not (isinstance(f, int | np.integer) and 0 <= f < m):
@@ -85,7 +87,13 @@ def reference_filter(X, f, sigma2=None, C=4.0, method="auto", seed=0, return_inf
             else:
                 K = G - Gw[None, :] - Gw[:, None] + w @ Gw
             M = s[:, None] * K * s[None, :]
-            vals, U = np.linalg.eigh(M)
+            try:
+                vals, U = np.linalg.eigh(M)
+            except np.linalg.LinAlgError:
+                if not _robust:
+                    raise
+                lam = np.nan
+                break
             lam, u = float(vals[-1]), U[:, _vector]
             proj = K @ (s * u) / np.sqrt(max(lam, 1e-300))
         else:
@@ -113,7 +121,7 @@ def reference_filter(X, f, sigma2=None, C=4.0, method="auto", seed=0, return_inf
         if not tmax > 0:
             break
         c_new = c * (1.0 - tau / tmax)
-        if n_active - c_new.sum() > 2 * f:
+        if n_active - c_new.sum() > 2 * f or (_robust and not c_new.sum() > 0):
             break
         c = c_new
     w = c / c.sum()
@@ -204,7 +212,8 @@ def _threshold_edge_cases(rng: np.random.Generator, n: int) -> list[tuple[np.nda
 def _all_weight_removed_cases(rng: np.random.Generator) -> list[tuple[np.ndarray, int, dict]]:
     """Two finite rows a and −a and m − 2 far ones, f = 1: the first round removes both rows'
     weight (equal projections) without tripping the 2f safeguard, the next round's weights are 0/0
-    and ``np.linalg.eigh`` raises LinAlgError (the previous behaviour, kept)."""
+    and ``np.linalg.eigh`` raised LinAlgError (the former filter; it now stops with the weights
+    it has)."""
     out = []
     for m, bad in ((3, np.nan), (5, np.inf), (7, -np.inf), (4, np.nan)):
         X = rng.standard_normal((m, 2))
@@ -217,7 +226,7 @@ def _all_weight_removed_cases(rng: np.random.Generator) -> list[tuple[np.ndarray
 def _overflow_cases(rng: np.random.Generator, n: int) -> list[tuple[np.ndarray, int, dict]]:
     """Rows up to 1.3e154 (squared norms finite, so none is far): σ² or the threshold overflow to
     +Inf and the centred Gram matrix may overflow too (NaN eigenvalues, or ``np.linalg.eigh``
-    raising LinAlgError: kept as they were)."""
+    raising LinAlgError in the former filter; it now stops with the weights it has)."""
     out = []
     for _ in range(n):
         m, d = int(rng.integers(3, 9)), int(rng.integers(1, 3))
@@ -233,6 +242,11 @@ def _cases(seed: int, n: int) -> list[tuple[np.ndarray, int, dict]]:
 
 
 CASES = _cases(20240, 400)
+
+
+def _former(X, f, **kw):
+    """The filter before its stops on untrusted rows (it raised LinAlgError on some)."""
+    return reference_filter(X, f, _robust=False, **kw)
 
 
 def _mismatches(candidate: Callable, cases=CASES, infos=(False, True)) -> int:
@@ -255,8 +269,8 @@ def test_the_inputs_reach_every_branch(monkeypatch):
     all occur, and the Frobenius stop is both taken and declined."""
     kinds = {"far": 0, "sigma0": 0, "rounds>1": 0, "raised": 0}
     for X, f, kw in CASES:
-        o = _outcome(reference_filter, X, f, kw, True)
-        if o[0] == "raised":
+        o = _outcome(_former, X, f, kw, True)
+        if o[0] == "raised":         # the filter before its stops on untrusted rows raised here
             kinds["raised"] += 1
             continue
         kinds["far"] += bool(centred(X)[2].any())
@@ -447,3 +461,22 @@ def test_an_input_with_nan_counts_as_modified_as_before():
         p = cls(lambda Z: np.zeros(2), 6, 1, 2)
         p.call(X)
         assert p.mutated
+
+
+def test_untrusted_rows_never_make_the_filter_raise():
+    """On every input where the former filter raised LinAlgError (all weight removed by a round,
+    an overflowed Gram matrix), the filter returns a (d,) vector with the weights it had, and
+    equals the reference with the same two stops; without the weight stop it would raise."""
+    raised = [(X, f, kw) for X, f, kw in CASES if _outcome(_former, X, f, kw, False)[0] == "raised"]
+    assert len(raised) >= 4
+    for X, f, kw in raised:
+        out = filt.iterative_filtering(X, f, **kw)
+        assert out.shape == (X.shape[1],)
+        new, ref = (_outcome(g, X, f, kw, True) for g in (filt.iterative_filtering, reference_filter))
+        assert new == ref
+    removed = _all_weight_removed_cases(np.random.default_rng(5))
+    X, f, kw = removed[0]
+    # the two finite rows keep their weights: their mean, 0 up to rounding (the far rows weigh 0)
+    np.testing.assert_allclose(filt.iterative_filtering(X, f, **kw), 0.5 * (X[0] + X[1]), atol=1e-12)
+    with pytest.raises(np.linalg.LinAlgError):
+        _former(X, f, **kw)

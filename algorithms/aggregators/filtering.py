@@ -21,7 +21,10 @@ estimated as the median over coordinates of the squared normalised MAD of the ro
 (1.4826·med_i |g_{i,k} − med_j g_{j,k}|)² — exact for isotropic noise, an underestimate by at most
 the anisotropy ratio otherwise (pass ``sigma2`` then). Safeguard: the loop also stops once the
 weight removed exceeds 2f (an honest set cannot lose more than the Byzantine weight plus as much
-again under the filter's invariant), and after at most m rounds.
+again under the filter's invariant), and after at most m rounds. Untrusted rows never make it
+raise: a round that would remove all the weight left (two rows at a and −a) or whose spectrum
+cannot be computed (rows near 1e154 overflow the Gram matrix: LinAlgError) ends the filter with
+the weights it has.
 
 Top eigenpair, never a d × d matrix: ``method='gram'`` (default for m <= 1000) takes the exact
 eigenpair of the m × m weighted Gram matrix of the rows centred at the coordinate-wise median
@@ -150,7 +153,11 @@ def _gram_rounds(Xc: np.ndarray, c: np.ndarray, n_active, threshold, f: int, nee
         if not need_lambda and _frobenius_stops(M, threshold):
             lam = np.nan
             break
-        vals, U = np.linalg.eigh(M)
+        try:
+            vals, U = np.linalg.eigh(M)
+        except np.linalg.LinAlgError:    # no spectrum (an overflowed Gram matrix): filtering stops
+            lam = np.nan
+            break
         lam, u = float(vals[-1]), U[:, -1]
         if lam <= threshold:
             break
@@ -160,7 +167,7 @@ def _gram_rounds(Xc: np.ndarray, c: np.ndarray, n_active, threshold, f: int, nee
         if not tmax > 0:
             break
         c_new = c * (1.0 - tau / tmax)
-        if n_active - c_new.sum() > two_f:
+        if n_active - c_new.sum() > two_f or not c_new.sum() > 0:
             break
         c = c_new
     return c, rounds, lam
@@ -199,7 +206,7 @@ def _lanczos_rounds(Xc: np.ndarray, c: np.ndarray, n_active, threshold, f: int, 
         if not tmax > 0:
             break
         c_new = c * (1.0 - tau / tmax)
-        if n_active - c_new.sum() > 2 * f:
+        if n_active - c_new.sum() > 2 * f or not c_new.sum() > 0:
             break
         c = c_new
     return c, rounds, lam
