@@ -121,12 +121,14 @@ class KillablePool:
             with contextlib.suppress(Exception):
                 proc.kill()
         _still_running(procs, KILL_GRACE_SECONDS)
-        # the executor's thread reaps the workers it sees end; let it finish before anything else
-        # reaps them (a child reaped elsewhere looks alive to it forever: its shutdown then spins
-        # while tasks fill its queue, and the interpreter's exit waits for it)
-        manager = getattr(self.executor, "_executor_manager_thread", None)
-        if manager is not None:
-            manager.join(KILL_GRACE_SECONDS)
+        # the executor's own thread reaps the workers it sees end; let it finish (a waiting
+        # shutdown joins it) before anything else reaps them: a child reaped elsewhere looks alive
+        # to it forever, its shutdown then spins while tasks fill its queue, and the interpreter's
+        # exit waits for it. Waited for in a thread of its own, at most KILL_GRACE_SECONDS.
+        waiter = threading.Thread(target=self.executor.shutdown, kwargs={"wait": True}, daemon=True,
+                                  name="byzpgd-pool-shutdown")
+        waiter.start()
+        waiter.join(KILL_GRACE_SECONDS)
 
     def __enter__(self) -> KillablePool:
         return self
