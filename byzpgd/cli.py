@@ -286,6 +286,8 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--profile", choices=sorted(PROFILES), default=DEFAULT_PROFILE,
                    help="instances per claim: " + ", ".join(
                        f"{k}={s['examples']}" for k, s in PROFILES.items())
+                   + " where a claim sets no count of its own (the probabilistic theorem claims "
+                     "set theirs for a power of 2δ on ci, 1.25δ on deep: properties/profiles.py)"
                    + f" (default {DEFAULT_PROFILE})")
     v.add_argument("--seed", type=_nonneg_int, default=0, help="seed of every random choice (default 0)")
     v.add_argument("--out", required=True, metavar="DIR", help="output folder (created if missing)")
