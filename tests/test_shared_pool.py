@@ -85,12 +85,22 @@ def test_the_other_pooled_checks_give_the_result_of_one_process(claim_id, check,
     assert _without_times(shared) == _without_times(plain)
 
 
-def test_a_chunking_that_drops_the_remainder_would_be_seen():
-    """The coverage assertion above fails for chunks of n // parts specs (the last ones lost)."""
-    specs = sample_specs("exact_pgd.iterations", 70, 0)
-    floor = 70 // 3
-    dropped = [specs[i:i + floor] for i in range(0, floor * 3, floor)]
-    assert [s for c in dropped for s in c] != specs
+def test_a_chunk_size_off_by_one_is_caught(monkeypatch):
+    """pool_chunks with n // parts instead of the ceiling (70 specs, 3 parts, no minimum): four
+    chunks of 23, 23, 23, 1 where the ceiling gives 24, 24, 22: the size assertions of
+    test_the_chunks_cover_every_spec_once_in_order see the difference."""
+    monkeypatch.setattr(runner, "MIN_SHARE", 1)
+    pool = Recording()
+
+    def floor_chunks(n, executor):
+        shared = runner.SHARED_POOL.get()
+        return shared[0], n // shared[1], True
+
+    monkeypatch.setattr(runner, "pool_chunks", floor_chunks)
+    with shared_pool(pool, 3):
+        check_claim("exact_pgd.iterations", "quick", 0, n=70)
+    assert [len(c) for c in pool.chunks] == [23, 23, 23, 1]
+    assert [len(c) for c in pool.chunks] != [-(-70 // 3)] * 2 + [70 - 2 * -(-70 // 3)]
 
 
 def test_the_claims_that_share_the_pool():
