@@ -8,8 +8,10 @@ every worker imports byzpgd before the clock starts too):
   the claims one after the other: how ``run_instances`` uses a cluster (calibration, fault
   campaign, claim instances). Claims whose check takes an ``executor``: the theorem claims
   (``properties.runner.check_claim``), the saddle-attack claims and the ablations.
-- ``claims``: one task per claim (``as_completed``), how ``byzpgd verify`` runs its checks; the
-  longest claim bounds the speed-up.
+- ``claims``: one task per claim (``as_completed``); the longest claim bounds the speed-up.
+- ``verify``: ``byzpgd.verify(claims, executor=...)``, how ``byzpgd verify --workers N`` runs: one
+  task per claim, except the claims that share the pool (the theorem, saddle-attack and
+  end-to-end claims), whose instances go to the workers in chunks (about 4 per worker).
 
 Every run must give the same results (status, instances, non-vacuous, violations, worst ratio,
 per-adversary rows) as the first one; the script says so, or exits 1. Speed-ups are T(1)/T(N),
@@ -25,6 +27,10 @@ counts) change it.
 
     .venv/bin/python benchmarks/scaling.py                       # deep subset, 1, 2, 4 workers
     .venv/bin/python benchmarks/scaling.py --mode claims --claims 'ablation.*' --profile ci
+    .venv/bin/python benchmarks/scaling.py --mode verify --profile deep --claims power
+
+``--claims power``: the probabilistic theorem claims whose deep counts give power <= 1.25δ
+(:data:`POWER_CLAIMS`).
 """
 
 from __future__ import annotations
@@ -38,6 +44,8 @@ import time
 from functools import partial
 
 DEFAULT_CLAIMS = ("ablation.jin_radius", "saddle_attack.robust_gd_trapped")
+POWER_CLAIMS = ("byzantine_pgd.lambda_min", "exact_pgd.lambda_min", "exact_pgd.poster_lambda_min",
+                "saddle_attack.byzantine_pgd_escapes", "end_to_end.grad_norm_independent")
 
 
 def instance_check(claim_id: str):
@@ -57,6 +65,8 @@ def instance_check(claim_id: str):
 
 def fingerprint(result) -> tuple:
     """What must not depend on the number of workers."""
+    if result.status == "error":
+        raise SystemExit(f"scaling.py: {result.id} ended in an error: {result.details}")
     rows = {k: (r.instances, r.nonvacuous_instances, r.violations, r.worst_ratio)
             for k, r in sorted(result.adversaries.items())}
     return (result.id, result.status, result.instances, result.nonvacuous_instances,
@@ -87,7 +97,10 @@ def run(n_workers: int, claims: list[str], profile: str, seed: int, mode: str,
         executor = DaskExecutor(client)
         cpu0 = sum(client.run(_cpu_seconds).values())
         t0 = time.perf_counter()
-        if mode == "claims":
+        if mode == "verify":
+            from byzpgd import verify
+            results = list(verify(claims, profile, seed, executor=executor, illustration=False).claims)
+        elif mode == "claims":
             results = [None] * len(claims)
             for i, res in executor.as_completed(partial(run_check, profile=profile, seed=seed), claims):
                 results[i] = res
@@ -102,10 +115,11 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--workers", default="1,2,4", help="worker counts, comma-separated (default 1,2,4)")
     p.add_argument("--claims", default=",".join(DEFAULT_CLAIMS),
-                   help="claim ids or patterns, comma-separated (default: %(default)s)")
+                   help="claim ids or patterns, comma-separated, or 'power' (POWER_CLAIMS; "
+                        "default: %(default)s)")
     p.add_argument("--profile", default="deep", help="instances per claim (default deep)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--mode", choices=("instances", "claims"), default="instances")
+    p.add_argument("--mode", choices=("instances", "claims", "verify"), default="instances")
     p.add_argument("--instances", type=int, default=2000,
                    help="instances per claim in instances mode (default 2000; 0: the profile's count)")
     ns = p.parse_args(argv)
@@ -113,7 +127,8 @@ def main(argv=None) -> int:
     from byzpgd.properties.registry import claim_ids
 
     known = claim_ids()
-    claims = [c for pat in ns.claims.split(",") for c in known if fnmatch.fnmatchcase(c, pat)]
+    patterns = POWER_CLAIMS if ns.claims == "power" else ns.claims.split(",")
+    claims = [c for pat in patterns for c in known if fnmatch.fnmatchcase(c, pat)]
     if not claims:
         raise SystemExit(f"scaling.py: no claim matches {ns.claims!r}")
     workers = [int(w) for w in ns.workers.split(",")]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import queue
 import shlex
 import threading
 import time
@@ -203,6 +204,44 @@ def _check_shared(task, executor, parts: int):
     return replace(result, details=details).with_seconds(time.thread_time() - t0 + pooled)
 
 
+def _on_cluster(ids: list[str], executor, rest: tuple) -> Iterable:
+    """The results of the claims ``ids`` on a Dask ``executor``, in order of completion: one task
+    per claim, except the claims that share the pool (:data:`byzpgd.properties.registry.SHARES_POOL`,
+    when batched), whose checks run in threads of this process and send their instances to the
+    cluster as about :data:`SHARE_PARTS` chunks per worker thread (as on the local pool), so one
+    long claim is spread over every worker instead of holding one. ``rest``: the task's fields
+    after the claim id (profile, seed, batched, complete, claims_from)."""
+    from .properties.registry import shares_pool
+
+    shared = [cid for cid in ids if rest[2] and shares_pool(cid)]
+    alone = [(cid, *rest) for cid in ids if cid not in shared]
+    finished: queue.SimpleQueue = queue.SimpleQueue()    # results, and the threads' futures as they end
+    threads = []
+    if alone:      # consumed in a thread, so that the shared claims submit their chunks meanwhile
+        threads.append(_in_thread(_stream_results, executor, alone, finished))
+    threads += [_in_thread(_check_shared, (cid, *rest), executor, SHARE_PARTS * executor.threads())
+                for cid in shared]
+    for thread in threads:
+        thread.add_done_callback(finished.put)
+    pending = len(threads)
+    while pending:
+        item = finished.get()
+        if not isinstance(item, Future):     # one result of the one-task claims
+            yield item
+            continue
+        pending -= 1
+        value = item.result()                # re-raises what the thread raised
+        if value is not None:                # a shared claim's result (the stream returns None)
+            yield value
+
+
+def _stream_results(executor, tasks: list, finished) -> None:
+    """Put ``_check_one(task)`` for every task, run on ``executor`` one task each, on the queue
+    ``finished`` as they complete (:func:`_on_cluster`)."""
+    for _, result in executor.as_completed(_check_one, tasks):
+        finished.put(result)
+
+
 def _worker_init():
     """Pool workers: Ctrl-C is the parent's to handle (it ends them); SIGTERM/SIGHUP at their
     defaults (so the pool's terminate() ends a worker even though the fork copied the CLI's
@@ -266,9 +305,9 @@ def _run_checks(ids: list[str], profile: str, seed: int, jobs: int, bar: Progres
         exc.results = results
         return exc
 
-    if executor is not None:   # a Dask cluster (byzpgd.scaleout): one task per claim
-        tasks = [(cid, profile, seed, batched, complete, claims_from) for cid in ids]
-        for k, (_, result) in enumerate(executor.as_completed(_check_one, tasks), 1):
+    if executor is not None:   # a Dask cluster (byzpgd.scaleout)
+        for k, result in enumerate(_on_cluster(ids, executor, (profile, seed, batched, complete,
+                                                                claims_from)), 1):
             done(k, result)
             if timed_out() and k < len(ids):
                 raise timeout()

@@ -326,6 +326,51 @@ def test_a_user_claim_runs_on_workers_that_load_its_file(executor):
     assert _comparable(remote) == _comparable(local)
 
 
+class _Counting:
+    """A DaskExecutor that counts the chunked ``map`` calls and records the one-task claims."""
+
+    def __init__(self, inner):
+        self.inner, self.mapped, self.one_task = inner, 0, []
+
+    def threads(self):
+        return self.inner.threads()
+
+    def map(self, fn, items):
+        self.mapped += 1
+        return self.inner.map(fn, items)
+
+    def as_completed(self, fn, items):
+        items = list(items)
+        self.one_task += [task[0] for task in items]
+        return self.inner.as_completed(fn, items)
+
+
+@needs_dask
+def test_verify_spreads_a_shared_claims_instances_over_the_cluster(executor, monkeypatch):
+    """``verify(executor=...)``: a claim that shares the pool (exact_pgd.lambda_min) sends its
+    instances to the cluster in chunks (here of 8 specs) while the other claim is one task; both
+    results equal the one-process run, timings aside."""
+    from byzpgd import verify
+    from byzpgd.properties import runner
+
+    claims = ["exact_pgd.lambda_min", "parameters.exponents"]
+    monkeypatch.setattr(runner, "MIN_SHARE", 8)
+    counting = _Counting(executor)
+    remote = verify(claims, profile="quick", seed=0, executor=counting)
+    local = verify(claims, profile="quick", seed=0)
+    assert counting.one_task == ["parameters.exponents"]
+    assert counting.mapped == 1
+    by_id = {c.id: c for c in remote.claims}
+    shared = by_id["exact_pgd.lambda_min"]
+    assert shared.instances > 8          # more than one chunk
+    for loc in local.claims:
+        assert _comparable(by_id[loc.id]) == _comparable(loc)
+    assert all(c.status == "holds" for c in local.claims)
+    # able to fail: another seed's shared claim is told apart by the same comparison
+    other = verify(claims[:1], profile="quick", seed=1, executor=counting)
+    assert _comparable(other.claims[0]) != _comparable(shared)
+
+
 @needs_dask
 def test_workers_option_starts_a_local_cluster_whose_tasks_may_fork():
     """--workers N: a LocalCluster of N single-threaded, non-daemonic worker processes (the fault
