@@ -31,7 +31,7 @@ import numpy as np
 
 from ..algorithms import StopRun
 from ..algorithms.engine import row_norms
-from ..oracles.batched import _segments
+from ..oracles.stacking import segments as _segments
 from ..theory.mechanism import descent_required
 
 RTOL = 1e-9      # fallback (plain F differences): relative rounding allowance on F

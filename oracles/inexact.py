@@ -15,6 +15,7 @@ from byzpgd.algorithms.perturbed_gd import StopRun
 from byzpgd.geometry import norms
 
 from .landscapes.base import Landscape
+from .stacking import Stack
 
 EPS = np.finfo(np.float64).eps
 
@@ -58,8 +59,17 @@ def random_norm_delta_errors(Z, Delta):
     return Delta * Z / np.linalg.norm(Z, axis=-1, keepdims=True)
 
 
+class RandomDirectionStack(Stack):
+    """:func:`random_norm_delta_errors` for many trials, each with its own draws."""
+
+    def errors(self, W, grad, idx):
+        return random_norm_delta_errors(self.normals(idx)[0], self.column(self.delta, idx))
+
+
 class RandomDirectionOracle(InexactOracle):
     """Error of norm exactly Δ in a uniformly random direction, drawn afresh at each call."""
+
+    Stack = RandomDirectionStack
 
     def __init__(self, landscape: Landscape, delta: float, rng: np.random.Generator):
         super().__init__(landscape, delta)

@@ -270,9 +270,9 @@ def test_search_adversaries_with_every_setting(monkeypatch):
 
 
 def test_run_batch_runs_unbatchable_specs_one_at_a_time_and_records_errors(monkeypatch):
-    import byzpgd.oracles.batched as ob
+    from byzpgd.oracles.adversaries.adaptive import WhiteBoxAdaptive
 
-    monkeypatch.setattr(ob, "BATCHABLE", tuple(k for k in ob.BATCHABLE if k != "adaptive"))
+    monkeypatch.setattr(WhiteBoxAdaptive, "Stack", None)        # no batched form
     specs = sample_specs("byzantine_pgd.grad_norm", 16, 0)
     adaptive = [s for s in specs if s["adversary"]["name"] == "adaptive"][:1]
     broken = {**specs[0], "landscape": "no_such_landscape"}
@@ -346,6 +346,29 @@ def test_make_adversary_kinds_have_a_batched_form():
         assert batch_adversaries([make_adversary({"name": name, "seed": 1}, land, 1e-3)], bl) is not None
     assert batch_adversaries([make_adversary({"name": "adaptive", "seed": 1}, land, 1e-3)], bl) is not None
     assert batch_adversaries([make_adversary({"name": "adaptive", "seed": 1}, land, 0.0)], bl) is not None
+
+
+def test_a_subclass_that_changes_the_formula_is_not_batched_with_its_parents():
+    """An oracle is batched by the stack its class declares together with ``error``: a subclass
+    of Shrink with another error and no stack of its own runs one trial at a time (never with
+    Shrink's formula), nor do the PEP constructions (no stack); Shrink itself is batched."""
+    from byzpgd.oracles.adversaries import CONSTRUCTIONS
+    from byzpgd.oracles.adversaries.shrink import Shrink, ShrinkStack
+    from byzpgd.oracles.batched import oracle_kind
+
+    class Halved(Shrink):
+        def error(self, w, grad):
+            return 0.5 * super().error(w, grad)
+
+    land = _landscapes([3])[0]
+    bl = batch_landscapes([land])
+    rng = np.random.default_rng(0)
+    assert oracle_kind(Shrink(land, 1e-3, rng)) is ShrinkStack
+    assert oracle_kind(Halved(land, 1e-3, rng)) is None
+    assert batch_adversaries([Shrink(land, 1e-3, rng), Halved(land, 1e-3, rng)], bl) is None
+    assert oracle_kind(Halved(land, 0.0, rng)) == "exact"        # no budget: ∇F whatever the formula
+    for name in CONSTRUCTIONS:
+        assert oracle_kind(make_adversary({"name": name, "seed": 1}, land, 1e-3)) is None
 
 
 def test_run_attack_batch_gives_the_runs_of_run_attack(monkeypatch):
@@ -551,8 +574,8 @@ def test_escape_checks_batched_give_the_one_at_a_time_result(claim_id, n):
 def test_each_adversary_answers_a_batch_by_its_own_formula(name):
     """A batch of trials of one adversary kind (several dimensions) gives, row by row, the
     one-instance oracle's answers from twin generators: each formula is written once in the
-    adversary's module and its batched form reads only what the adversary declares
-    (``batch_params``). Able to fail: another trial's parameters give other answers."""
+    adversary's module, and its batched form (its ``Stack``, in the same module) calls it with
+    each trial's parameters. Able to fail: another trial's parameters give other answers."""
     from byzpgd.oracles.adversaries import NAMES
     assert name in NAMES
     lands = _landscapes([3, 4, 4])

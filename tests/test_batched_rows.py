@@ -15,8 +15,7 @@ import pytest
 
 from byzpgd.algorithms import PGDParams
 from byzpgd.algorithms.engine import batched_perturbed_gd
-from byzpgd.oracles import batched as ob
-from byzpgd.oracles import products
+from byzpgd.oracles import products, stacking
 from byzpgd.oracles.adversaries import make_adversary
 from byzpgd.oracles.batched import BatchedCertifiedOracle, batch_adversaries, batch_landscapes
 from byzpgd.oracles.landscapes import CosineSaddle
@@ -99,9 +98,9 @@ def _old_per_trial_product(X, idx, mats):
     """The former kernel, put back as the wrong variant: one gathered einsum when the call has
     fewer than 8 rows per trial, one BLAS product per trial otherwise (``mats`` stored as the
     product's matrices, so the transpose flag of that version is not needed here)."""
-    trials, starts, stops = ob._segments(idx)
+    trials, starts, stops = stacking.segments(idx)
     if idx.size < 8 * trials.size:
-        return np.einsum("nd,nde->ne", X, ob.take_rows(mats, idx))
+        return np.einsum("nd,nde->ne", X, stacking.take_rows(mats, idx))
     out = np.empty((X.shape[0], mats.shape[2]))
     for b, s0, s1 in zip(trials.tolist(), starts.tolist(), stops.tolist(), strict=True):
         out[s0:s1] = X[s0:s1] @ mats[b]
@@ -131,7 +130,9 @@ def test_the_former_switching_kernel_makes_outcomes_depend_on_the_batch(monkeypa
     X, M = rng.standard_normal((12, 5)), rng.standard_normal((5, 5))
     if np.array_equal(X @ M, row_products(X, M)):
         pytest.skip("this BLAS rounds as the one kernel does: the old switching changed nothing here")
-    monkeypatch.setattr(ob, "per_trial_product", _old_per_trial_product)
+    # every per-trial product (landscapes and adversaries' stacks) goes through this one name
+    monkeypatch.setattr(stacking, "indexed_row_products",
+                        lambda X, mats, idx: _old_per_trial_product(X, idx, mats))
     trials = _trials()
     differ = _differing(trials, _alone(trials), list(range(len(trials))))
     assert {trials[i][1]["name"] for i in differ} >= {"search", "trap"}

@@ -25,8 +25,9 @@ import math
 
 import numpy as np
 
+from ..stacking import Stack, per_trial_product, take_rows
 from .base import BUDGET_FACTOR, Adversary, clip_to_budget, negative_eigenspace, trap_centre, unit
-from .trap import trap_errors
+from .trap import escape_components, trap_errors
 
 
 def round_errors(X, GV, use_curvature, Delta):
@@ -44,9 +45,58 @@ def candidate_eigenspace(landscape, w):
     return V[:, gam > 0] if np.any(gam > 0) else None
 
 
+class AdaptiveStack(Stack):
+    """The white-box adaptive adversary for many trials: the trap around the known saddle
+    outside rounds, :func:`round_errors` inside one, its state (phase, candidate, the candidate's
+    negative eigenspace) one row per trial, kept from the loop's events (:meth:`notify`) as the
+    one-instance adversary keeps it."""
+
+    def __init__(self, items, trials, landscape):
+        super().__init__(items, trials, landscape)
+        n, d = len(self.items), self.dim
+        self.kappa = np.array([x.kappa for x in self.items])
+        self.curvature = np.array([x.mode == "curvature" for x in self.items])
+        self.V, self.VT = self.matrices([x.trap_V for x in self.items])
+        self.in_round = np.zeros(n, dtype=bool)
+        self.candidate = np.zeros((n, d))
+        self.cand_V = np.zeros((n, d, d))             # zero columns add exact zeros
+        self.cand_VT = np.zeros((n, d, d))            # its transposes (per_trial_product)
+        self.has_cand_V = np.zeros(n, dtype=bool)
+
+    def errors(self, W, grad, idx):
+        at = self.at(idx)
+        Dc = self.column(self.delta, idx)
+        E = trap_errors(escape_components(grad, at, self.V, self.VT), Dc, self.column(self.kappa, idx))
+        rnd = self.in_round[at]
+        if rnd.any():
+            r, ir = np.flatnonzero(rnd), at[rnd]
+            GV = per_trial_product(per_trial_product(grad[r], ir, self.cand_V), ir, self.cand_VT)
+            E[r] = round_errors(W[r] - take_rows(self.candidate, ir), GV,
+                                self.curvature[ir] & self.has_cand_V[ir], Dc[r])
+        return E
+
+    def notify(self, b: int, event: str, **data) -> None:
+        i = int(self.position[b])
+        di = int(self.dims[i])
+        if event == "candidate":
+            V = candidate_eigenspace(self.items[i].landscape, np.asarray(data["w"])[:di])
+            self.cand_V[i] = 0.0
+            self.has_cand_V[i] = V is not None
+            if V is not None:
+                self.cand_V[i, :di, :V.shape[1]] = V
+            self.cand_VT[i] = self.cand_V[i].T
+            self.in_round[i] = False
+        elif event == "perturbation":
+            self.candidate[i] = data["candidate"]
+            self.in_round[i] = True
+        elif event == "escape":
+            self.in_round[i] = False
+
+
 class WhiteBoxAdaptive(Adversary):
     name = "adaptive"
     batchable = True
+    Stack = AdaptiveStack
 
     def __init__(self, landscape, delta, rng, mode: str = "curvature", kappa: float = 2.0):
         if mode not in ("curvature", "distance"):
@@ -107,6 +157,3 @@ class WhiteBoxAdaptive(Adversary):
         curvature = self.mode == "curvature" and self.cand_V is not None
         gv = (grad @ self.cand_V) @ self.cand_V.T if curvature else np.zeros_like(grad)
         return round_errors(np.asarray(w) - self.candidate, gv, curvature, self.delta)
-
-    def batch_params(self) -> dict:
-        return {"kappa": self.kappa, "V": self.trap_V, "curvature_mode": self.mode == "curvature"}

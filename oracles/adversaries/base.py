@@ -76,6 +76,9 @@ class Adversary(InexactOracle):
 
     name = "adversary"
     batchable = True
+    Stack = None
+    """The batched form (a :class:`~byzpgd.oracles.stacking.Stack` subclass) declared beside
+    ``error`` in the adversary's own module; None: runs one trial at a time."""
 
     def __init__(self, landscape: Landscape, delta: float, rng: np.random.Generator, **params):
         super().__init__(landscape, delta)
@@ -95,12 +98,6 @@ class Adversary(InexactOracle):
     def sample_params(cls, src) -> dict:
         return {}
 
-    def batch_params(self) -> dict:
-        """The values the batched form of this adversary reads (oracles/batched.py), declared
-        here so that nothing guesses them from its attributes; each adversary's error formula
-        is one module-level function both forms call."""
-        return {}
-
 
 class BudgetFraction(Adversary):
     """An adversary that spends ``fraction`` ∈ (0, 1] of its Δ budget (1 in 70% of draws)."""
@@ -118,9 +115,6 @@ class BudgetFraction(Adversary):
 
     def describe(self) -> dict:
         return {"name": self.name, **self.params}
-
-    def batch_params(self) -> dict:
-        return {"fraction": self.fraction}
 
     def error(self, w, grad):  # pragma: no cover - overridden
         raise NotImplementedError

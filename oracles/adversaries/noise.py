@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from ..stacking import Stack
 from .base import Adversary, clip_to_budget, unit
 
 
@@ -23,8 +24,24 @@ def uniform_ball_errors(Z, U, Delta, dim):
     return clip_to_budget(Delta * U ** (1.0 / dim) * unit(Z), Delta)
 
 
+class RandomDirectionStack(Stack):
+    """:func:`random_direction_errors` for many trials, each with its own draws."""
+
+    def errors(self, W, grad, idx):
+        return random_direction_errors(self.normals(idx)[0], self.column(self.delta, idx))
+
+
+class UniformBallStack(Stack):
+    """:func:`uniform_ball_errors` for many trials, each with its own draws and dimension."""
+
+    def errors(self, W, grad, idx):
+        Z, U = self.normals(idx, uniform=True)
+        return uniform_ball_errors(Z, U, self.column(self.delta, idx), self.column(self.dims, idx))
+
+
 class RandomDirection(Adversary):
     name = "random_direction"
+    Stack = RandomDirectionStack
 
     def error(self, w, grad):
         return random_direction_errors(self.rng.standard_normal(grad.shape), self.delta)
@@ -32,6 +49,7 @@ class RandomDirection(Adversary):
 
 class UniformBall(Adversary):
     name = "uniform_ball"
+    Stack = UniformBallStack
 
     def error(self, w, grad):
         Z = self.rng.standard_normal(grad.shape)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..stacking import Stack, take_rows
 from .base import BudgetFraction, clip_to_budget, trap_centre, unit
 
 
@@ -20,15 +21,26 @@ def pull_back_errors(W, Delta, fraction, centre):
     return clip_to_budget(fraction * Delta * unit(np.asarray(W) - centre), Delta)
 
 
+class PullBackStack(Stack):
+    """:func:`pull_back_errors` for many trials, each with its own Δ, f and trap centre."""
+
+    def __init__(self, items, trials, landscape):
+        super().__init__(items, trials, landscape)
+        self.fraction = np.array([x.fraction for x in self.items])
+        self.centre = self.pad([x.centre for x in self.items])
+
+    def errors(self, W, grad, idx):
+        return pull_back_errors(W, self.column(self.delta, idx), self.column(self.fraction, idx),
+                                take_rows(self.centre, self.at(idx)))
+
+
 class PullBack(BudgetFraction):
     name = "pull_back"
+    Stack = PullBackStack
 
     def __init__(self, landscape, delta, rng, fraction: float = 1.0):
         super().__init__(landscape, delta, rng, fraction)
         self.centre = trap_centre(landscape)
-
-    def batch_params(self) -> dict:
-        return {"fraction": self.fraction, "centre": self.centre}
 
     def error(self, w, grad):
         return pull_back_errors(w, self.delta, self.fraction, self.centre)

@@ -19,11 +19,54 @@ from __future__ import annotations
 import numpy as np
 
 from ..products import row_products
+from ..stacking import Stack, per_trial_product, segments, take_rows
 from .base import Adversary, clip_to_budget, negative_eigenspace, norms, trap_centre, unit
+
+
+class SearchStack(Stack):
+    """:func:`search_errors` once per query over the rows of many trials (every setting: the
+    candidates, lookahead and refinement masked per row), each trial with its own parameters, its
+    draws from its own generator in its order, its landscape's gradient and eigenspace. Where two
+    candidates nearly tie, a rounding-level difference from the one-instance path (BLAS products
+    in the one-instance landscape) can pick the other one (tests/test_batched.py)."""
+
+    def __init__(self, items, trials, landscape):
+        super().__init__(items, trials, landscape)
+        self.K = np.array([x.K for x in self.items], dtype=np.int64)
+        self.h = np.array([x.h for x in self.items], dtype=np.int64)
+        self.n_refine = np.array([x.n_refine for x in self.items], dtype=np.int64)
+        self.eta = np.array([x.eta for x in self.items])
+        self.centre = self.pad([x.centre for x in self.items])
+        self.V, self.VT = self.matrices([x.V for x in self.items])
+
+    def errors(self, W, grad, idx):
+        at = self.at(idx)
+        d = W.shape[1]
+
+        def normals(rows, K_max):
+            """Each trial's draws (its rows, its K, its dimension) in its own order: the rows of a
+            trial are contiguous in ``rows``, as they are in the batch."""
+            Z = np.zeros((rows.size, K_max, d))
+            trials, starts, stops = segments(at[rows])
+            for i, s0, s1 in zip(trials.tolist(), starts.tolist(), stops.tolist(), strict=True):
+                Ki, di = int(self.K[i]), int(self.dims[i])
+                if Ki == K_max and di == d:          # drawn in place: the same stream
+                    self.items[i].rng.standard_normal(out=Z[s0:s1])
+                else:
+                    Z[s0:s1, :Ki, :di] = self.items[i].rng.standard_normal((s1 - s0, Ki, di))
+            return Z
+
+        return search_errors(
+            W, grad, self.delta[at], take_rows(self.centre, at), self.eta[at], self.K[at], self.h[at],
+            self.n_refine[at], normals,
+            project=lambda Y, rows: per_trial_product(Y, at[rows], self.V),
+            expand=lambda P, rows: per_trial_product(P, at[rows], self.VT),
+            grad=lambda X, rows: self.landscape.grad(X, idx[rows]))
 
 
 class SearchBased(Adversary):
     name = "search"
+    Stack = SearchStack
 
     def __init__(self, landscape, delta, rng, candidates: int = 8, lookahead: int = 1, refine: int = 1):
         for label, v, lo, hi in (("candidates", candidates, 1, 64), ("lookahead", lookahead, 0, 8),
@@ -42,10 +85,6 @@ class SearchBased(Adversary):
     def sample_params(cls, src):
         return {"candidates": src.integer(4, 12), "lookahead": src.integer(0, 2),
                 "refine": src.integer(0, 2)}
-
-    def batch_params(self) -> dict:
-        return {"K": self.K, "h": self.h, "n_refine": self.n_refine, "centre": self.centre,
-                "V": self.V, "eta": self.eta}
 
     def objective(self, W, G, E):
         """J (module docstring) of errors E (k, M, d) at points W (k, d) with gradients G."""

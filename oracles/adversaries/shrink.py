@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..stacking import Stack
 from .base import BudgetFraction, clip_to_budget, unit
 
 
@@ -19,8 +20,20 @@ def shrink_errors(G, Delta, fraction):
     return clip_to_budget(-size * unit(G), Delta)
 
 
+class ShrinkStack(Stack):
+    """:func:`shrink_errors` for many trials, each with its own Δ and f."""
+
+    def __init__(self, items, trials, landscape):
+        super().__init__(items, trials, landscape)
+        self.fraction = np.array([x.fraction for x in self.items])
+
+    def errors(self, W, grad, idx):
+        return shrink_errors(grad, self.column(self.delta, idx), self.column(self.fraction, idx))
+
+
 class Shrink(BudgetFraction):
     name = "shrink"
+    Stack = ShrinkStack
 
     def error(self, w, grad):
         return shrink_errors(grad, self.delta, self.fraction)

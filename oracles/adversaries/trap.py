@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..stacking import Stack, per_trial_product, take_rows
 from .base import Adversary, clip_to_budget, negative_eigenspace, trap_centre
 
 
@@ -37,8 +38,41 @@ def target_field_errors(W, G, Delta, kappa_f, target):
     return clip_to_budget(kappa_f * (np.asarray(W) - target) - G, Delta)
 
 
+def escape_components(grad, at, V, VT):
+    """V Vᵀ∇F of gradient rows whose trials' eigenspaces are ``V`` (n, dim, k) at positions ``at``
+    (``VT`` the transposes), by the batch's one product kernel."""
+    return per_trial_product(per_trial_product(grad, at, V), at, VT)
+
+
+class TrapStack(Stack):
+    """:func:`trap_errors` for many trials, each with its own Δ, κ and eigenspace V."""
+
+    def __init__(self, items, trials, landscape):
+        super().__init__(items, trials, landscape)
+        self.kappa = np.array([x.kappa for x in self.items])
+        self.V, self.VT = self.matrices([x.V for x in self.items])
+
+    def errors(self, W, grad, idx):
+        return trap_errors(escape_components(grad, self.at(idx), self.V, self.VT),
+                           self.column(self.delta, idx), self.column(self.kappa, idx))
+
+
+class TargetFieldStack(Stack):
+    """:func:`target_field_errors` for many trials, each with its own Δ, κ_f and target p."""
+
+    def __init__(self, items, trials, landscape):
+        super().__init__(items, trials, landscape)
+        self.kappa_f = np.array([x.kappa_f for x in self.items])
+        self.target = self.pad([x.target for x in self.items])
+
+    def errors(self, W, grad, idx):
+        return target_field_errors(W, grad, self.column(self.delta, idx), self.column(self.kappa_f, idx),
+                                   take_rows(self.target, self.at(idx)))
+
+
 class Trap(Adversary):
     name = "trap"
+    Stack = TrapStack
 
     def __init__(self, landscape, delta, rng, kappa: float = 2.0):
         if not 1.0 < kappa < 3.0:
@@ -52,15 +86,13 @@ class Trap(Adversary):
     def sample_params(cls, src):
         return {"kappa": 2.0 if src.uniform(0, 1) < 0.5 else src.uniform(1.5, 2.5)}
 
-    def batch_params(self) -> dict:
-        return {"kappa": self.kappa, "V": self.V}
-
     def error(self, w, grad):
         return trap_errors((grad @ self.V) @ self.V.T, self.delta, self.kappa)
 
 
 class TargetField(Adversary):
     name = "target_field"
+    Stack = TargetFieldStack
 
     def __init__(self, landscape, delta, rng, kappa: float = 0.5, offset: float = 0.5):
         if not 0 < kappa <= 1:
@@ -76,9 +108,6 @@ class TargetField(Adversary):
     @classmethod
     def sample_params(cls, src):
         return {"kappa": src.uniform(0.1, 1.0), "offset": src.uniform(0.0, 1.0)}
-
-    def batch_params(self) -> dict:
-        return {"kappa_f": self.kappa_f, "target": self.target}
 
     def error(self, w, grad):
         return target_field_errors(w, grad, self.delta, self.kappa_f, self.target)
