@@ -34,16 +34,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..algorithms.engine import ERROR_PREFIX, batched_perturbed_gd
-from ..oracles.batched import (
-    BatchedCertifiedOracle,
-    batch_adversaries,
-    batch_landscapes,
-    oracle_kind,
-    row_norms,
-    take_rows,
-)
+from ..algorithms.engine import ERROR_PREFIX, batched_perturbed_gd, row_norms
+from ..oracles.batched import BatchedCertifiedOracle, batch_adversaries, batch_landscapes, oracle_kind
 from ..oracles.inexact import CertifiedOracle, ExactOracle
+from ..oracles.stacking import take_rows
 from ..theory.certify import certify
 from ..theory.parameters import CALIBRATED_FACTORS
 from . import mechanism as mech

@@ -10,9 +10,9 @@ row; what is stacked here is only the parameters. Every per-trial matrix product
 one kernel (:func:`~.products.indexed_row_products`: each row summed in one order), so a trial's
 rows are the same bits alone (a batch of one) or in any batch (tests/test_batched_rows.py).
 
-- :class:`BatchedCosineSaddle`, :class:`BatchedPhaseRetrieval`: stacked parameters (rotations as
-  (B, d, d) matrices) of :class:`~byzpgd.oracles.landscapes.CosineSaddle` and
-  :class:`~byzpgd.oracles.landscapes.PhaseRetrieval`; :func:`batch_landscapes` builds one.
+- :func:`batch_landscapes`: a landscape class's own batched form (its ``Stack``, in its module:
+  ``CosineSaddleStack``, ``PhaseRetrievalStack``, with the parameters stacked, rotations as
+  (B, d, d) matrices).
 - :class:`BatchedAdversary`: the errors of B one-instance oracles (kinds may be mixed in one
   batch): the trials of each oracle class are answered by that class's own batched form, its
   ``Stack`` (:mod:`.stacking`), written beside its ``error`` in its module and calling the same
@@ -36,155 +36,17 @@ import numpy as np
 from ..algorithms.engine import ERROR_PREFIX, row_norms
 from .adversaries.base import Adversary
 from .inexact import EPS, InexactOracle
-from .landscapes import CosineSaddle, PhaseRetrieval
-from .landscapes.base import _rotation_scale
-from .landscapes.cosine_saddle import (
-    cosine_term_changes,
-    cosine_terms,
-    cosine_terms_grad,
-    quadratic_term_changes,
-)
-from .landscapes.phase_retrieval import phase_grad, phase_term_changes, phase_value
-from .landscapes.rotation import DenseRotation, Rotation
-from .products import row_products
-from .stacking import per_trial_product, segments, stack_class, take_rows, transposes
+from .stacking import LandscapeStack, segments, stack_class
 
 
-class BatchedLandscape:
-    """B landscapes of one family, dimensions d_b <= ``dim``: trial b lives in the first d_b
-    coordinates (``dims``), the others are inert (gradient 0, no contribution to F), so
-    instances of several dimensions share one batch. ``grad(W, idx)`` (N, dim),
-    ``value(W, idx)`` (N,); ``L``, ``rho``, ``f_star`` arrays (B,); ``items`` the one-instance
-    landscapes."""
-
-    def __init__(self, items, dim: int | None = None):
-        self.items = list(items)
-        self.B = len(self.items)
-        self.dims = np.array([x.dim for x in self.items], dtype=np.int64)
-        self.dim = int(self.dims.max()) if dim is None else int(dim)
-        if self.dims.max() > self.dim:
-            raise ValueError(f"dim {self.dim} is below an instance's dimension {self.dims.max()}")
-        self.L = np.array([x.L for x in self.items])
-        self.rho = np.array([x.rho for x in self.items])
-        self.f_star = np.array([x.f_star for x in self.items])
-
-    def pad(self, vectors) -> np.ndarray:
-        """(B, dim): each trial's vector followed by zeros."""
-        out = np.zeros((self.B, self.dim))
-        for b, v in enumerate(vectors):
-            out[b, :self.dims[b]] = v
-        return out
-
-
-def _dense(rotation: Rotation, dim: int) -> np.ndarray:
-    """The matrix M with ``rotation.apply_t(w) = w @ M`` (identity: I, exactly)."""
-    if isinstance(rotation, DenseRotation):
-        return rotation.matrix
-    if type(rotation) is Rotation:
-        return np.eye(dim)
-    return rotation.apply(np.eye(dim)).T     # Householder: dense here (small d only)
-
-
-class BatchedCosineSaddle(BatchedLandscape):
-    """Stacked :class:`CosineSaddle` (any dimensions and numbers of negative directions: per
-    coordinate of the rotated basis, a mask says whether it is a cosine or a quadratic one; an
-    inert coordinate is quadratic with a = 0 and an identity block in the rotation)."""
-
-    def __init__(self, items, dim: int | None = None):
-        super().__init__(items, dim)
-        B, D = self.B, self.dim
-        self.neg = np.zeros((B, D), dtype=bool)
-        self.a = np.zeros((B, D))
-        self.gamma = np.ones((B, D))
-        self.s = np.ones((B, D))
-        self.M = np.tile(np.eye(D), (B, 1, 1))
-        for b, x in enumerate(self.items):
-            n, d = x.n_neg, x.dim
-            self.neg[b, :n] = True
-            self.gamma[b, :n], self.s[b, :n] = x.gamma, x.s
-            self.a[b, n:d] = x.a
-            self.M[b, :d, :d] = _dense(x.rotation, d)
-        self.MT = transposes(self.M)
-        self.n_neg_max = k = int(self.neg.sum(axis=1).max(initial=0))
-        # the cosine columns as contiguous (B, k) arrays, for fast row gathers
-        self.s_k, self.gamma_k, self.neg_k = (np.ascontiguousarray(x[:, :k])
-                                              for x in (self.s, self.gamma, self.neg))
-
-    def _y(self, W, idx):
-        """Qᵀw of each row (w @ M)."""
-        return per_trial_product(W, idx, self.M)
-
-    def value(self, W, idx):
-        y = self._y(W, idx)
-        k = self.n_neg_max        # a trial's cosine coordinates are its first n_neg ones
-        yk, s = y[:, :k], take_rows(self.s_k, idx)
-        cosine = np.where(take_rows(self.neg_k, idx), cosine_terms(yk, take_rows(self.gamma_k, idx), s), 0.0)
-        # a = 0 on the cosine coordinates
-        return 0.5 * np.sum(take_rows(self.a, idx) * y**2, axis=1) + np.sum(cosine, axis=1)
-
-    def value_changes(self, W0, W1, idx):
-        """F(W1[i]) − F(W0[i]) for the rows' trials, each term differenced analytically by the
-        one-instance landscape's functions, and the scale of those terms (as
-        :meth:`CosineSaddle.value_changes`)."""
-        D, S = W1 - W0, W1 + W0
-        M = take_rows(self.M, idx)                   # gathered once for both products
-        yd, ys = row_products(D, M), row_products(S, M)
-        k = self.n_neg_max
-        quad = quadratic_term_changes(yd, ys, take_rows(self.a, idx))     # a = 0 on the cosine ones
-        trig = np.where(take_rows(self.neg_k, idx),
-                        cosine_term_changes(yd[:, :k], ys[:, :k], take_rows(self.gamma_k, idx),
-                                            take_rows(self.s_k, idx)), 0.0)
-        change = quad.sum(axis=1) + trig.sum(axis=1)
-        return change, (np.abs(quad).sum(axis=1) + np.abs(trig).sum(axis=1)
-                        + _rotation_scale(self.L[idx], D, S))
-
-    def grad(self, W, idx):
-        y = self._y(W, idx)
-        k = self.n_neg_max
-        gy = take_rows(self.a, idx) * y
-        yk, s = y[:, :k], take_rows(self.s_k, idx)
-        neg = take_rows(self.neg_k, idx)
-        gy[:, :k] = np.where(neg, cosine_terms_grad(yk, take_rows(self.gamma_k, idx), s), gy[:, :k])
-        return per_trial_product(gy, idx, self.MT)
-
-
-class BatchedPhaseRetrieval(BatchedLandscape):
-    """Stacked :class:`PhaseRetrieval` (w* padded with zeros)."""
-
-    def __init__(self, items, dim: int | None = None):
-        super().__init__(items, dim)
-        self.w_star = self.pad([x.w_star for x in self.items])
-        self.n2s = np.array([x.norm2_star for x in self.items])
-        self.domain_radius = np.array([x.domain_radius for x in self.items])
-
-    def value(self, W, idx):
-        ws = take_rows(self.w_star, idx)
-        return phase_value(np.einsum("nd,nd->n", W, W), np.einsum("nd,nd->n", W, ws), self.n2s[idx])
-
-    def value_changes(self, W0, W1, idx):
-        """As :meth:`PhaseRetrieval.value_changes`, row by row."""
-        ws = take_rows(self.w_star, idx)
-        D, S = W1 - W0, W1 + W0
-        dn = np.einsum("nd,nd->n", D, S)
-        sn = np.einsum("nd,nd->n", W1, W1) + np.einsum("nd,nd->n", W0, W0)
-        terms = phase_term_changes(dn, sn, np.einsum("nd,nd->n", D, ws), np.einsum("nd,nd->n", S, ws),
-                                   self.n2s[idx])
-        return sum(terms), sum(np.abs(t) for t in terms) + _rotation_scale(self.L[idx], D, S)
-
-    def grad(self, W, idx):
-        ws = take_rows(self.w_star, idx)
-        return phase_grad(W, np.sum(W * W, axis=-1, keepdims=True), np.einsum("nd,nd->n", W, ws)[:, None],
-                          self.n2s[idx][:, None], ws)
-
-
-def batch_landscapes(items, dim: int | None = None) -> BatchedLandscape:
-    """The batched form of a list of landscapes of one family (ValueError otherwise)."""
+def batch_landscapes(items, dim: int | None = None) -> LandscapeStack:
+    """The batched form of a list of landscapes of one class: that class's ``Stack``, declared in
+    its own module (ValueError when the classes differ or the class declares none)."""
     kinds = {type(x) for x in items}
-    if kinds == {CosineSaddle}:
-        return BatchedCosineSaddle(items, dim)
-    if kinds == {PhaseRetrieval}:
-        return BatchedPhaseRetrieval(items, dim)
-    raise ValueError(f"no batched form for landscapes {sorted(k.__name__ for k in kinds)}")
+    stack = stack_class(items[0]) if len(kinds) == 1 else None
+    if stack is None:
+        raise ValueError(f"no batched form for landscapes {sorted(k.__name__ for k in kinds)}")
+    return stack(items, dim)
 
 
 def oracle_kind(oracle):
@@ -201,7 +63,7 @@ class BatchedAdversary:
     oracle class are that class's stack (:mod:`.stacking`, the batched form written beside its
     ``error``), and each row is answered by its trial's stack; the exact trials get ∇F."""
 
-    def __init__(self, items, landscape: BatchedLandscape):
+    def __init__(self, items, landscape: LandscapeStack):
         self.items, self.landscape = list(items), landscape
         kinds = [oracle_kind(x) for x in self.items]
         if None in kinds:
@@ -238,7 +100,7 @@ class BatchedAdversary:
         return G, grad
 
 
-def batch_adversaries(items, landscape: BatchedLandscape) -> BatchedAdversary | None:
+def batch_adversaries(items, landscape: LandscapeStack) -> BatchedAdversary | None:
     """The batched form of B one-instance oracles, or None when one of them has none."""
     if any(oracle_kind(x) is None for x in items):
         return None

@@ -5,9 +5,10 @@ The trials whose oracles are of one class form that class's *stack*: ``cls.Stack
 landscape)``, a subclass of :class:`Stack` written in the class's own module beside its ``error``,
 computing the same formula (the module-level function both call: ``shrink_errors``,
 ``trap_errors``, ``search_errors``, ...) for many rows at once, with the parameters of each trial
-as arrays. An oracle class is batched only when it declares ``Stack`` itself together with
-``error`` (:func:`stack_class`): a subclass that changes ``error`` without its own stack runs one
-trial at a time, never with its parent's formula.
+as arrays. An oracle class is batched only when it declares ``Stack`` itself
+(:func:`stack_class`): a subclass, which may change ``error``, runs one trial at a time unless it
+declares its own, never with its parent's formula by inheritance. Landscapes likewise:
+``cls.Stack(items, dim)``, a :class:`LandscapeStack` subclass in the landscape's module.
 
 Rows and trials: a query is ``W`` (N, dim) with ``idx`` (N,) the batch trial of each row, rows
 grouped by trial; ``trials`` are the batch indices of the stack's items (their order), and
@@ -54,24 +55,43 @@ def transposes(mats):
     return np.ascontiguousarray(np.swapaxes(mats, 1, 2))
 
 
-def _owner(cls: type, name: str) -> type | None:
-    return next((k for k in cls.__mro__ if name in vars(k)), None)
+def stack_class(obj) -> type | None:
+    """The batched form of ``obj``'s class: the ``Stack`` that class declares itself (a subclass
+    does not inherit its parent's, since it may compute something else); None: no batched form."""
+    return vars(type(obj)).get("Stack")
 
 
-def stack_class(oracle) -> type[Stack] | None:
-    """The stack of ``oracle``'s class: its ``Stack``, when the class that declares it also
-    declares ``error`` (the formula the stack computes); None otherwise (no batched form)."""
-    cls = type(oracle)
-    stack = getattr(cls, "Stack", None)
-    if stack is None or _owner(cls, "Stack") is not _owner(cls, "error"):
-        return None
-    return stack
+class LandscapeStack:
+    """The batched form of B landscapes of one class (its ``Stack``, declared in its module),
+    dimensions d_b <= ``dim``: trial b lives in the first d_b coordinates (``dims``), the others
+    are inert (gradient 0, no contribution to F), so
+    instances of several dimensions share one batch. ``grad(W, idx)`` (N, dim),
+    ``value(W, idx)`` (N,); ``L``, ``rho``, ``f_star`` arrays (B,); ``items`` the one-instance
+    landscapes."""
+
+    def __init__(self, items, dim: int | None = None):
+        self.items = list(items)
+        self.B = len(self.items)
+        self.dims = np.array([x.dim for x in self.items], dtype=np.int64)
+        self.dim = int(self.dims.max()) if dim is None else int(dim)
+        if self.dims.max() > self.dim:
+            raise ValueError(f"dim {self.dim} is below an instance's dimension {self.dims.max()}")
+        self.L = np.array([x.L for x in self.items])
+        self.rho = np.array([x.rho for x in self.items])
+        self.f_star = np.array([x.f_star for x in self.items])
+
+    def pad(self, vectors) -> np.ndarray:
+        """(B, dim): each trial's vector followed by zeros."""
+        out = np.zeros((self.B, self.dim))
+        for b, v in enumerate(vectors):
+            out[b, :self.dims[b]] = v
+        return out
 
 
 class Stack:
     """The trials ``trials`` (batch indices) of one oracle class, ``items`` their one-instance
-    oracles, in a batch whose landscape is ``landscape`` (a :class:`~.batched.BatchedLandscape`:
-    ``dim``, ``grad(W, idx)``). Arrays of per-trial values are in the order of ``items``;
+    oracles, in a batch whose landscape is ``landscape`` (a :class:`LandscapeStack`: ``dim``,
+    ``grad(W, idx)``). Arrays of per-trial values are in the order of ``items``;
     :meth:`errors` answers rows of batch trials ``idx`` (module docstring)."""
 
     def __init__(self, items, trials, landscape):

@@ -6,6 +6,7 @@ the sequential-round path and the call cap; the spec-level runners give the reco
 ``instances.run`` and ``mechanism.run_escape``. Speed is measured in
 benchmarks/batched_trials.py, never here."""
 
+import copy
 import importlib
 
 import numpy as np
@@ -349,9 +350,9 @@ def test_make_adversary_kinds_have_a_batched_form():
 
 
 def test_a_subclass_that_changes_the_formula_is_not_batched_with_its_parents():
-    """An oracle is batched by the stack its class declares together with ``error``: a subclass
-    of Shrink with another error and no stack of its own runs one trial at a time (never with
-    Shrink's formula), nor do the PEP constructions (no stack); Shrink itself is batched."""
+    """An oracle is batched by the stack its own class declares: a subclass of Shrink with
+    another error and no stack of its own runs one trial at a time (never with Shrink's formula),
+    nor do the PEP constructions (no stack); Shrink itself is batched. Landscapes likewise."""
     from byzpgd.oracles.adversaries import CONSTRUCTIONS
     from byzpgd.oracles.adversaries.shrink import Shrink, ShrinkStack
     from byzpgd.oracles.batched import oracle_kind
@@ -369,6 +370,13 @@ def test_a_subclass_that_changes_the_formula_is_not_batched_with_its_parents():
     assert oracle_kind(Halved(land, 0.0, rng)) == "exact"        # no budget: ∇F whatever the formula
     for name in CONSTRUCTIONS:
         assert oracle_kind(make_adversary({"name": name, "seed": 1}, land, 1e-3)) is None
+    # landscapes likewise: a subclass (which may change F) has no batched form by inheritance
+    tilted_class = type("Tilted", (type(land),), {"grad": lambda self, w: 2.0 * type(land).grad(self, w)})
+    tilted = copy.copy(land)
+    tilted.__class__ = tilted_class
+    with pytest.raises(ValueError, match="no batched form"):
+        batch_landscapes([tilted])
+    assert type(batch_landscapes([land])) is type(land).Stack
 
 
 def test_run_attack_batch_gives_the_runs_of_run_attack(monkeypatch):

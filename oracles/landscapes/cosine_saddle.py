@@ -20,8 +20,10 @@ import numpy as np
 
 from byzpgd.geometry import as_point, as_rows
 
+from ..products import row_products
+from ..stacking import LandscapeStack, per_trial_product, take_rows, transposes
 from .base import CriticalPoint, Landscape, _rotation_scale
-from .rotation import Rotation, random_rotation
+from .rotation import DenseRotation, Rotation, random_rotation
 
 
 def cosine_terms(y, gamma, s):
@@ -47,8 +49,81 @@ def quadratic_term_changes(dy, sy, a):
     return 0.5 * a * dy * sy
 
 
+def _dense(rotation: Rotation, dim: int) -> np.ndarray:
+    """The matrix M with ``rotation.apply_t(w) = w @ M`` (identity: I, exactly)."""
+    if isinstance(rotation, DenseRotation):
+        return rotation.matrix
+    if type(rotation) is Rotation:
+        return np.eye(dim)
+    return rotation.apply(np.eye(dim)).T     # Householder: dense here (small d only)
+
+
+class CosineSaddleStack(LandscapeStack):
+    """Stacked :class:`CosineSaddle` (any dimensions and numbers of negative directions: per
+    coordinate of the rotated basis, a mask says whether it is a cosine or a quadratic one; an
+    inert coordinate is quadratic with a = 0 and an identity block in the rotation)."""
+
+    def __init__(self, items, dim: int | None = None):
+        super().__init__(items, dim)
+        B, D = self.B, self.dim
+        self.neg = np.zeros((B, D), dtype=bool)
+        self.a = np.zeros((B, D))
+        self.gamma = np.ones((B, D))
+        self.s = np.ones((B, D))
+        self.M = np.tile(np.eye(D), (B, 1, 1))
+        for b, x in enumerate(self.items):
+            n, d = x.n_neg, x.dim
+            self.neg[b, :n] = True
+            self.gamma[b, :n], self.s[b, :n] = x.gamma, x.s
+            self.a[b, n:d] = x.a
+            self.M[b, :d, :d] = _dense(x.rotation, d)
+        self.MT = transposes(self.M)
+        self.n_neg_max = k = int(self.neg.sum(axis=1).max(initial=0))
+        # the cosine columns as contiguous (B, k) arrays, for fast row gathers
+        self.s_k, self.gamma_k, self.neg_k = (np.ascontiguousarray(x[:, :k])
+                                              for x in (self.s, self.gamma, self.neg))
+
+    def _y(self, W, idx):
+        """Qᵀw of each row (w @ M)."""
+        return per_trial_product(W, idx, self.M)
+
+    def value(self, W, idx):
+        y = self._y(W, idx)
+        k = self.n_neg_max        # a trial's cosine coordinates are its first n_neg ones
+        yk, s = y[:, :k], take_rows(self.s_k, idx)
+        cosine = np.where(take_rows(self.neg_k, idx), cosine_terms(yk, take_rows(self.gamma_k, idx), s), 0.0)
+        # a = 0 on the cosine coordinates
+        return 0.5 * np.sum(take_rows(self.a, idx) * y**2, axis=1) + np.sum(cosine, axis=1)
+
+    def value_changes(self, W0, W1, idx):
+        """F(W1[i]) − F(W0[i]) for the rows' trials, each term differenced analytically by the
+        one-instance landscape's functions, and the scale of those terms (as
+        :meth:`CosineSaddle.value_changes`)."""
+        D, S = W1 - W0, W1 + W0
+        M = take_rows(self.M, idx)                   # gathered once for both products
+        yd, ys = row_products(D, M), row_products(S, M)
+        k = self.n_neg_max
+        quad = quadratic_term_changes(yd, ys, take_rows(self.a, idx))     # a = 0 on the cosine ones
+        trig = np.where(take_rows(self.neg_k, idx),
+                        cosine_term_changes(yd[:, :k], ys[:, :k], take_rows(self.gamma_k, idx),
+                                            take_rows(self.s_k, idx)), 0.0)
+        change = quad.sum(axis=1) + trig.sum(axis=1)
+        return change, (np.abs(quad).sum(axis=1) + np.abs(trig).sum(axis=1)
+                        + _rotation_scale(self.L[idx], D, S))
+
+    def grad(self, W, idx):
+        y = self._y(W, idx)
+        k = self.n_neg_max
+        gy = take_rows(self.a, idx) * y
+        yk, s = y[:, :k], take_rows(self.s_k, idx)
+        neg = take_rows(self.neg_k, idx)
+        gy[:, :k] = np.where(neg, cosine_terms_grad(yk, take_rows(self.gamma_k, idx), s), gy[:, :k])
+        return per_trial_product(gy, idx, self.MT)
+
+
 class CosineSaddle(Landscape):
     name = "cosine_saddle"
+    Stack = CosineSaddleStack
 
     def __init__(self, a, gamma, s, rotation: Rotation | None = None):
         a = np.atleast_1d(np.asarray(a, dtype=np.float64))

@@ -24,6 +24,7 @@ import numpy as np
 
 from byzpgd.geometry import as_point, as_rows
 
+from ..stacking import LandscapeStack, take_rows
 from .base import CriticalPoint, Landscape, _rotation_scale
 
 
@@ -44,8 +45,38 @@ def phase_term_changes(dn, sn, dc, sc, n2_star):
     return 0.75 * dn * sn, -0.5 * n2_star * dn, -dc * sc
 
 
+class PhaseRetrievalStack(LandscapeStack):
+    """Stacked :class:`PhaseRetrieval` (w* padded with zeros)."""
+
+    def __init__(self, items, dim: int | None = None):
+        super().__init__(items, dim)
+        self.w_star = self.pad([x.w_star for x in self.items])
+        self.n2s = np.array([x.norm2_star for x in self.items])
+        self.domain_radius = np.array([x.domain_radius for x in self.items])
+
+    def value(self, W, idx):
+        ws = take_rows(self.w_star, idx)
+        return phase_value(np.einsum("nd,nd->n", W, W), np.einsum("nd,nd->n", W, ws), self.n2s[idx])
+
+    def value_changes(self, W0, W1, idx):
+        """As :meth:`PhaseRetrieval.value_changes`, row by row."""
+        ws = take_rows(self.w_star, idx)
+        D, S = W1 - W0, W1 + W0
+        dn = np.einsum("nd,nd->n", D, S)
+        sn = np.einsum("nd,nd->n", W1, W1) + np.einsum("nd,nd->n", W0, W0)
+        terms = phase_term_changes(dn, sn, np.einsum("nd,nd->n", D, ws), np.einsum("nd,nd->n", S, ws),
+                                   self.n2s[idx])
+        return sum(terms), sum(np.abs(t) for t in terms) + _rotation_scale(self.L[idx], D, S)
+
+    def grad(self, W, idx):
+        ws = take_rows(self.w_star, idx)
+        return phase_grad(W, np.sum(W * W, axis=-1, keepdims=True), np.einsum("nd,nd->n", W, ws)[:, None],
+                          self.n2s[idx][:, None], ws)
+
+
 class PhaseRetrieval(Landscape):
     name = "phase_retrieval"
+    Stack = PhaseRetrievalStack
 
     def __init__(self, w_star, radius: float):
         w_star = np.asarray(w_star, dtype=np.float64)
