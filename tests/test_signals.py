@@ -259,6 +259,23 @@ def test_calibrate_on_a_dask_local_cluster_closes_it(run, tmp_path):
     assert _files(out) == previous
 
 
+def test_verify_on_a_dask_local_cluster_with_shared_claims_closes_it(run, tmp_path):
+    """verify --workers 2 with claims whose instances go to the cluster in chunks from threads of
+    the command (exact_pgd.*lambda_min share the pool): SIGTERM mid-run ends the command (143),
+    the cluster and those threads, with no report written."""
+    pytest.importorskip("distributed")
+    out = tmp_path / "out"
+    previous = _previous(out, REPORT)
+    r = run(["verify", "--profile", "deep", "--claims", SLOW_CLAIMS, "--workers", "2", "--out", str(out)])
+    r.wait_for("2 claims, profile deep", workers=2)   # the two Dask worker processes
+    time.sleep(2.0)                                     # chunks are running on them
+    code, left = r.stop(signal.SIGTERM)
+    assert code == 143, r.err
+    assert left == [], f"survived SIGTERM: {left}\n{r.err}"
+    assert "interrupted by SIGTERM" in r.err and _tracebacks_outside_dask(r.err) == [], r.err
+    assert _files(out) == previous
+
+
 KILLED = {   # command, what shows the work is under way, the processes that must exist by then
     "verify": (["verify", "--profile", "deep", "--claims", SLOW_CLAIMS, "--jobs", "2"],
                "2 claims, profile deep", 2),
