@@ -41,6 +41,7 @@ import hashlib
 import importlib
 import logging
 import math
+import os
 import platform
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -273,6 +274,13 @@ def dask_client(spec: ClusterSpec, *, check_code: bool = True, quiet: bool = Tru
 
 
 def describe(client) -> str:
-    """'N worker(s), T thread(s) at ADDRESS' for a progress line."""
+    """'N worker(s), T thread(s) at ADDRESS' for a progress line, and a word on the workers that
+    run with a malloc threshold set (:data:`LOCAL_CLUSTER_CONFIG`: Dask's default for workers it
+    starts; about 2x slower runs)."""
     nthreads = client.nthreads()
-    return f"{len(nthreads)} Dask worker(s), {sum(nthreads.values())} thread(s) at {client.scheduler.address}"
+    text = f"{len(nthreads)} Dask worker(s), {sum(nthreads.values())} thread(s) at {client.scheduler.address}"
+    trimmed = [w for w, v in client.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_").items() if v is not None]
+    if trimmed:
+        text += (f"; {len(trimmed)} of them run with MALLOC_TRIM_THRESHOLD_ set (Dask's default), which "
+                 "makes byzpgd's runs about 2x slower: start them with it unset (docs/scale-out.md)")
+    return text

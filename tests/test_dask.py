@@ -306,6 +306,42 @@ def test_verify_through_the_cluster_equals_the_local_run(executor):
     assert _comparable(run_check(VERIFY_CLAIMS[0], "quick", 1)) != _comparable(local[0])
 
 
+class _StubClient:
+    """What ``executors.describe`` asks of a client: threads, the scheduler's address, and each
+    worker's MALLOC_TRIM_THRESHOLD_ (``run``)."""
+
+    def __init__(self, trims):
+        self.trims = trims
+        self.scheduler = argparse.Namespace(address="tcp://10.0.0.1:8786")
+
+    def nthreads(self):
+        return {w: 1 for w in self.trims}
+
+    def run(self, fn, key):
+        assert fn == os.environ.get and key == "MALLOC_TRIM_THRESHOLD_"
+        return dict(self.trims)
+
+
+def test_workers_with_a_malloc_threshold_are_named_with_the_fix():
+    """Workers started with MALLOC_TRIM_THRESHOLD_ set (what Dask's nanny sets in the workers of a
+    LocalCluster by default: about 2x slower runs) are counted in the cluster's progress line,
+    with where to read how to unset it; without it the line is the plain description."""
+    plain = ex.describe(_StubClient({"tcp://a:1": None, "tcp://b:2": None}))
+    assert plain == "2 Dask worker(s), 2 thread(s) at tcp://10.0.0.1:8786"
+    told = ex.describe(_StubClient({"tcp://a:1": "65536", "tcp://b:2": None}))
+    assert told.startswith(plain + "; 1 of them run with MALLOC_TRIM_THRESHOLD_ set")
+    assert "docs/scale-out.md" in told
+
+
+@needs_dask
+def test_the_test_clusters_workers_are_described_plainly(executor):
+    """``dask worker`` started from the command line (the cluster of these tests) does not set
+    the threshold: the real description has no such word."""
+    text = ex.describe(executor.client)
+    assert text.startswith("2 Dask worker(s), 2 thread(s) at tcp://127.0.0.1:")
+    assert "MALLOC" not in text
+
+
 @needs_dask
 def test_a_user_claim_runs_on_workers_that_load_its_file(executor):
     """verify's Dask task carries ``--claims-from``: a worker process that never saw the claim file
@@ -391,6 +427,7 @@ def test_workers_option_starts_a_local_cluster_whose_tasks_may_fork():
         # glibc's malloc tuning, not Dask's MALLOC_TRIM_THRESHOLD_ (2.4x slower runs with it)
         trim = e.client.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_")
         assert list(trim.values()) == [os.environ.get("MALLOC_TRIM_THRESHOLD_")], trim
+        assert "MALLOC_TRIM_THRESHOLD_" not in scaleout.describe(e)
         client = e.client
     assert client.status == "closed"
 
