@@ -1,13 +1,16 @@
-"""A Dask worker with and without Dask's MALLOC_TRIM_THRESHOLD_ (on demand, never a test).
+"""glibc's malloc thresholds and a batch of trials (on demand, never a test).
 
 Dask's nanny starts the workers of a ``LocalCluster`` with ``MALLOC_TRIM_THRESHOLD_=65536``
-(``distributed.nanny.pre-spawn-environ``), which fixes glibc's mmap threshold: every temporary
-array above 128 KiB is then mapped and unmapped afresh. ``--workers N`` unsets it
-(``experiments/executors.py`` ``LOCAL_CLUSTER_CONFIG``). This times one batch of
-``byzantine_pgd.lambda_min`` instances (``--n``, the claim's own seeded specs) three ways in the
-same run: in this process, in a one-worker ``LocalCluster`` as ``--workers`` starts it, and in one
-with Dask's default put back; wall and CPU seconds (user + system) of the batch, and the system
-share. The records must be equal (the exit status is 1 otherwise). BLAS pinned to one thread.
+(``distributed.nanny.pre-spawn-environ``), which fixes glibc's mmap threshold at 128 KiB: every
+temporary array above it is then mapped and unmapped afresh. byzpgd's own processes set both
+thresholds instead (:mod:`byzpgd._malloc`; the ``--workers N`` cluster through its environment,
+``experiments/executors.py`` ``local_cluster_config``). This times one batch of
+``byzantine_pgd.lambda_min`` instances (``--n``, the claim's own seeded specs) four ways in the
+same run: in this process with glibc's defaults, then with :func:`byzpgd._malloc.tune_malloc`, in a
+one-worker ``LocalCluster`` as ``--workers`` starts it, and in one with Dask's default; wall and
+CPU seconds (user + system) of the batch, and the system share. The records must be equal (the
+exit status is 1 otherwise). BLAS pinned to one thread. Run it without the ``MALLOC_*``
+variables set.
 
 Run: python benchmarks/dask_malloc.py [--n 120] [--seed 0]
 """
@@ -39,16 +42,17 @@ def batch(n: int, seed: int):
 def in_worker(n: int, seed: int, dask_default: bool):
     from byzpgd.experiments import executors as ex
 
-    config = dict(ex.LOCAL_CLUSTER_CONFIG)
+    config = ex.local_cluster_config()
     if dask_default:
-        del config["distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"]
-    saved, ex.LOCAL_CLUSTER_CONFIG = ex.LOCAL_CLUSTER_CONFIG, config
+        config = {k: v for k, v in config.items() if "pre-spawn-environ" not in k}
+    saved = ex.local_cluster_config
+    ex.local_cluster_config = lambda: config
     try:
         with ex.dask_client(ex.ClusterSpec(workers=1)) as client:
-            trim = next(iter(client.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_").values()))
-            return trim, client.submit(batch, n, seed, pure=False).result()
+            env = next(iter(client.run(ex.malloc_environment).values()))
+            return env, client.submit(batch, n, seed, pure=False).result()
     finally:
-        ex.LOCAL_CLUSTER_CONFIG = saved
+        ex.local_cluster_config = saved
 
 
 def main() -> int:
@@ -56,17 +60,23 @@ def main() -> int:
     p.add_argument("--n", type=int, default=120)
     p.add_argument("--seed", type=int, default=0)
     ns = p.parse_args()
-    runs = [("this process", os.environ.get("MALLOC_TRIM_THRESHOLD_"), batch(ns.n, ns.seed))]
+    from byzpgd._malloc import tune_malloc
+    from byzpgd.experiments.executors import malloc_environment
+
+    runs = [("this process, glibc's defaults", malloc_environment(), batch(ns.n, ns.seed))]
+    if not tune_malloc():
+        raise SystemExit("dask_malloc.py: cannot set the thresholds here (not glibc, or MALLOC_* set)")
+    runs.append(("this process, tune_malloc", "mallopt", batch(ns.n, ns.seed)))
     runs.append(("worker, --workers' settings", *in_worker(ns.n, ns.seed, dask_default=False)))
     runs.append(("worker, Dask's default", *in_worker(ns.n, ns.seed, dask_default=True)))
     print(f"{ns.n} byzantine_pgd.lambda_min instances, seed {ns.seed}; load average "
           f"{os.getloadavg()[0]:.2f}")
-    for label, trim, (wall, user, system, _) in runs:
+    for label, env, (wall, user, system, _) in runs:
         cpu = user + system
-        print(f"  {label:28s} MALLOC_TRIM_THRESHOLD_={trim!s:6s} wall {wall:6.2f} s, CPU {cpu:6.2f} s "
-              f"({system / max(cpu, 1e-9):4.0%} system)")
+        print(f"  {label:31s} wall {wall:6.2f} s, CPU {cpu:6.2f} s ({system / max(cpu, 1e-9):4.0%} "
+              f"system)  {env}")
     same = len({pickle.dumps(r[2][3]) for r in runs}) == 1
-    print(f"  same records in all three: {'yes' if same else 'NO'}")
+    print(f"  same records in all four: {'yes' if same else 'NO'}")
     return 0 if same else 1
 
 

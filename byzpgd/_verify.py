@@ -245,9 +245,12 @@ def _stream_results(executor, tasks: list, finished) -> None:
 def _worker_init():
     """Pool workers: Ctrl-C is the parent's to handle (it ends them); SIGTERM/SIGHUP at their
     defaults (so the pool's terminate() ends a worker even though the fork copied the CLI's
-    handlers); and a worker dies with its parent, even a SIGKILLed one (byzpgd.stopping)."""
+    handlers); and a worker dies with its parent, even a SIGKILLed one (byzpgd.stopping); glibc's
+    malloc thresholds for batches (byzpgd._malloc: the worker's, not the caller's)."""
+    from ._malloc import tune_malloc
     from .stopping import worker_init
     worker_init(ignore_sigint=True)
+    tune_malloc()
 
 
 def fmt_ratio(x) -> str:

@@ -21,6 +21,7 @@ import sys
 import time
 
 from . import __version__, commands, scaleout, stopping
+from ._malloc import tune_malloc
 from .jsonsafe import dumps
 from .properties.profiles import DEFAULT_PROFILE, PROFILES
 from .properties.registry import claim_ids
@@ -348,6 +349,7 @@ def main(argv=None) -> int:
     is ended (:func:`byzpgd.stopping.end_descendants`), and the exit code is 128 + the signal
     (also when the clean-up itself fails, e.g. writing to the terminal a SIGHUP closed)."""
     ns = None
+    tune_malloc()          # glibc's thresholds for this process and those it forks (byzpgd._malloc)
     with stopping.stop_on_signals():
         try:
             ns = build_parser().parse_args(argv)

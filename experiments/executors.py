@@ -48,6 +48,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from byzpgd._malloc import ENVIRONMENT, user_chose
+
 INSTALL_HINT = "pip install 'byzpgd[dask]'"
 DEFAULT_RETRIES = 3                 # re-runs of a task that raised (a worker death is not counted here)
 CHUNKS_PER_THREAD = 4               # map: about this many chunks per worker thread (load balance)
@@ -222,16 +224,35 @@ class ClusterSpec:
             raise ValueError(f"workers must be >= 1, got {self.workers!r}")
 
 
-LOCAL_CLUSTER_CONFIG = {
-    "distributed.worker.daemon": False,
-    # Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536; setting any malloc threshold
-    # turns off glibc's dynamic mmap threshold, so every temporary array above 128 KiB is mapped
-    # and unmapped afresh (page faults: a third of the worker's time in the kernel). Measured on a
-    # batch of 120 byzantine_pgd.lambda_min instances in one worker: 28.1 s with it, 11.6 s
-    # without, 10.7 s in this process (docs/scale-out.md). None unsets it (Dask's documented way).
-    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
-}
-"""The Dask configuration of the LocalCluster that ``--workers N`` starts."""
+def local_cluster_config() -> dict:
+    """The Dask configuration of the LocalCluster that ``--workers N`` starts: non-daemonic
+    workers, and glibc's malloc thresholds of byzpgd's own processes (:mod:`byzpgd._malloc`) in
+    place of Dask's ``MALLOC_TRIM_THRESHOLD_=65536``, which alone fixes the mmap threshold at
+    128 KiB (every temporary array above it mapped and unmapped afresh: half of a worker's time in
+    the kernel, docs/scale-out.md). When the user chose (their own variables, or the opt-out),
+    Dask's value is only unset (None: Dask's documented way) and theirs are inherited."""
+    env = {} if user_chose() else ENVIRONMENT
+    spawn = "distributed.nanny.pre-spawn-environ."
+    return {"distributed.worker.daemon": False, **{spawn + k: env.get(k) for k in ENVIRONMENT}}
+
+
+def harmful_malloc_settings(env: dict) -> bool:
+    """A malloc trim threshold set without an mmap threshold: glibc's mmap threshold frozen at
+    128 KiB (what Dask's default does to the workers its nannies start)."""
+    return env.get("MALLOC_TRIM_THRESHOLD_") is not None and env.get("MALLOC_MMAP_THRESHOLD_") is None
+
+
+def _restore_environ(saved: dict) -> None:
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+def malloc_environment() -> dict:
+    """This process's malloc variables (run on each worker by :func:`describe`)."""
+    return {k: os.environ.get(k) for k in ENVIRONMENT}
 
 
 @contextlib.contextmanager
@@ -245,10 +266,12 @@ def dask_client(spec: ClusterSpec, *, check_code: bool = True, quiet: bool = Tru
     level = logging.ERROR if quiet else logging.WARNING
     with contextlib.ExitStack() as stack:
         if spec.workers is not None:
+            # the nannies set their pre-spawn variables in this process too: put ours back at the end
+            stack.callback(_restore_environ, malloc_environment())
             # non-daemonic worker processes, so a task may start processes of its own (the fault
             # campaign runs each fault in a forked child); one thread each; no dashboard; glibc's
             # own malloc tuning (LOCAL_CLUSTER_CONFIG)
-            stack.enter_context(dask.config.set(LOCAL_CLUSTER_CONFIG))
+            stack.enter_context(dask.config.set(local_cluster_config()))
             cluster = stack.enter_context(distributed.LocalCluster(
                 n_workers=int(spec.workers), threads_per_worker=1, processes=True,
                 dashboard_address=":0", silence_logs=level))   # any free port: never a clash
@@ -275,11 +298,11 @@ def dask_client(spec: ClusterSpec, *, check_code: bool = True, quiet: bool = Tru
 
 def describe(client) -> str:
     """'N worker(s), T thread(s) at ADDRESS' for a progress line, and a word on the workers that
-    run with a malloc threshold set (:data:`LOCAL_CLUSTER_CONFIG`: Dask's default for workers it
-    starts; about 2x slower runs)."""
+    run with a trim threshold but no mmap threshold (:func:`harmful_malloc_settings`: Dask's default
+    for the workers its nannies start; about 2x slower runs)."""
     nthreads = client.nthreads()
     text = f"{len(nthreads)} Dask worker(s), {sum(nthreads.values())} thread(s) at {client.scheduler.address}"
-    trimmed = [w for w, v in client.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_").items() if v is not None]
+    trimmed = [w for w, env in client.run(malloc_environment).items() if harmful_malloc_settings(env)]
     if trimmed:
         text += (f"; {len(trimmed)} of them run with MALLOC_TRIM_THRESHOLD_ set (Dask's default), which "
                  "makes byzpgd's runs about 2x slower: start them with it unset (docs/scale-out.md)")

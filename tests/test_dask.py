@@ -308,7 +308,7 @@ def test_verify_through_the_cluster_equals_the_local_run(executor):
 
 class _StubClient:
     """What ``executors.describe`` asks of a client: threads, the scheduler's address, and each
-    worker's MALLOC_TRIM_THRESHOLD_ (``run``)."""
+    worker's malloc variables (``run``)."""
 
     def __init__(self, trims):
         self.trims = trims
@@ -317,29 +317,36 @@ class _StubClient:
     def nthreads(self):
         return {w: 1 for w in self.trims}
 
-    def run(self, fn, key):
-        assert fn == os.environ.get and key == "MALLOC_TRIM_THRESHOLD_"
+    def run(self, fn):
+        assert fn is ex.malloc_environment
         return dict(self.trims)
 
 
 def test_workers_with_a_malloc_threshold_are_named_with_the_fix():
-    """Workers started with MALLOC_TRIM_THRESHOLD_ set (what Dask's nanny sets in the workers of a
-    LocalCluster by default: about 2x slower runs) are counted in the cluster's progress line,
-    with where to read how to unset it; without it the line is the plain description."""
-    plain = ex.describe(_StubClient({"tcp://a:1": None, "tcp://b:2": None}))
+    """Workers started with MALLOC_TRIM_THRESHOLD_ set and no mmap threshold (what Dask's nanny
+    sets in the workers of a LocalCluster by default: about 2x slower runs) are counted in the
+    cluster's progress line, with where to read how to unset it; unset, or with byzpgd's two
+    thresholds, the line is the plain description."""
+    unset = {"MALLOC_TRIM_THRESHOLD_": None, "MALLOC_MMAP_THRESHOLD_": None}
+    dasks = {"MALLOC_TRIM_THRESHOLD_": "65536", "MALLOC_MMAP_THRESHOLD_": None}
+    ours = {"MALLOC_TRIM_THRESHOLD_": "268435456", "MALLOC_MMAP_THRESHOLD_": "33554432"}
+    plain = ex.describe(_StubClient({"tcp://a:1": unset, "tcp://b:2": ours}))
     assert plain == "2 Dask worker(s), 2 thread(s) at tcp://10.0.0.1:8786"
-    told = ex.describe(_StubClient({"tcp://a:1": "65536", "tcp://b:2": None}))
+    told = ex.describe(_StubClient({"tcp://a:1": dasks, "tcp://b:2": ours}))
     assert told.startswith(plain + "; 1 of them run with MALLOC_TRIM_THRESHOLD_ set")
     assert "docs/scale-out.md" in told
 
 
 @needs_dask
-def test_the_test_clusters_workers_are_described_plainly(executor):
-    """``dask worker`` started from the command line (the cluster of these tests) does not set
-    the threshold: the real description has no such word."""
+def test_command_line_workers_with_dasks_default_are_named(executor):
+    """``dask worker`` with Dask's defaults (the cluster of these tests) runs its workers with
+    MALLOC_TRIM_THRESHOLD_=65536: the real description of the cluster names both, and says where
+    to read how to unset it."""
+    env = executor.client.run(ex.malloc_environment)
+    assert [e["MALLOC_TRIM_THRESHOLD_"] for e in env.values()] == ["65536", "65536"]
     text = ex.describe(executor.client)
     assert text.startswith("2 Dask worker(s), 2 thread(s) at tcp://127.0.0.1:")
-    assert "MALLOC" not in text
+    assert "; 2 of them run with MALLOC_TRIM_THRESHOLD_ set" in text
 
 
 @needs_dask
@@ -421,15 +428,19 @@ def test_workers_option_starts_a_local_cluster_whose_tasks_may_fork():
         child.join(10)
         return value
 
+    before = ex.malloc_environment()
     with scaleout.executor_from_args(argparse.Namespace(scheduler=None, workers=1), 4) as e:
         assert isinstance(e, ex.DaskExecutor) and e.threads() == 1
         assert list(e.map(doubled_in_a_forked_child, [1, 2, 3])) == [2, 4, 6]
-        # glibc's malloc tuning, not Dask's MALLOC_TRIM_THRESHOLD_ (2.4x slower runs with it)
-        trim = e.client.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_")
-        assert list(trim.values()) == [os.environ.get("MALLOC_TRIM_THRESHOLD_")], trim
+        # byzpgd's malloc thresholds, not Dask's MALLOC_TRIM_THRESHOLD_ alone (2x slower runs)
+        from byzpgd._malloc import ENVIRONMENT, user_chose
+        env = e.client.run(ex.malloc_environment)
+        assert list(env.values()) == [{k: os.environ.get(k) for k in ENVIRONMENT} if user_chose()
+                                      else ENVIRONMENT], env
         assert "MALLOC_TRIM_THRESHOLD_" not in scaleout.describe(e)
         client = e.client
     assert client.status == "closed"
+    assert ex.malloc_environment() == before     # the nannies' variables do not stay in this process
 
 
 def _calibration_specs():

@@ -10,7 +10,8 @@ every module, inside functions too:
 - experiments/ import no property or report;
 - reports/ render data: besides themselves they import byzpgd.properties.result and
   byzpgd.properties.profiles (the result types) and byzpgd.jsonsafe only;
-- the neutral helpers byzpgd/geometry.py, jsonsafe.py and seeding.py import no byzpgd module.
+- the neutral helpers byzpgd/geometry.py, jsonsafe.py, seeding.py and _malloc.py import no byzpgd
+  module.
 """
 
 import ast
@@ -41,7 +42,7 @@ REPORTS_MAY_IMPORT = ("byzpgd.reports", "byzpgd.properties.result", "byzpgd.prop
 
 # (folder or file, is the imported absolute module name forbidden there?), most specific first
 RULES = (
-    *((f"byzpgd/{name}.py", _forbid("byzpgd")) for name in ("geometry", "jsonsafe", "seeding")),
+    *((f"byzpgd/{name}.py", _forbid("byzpgd")) for name in ("geometry", "jsonsafe", "seeding", "_malloc")),
     ("algorithms/aggregators", _aggregator_rule),
     ("theory", _forbid("byzpgd.algorithms", "byzpgd.oracles", "byzpgd.experiments",
                        "byzpgd.properties", "byzpgd.reports", "byzpgd.audit")),
