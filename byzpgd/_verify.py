@@ -373,8 +373,9 @@ def verify(claims: str | Iterable[str] | None = None, profile: str = "ci", seed:
     when the report is written (:meth:`VerifyReport.write`). ``command``: the command recorded in
     the report (default: the ``byzpgd verify`` command that reproduces the run). ``executor``: an
     executor with ``as_completed`` (a :class:`byzpgd.experiments.executors.DaskExecutor`, see
-    :mod:`byzpgd.scaleout`) that runs one task per claim instead of ``jobs`` local processes; the
-    results are the same. ``batched`` (default True, how every command runs): the theorem and
+    :mod:`byzpgd.scaleout`) that runs one task per claim instead of ``jobs`` local processes (the
+    claims that share the pool send their instances to it in chunks instead); the results are
+    the same. ``batched`` (default True, how every command runs): the theorem and
     escape claims run their instances as batched trials of the one loop
     (:mod:`byzpgd.algorithms.engine`); False runs each instance as a batch of one, for comparisons
     (the same statuses, counts and worst cases: tests/test_batched.py).
