@@ -61,7 +61,7 @@ replace one of them and reach every run of every claim.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Protocol
 
 import numpy as np
@@ -103,7 +103,9 @@ class PGDParams:
             raise ValueError(f"T_th must be an integer >= 1, got {self.T_th}")
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        """The six parameters by name (``dataclasses.asdict`` without its deep copy: they are
+        numbers; a tenth of its time, which counted in short runs)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 class StopRun(Exception):

@@ -142,8 +142,8 @@ class _Built:
     params: PGDParams
 
 
-def _build(spec: dict, factors: dict, variant: Variant | None) -> _Built:
-    land = calibration_landscape(spec)
+def _build(spec: dict, factors: dict, variant: Variant | None, land: CosineSaddle | None = None) -> _Built:
+    land = calibration_landscape(spec) if land is None else land
     c = land.saddle().point
     V, gammas = negative_eigenspace(land, c)
     gam = float(gammas.max())
@@ -158,18 +158,20 @@ def _build(spec: dict, factors: dict, variant: Variant | None) -> _Built:
 
 
 def run_calibration_batch(specs: list[dict], factors: dict, variant: Variant | None = None, *,
-                          raise_build_errors: bool = False,
-                          max_calls: int = MAX_CALLS) -> list[CalibrationRun | InstanceError]:
+                          raise_build_errors: bool = False, max_calls: int = MAX_CALLS,
+                          landscapes: list | None = None) -> list[CalibrationRun | InstanceError]:
     """:func:`run_calibration` of every spec as batched trials of the one loop (each under the
     descent monitor, the call cap ``max_calls`` (default the safety stop MAX_CALLS) and the
     wall-clock guard; a trial's outcome does not depend on the batch): per spec its run, or the
     InstanceError of a spec that could not be built (``raise_build_errors``: raised instead) or
-    whose trial ended in an error."""
+    whose trial ended in an error. ``landscapes``: the specs' :func:`calibration_landscape`
+    already built (None where it is to be built here; a landscape holds no state, so two runs
+    of a spec may share it)."""
     out: list = [None] * len(specs)
     built: list[tuple[int, _Built]] = []
     for i, spec in enumerate(specs):
         try:
-            built.append((i, _build(spec, factors, variant)))
+            built.append((i, _build(spec, factors, variant, None if landscapes is None else landscapes[i])))
         except Exception as exc:
             if raise_build_errors:
                 raise
@@ -198,6 +200,14 @@ def run_calibration_batch(specs: list[dict], factors: dict, variant: Variant | N
     return out
 
 
+def _landscape_or_none(spec: dict) -> CosineSaddle | None:
+    """The spec's landscape, or None when it cannot be built (each run then reports the error)."""
+    try:
+        return calibration_landscape(spec)
+    except Exception:
+        return None
+
+
 def run_ablation(spec: dict, factors: dict, variant: Variant) -> AblationPair:
     """The ablated variant and the full algorithm (both with ``factors``) on the spec."""
     return AblationPair(run_calibration(spec, factors, variant), run_calibration(spec, factors))
@@ -205,8 +215,10 @@ def run_ablation(spec: dict, factors: dict, variant: Variant) -> AblationPair:
 
 def run_ablation_batch(specs: list[dict], factors: dict,
                        variant: Variant) -> list[AblationPair | InstanceError]:
-    """:func:`run_ablation` of every spec: the ablated runs as one batch, the full runs as another."""
-    ablated = run_calibration_batch(specs, factors, variant)
-    full = run_calibration_batch(specs, factors)
+    """:func:`run_ablation` of every spec: the ablated runs as one batch, the full runs as another,
+    on the same landscapes (each spec's built once)."""
+    lands = [_landscape_or_none(s) for s in specs]
+    ablated = run_calibration_batch(specs, factors, variant, landscapes=lands)
+    full = run_calibration_batch(specs, factors, landscapes=lands)
     return [a if isinstance(a, InstanceError) else f if isinstance(f, InstanceError) else AblationPair(a, f)
             for a, f in zip(ablated, full, strict=True)]
