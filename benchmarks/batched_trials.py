@@ -13,9 +13,12 @@ tests/test_batched_rows.py). With ``--by-adversary`` each adversary's specs are 
 alone, with their share of the one-at-a-time time and their own ratio: batching trials pays
 where one trial's step is a single query (exact PGD, robust GD, Jin et al.'s PGD) and little
 where it is already a vectorised (Q, d) round window or the adversary's own search. BLAS pinned
-to one thread.
+to one thread. glibc's malloc thresholds are set as in byzpgd's own processes (the command and
+verify's workers: :func:`byzpgd._malloc.tune_malloc`), for both sides; ``--glibc-defaults`` leaves
+glibc's (a batch's large temporaries are then mapped and faulted in afresh: slower batches).
 
 Run: python benchmarks/batched_trials.py [--n 48] [--seed 0] [--claims ID,...] [--by-adversary]
+[--glibc-defaults]
 """
 
 import os
@@ -129,8 +132,15 @@ def main():
     parser.add_argument("--claims", default=",".join(CLAIMS), help="comma-separated claim ids")
     parser.add_argument("--by-adversary", action="store_true",
                         help="also batch each adversary's specs alone and print its share and ratio")
+    parser.add_argument("--glibc-defaults", action="store_true",
+                        help="keep glibc's malloc thresholds (default: byzpgd's, as verify runs)")
     args = parser.parse_args()
     from threadpoolctl import threadpool_limits
+
+    from byzpgd._malloc import tune_malloc
+
+    tuned = False if args.glibc_defaults else tune_malloc()
+    print(f"malloc thresholds: {'byzpgd' if tuned else 'glibc defaults or your environment'}'s", flush=True)
 
     with threadpool_limits(limits=1):
         for cid in args.claims.split(","):

@@ -20,7 +20,6 @@ import numpy as np
 
 from byzpgd.geometry import as_point, as_rows
 
-from ..products import row_products
 from ..stacking import LandscapeStack, per_trial_product, take_rows, transposes
 from .base import CriticalPoint, Landscape, _rotation_scale
 from .rotation import DenseRotation, Rotation, random_rotation
@@ -100,8 +99,7 @@ class CosineSaddleStack(LandscapeStack):
         one-instance landscape's functions, and the scale of those terms (as
         :meth:`CosineSaddle.value_changes`)."""
         D, S = W1 - W0, W1 + W0
-        M = take_rows(self.M, idx)                   # gathered once for both products
-        yd, ys = row_products(D, M), row_products(S, M)
+        yd, ys = per_trial_product(D, idx, self.M), per_trial_product(S, idx, self.M)
         k = self.n_neg_max
         quad = quadratic_term_changes(yd, ys, take_rows(self.a, idx))     # a = 0 on the cosine ones
         trig = np.where(take_rows(self.neg_k, idx),
