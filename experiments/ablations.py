@@ -32,7 +32,7 @@ from ..algorithms.byzantine_pgd import theorem_params
 from ..algorithms.engine import batched_perturbed_gd
 from ..algorithms.jin_pgd import jin_radius
 from ..algorithms.perturbed_gd import PGDParams
-from ..oracles.adversaries import make_adversary, negative_eigenspace
+from ..oracles.adversaries import make_adversary, saddle_eigenspace
 from ..oracles.batched import BatchedCertifiedOracle, batch_adversaries, batch_landscapes
 from ..oracles.inexact import CertifiedOracle
 from ..oracles.landscapes import CosineSaddle
@@ -144,8 +144,7 @@ class _Built:
 
 def _build(spec: dict, factors: dict, variant: Variant | None, land: CosineSaddle | None = None) -> _Built:
     land = calibration_landscape(spec) if land is None else land
-    c = land.saddle().point
-    V, gammas = negative_eigenspace(land, c)
+    c, V, gammas = saddle_eigenspace(land)        # a cosine saddle: its strict saddle (land.saddle())
     gam = float(gammas.max())
     D = spec["Delta"]
     w0 = c + V[:, 0] * spec["start_v"] * D / gam

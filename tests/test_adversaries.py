@@ -12,7 +12,8 @@ from hypothesis import given, settings, target
 from byzpgd.algorithms import byzantine_pgd, robust_gd
 from byzpgd.algorithms.perturbed_gd import perturbed_gd
 from byzpgd.experiments.instances import MAX_ORACLE_CALLS, run
-from byzpgd.oracles.adversaries import ADVERSARIES, NAMES, make_adversary, negative_eigenspace
+from byzpgd.oracles.adversaries import (ADVERSARIES, NAMES, make_adversary, negative_eigenspace,
+                                        saddle_eigenspace, trap_centre)
 from byzpgd.oracles.inexact import CertifiedOracle, OracleBudgetExceeded
 from byzpgd.oracles.landscapes import CosineSaddle, PhaseRetrieval
 from byzpgd.properties.checks import observe
@@ -142,6 +143,33 @@ def test_shrink_drives_the_output_gradient_to_four_delta():
     assert 0.95 * 4 * Delta <= g <= 4 * Delta
     result = check_claim("byzantine_pgd.grad_norm", "quick", seed=0, n=24)
     assert result.adversaries["shrink"].worst_ratio > 0.9
+
+
+@pytest.mark.parametrize("make_land", LANDSCAPES)
+def test_saddle_eigenspace_is_computed_once_per_landscape_and_handed_out_as_copies(make_land, monkeypatch):
+    land = make_land()
+    c = trap_centre(land)
+    V, gam = negative_eigenspace(land, c)
+    calls = []
+    real_hess = type(land).hess
+    monkeypatch.setattr(type(land), "hess", lambda self, w: calls.append(1) or real_hess(self, w))
+    first = saddle_eigenspace(land)
+    for x, want in zip(first, (c, V, gam), strict=True):
+        assert np.array_equal(x, want)
+        x[...] = np.nan                          # a caller's copy: the memo is not touched
+    second = saddle_eigenspace(land)
+    assert all(np.array_equal(x, want) for x, want in zip(second, (c, V, gam), strict=True))
+    assert len(calls) == 1                       # one Hessian for both calls
+    assert len(saddle_eigenspace(make_land())) == 3 and len(calls) == 2   # another object: computed
+
+
+def test_saddle_eigenspace_of_an_unhashable_landscape_is_computed_each_time():
+    class Unhashable(CosineSaddle):
+        __hash__ = None
+    base = LANDSCAPES[0]()
+    land = Unhashable(base.a, base.gamma, base.s, base.rotation)
+    c, V, gam = saddle_eigenspace(land)
+    assert np.array_equal(V, negative_eigenspace(land, trap_centre(land))[0])
 
 
 @pytest.mark.parametrize("make_land", [lambda: CosineSaddle.random(4, np.random.default_rng(0)),

@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from .adaptive import WhiteBoxAdaptive
-from .base import Adversary, clip_to_budget, negative_eigenspace, trap_centre
+from .base import Adversary, clip_to_budget, negative_eigenspace, saddle_eigenspace, trap_centre
 from .noise import RandomDirection, UniformBall
 from .pep_worst import CONSTRUCTIONS
 from .pullback import PullBack
@@ -62,5 +62,5 @@ def sample_adversary(src, name: str | None = None, names=NAMES) -> dict:
 
 
 __all__ = ["ADVERSARIES", "CONSTRUCTIONS", "NAMES", "Adversary", "make_adversary", "sample_adversary",
-           "clip_to_budget", "negative_eigenspace", "trap_centre",
+           "clip_to_budget", "negative_eigenspace", "saddle_eigenspace", "trap_centre",
            *(c.__name__ for c in ADVERSARIES.values())]

@@ -26,7 +26,7 @@ import math
 import numpy as np
 
 from ..stacking import Stack, per_trial_product, take_rows
-from .base import BUDGET_FACTOR, Adversary, clip_to_budget, negative_eigenspace, trap_centre, unit
+from .base import BUDGET_FACTOR, Adversary, clip_to_budget, negative_eigenspace, saddle_eigenspace, unit
 from .trap import escape_components, trap_errors
 
 
@@ -105,7 +105,7 @@ class WhiteBoxAdaptive(Adversary):
             raise ValueError(f"kappa must be in (1, 3), got {kappa}")
         super().__init__(landscape, delta, rng, mode=mode, kappa=float(kappa))
         self.mode, self.kappa = mode, float(kappa)
-        self.trap_V = negative_eigenspace(landscape, trap_centre(landscape))[0]
+        self.trap_V = saddle_eigenspace(landscape)[1]
         self.phase = "descent"
         self.candidate = None
         self.cand_V = None

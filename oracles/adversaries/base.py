@@ -13,6 +13,8 @@ certifying layer's rounding allowance is only 4·eps·Δ).
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from ..inexact import InexactOracle
@@ -67,6 +69,27 @@ def negative_eigenspace(landscape: Landscape, w, rel_tol: float = 1e-9):
         neg = np.zeros_like(neg)
         neg[0] = True
     return vecs[:, neg], -vals[neg]
+
+
+_SADDLE_EIGENSPACES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def saddle_eigenspace(landscape: Landscape) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(c, V, γ): :func:`trap_centre` and :func:`negative_eigenspace` there. Computed once per
+    landscape object (a landscape is immutable; the adversaries of its runs and the experiments
+    building their starts all ask), each caller getting its own copies."""
+    try:
+        got = _SADDLE_EIGENSPACES.get(landscape)
+    except TypeError:                   # not hashable or not weak-referenceable: no memo
+        got, landscape_key = None, None
+    else:
+        landscape_key = landscape
+    if got is None:
+        c = trap_centre(landscape)
+        got = (c, *negative_eigenspace(landscape, c))
+        if landscape_key is not None:
+            _SADDLE_EIGENSPACES[landscape_key] = got
+    return tuple(x.copy() for x in got)
 
 
 class Adversary(InexactOracle):

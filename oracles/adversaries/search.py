@@ -20,7 +20,7 @@ import numpy as np
 
 from ..products import row_products
 from ..stacking import Stack, per_trial_product, segments, take_rows
-from .base import Adversary, clip_to_budget, negative_eigenspace, norms, trap_centre, unit
+from .base import Adversary, clip_to_budget, norms, saddle_eigenspace, unit
 
 
 class SearchStack(Stack):
@@ -76,8 +76,7 @@ class SearchBased(Adversary):
         super().__init__(landscape, delta, rng, candidates=int(candidates), lookahead=int(lookahead),
                          refine=int(refine))
         self.K, self.h, self.n_refine = int(candidates), int(lookahead), int(refine)
-        self.centre = trap_centre(landscape)
-        self.V = negative_eigenspace(landscape, self.centre)[0]
+        self.centre, self.V, _ = saddle_eigenspace(landscape)
         self.VT = np.ascontiguousarray(self.V.T)
         self.eta = 1.0 / landscape.L
 

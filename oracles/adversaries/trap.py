@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..stacking import Stack, per_trial_product, take_rows
-from .base import Adversary, clip_to_budget, negative_eigenspace, trap_centre
+from .base import Adversary, clip_to_budget, saddle_eigenspace, trap_centre
 
 
 def trap_errors(G_escape, Delta, kappa):
@@ -79,8 +79,7 @@ class Trap(Adversary):
             raise ValueError(f"kappa must be in (1, 3), got {kappa}")
         super().__init__(landscape, delta, rng, kappa=float(kappa))
         self.kappa = float(kappa)
-        self.centre = trap_centre(landscape)
-        self.V, self.gammas = negative_eigenspace(landscape, self.centre)
+        self.centre, self.V, self.gammas = saddle_eigenspace(landscape)
 
     @classmethod
     def sample_params(cls, src):
