@@ -12,8 +12,14 @@ from hypothesis import given, settings, target
 from byzpgd.algorithms import byzantine_pgd, robust_gd
 from byzpgd.algorithms.perturbed_gd import perturbed_gd
 from byzpgd.experiments.instances import MAX_ORACLE_CALLS, run
-from byzpgd.oracles.adversaries import (ADVERSARIES, NAMES, make_adversary, negative_eigenspace,
-                                        saddle_eigenspace, trap_centre)
+from byzpgd.oracles.adversaries import (
+    ADVERSARIES,
+    NAMES,
+    make_adversary,
+    negative_eigenspace,
+    saddle_eigenspace,
+    trap_centre,
+)
 from byzpgd.oracles.inexact import CertifiedOracle, OracleBudgetExceeded
 from byzpgd.oracles.landscapes import CosineSaddle, PhaseRetrieval
 from byzpgd.properties.checks import observe
