@@ -66,6 +66,7 @@ from typing import Protocol
 
 import numpy as np
 
+from byzpgd.geometry import row_norms as _row_norms
 from byzpgd.geometry import uniform_ball
 
 from .result import OptimizeResult
@@ -144,9 +145,9 @@ class BatchResult(list):
 
 # --- the steps of the loop ----------------------------------------------------------------------
 def row_norms(X: np.ndarray) -> np.ndarray:
-    """‖x‖ of each row (einsum: several times faster than ``np.linalg.norm(axis=-1)`` on short
-    rows; equal up to rounding)."""
-    return np.sqrt(np.einsum("ij,ij->i", X, X))
+    """‖x‖ of each row, summed in a defined order (:func:`byzpgd.geometry.row_norms`: the zeros
+    of a batch's padding change no bit)."""
+    return _row_norms(X)
 
 
 def exceeds_threshold(G: np.ndarray, eps: np.ndarray) -> np.ndarray:
@@ -277,16 +278,12 @@ def batched_perturbed_gd(oracle: BatchedOracle, W0, params: list[PGDParams],
     docstring; ``escape_test`` must be 'final'). An exception the oracle raises propagates (as
     from a one-run loop).
 
-    Padding and bits: the per-trial products sum each row in a fixed order, so the zeros after a
-    trial's dims[b] coordinates change none of its bits (:mod:`byzpgd.oracles.products`). The
-    row norms (``einsum``) and row sums (``sum(axis=1)``) of the engine, the adversaries and the
-    landscapes use numpy's reductions, whose order is fixed for rows narrower than 8 and changes
-    (SIMD lanes, pairwise blocks) once a row is 8 or more wide: a trial of 5–7 coordinates in a
-    batch padded to 8 or more gets norms one rounding apart from its run alone. The suites'
-    instances have at most 6 coordinates, so their batches are never padded that far; measured
-    on 240 ByzantinePGD trials of 5 and 6 coordinates run beside a 12-dimensional one, no outcome
-    changed (the errors' last bits vanish in ∇F + e), but the bit-for-bit guarantee of
-    tests/test_batched_rows.py is only made below 8 coordinates."""
+    Padding and bits: a trial's rows are padded with zeros up to the batch's widest trial, and
+    every sum over coordinates in the batched path has a defined order (the per-trial products,
+    :mod:`byzpgd.oracles.products`; the row norms and sums, :mod:`byzpgd.geometry`): zeros added
+    at the end change no bit, so a trial's outcome is that of its run alone in any batch, on any
+    CPU (numpy's own ``einsum`` and ``sum(axis=-1)`` change their order with the row width and
+    the SIMD width: tests/test_geometry_rows.py)."""
     check_options(escape_reference, escape_test)
     if escape_values is not None and escape_test != "final":
         raise ValueError("Jin et al.'s test (escape_values) is made at a round's last query: "

@@ -1,10 +1,126 @@
 """Geometry shared by every layer (algorithms, oracles, experiments): uniform draws from balls
-and spheres, and the validation of a point. Imports nothing but numpy, so that the algorithms
-need nothing from the oracles (docs/ARCHITECTURE.md, layering)."""
+and spheres, row reductions of a defined order, and the validation of a point. Imports nothing
+but numpy (and numba when installed), so that the algorithms need nothing from the oracles
+(docs/ARCHITECTURE.md, layering).
+
+**Row reductions of a defined order** (:func:`row_dots`, :func:`row_sums`, :func:`row_norms`):
+Σ_k x_k y_k along the last axis, summed in the order k = 0, 1, ..., d−1 with separate multiply
+and add. A batch of trials pads each trial's rows with zeros up to the batch's widest dimension,
+and adding exact zeros at the end changes no bit, so a row's result is that of its trial run alone
+whatever the batch. numpy's own reductions do not promise this: ``einsum`` sums in SIMD lanes
+whose count depends on the CPU and switches order once a row is as wide as a vector (8 doubles
+with AVX-512), and ``sum(axis=-1)`` is sequential below 8 columns and pairwise from 8, so a row
+of 5 coordinates padded to 8 got a norm one rounding apart from its run alone. With numba (the
+extra ``byzpgd[fast]``; off when ``BYZPGD_NO_NUMBA`` is set) a compiled loop, else a numpy loop
+over the columns: the same operations in the same order, hence the same bits (numba compiles
+without fast-math, so no fused multiply-add); tests/test_geometry_rows.py compares them.
+"""
 
 from __future__ import annotations
 
+import functools
+import os
+
 import numpy as np
+
+NO_NUMBA_ENV = "BYZPGD_NO_NUMBA"
+"""Set (not empty, not 0) when the process starts: numba is not used, as without it."""
+
+
+@functools.cache
+def numba_available() -> bool:
+    """True when numba imports and ``BYZPGD_NO_NUMBA`` is not set (read once per process): the
+    compiled row reductions here and the per-trial products (:mod:`byzpgd.oracles.products`) are
+    then used, otherwise numpy. (The trimmed mean's kernel reads the same variable through its own
+    ``trim_kernel.available``: the aggregators import nothing from the rest of byzpgd.)"""
+    if os.environ.get(NO_NUMBA_ENV, "").strip() not in ("", "0"):
+        return False
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@functools.cache
+def _compiled_rows():
+    """(dots, sums): the compiled loops of :func:`row_dots` and :func:`row_sums` (None without numba)."""
+    if not numba_available():
+        return None
+    import numba
+
+    @numba.njit(boundscheck=False, nogil=True, cache=False)
+    def dots(X, Y, out):  # pragma: no cover - compiled
+        n, d = X.shape
+        for i in range(n):
+            acc = X[i, 0] * Y[i, 0]
+            for k in range(1, d):
+                acc = acc + X[i, k] * Y[i, k]
+            out[i] = acc
+        return out
+
+    @numba.njit(boundscheck=False, nogil=True, cache=False)
+    def sums(X, out):  # pragma: no cover - compiled
+        n, d = X.shape
+        for i in range(n):
+            acc = X[i, 0]
+            for k in range(1, d):
+                acc = acc + X[i, k]
+            out[i] = acc
+        return out
+
+    return dots, sums
+
+
+def _rows(X) -> np.ndarray:
+    return np.ascontiguousarray(np.asarray(X, dtype=np.float64).reshape(-1, np.shape(X)[-1]))
+
+
+def row_dots(X, Y, compiled: bool | None = None) -> np.ndarray:
+    """Σ_k x_k y_k along the last axis of X and Y (the same shape (..., d)), in the defined order
+    of the module docstring; shape (...). ``compiled`` forces a path (True needs numba, False is
+    numpy); by default the compiled one where available."""
+    X, Y = np.asarray(X, dtype=np.float64), np.asarray(Y, dtype=np.float64)
+    if X.shape != Y.shape:
+        raise ValueError(f"row_dots needs arrays of one shape, got {X.shape} and {Y.shape}")
+    lead, d = X.shape[:-1], X.shape[-1]
+    if d == 0:
+        return np.zeros(lead)
+    kernels = _compiled_rows() if compiled is not False else None
+    if compiled and kernels is None:
+        raise RuntimeError("the compiled row reductions need numba (byzpgd[fast])")
+    if kernels is None:
+        acc = X[..., 0] * Y[..., 0]
+        for k in range(1, d):
+            acc = acc + X[..., k] * Y[..., k]
+        return acc
+    Xr = _rows(X)
+    Yr = Xr if Y is X else _rows(Y)
+    return kernels[0](Xr, Yr, np.empty(Xr.shape[0])).reshape(lead)
+
+
+def row_sums(X, compiled: bool | None = None) -> np.ndarray:
+    """Σ_k x_k along the last axis in the defined order (module docstring); shape (...)."""
+    X = np.asarray(X, dtype=np.float64)
+    lead, d = X.shape[:-1], X.shape[-1]
+    if d == 0:
+        return np.zeros(lead)
+    kernels = _compiled_rows() if compiled is not False else None
+    if compiled and kernels is None:
+        raise RuntimeError("the compiled row reductions need numba (byzpgd[fast])")
+    if kernels is None:
+        acc = X[..., 0].copy()
+        for k in range(1, d):
+            acc = acc + X[..., k]
+        return acc
+    Xr = _rows(X)
+    return kernels[1](Xr, np.empty(Xr.shape[0])).reshape(lead)
+
+
+def row_norms(X, compiled: bool | None = None) -> np.ndarray:
+    """‖x‖ along the last axis: √(Σ_k x_k²) in the defined order (module docstring). Not
+    rescaled: a sum of squares that overflows is inf (see :func:`norms` for the safe form)."""
+    return np.sqrt(row_dots(X, X, compiled))
 
 
 def uniform_ball(rng: np.random.Generator, dim: int, radius: float, size: int | None = None):
@@ -33,14 +149,15 @@ def norms(x: np.ndarray):
     Byzantine answer pass a budget test). A row with an infinite entry has norm inf, one with NaN
     norm NaN."""
     x = np.asarray(x, dtype=np.float64)
-    sq = np.einsum("...i,...i->...", x, x)
+    with np.errstate(over="ignore", invalid="ignore"):
+        sq = row_dots(x, x)
     ok = (sq > _TINY) & (sq < _HUGE)
     if np.all(ok):
         return np.sqrt(sq)
     scale = np.max(np.abs(x), axis=-1, keepdims=True)
     with np.errstate(invalid="ignore", over="ignore"):
         y = x / np.where((scale > 0) & np.isfinite(scale), scale, 1.0)
-        rescaled = scale[..., 0] * np.sqrt(np.einsum("...i,...i->...", y, y))
+        rescaled = scale[..., 0] * np.sqrt(row_dots(y, y))
     return np.where(ok, np.sqrt(sq), rescaled)
 
 

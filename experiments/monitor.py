@@ -64,7 +64,7 @@ def required_scale(gn, Delta, L):
 def rounding_scale(gn, Delta, P1):
     """The scale of F's change caused by rounding the new iterate w⁺ = w − ηĝ to floating point
     (at most eps‖w⁺‖ away from the exact step, where ‖∇F‖ <= ‖ĝ‖ + Δ): (‖ĝ‖ + Δ)‖w⁺‖ per row."""
-    return (gn + Delta) * np.sqrt(np.einsum("ki,ki->k", P1, P1))
+    return (gn + Delta) * row_norms(P1)
 
 
 def tell(inner, b: int, event: str, data: dict) -> str | None:

@@ -31,7 +31,7 @@ import functools
 
 import numpy as np
 
-from ..algorithms.aggregators.trim_kernel import available as numba_available
+from byzpgd.geometry import numba_available
 
 
 def row_products(X: np.ndarray, M: np.ndarray) -> np.ndarray:

@@ -8,7 +8,9 @@ same final point bit for bit. What makes it hold: one row-times-matrix kernel
 the zero padding), each trial's draws from its own generator in its own order, and the search
 adversary's per-row masks. Able to fail: the former ``per_trial_product``, which switched between
 a gathered einsum and per-trial BLAS products by the batch's rows per trial, is put back and a
-trial's final point changes with the batch."""
+trial's final point changes with the batch. Past 8 coordinates: trials of 5–7 coordinates padded
+to 12 get every oracle answer to the bit of their run alone (row norms and sums of a defined
+order, byzpgd/geometry.py); with numpy's einsum norms put back their answers change."""
 
 import numpy as np
 import pytest
@@ -191,3 +193,72 @@ def test_the_landscape_rows_and_value_changes_do_not_depend_on_the_batch():
         assert np.array_equal(one.value(W1[rows, :d], z), F[rows])
         c1, s1 = one.value_changes(W0[rows, :d], W1[rows, :d], z)
         assert np.array_equal(c1, change[rows]) and np.array_equal(s1, scale[rows])
+
+
+def _wide_trials():
+    """Trials of 5 to 7 coordinates (where numpy's einsum changed its order once padded to 8 or
+    more, on this kind of CPU) beside one of 12 coordinates: the batch pads them to 12."""
+    descs = [{"name": "search", "candidates": 6, "lookahead": 1, "refine": 1},
+             {"name": "shrink", "fraction": 0.6}, {"name": "random_direction"},
+             {"name": "trap", "kappa": 2.0}, {"name": "uniform_ball"},
+             {"name": "search", "candidates": 9, "lookahead": 2, "refine": 0}]
+    dims = [5, 6, 7, 6, 5, 12]
+    out = []
+    for k, (desc, d) in enumerate(zip(descs, dims, strict=True)):
+        land = CosineSaddle.random(d, np.random.default_rng(800 + k), n_neg=1 + k % 2)
+        start = land.saddle().point + (1e-3, 0.05)[k % 2] * np.random.default_rng(850 + k).standard_normal(d)
+        out.append((land, {**desc, "seed": 760 + k}, 5e-4 * (1 + k % 3), start))
+    return out
+
+
+def _answers(trials, order):
+    """Every answer ĝ each trial of ``order`` got, in order, as bytes (its own coordinates), when
+    they run as one batch: finer than the outcome (a round that does not escape leaves no trace
+    in it)."""
+    got = {b: [] for b in range(len(order))}
+    real = BatchedCertifiedOracle.query
+
+    def query(self, W, idx, single):
+        g, ended = real(self, W, idx, single)
+        for j, b in enumerate(idx.tolist()):
+            got[b].append(g[j, :trials[order[b]][0].dim].tobytes())
+        return g, ended
+
+    BatchedCertifiedOracle.query = query
+    try:
+        _run([trials[i] for i in order])
+    finally:
+        BatchedCertifiedOracle.query = real
+    return {order[b]: b"".join(v) for b, v in got.items()}
+
+
+def _answers_differ(trials, order):
+    alone = {i: _answers(trials, [i])[i] for i in order}
+    batch = _answers(trials, order)
+    return [i for i in order if batch[i] != alone[i]]
+
+
+def test_a_trial_padded_past_8_coordinates_gives_the_same_outcome_as_alone(kernel_path):
+    trials = _wide_trials()
+    alone = _alone(trials)
+    assert _differing(trials, alone, list(range(len(trials)))) == []
+    assert _differing(trials, alone, [5, 0, 3, 1]) == []
+    assert _answers_differ(trials, list(range(len(trials)))) == []     # every answer, to the bit
+
+
+def test_the_einsum_norms_made_a_padded_trial_depend_on_the_batch(monkeypatch):
+    """Able to fail: numpy's einsum norms (the engine's and the adversaries' before) put back."""
+    from byzpgd.algorithms import engine
+    from byzpgd.oracles.adversaries import base
+
+    def einsum_norms(x):
+        return np.sqrt(np.einsum("...i,...i->...", x, x))
+
+    X = np.random.default_rng(0).standard_normal((200, 5))
+    P = np.hstack([X, np.zeros((200, 7))])
+    if np.array_equal(einsum_norms(X), einsum_norms(P)):
+        pytest.skip("this CPU's einsum sums 5 and 12 columns in one order: nothing to show here")
+    monkeypatch.setattr(engine, "_row_norms", einsum_norms)
+    monkeypatch.setattr(base, "norms", einsum_norms)
+    trials = _wide_trials()
+    assert _answers_differ(trials, list(range(len(trials)))) != []

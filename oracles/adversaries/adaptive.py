@@ -26,7 +26,15 @@ import math
 import numpy as np
 
 from ..stacking import Stack, per_trial_product, take_rows
-from .base import BUDGET_FACTOR, Adversary, clip_to_budget, negative_eigenspace, saddle_eigenspace, unit
+from .base import (
+    BUDGET_FACTOR,
+    Adversary,
+    clip_to_budget,
+    negative_eigenspace,
+    norms,
+    saddle_eigenspace,
+    unit,
+)
 from .trap import escape_components, trap_errors
 
 
@@ -35,7 +43,7 @@ def round_errors(X, GV, use_curvature, Delta):
     mode has a negative eigenspace V at the candidate and P_V∇F(u) ≠ 0, else Δ·unit(u − w̃).
     ``X`` rows u − w̃, ``GV`` rows P_V∇F(u), ``use_curvature`` a bool per row (or one), Δ a number
     or a column."""
-    use_v = np.asarray(use_curvature)[..., None] & (np.linalg.norm(GV, axis=-1, keepdims=True) > 0)
+    use_v = np.asarray(use_curvature)[..., None] & (norms(GV)[..., None] > 0)
     return clip_to_budget(Delta * unit(np.where(use_v, -GV, X)), Delta)
 
 

@@ -17,6 +17,8 @@ import weakref
 
 import numpy as np
 
+from byzpgd.geometry import row_norms
+
 from ..inexact import InexactOracle
 from ..landscapes.base import Landscape
 
@@ -25,9 +27,9 @@ BUDGET_FACTOR = 1.0 - 8 * EPS
 
 
 def norms(x):
-    """‖x‖ along the last axis (einsum: several times faster than ``np.linalg.norm`` on the
-    adversaries' short rows; each row's sum depends on that row alone)."""
-    return np.sqrt(np.einsum("...i,...i->...", x, x))
+    """‖x‖ along the last axis, summed in a defined order (:func:`byzpgd.geometry.row_norms`):
+    each row's sum depends on that row alone, not on the zeros of a batch's padding."""
+    return row_norms(x)
 
 
 def _norm(x):

@@ -11,12 +11,12 @@ from __future__ import annotations
 import numpy as np
 
 from ..stacking import Stack
-from .base import BudgetFraction, clip_to_budget, unit
+from .base import BudgetFraction, clip_to_budget, norms, unit
 
 
 def shrink_errors(G, Delta, fraction):
     """e = −min(fΔ, ‖g‖)·g/‖g‖ for gradient rows G (Δ and f numbers or columns)."""
-    size = np.minimum(fraction * Delta, np.linalg.norm(G, axis=-1, keepdims=True))
+    size = np.minimum(fraction * Delta, norms(G)[..., None])
     return clip_to_budget(-size * unit(G), Delta)
 
 

@@ -13,14 +13,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from byzpgd.geometry import uniform_ball, unit_vector
+from byzpgd.geometry import row_dots, uniform_ball, unit_vector
 
 
 def _rotation_scale(L: float, D: np.ndarray, S: np.ndarray) -> np.ndarray:
     """L‖w₁ − w₀‖‖w₁ + w₀‖ per row: the scale of the rounding of the products and rotations of
     w₁ − w₀ and w₁ + w₀ that :meth:`Landscape.value_changes` overrides difference (added to the
     sum of the terms' magnitudes in the scale they return)."""
-    return L * np.sqrt(np.einsum("ki,ki->k", D, D) * np.einsum("ki,ki->k", S, S))
+    return L * np.sqrt(row_dots(D, D) * row_dots(S, S))
 
 
 @dataclass(frozen=True)

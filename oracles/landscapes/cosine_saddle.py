@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from byzpgd.geometry import as_point, as_rows
+from byzpgd.geometry import as_point, as_rows, row_sums
 
 from ..stacking import LandscapeStack, per_trial_product, take_rows, transposes
 from .base import CriticalPoint, Landscape, _rotation_scale
@@ -92,7 +92,7 @@ class CosineSaddleStack(LandscapeStack):
         yk, s = y[:, :k], take_rows(self.s_k, idx)
         cosine = np.where(take_rows(self.neg_k, idx), cosine_terms(yk, take_rows(self.gamma_k, idx), s), 0.0)
         # a = 0 on the cosine coordinates
-        return 0.5 * np.sum(take_rows(self.a, idx) * y**2, axis=1) + np.sum(cosine, axis=1)
+        return 0.5 * row_sums(take_rows(self.a, idx) * y**2) + row_sums(cosine)
 
     def value_changes(self, W0, W1, idx):
         """F(W1[i]) − F(W0[i]) for the rows' trials, each term differenced analytically by the
@@ -105,8 +105,8 @@ class CosineSaddleStack(LandscapeStack):
         trig = np.where(take_rows(self.neg_k, idx),
                         cosine_term_changes(yd[:, :k], ys[:, :k], take_rows(self.gamma_k, idx),
                                             take_rows(self.s_k, idx)), 0.0)
-        change = quad.sum(axis=1) + trig.sum(axis=1)
-        return change, (np.abs(quad).sum(axis=1) + np.abs(trig).sum(axis=1)
+        change = row_sums(quad) + row_sums(trig)       # sums of a defined order (padding: no bit)
+        return change, (row_sums(np.abs(quad)) + row_sums(np.abs(trig))
                         + _rotation_scale(self.L[idx], D, S))
 
     def grad(self, W, idx):

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from byzpgd.geometry import as_point, as_rows
+from byzpgd.geometry import as_point, as_rows, row_dots
 
 from ..stacking import LandscapeStack, take_rows
 from .base import CriticalPoint, Landscape, _rotation_scale
@@ -56,21 +56,21 @@ class PhaseRetrievalStack(LandscapeStack):
 
     def value(self, W, idx):
         ws = take_rows(self.w_star, idx)
-        return phase_value(np.einsum("nd,nd->n", W, W), np.einsum("nd,nd->n", W, ws), self.n2s[idx])
+        return phase_value(row_dots(W, W), row_dots(W, ws), self.n2s[idx])
 
     def value_changes(self, W0, W1, idx):
         """As :meth:`PhaseRetrieval.value_changes`, row by row."""
         ws = take_rows(self.w_star, idx)
         D, S = W1 - W0, W1 + W0
-        dn = np.einsum("nd,nd->n", D, S)
-        sn = np.einsum("nd,nd->n", W1, W1) + np.einsum("nd,nd->n", W0, W0)
-        terms = phase_term_changes(dn, sn, np.einsum("nd,nd->n", D, ws), np.einsum("nd,nd->n", S, ws),
+        dn = row_dots(D, S)
+        sn = row_dots(W1, W1) + row_dots(W0, W0)
+        terms = phase_term_changes(dn, sn, row_dots(D, ws), row_dots(S, ws),
                                    self.n2s[idx])
         return sum(terms), sum(np.abs(t) for t in terms) + _rotation_scale(self.L[idx], D, S)
 
     def grad(self, W, idx):
         ws = take_rows(self.w_star, idx)
-        return phase_grad(W, np.sum(W * W, axis=-1, keepdims=True), np.einsum("nd,nd->n", W, ws)[:, None],
+        return phase_grad(W, row_dots(W, W)[:, None], row_dots(W, ws)[:, None],
                           self.n2s[idx][:, None], ws)
 
 
