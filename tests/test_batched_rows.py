@@ -15,6 +15,7 @@ order, byzpgd/geometry.py); with numpy's einsum norms put back their answers cha
 import numpy as np
 import pytest
 
+from byzpgd import geometry
 from byzpgd.algorithms import PGDParams
 from byzpgd.algorithms.engine import batched_perturbed_gd
 from byzpgd.oracles import products, stacking
@@ -76,10 +77,12 @@ def _differing(trials, alone, order):
 
 @pytest.fixture(params=["compiled", "numpy"])
 def kernel_path(request, monkeypatch):
-    """Both paths of ``indexed_row_products``: numba's loop (when installed) and numpy's."""
+    """Both paths of ``indexed_row_products`` and of the row reductions (byzpgd/geometry.py):
+    numba's loops (when installed) and numpy's."""
     if request.param == "numpy":
         monkeypatch.setattr(products, "_indexed_compiled", lambda: None)
-    elif products._indexed_compiled() is None:
+        monkeypatch.setattr(geometry, "_compiled_rows", lambda: None)
+    elif products._indexed_compiled() is None or geometry._compiled_rows() is None:
         pytest.skip("numba is not installed (byzpgd[fast]) or BYZPGD_NO_NUMBA is set")
     return request.param
 
@@ -262,3 +265,18 @@ def test_the_einsum_norms_made_a_padded_trial_depend_on_the_batch(monkeypatch):
     monkeypatch.setattr(base, "norms", einsum_norms)
     trials = _wide_trials()
     assert _answers_differ(trials, list(range(len(trials)))) != []
+
+
+def test_numba_and_numpy_run_a_batch_to_the_same_bits(monkeypatch):
+    """Every oracle answer of a mixed, padded batch is the same with the compiled kernels (the
+    per-trial products, the row reductions) and with numpy alone: a claim's records do not
+    depend on whether the ``fast`` extra is installed."""
+    if products._indexed_compiled() is None or geometry._compiled_rows() is None:
+        pytest.skip("numba is not installed (byzpgd[fast]) or BYZPGD_NO_NUMBA is set")
+    trials = _wide_trials() + _trials()
+    order = list(range(len(trials)))
+    fast = _answers(trials, order)
+    assert all(len(v) > 1000 for v in fast.values())          # every trial answered many rows
+    monkeypatch.setattr(products, "_indexed_compiled", lambda: None)
+    monkeypatch.setattr(geometry, "_compiled_rows", lambda: None)
+    assert _answers(trials, order) == fast
