@@ -76,6 +76,28 @@ def _rows(X) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(X, dtype=np.float64).reshape(-1, np.shape(X)[-1]))
 
 
+def _row_reduce(X: np.ndarray, Y: np.ndarray | None, compiled: bool | None) -> np.ndarray:
+    """Σ_k x_k y_k (Σ_k x_k when Y is None) along the last axis, in the defined order."""
+    lead, d = X.shape[:-1], X.shape[-1]
+    if d == 0:
+        return np.zeros(lead)
+    kernels = _compiled_rows() if compiled is not False else None
+    if compiled and kernels is None:
+        raise RuntimeError("the compiled row reductions need numba (byzpgd[fast])")
+    if kernels is None:
+        def term(k):
+            return X[..., k] if Y is None else X[..., k] * Y[..., k]
+        acc = np.array(term(0))
+        for k in range(1, d):
+            acc = acc + term(k)
+        return acc
+    Xr = _rows(X)
+    out = np.empty(Xr.shape[0])
+    if Y is None:
+        return kernels[1](Xr, out).reshape(lead)
+    return kernels[0](Xr, Xr if Y is X else _rows(Y), out).reshape(lead)
+
+
 def row_dots(X, Y, compiled: bool | None = None) -> np.ndarray:
     """Σ_k x_k y_k along the last axis of X and Y (the same shape (..., d)), in the defined order
     of the module docstring; shape (...). ``compiled`` forces a path (True needs numba, False is
@@ -83,38 +105,12 @@ def row_dots(X, Y, compiled: bool | None = None) -> np.ndarray:
     X, Y = np.asarray(X, dtype=np.float64), np.asarray(Y, dtype=np.float64)
     if X.shape != Y.shape:
         raise ValueError(f"row_dots needs arrays of one shape, got {X.shape} and {Y.shape}")
-    lead, d = X.shape[:-1], X.shape[-1]
-    if d == 0:
-        return np.zeros(lead)
-    kernels = _compiled_rows() if compiled is not False else None
-    if compiled and kernels is None:
-        raise RuntimeError("the compiled row reductions need numba (byzpgd[fast])")
-    if kernels is None:
-        acc = X[..., 0] * Y[..., 0]
-        for k in range(1, d):
-            acc = acc + X[..., k] * Y[..., k]
-        return acc
-    Xr = _rows(X)
-    Yr = Xr if Y is X else _rows(Y)
-    return kernels[0](Xr, Yr, np.empty(Xr.shape[0])).reshape(lead)
+    return _row_reduce(X, Y, compiled)
 
 
 def row_sums(X, compiled: bool | None = None) -> np.ndarray:
     """Σ_k x_k along the last axis in the defined order (module docstring); shape (...)."""
-    X = np.asarray(X, dtype=np.float64)
-    lead, d = X.shape[:-1], X.shape[-1]
-    if d == 0:
-        return np.zeros(lead)
-    kernels = _compiled_rows() if compiled is not False else None
-    if compiled and kernels is None:
-        raise RuntimeError("the compiled row reductions need numba (byzpgd[fast])")
-    if kernels is None:
-        acc = X[..., 0].copy()
-        for k in range(1, d):
-            acc = acc + X[..., k]
-        return acc
-    Xr = _rows(X)
-    return kernels[1](Xr, np.empty(Xr.shape[0])).reshape(lead)
+    return _row_reduce(np.asarray(X, dtype=np.float64), None, compiled)
 
 
 def row_norms(X, compiled: bool | None = None) -> np.ndarray:
