@@ -87,9 +87,10 @@ def _row_reduce(X: np.ndarray, Y: np.ndarray | None, compiled: bool | None) -> n
     if kernels is None:
         def term(k):
             return X[..., k] if Y is None else X[..., k] * Y[..., k]
-        acc = np.array(term(0))
-        for k in range(1, d):
-            acc = acc + term(k)
+        with np.errstate(over="ignore", invalid="ignore"):     # silent, as einsum and the loop are
+            acc = np.array(term(0))
+            for k in range(1, d):
+                acc = acc + term(k)
         return acc
     Xr = _rows(X)
     out = np.empty(Xr.shape[0])

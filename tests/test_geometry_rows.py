@@ -99,3 +99,13 @@ def test_the_safe_norm_still_rescales_huge_and_tiny_rows():
     out = geometry.norms(big)
     np.testing.assert_allclose(out[:2], [np.sqrt(2) * 1e200, 5e-200], rtol=1e-15)
     assert out[2] == np.inf and np.isnan(out[3])
+
+
+@pytest.mark.parametrize("compiled", PATHS)
+def test_untrusted_rows_give_inf_and_nan_silently(compiled, recwarn):
+    x = np.array([[1e200, 1e200], [np.inf, -np.inf], [np.nan, 1.0], [1e308, -1e308]])
+    out = row_norms(x, compiled)
+    assert out[0] == np.inf and out[1] == np.inf and np.isnan(out[2]) and out[3] == np.inf
+    assert np.isnan(row_sums(x, compiled)[1]) and row_sums(x, compiled)[3] == 0.0
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
