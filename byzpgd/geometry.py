@@ -18,8 +18,11 @@ without fast-math, so no fused multiply-add); tests/test_geometry_rows.py compar
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+import signal
+import threading
 
 import numpy as np
 
@@ -40,6 +43,33 @@ def numba_available() -> bool:
     except ImportError:
         return False
     return True
+
+
+@contextlib.contextmanager
+def signals_deferred():
+    """SIGINT and SIGTERM caught and delivered again on exit, while numba compiles in the main
+    thread: LLVM calls back into Python during code generation, and a KeyboardInterrupt raised
+    in that callback is printed and dropped ("Exception ignored on calling ctypes callback"), so
+    a Ctrl-C in that second was lost and the run went on. Their handlers are restored first, so
+    the signal then does what it would have done. In another thread (where Python never raises
+    KeyboardInterrupt) nothing is changed."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        handler = signal.getsignal(sig)
+        if handler not in (signal.SIG_IGN, None):
+            previous[sig] = handler
+            signal.signal(sig, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for sig in dict.fromkeys(caught):
+            signal.raise_signal(sig)
 
 
 @functools.cache
@@ -69,6 +99,10 @@ def _compiled_rows():
             out[i] = acc
         return out
 
+    with signals_deferred():          # compiled now, for the one signature the callers use
+        one = np.zeros((1, 1))
+        dots(one, one, np.empty(1))
+        sums(one, np.empty(1))
     return dots, sums
 
 

@@ -31,7 +31,7 @@ import functools
 
 import numpy as np
 
-from byzpgd.geometry import numba_available
+from byzpgd.geometry import numba_available, signals_deferred
 
 
 def row_products(X: np.ndarray, M: np.ndarray) -> np.ndarray:
@@ -74,6 +74,8 @@ def _indexed_compiled():
                 out[i, j] = acc
         return out
 
+    with signals_deferred():          # compiled now (a Ctrl-C meanwhile is delivered after it)
+        kernel(np.zeros((1, 1)), np.zeros((1, 1, 1)), np.zeros(1, dtype=np.int64), np.empty((1, 1)))
     return kernel
 
 
