@@ -1,6 +1,6 @@
 """Geometry shared by every layer (algorithms, oracles, experiments): uniform draws from balls
 and spheres, row reductions of a defined order, and the validation of a point. Imports nothing
-but numpy (and numba when installed), so that the algorithms need nothing from the oracles
+but numpy (numba when installed, and the neutral :mod:`byzpgd.numba_support`), so that the algorithms need nothing from the oracles
 (docs/ARCHITECTURE.md, layering).
 
 **Row reductions of a defined order** (:func:`row_dots`, :func:`row_sums`, :func:`row_norms`):
@@ -11,66 +11,18 @@ whatever the batch. numpy's own reductions do not promise this: ``einsum`` sums 
 whose count depends on the CPU and switches order once a row is as wide as a vector (8 doubles
 with AVX-512), and ``sum(axis=-1)`` is sequential below 8 columns and pairwise from 8, so a row
 of 5 coordinates padded to 8 got a norm one rounding apart from its run alone. With numba (the
-extra ``byzpgd[fast]``; off when ``BYZPGD_NO_NUMBA`` is set) a compiled loop, else a numpy loop
-over the columns: the same operations in the same order, hence the same bits (numba compiles
+extra ``byzpgd[fast]``; off when ``BYZPGD_NO_NUMBA`` is set: :mod:`byzpgd.numba_support`) a
+compiled loop, else a numpy loop over the columns: the same operations in the same order, hence the same bits (numba compiles
 without fast-math, so no fused multiply-add); tests/test_geometry_rows.py compares them.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import os
-import signal
-import threading
 
 import numpy as np
 
-NO_NUMBA_ENV = "BYZPGD_NO_NUMBA"
-"""Set (not empty, not 0) when the process starts: numba is not used, as without it."""
-
-
-@functools.cache
-def numba_available() -> bool:
-    """True when numba imports and ``BYZPGD_NO_NUMBA`` is not set (read once per process): the
-    compiled row reductions here and the per-trial products (:mod:`byzpgd.oracles.products`) are
-    then used, otherwise numpy. (The trimmed mean's kernel reads the same variable through its own
-    ``trim_kernel.available``: the aggregators import nothing from the rest of byzpgd.)"""
-    if os.environ.get(NO_NUMBA_ENV, "").strip() not in ("", "0"):
-        return False
-    try:
-        import numba  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-@contextlib.contextmanager
-def signals_deferred():
-    """SIGINT and SIGTERM caught and delivered again on exit, while numba compiles in the main
-    thread: LLVM calls back into Python during code generation, and a KeyboardInterrupt raised
-    in that callback is printed and dropped ("Exception ignored on calling ctypes callback"), so
-    a Ctrl-C in that second was lost and the run went on. Their handlers are restored first, so
-    the signal then does what it would have done. In another thread (where Python never raises
-    KeyboardInterrupt) nothing is changed."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    caught: list[int] = []
-    previous = {}
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        handler = signal.getsignal(sig)
-        if handler not in (signal.SIG_IGN, None):
-            previous[sig] = handler
-            signal.signal(sig, lambda signum, frame: caught.append(signum))
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        for sig in dict.fromkeys(caught):
-            signal.raise_signal(sig)
-
+from .numba_support import numba_available, signals_deferred
 
 @functools.cache
 def _compiled_rows():

@@ -31,7 +31,7 @@ import functools
 
 import numpy as np
 
-from byzpgd.geometry import numba_available, signals_deferred
+from byzpgd.numba_support import numba_available, signals_deferred
 
 
 def row_products(X: np.ndarray, M: np.ndarray) -> np.ndarray:

@@ -108,23 +108,3 @@ def test_untrusted_rows_give_inf_and_nan_silently(compiled, recwarn):
     assert out[0] == np.inf and out[1] == np.inf and np.isnan(out[2]) and out[3] == np.inf
     assert np.isnan(row_sums(x, compiled)[1]) and row_sums(x, compiled)[3] == 0.0
     assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
-
-
-
-def test_a_ctrl_c_during_compilation_is_delivered_after_it_not_lost():
-    """``signals_deferred`` (around numba's compilation, whose LLVM callbacks dropped a
-    KeyboardInterrupt): the signal is held and raised on exit, and the handler is restored.
-    Able to fail: without the deferral the interrupt is raised inside the block."""
-    import signal
-
-    before = signal.getsignal(signal.SIGINT)
-    reached_end = False
-    with pytest.raises(KeyboardInterrupt):
-        with geometry.signals_deferred():
-            signal.raise_signal(signal.SIGINT)
-            reached_end = True                   # not interrupted inside the block
-    assert reached_end and signal.getsignal(signal.SIGINT) is before
-    with pytest.raises(KeyboardInterrupt):       # plain: raised at once, the line after never runs
-        signal.raise_signal(signal.SIGINT)
-        reached_end = False
-    assert reached_end

@@ -4,14 +4,15 @@ every module, inside functions too:
 - theory/ holds statements only: it imports no algorithm, oracle, experiment, property, report
   or audit;
 - algorithms/ imports nothing from oracles, experiments, properties, reports or the audit;
-  algorithms/aggregators/ imports numerics (numpy, scipy, numba), the standard library and its
-  own package only;
+  algorithms/aggregators/ imports numerics (numpy, scipy, numba), the standard library, its
+  own package and the neutral byzpgd.numba_support only;
 - oracles/ imports no experiment, property, report or audit;
 - experiments/ import no property or report;
 - reports/ render data: besides themselves they import byzpgd.properties.result and
   byzpgd.properties.profiles (the result types) and byzpgd.jsonsafe only;
-- the neutral helpers byzpgd/geometry.py, jsonsafe.py, seeding.py and _malloc.py import no byzpgd
-  module.
+- the neutral helpers byzpgd/geometry.py, jsonsafe.py, seeding.py, _malloc.py and
+  numba_support.py import no byzpgd module but another neutral helper (numba_support.py, the
+  standard library alone, imports none).
 """
 
 import ast
@@ -30,10 +31,14 @@ def _forbid(*prefixes):
     return lambda name: any(name == p or name.startswith(p + ".") for p in prefixes)
 
 
+def _is_numba_support(name: str) -> bool:
+    return name == "byzpgd.numba_support" or name.startswith("byzpgd.numba_support.")
+
+
 def _aggregator_rule(name: str) -> bool:
     top = name.split(".")[0]
     if top == "byzpgd":
-        return not name.startswith("byzpgd.algorithms.aggregators")
+        return not (name.startswith("byzpgd.algorithms.aggregators") or _is_numba_support(name))
     return top not in NUMERICS and top not in sys.stdlib_module_names
 
 
@@ -42,7 +47,9 @@ REPORTS_MAY_IMPORT = ("byzpgd.reports", "byzpgd.properties.result", "byzpgd.prop
 
 # (folder or file, is the imported absolute module name forbidden there?), most specific first
 RULES = (
-    *((f"byzpgd/{name}.py", _forbid("byzpgd")) for name in ("geometry", "jsonsafe", "seeding", "_malloc")),
+    ("byzpgd/numba_support.py", _forbid("byzpgd")),
+    *((f"byzpgd/{name}.py", lambda n: _forbid("byzpgd")(n) and not _is_numba_support(n))
+      for name in ("geometry", "jsonsafe", "seeding", "_malloc")),
     ("algorithms/aggregators", _aggregator_rule),
     ("theory", _forbid("byzpgd.algorithms", "byzpgd.oracles", "byzpgd.experiments",
                        "byzpgd.properties", "byzpgd.reports", "byzpgd.audit")),
@@ -135,6 +142,9 @@ def test_the_allow_list_has_no_stale_entries():
      "byzpgd.experiments.figures"),
     ("oracles/x.py", "from ..audit import battery", "byzpgd.audit"),
     ("byzpgd/seeding.py", "from .properties import profiles", "byzpgd.properties"),
+    ("byzpgd/geometry.py", "from .jsonsafe import dumps", "byzpgd.jsonsafe"),
+    ("byzpgd/numba_support.py", "from .geometry import row_norms", "byzpgd.geometry"),
+    ("algorithms/aggregators/x.py", "from byzpgd.geometry import row_norms", "byzpgd.geometry"),
 ])
 def test_the_checker_catches_a_forbidden_import(rel, source, bad):
     assert (rel, bad) in violations_in(rel, source)
@@ -143,6 +153,8 @@ def test_the_checker_catches_a_forbidden_import(rel, source, bad):
 @pytest.mark.parametrize("rel, source", [
     ("theory/x.py", "import sympy\nfrom .claims import get\nfrom ..jsonsafe import dumps"),
     ("algorithms/aggregators/x.py", "import numpy as np\nimport math\nfrom .basic import median"),
+    ("algorithms/aggregators/x.py", "from byzpgd.numba_support import signals_deferred"),
+    ("byzpgd/geometry.py", "from .numba_support import numba_available"),
     ("reports/x.py", "from ..properties.result import ClaimResult\nfrom .model import Report"),
     ("experiments/x.py", "from ..algorithms import robust_gd\nfrom ..oracles import landscapes"),
 ])

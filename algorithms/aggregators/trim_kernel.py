@@ -13,7 +13,9 @@ is used for b <= ``MAX_TRIM`` only (and ``trimmed_mean.choose_method`` picks it 
 timed it faster than numpy's sort and partition); numpy's partition is O(m) per column whatever b is.
 numba is optional (the extra ``byzpgd[fast]``): without it, or with the environment variable
 ``BYZPGD_NO_NUMBA`` set to anything but empty or 0 (``NO_NUMBA_ENV``: benchmarks and tests of the
-numpy-only dispatch), :func:`available` is False and the trimmed mean uses numpy.
+numpy-only dispatch), :func:`available` is False and the trimmed mean uses numpy. Both come from
+the neutral :mod:`byzpgd.numba_support`, the one helper from outside its package that the
+aggregators import (stdlib only: the aggregators stay liftable with it).
 
 NaN ranks above +Inf (``basic``): a NaN enters as +Inf and is counted; a column with more than b
 NaN keeps one, and its result is NaN, as in the sort definition. With at most b NaN the NaN
@@ -28,9 +30,10 @@ memory instead of a register. Results equal the sort definition up to the summat
 from __future__ import annotations
 
 import functools
-import os
 
 import numpy as np
+
+from byzpgd.numba_support import NO_NUMBA_ENV, numba_available, signals_deferred  # noqa: F401 (NO_NUMBA_ENV read here)
 
 L1_BYTES = 24 * 1024
 """Budget for the (2b + 2, block) working array: it stays in the L1 data cache."""
@@ -38,21 +41,10 @@ MAX_TRIM = 32
 """Largest b for which the kernel is used."""
 
 
-NO_NUMBA_ENV = "BYZPGD_NO_NUMBA"
-"""Set (not empty, not 0) when the process starts: the kernel is unavailable, as without numba."""
-
-
-@functools.cache
-def available() -> bool:
-    """True when numba imports (the kernel compiles) and ``BYZPGD_NO_NUMBA`` is not set (read
-    once per process); otherwise callers use numpy."""
-    if os.environ.get(NO_NUMBA_ENV, "").strip() not in ("", "0"):
-        return False
-    try:
-        import numba  # noqa: F401
-    except ImportError:
-        return False
-    return True
+available = numba_available
+"""True when numba imports and ``BYZPGD_NO_NUMBA`` (``NO_NUMBA_ENV``) is not set, read once per
+process (:mod:`byzpgd.numba_support`, shared with the engine's compiled kernels); otherwise the
+trimmed mean uses numpy."""
 
 
 def trimmed_mean_kernel(X: np.ndarray, b: int) -> np.ndarray:
@@ -79,11 +71,17 @@ class KernelUnavailable(RuntimeError):
 
 @functools.cache
 def _compiled(b: int):
+    """The kernel for trim b, compiled now for the one signature :func:`trimmed_mean_kernel`
+    calls it with (C-contiguous float64 (m, d) and (d,)), inside ``signals_deferred``: a Ctrl-C
+    during compilation is delivered after it instead of being dropped in LLVM's callback."""
     import numba
 
     namespace = {"np": np}
     exec(compile(kernel_source(b), f"<byzpgd trimmed-mean kernel b={b}>", "exec"), namespace)
-    return numba.njit(boundscheck=False, nogil=True)(namespace["kernel"])
+    kernel = numba.njit(boundscheck=False, nogil=True)(namespace["kernel"])
+    with signals_deferred():
+        kernel(np.zeros((2 * b + 1, 1)), np.empty(1))
+    return kernel
 
 
 def block_size(b: int) -> int:
