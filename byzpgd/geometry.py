@@ -1,7 +1,7 @@
 """Geometry shared by every layer (algorithms, oracles, experiments): uniform draws from balls
 and spheres, row reductions of a defined order, and the validation of a point. Imports nothing
-but numpy (numba when installed, and the neutral :mod:`byzpgd.numba_support`), so that the algorithms need nothing from the oracles
-(docs/ARCHITECTURE.md, layering).
+but numpy (numba when installed, and the neutral :mod:`byzpgd.numba_support`), so that the
+algorithms need nothing from the oracles (docs/ARCHITECTURE.md, layering).
 
 **Row reductions of a defined order** (:func:`row_dots`, :func:`row_sums`, :func:`row_norms`):
 Σ_k x_k y_k along the last axis, summed in the order k = 0, 1, ..., d−1 with separate multiply
@@ -12,8 +12,9 @@ whose count depends on the CPU and switches order once a row is as wide as a vec
 with AVX-512), and ``sum(axis=-1)`` is sequential below 8 columns and pairwise from 8, so a row
 of 5 coordinates padded to 8 got a norm one rounding apart from its run alone. With numba (the
 extra ``byzpgd[fast]``; off when ``BYZPGD_NO_NUMBA`` is set: :mod:`byzpgd.numba_support`) a
-compiled loop, else a numpy loop over the columns: the same operations in the same order, hence the same bits (numba compiles
-without fast-math, so no fused multiply-add); tests/test_geometry_rows.py compares them.
+compiled loop, else a numpy loop over the columns: the same operations in the same order, hence
+the same bits (numba compiles without fast-math, so no fused multiply-add);
+tests/test_geometry_rows.py compares them.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import functools
 import numpy as np
 
 from .numba_support import numba_available, signals_deferred
+
 
 @functools.cache
 def _compiled_rows():
