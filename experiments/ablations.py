@@ -33,7 +33,7 @@ from ..algorithms.engine import batched_perturbed_gd
 from ..algorithms.jin_pgd import jin_radius
 from ..algorithms.perturbed_gd import PGDParams
 from ..oracles.adversaries import make_adversary, saddle_eigenspace
-from ..oracles.batched import BatchedCertifiedOracle, batch_adversaries, batch_landscapes
+from ..oracles.batched import BatchedCertifiedOracle, batch_adversaries, batch_landscapes, kind_order
 from ..oracles.inexact import CertifiedOracle
 from ..oracles.landscapes import CosineSaddle
 from ..oracles.landscapes.rotation import random_rotation
@@ -177,6 +177,7 @@ def run_calibration_batch(specs: list[dict], factors: dict, variant: Variant | N
             out[i] = InstanceError(spec, f"{type(exc).__name__}: {exc}", traceback.format_exc(limit=4))
     if not built:
         return out
+    built = [built[k] for k in kind_order([b.oracle.oracle for _, b in built])]   # kinds contiguous
     trials = [b for _, b in built]
     bl = batch_landscapes([b.land for b in trials])
     cert = BatchedCertifiedOracle(batch_adversaries([b.oracle.oracle for b in trials], bl))

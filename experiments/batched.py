@@ -35,7 +35,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..algorithms.engine import ERROR_PREFIX, batched_perturbed_gd, row_norms
-from ..oracles.batched import BatchedCertifiedOracle, batch_adversaries, batch_landscapes, oracle_kind
+from ..oracles.batched import (
+    BatchedCertifiedOracle,
+    batch_adversaries,
+    batch_landscapes,
+    kind_order,
+    oracle_kind,
+)
 from ..oracles.inexact import CertifiedOracle, ExactOracle
 from ..oracles.stacking import take_rows
 from ..theory.certify import certify
@@ -139,9 +145,12 @@ def _guarded(fn, spec):
         return InstanceError(spec, f"{type(exc).__name__}: {exc}", traceback.format_exc(limit=4))
 
 
-def _chunks(indices, size):
-    for i in range(0, len(indices), size):
-        yield indices[i:i + size]
+def _chunks(indices, size, oracles):
+    """Chunks of at most ``size`` of ``indices``, in :func:`~byzpgd.oracles.batched.kind_order` of
+    their one-instance oracles ``oracles[i]``: each adversary kind's trials contiguous."""
+    ordered = [indices[k] for k in kind_order([oracles[i] for i in indices])]
+    for i in range(0, len(ordered), size):
+        yield ordered[i:i + size]
 
 
 # --- theorem instances ----------------------------------------------------------------------
@@ -199,8 +208,9 @@ def _theorem_batches(specs, batch_size, progress, make_record, one, raise_build_
             continue
         built[i] = (land, w0, oracle, params)
         groups[_theorem_key(spec, land, oracle)].append(i)
+    inner = {i: b[2].oracle for i, b in built.items()}
     for members in groups.values():
-        for chunk in _chunks(members, batch_size):
+        for chunk in _chunks(members, batch_size, inner):
             _run_theorem_chunk(specs, chunk, built, out, counter, make_record, one)
     return out
 
@@ -320,8 +330,9 @@ def run_escape_batch(specs: list[dict], stop_distances, max_calls,
             continue
         built[i] = (land, oracle, params)
         groups[(spec["family"], oracle_kind(oracle.oracle) is not None)].append(i)
+    inner = {i: b[1].oracle for i, b in built.items()}
     for members in groups.values():
-        for chunk in _chunks(members, batch_size):
+        for chunk in _chunks(members, batch_size, inner):
             _run_escape_chunk(specs, chunk, built, stop, caps, out)
     return out
 
@@ -400,8 +411,9 @@ def run_attack_batch(specs: list[dict], batch_size: int = BATCH_SIZE, *, control
             continue
         built[i] = trial
         groups[(trial.name, trial.control_name, type(trial.land).__name__)].append(i)
+    inner = {i: t.oracle.oracle for i, t in built.items()}
     for members in groups.values():
-        for chunk in _chunks(members, batch_size):
+        for chunk in _chunks(members, batch_size, inner):
             _run_attack_chunk(specs, chunk, built, out, sa)
     return out
 

@@ -84,20 +84,37 @@ class BatchedAdversary:
             stack.notify(b, event, **data)
 
     def __call__(self, W, idx):
-        """(ĝ, ∇F) for rows W of trials idx."""
+        """(ĝ, ∇F) for rows W of trials idx. Where each kind's rows are contiguous (the batch's
+        trials in :func:`kind_order`) they are answered as slices, else gathered."""
         grad = self.landscape.grad(W, idx)
         if not self.stacks:
             return grad.copy(), grad
         row_code = self.codes[idx]
-        present = np.unique(row_code).tolist()
+        present = np.flatnonzero(np.bincount(row_code)).tolist()
         if len(present) == 1 and present[0] in self.stacks:      # one kind: no row gathers
             return grad + self.stacks[present[0]].errors(W, grad, idx), grad
         G = grad.copy()
+        if row_code.size and np.all(row_code[1:] >= row_code[:-1]):   # each kind's rows contiguous
+            bounds = np.searchsorted(row_code, present + [present[-1] + 1]).tolist()
+            for code, lo, hi in zip(present, bounds[:-1], bounds[1:], strict=True):
+                if code in self.stacks:
+                    G[lo:hi] += self.stacks[code].errors(W[lo:hi], grad[lo:hi], idx[lo:hi])
+            return G, grad
         for code in present:
             if code in self.stacks:
                 rows = np.flatnonzero(row_code == code)
                 G[rows] = grad[rows] + self.stacks[code].errors(W[rows], grad[rows], idx[rows])
         return G, grad
+
+
+def kind_order(items) -> list[int]:
+    """Positions of the one-instance oracles ``items`` stably sorted by what answers them in a
+    batch (:func:`oracle_kind`): a batch built in this order holds each kind's trials, hence its
+    rows (the engine queries rows in trial order), contiguous, and :class:`BatchedAdversary`
+    answers them as one slice per kind instead of gathering and scattering them. A trial's
+    outcome does not depend on its place in the batch."""
+    keys = [getattr(oracle_kind(x), "__qualname__", str(oracle_kind(x))) for x in items]
+    return sorted(range(len(items)), key=keys.__getitem__)
 
 
 def batch_adversaries(items, landscape: LandscapeStack) -> BatchedAdversary | None:

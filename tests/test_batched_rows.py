@@ -20,7 +20,7 @@ from byzpgd.algorithms import PGDParams
 from byzpgd.algorithms.engine import batched_perturbed_gd
 from byzpgd.oracles import products, stacking
 from byzpgd.oracles.adversaries import make_adversary
-from byzpgd.oracles.batched import BatchedCertifiedOracle, batch_adversaries, batch_landscapes
+from byzpgd.oracles.batched import BatchedCertifiedOracle, batch_adversaries, batch_landscapes, kind_order
 from byzpgd.oracles.landscapes import CosineSaddle
 from byzpgd.oracles.products import indexed_row_products, row_products
 
@@ -97,6 +97,21 @@ def test_a_trial_gives_the_same_outcome_alone_and_in_any_batch(kernel_path):
     assert _differing(trials, alone, order) == []
     assert _differing(trials, alone, order[::-1]) == []       # another order
     assert _differing(trials, alone, [0, 5, 1, 6]) == []      # another composition: search and trap
+    interleaved = [0, 5, 7, 1, 6, 8, 2, 3, 4]                  # kinds not contiguous: rows gathered
+    assert _differing(trials, alone, interleaved) == []
+
+
+def test_kind_order_makes_each_kinds_trials_contiguous_and_keeps_their_order():
+    """The batch order of the experiments (each adversary kind's trials, hence rows, one slice)."""
+    trials = _trials()
+    advs = [make_adversary(desc, land, delta) for land, desc, delta, _ in trials]
+    interleaved = [0, 5, 7, 1, 6, 8, 2, 3, 4]
+    order = kind_order([advs[i] for i in interleaved])
+    names = [advs[interleaved[k]].name for k in order]
+    runs = [n for j, n in enumerate(names) if j == 0 or n != names[j - 1]]
+    assert sorted(runs) == sorted(set(names))                  # each kind one run
+    search = [interleaved[k] for k in order if advs[interleaved[k]].name == "search"]
+    assert search == [0, 1, 2, 3, 4]                           # stable within a kind
 
 
 def _old_per_trial_product(X, idx, mats):
