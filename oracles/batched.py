@@ -143,7 +143,7 @@ class BatchedCertifiedOracle:
     def query(self, W, idx, single):
         g, true = self.adversary(W, idx)
         ended: dict[int, str] = {}
-        finite = np.isfinite(g).all(axis=1)
+        finite = np.isfinite(g).all(axis=1) if not np.isfinite(g).all() else np.ones(idx.size, dtype=bool)
         err = row_norms(g - true)
         D = self.delta[idx]
         allowed = D * (1.0 + self.slack) + 4 * EPS * (row_norms(g) + row_norms(true))
@@ -155,11 +155,11 @@ class BatchedCertifiedOracle:
                 ended[b] = ERROR_PREFIX + (
                     "OracleBudgetExceeded: oracle returned a non-finite gradient" if not finite[j] else
                     f"OracleBudgetExceeded: oracle error exceeds Δ = {D[j]:.6g} by {err[j] - allowed[j]:.3g}")
-        ok = finite & ~over
-        if ok.any():
-            np.maximum.at(self.max_error, idx[ok], err[ok])
         trials, starts, _ = segments(idx)       # rows are grouped by trial
         if trials.size:
+            # the rows not ok (non-finite, over budget) count 0: max_error starts at 0, err >= 0
+            ok_err = np.where(finite & ~over, err, 0.0)
+            self.max_error[trials] = np.maximum(self.max_error[trials], np.maximum.reduceat(ok_err, starts))
             seg_max = np.maximum.reduceat(row_norms(W), starts)
             self.max_query_norm[trials] = np.maximum(self.max_query_norm[trials], seg_max)
         return g, ended
