@@ -32,6 +32,11 @@ EXIT_INTERRUPTED = 130   # 128 + SIGINT, as a shell reports a Ctrl-C (128 + SIGT
 EXIT_TIMEOUT = 3         # --max-seconds ran out: the report is partial
 
 
+BATCHED_NOTE = ("byzpgd {command}: note: --batched is ignored: every run is batched (one engine; a run "
+                "alone is a batch of one, to the bit)")
+"""Printed when the former ``--batched`` switch is given (accepted so that old scripts still run)."""
+
+
 def cmd_verify(ns) -> int:
     """``byzpgd verify``, built on :func:`byzpgd.api.verify`: the claims and --out are checked
     before any work (exit 2 with one line), progress goes to stderr (a bar on a terminal, lines
@@ -44,6 +49,8 @@ def cmd_verify(ns) -> int:
 
     if (code := load_user_claims(ns, "verify")) is not None:
         return code
+    if ns.batched:
+        print(BATCHED_NOTE.format(command="verify"), file=sys.stderr)
     if ns.claims is not None and not ns.claims.replace(",", "").strip():
         print("byzpgd verify: error: --claims is empty: give claim ids or patterns, or leave --claims out "
               "to check every claim", file=sys.stderr)

@@ -119,6 +119,17 @@ def test_verify_says_which_ids_a_pattern_matched(tmp_path, capsys, monkeypatch):
     assert rc == 2 and len(err) == 1 and "nothing.*" in err[0]
 
 
+@pytest.mark.parametrize("argv", [["verify", "--claims", "nothing.*"], ["faults"]])
+def test_the_former_batched_switch_is_accepted_and_said_to_be_ignored(argv, tmp_path, capsys):
+    """Old scripts with ``--batched`` still run; the user is told that it changes nothing."""
+    rc = cli.main([*argv, "--batched"] + (["--out", str(tmp_path)] if argv[0] == "verify" else []))
+    err = capsys.readouterr().err
+    assert rc == 2                                   # the usage error of the rest of the command
+    assert f"byzpgd {argv[0]}: note: --batched is ignored: every run is batched" in err
+    rc = cli.main([*argv] + (["--out", str(tmp_path)] if argv[0] == "verify" else []))
+    assert rc == 2 and "--batched" not in capsys.readouterr().err
+
+
 # --- Ctrl-C ----------------------------------------------------------------------------------------------
 def _default_sigint():
     """In the child: SIGINT back to its default (a pytest-xdist worker ignores SIGINT, and an ignored

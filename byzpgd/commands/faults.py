@@ -25,6 +25,10 @@ def cmd_faults(ns) -> int:
             if ns.verbose:
                 print(f"{'':56s}reaches: {f.reaches}" + (f"\n{'':56s}why: {f.why}" if f.why else ""))
         return 0
+    if ns.batched:
+        from ..cli import BATCHED_NOTE
+
+        print(BATCHED_NOTE.format(command="faults"), file=sys.stderr)
     if ns.out is None:
         print("byzpgd faults: --out DIR is required (or --list)", file=sys.stderr)
         return 2
