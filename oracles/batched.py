@@ -113,7 +113,11 @@ def kind_order(items) -> list[int]:
     rows (the engine queries rows in trial order), contiguous, and :class:`BatchedAdversary`
     answers them as one slice per kind instead of gathering and scattering them. A trial's
     outcome does not depend on its place in the batch."""
-    keys = [getattr(oracle_kind(x), "__qualname__", str(oracle_kind(x))) for x in items]
+    def key(kind) -> str:            # 'exact', a Stack class, or None (no batched form)
+        if kind is None or isinstance(kind, str):
+            return str(kind)
+        return f"{kind.__module__}.{kind.__qualname__}"
+    keys = [key(oracle_kind(x)) for x in items]
     return sorted(range(len(items)), key=keys.__getitem__)
 
 
